@@ -1,0 +1,36 @@
+# Every target works on a fresh machine with Python 3.11 and make: the virtual environment
+# is created on first use, torch is pinned to the CPU wheel and installed before the project.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint bench browser clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install "torch==2.13.0"
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $(STAMP)
+
+browser:
+	@bash scripts/install-browser.sh
+
+run: install
+	$(BIN)/playground demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install browser lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/playground bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

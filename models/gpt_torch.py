@@ -1,0 +1,337 @@
+"""GPT (decoder-only transformer) in PyTorch: the twin of ``models/gpt_numpy.py``.
+
+Every class and function here has a namesake in the NumPy twin, in the same order, with the
+same shape comments, and reads the same parameters (GPT-2 / Hugging Face names). Attention is
+written out by hand (no fused kernel) so that its probabilities exist to be traced. This twin
+also trains: dropout applies in ``train()`` mode only.
+
+Shape letters: B batch, T new tokens, Tk keys (past + new), C channels, nh heads, hs head size,
+V vocabulary, L layers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.config import GPTConfig
+from models.trace import Trace
+from models.weights import init_gpt_params
+
+Past = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (k, v), each (B, nh, Tk, hs)
+
+
+# -- the maths of one layer, as plain functions ----------------------------------------------
+
+
+def gelu(x: torch.Tensor) -> torch.Tensor:
+    """GELU, tanh approximation (GPT-2's)."""
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def relu(x: torch.Tensor) -> torch.Tensor:
+    return torch.clamp_min(x, 0)
+
+
+def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """exp(x - max) / sum; a row that is entirely -inf (nothing to attend to) becomes zeros."""
+    m = torch.amax(x, dim=axis, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    e = torch.exp(x - m)
+    s = torch.sum(e, dim=axis, keepdim=True)
+    return e / torch.where(s == 0, torch.ones_like(s), s)
+
+
+def layer_norm(
+    x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float
+) -> torch.Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias, biased variance over the last axis."""
+    mean = torch.mean(x, dim=-1, keepdim=True)
+    var = torch.mean((x - mean) ** 2, dim=-1, keepdim=True)
+    y = (x - mean) / torch.sqrt(var + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def sinusoidal_positions(positions: torch.Tensor, n_embd: int) -> torch.Tensor:
+    """PE[p, 2i] = sin(p / 10000^(2i/C)), PE[p, 2i+1] = cos(p / 10000^(2i/C)); float64, (..., C)."""
+    i = torch.arange(0, n_embd, 2, dtype=torch.float64, device=positions.device)  # (C/2,)
+    angle = positions.to(torch.float64)[..., None] / 10000.0 ** (i / n_embd)  # (..., C/2)
+    pe = torch.zeros((*angle.shape[:-1], n_embd), dtype=torch.float64, device=positions.device)
+    pe[..., 0::2] = torch.sin(angle)
+    pe[..., 1::2] = torch.cos(angle[..., : n_embd // 2])
+    return pe
+
+
+def attention_mask(padding_mask: torch.Tensor | None, B: int, T: int, past_len: int) -> torch.Tensor:
+    """(B, T, Tk) booleans: query i (absolute position past_len + i) may see key j.
+
+    Causal: j <= past_len + i. Padding: key j and the query itself must be real tokens
+    (padding_mask 1); a padded query sees nothing and its attention row is all zeros.
+    """
+    Tk = past_len + T
+    query_abs = torch.arange(past_len, Tk)[:, None]  # (T, 1)
+    keys = torch.arange(Tk)[None, :]  # (1, Tk)
+    mask = (keys <= query_abs).expand(B, T, Tk)  # (B, T, Tk)
+    if padding_mask is not None:
+        real = torch.as_tensor(padding_mask).bool()  # (B, Tk)
+        mask = mask & real[:, None, :] & real[:, past_len:, None]
+    return mask.clone()
+
+
+def position_ids(padding_mask: torch.Tensor | None, B: int, T: int, past_len: int) -> torch.Tensor:
+    """(B, T) position of each new token; with padding, counted over real tokens only."""
+    if padding_mask is None:
+        return torch.arange(past_len, past_len + T).expand(B, T).clone()
+    counts = torch.cumsum(torch.as_tensor(padding_mask).long(), dim=1) - 1  # (B, Tk)
+    return torch.clamp_min(counts[:, past_len:], 0)
+
+
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = -1) -> torch.Tensor:
+    """Mean of -log softmax(logits)[target] over targets that are not ignore_index (nats)."""
+    logits = logits.reshape(-1, logits.shape[-1])  # (N, V)
+    targets = torch.as_tensor(targets, device=logits.device).reshape(-1)  # (N,)
+    keep = targets != ignore_index
+    logits, targets = logits[keep], targets[keep]
+    logsumexp = torch.logsumexp(logits, dim=-1)  # (N,)
+    return torch.mean(logsumexp - logits[torch.arange(len(targets)), targets])
+
+
+# -- modules: parameters plus a forward, named as in the NumPy twin -------------------------
+
+
+class LayerNorm(nn.Module):
+    def __init__(self, n_embd: int, bias: bool, eps: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n_embd))
+        self.bias = nn.Parameter(torch.zeros(n_embd)) if bias else None
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return layer_norm(x, self.weight, self.bias, self.eps)
+
+
+class Conv1D(nn.Module):
+    """A linear layer stored (in, out) as GPT-2 stores it: y = x @ weight + bias."""
+
+    def __init__(self, n_in: int, n_out: int, bias: bool):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n_in, n_out))
+        self.bias = nn.Parameter(torch.zeros(n_out)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x @ self.weight
+        return y if self.bias is None else y + self.bias
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.n_head, self.n_embd = config.n_head, config.n_embd
+        self.c_attn = Conv1D(config.n_embd, 3 * config.n_embd, config.bias)
+        self.c_proj = Conv1D(config.n_embd, config.n_embd, config.bias)
+        self.attn_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, layer_past: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
+        B, T, C = x.shape
+        nh, hs = self.n_head, C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=-1)  # 3 × (B, T, C)
+        q = q.reshape(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.reshape(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.reshape(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        if layer_past is not None:
+            k = torch.cat([layer_past[0], k], dim=2)  # (B, nh, Tk, hs)
+            v = torch.cat([layer_past[1], v], dim=2)  # (B, nh, Tk, hs)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(hs)  # (B, nh, T, Tk)
+        scores = scores.masked_fill(~mask[:, None, :, :], float("-inf"))  # masked keys get -inf
+        probs = softmax(scores, axis=-1)  # (B, nh, T, Tk)
+        y = self.attn_dropout(probs) @ v  # (B, nh, T, hs)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side
+        record = {"q": q, "k": k, "v": v, "att_scores": scores, "att_probs": probs}
+        return self.resid_dropout(self.c_proj(y)), (k, v), record
+
+
+class MLP(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.c_fc = Conv1D(config.n_embd, 4 * config.n_embd, config.bias)
+        self.c_proj = Conv1D(4 * config.n_embd, config.n_embd, config.bias)
+        self.act = gelu if config.activation == "gelu" else relu
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.act(self.c_fc(x))  # (B, T, 4C)
+        return self.dropout(self.c_proj(h)), h  # (B, T, C), (B, T, 4C)
+
+
+class Block(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.norm = config.norm
+        self.ln_1 = LayerNorm(config.n_embd, config.bias, config.layer_norm_eps)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = LayerNorm(config.n_embd, config.bias, config.layer_norm_eps)
+        self.mlp = MLP(config)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, layer_past: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
+        if self.norm == "pre":  # x + f(LN(x))
+            a, present, record = self.attn(self.ln_1(x), mask, layer_past)
+            x = x + a
+            record["resid_mid"] = x
+            m, record["mlp_act"] = self.mlp(self.ln_2(x))
+            x = x + m
+        else:  # post-LN: LN(x + f(x))
+            a, present, record = self.attn(x, mask, layer_past)
+            x = self.ln_1(x + a)
+            record["resid_mid"] = x
+            m, record["mlp_act"] = self.mlp(x)
+            x = self.ln_2(x + m)
+        return x, present, record
+
+
+class GPT(nn.Module):
+    """The whole model: embeddings → L blocks → (ln_f) → lm_head."""
+
+    inference_context = staticmethod(torch.inference_mode)  # no autograd bookkeeping while decoding
+
+    def __init__(
+        self, config: GPTConfig, params: Mapping[str, np.ndarray] | None = None, dtype: str = "float32"
+    ):
+        """Parameters from ``params`` (named as in the file) or, without them, GPT-2's random init."""
+        super().__init__()
+        self.config = config
+        self.transformer = nn.ModuleDict(
+            {
+                "wte": nn.Embedding(config.vocab_size, config.n_embd),
+                "drop": nn.Dropout(config.dropout),
+                "h": nn.ModuleList(Block(config) for _ in range(config.n_layer)),
+            }
+        )
+        if config.pos == "learned":
+            self.transformer["wpe"] = nn.Embedding(config.block_size, config.n_embd)
+        if config.final_norm:
+            self.transformer["ln_f"] = LayerNorm(config.n_embd, config.bias, config.layer_norm_eps)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        if config.tie_weights:
+            self.lm_head.weight = self.transformer["wte"].weight  # one matrix, two uses
+        self.load_params(params if params is not None else init_gpt_params(config, seed=0))
+        self.to(getattr(torch, dtype))
+        self.eval()
+
+    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
+        """Copy arrays named as in the safetensors file into the parameters (tied ones once)."""
+        own = dict(self.named_parameters())  # a tied matrix appears once, as transformer.wte.weight
+        missing = sorted(set(own) - set(params))
+        if missing:
+            raise ValueError(f"weights are missing: {', '.join(missing)}")
+        with torch.no_grad():
+            for name, p in own.items():
+                value = torch.as_tensor(np.asarray(params[name]))
+                if tuple(value.shape) != tuple(p.shape):
+                    raise ValueError(f"{name}: expected shape {tuple(p.shape)}, got {tuple(value.shape)}")
+                p.copy_(value)
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        """Residual stream → logits: (ln_f) then x @ lm_headᵀ; (B, T, C) → (B, T, V)."""
+        if "ln_f" in self.transformer:
+            x = self.transformer["ln_f"](x)
+        return self.lm_head(x)
+
+    def embed(self, ids: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        tok_emb = self.transformer["wte"](ids)  # (B, T, C): an embedding is a row lookup
+        if "wpe" in self.transformer:
+            pos_emb = self.transformer["wpe"](positions)  # (B, T, C)
+        else:
+            pos_emb = sinusoidal_positions(positions, self.config.n_embd).to(tok_emb.dtype)  # (B, T, C)
+        return tok_emb, pos_emb
+
+    def forward_cached(
+        self,
+        ids: torch.Tensor,
+        past: Past | None = None,
+        padding_mask: torch.Tensor | None = None,
+        trace: bool = False,
+    ) -> tuple[torch.Tensor, Past, Trace | None]:
+        """Run T new tokens after a KV cache; return (logits (B, T, V), the new cache, trace or None).
+
+        ``padding_mask`` (B, past + T) marks real tokens with 1 and padding with 0.
+        """
+        ids = torch.as_tensor(ids, dtype=torch.long)
+        B, T = ids.shape
+        past_len = 0 if not past else past[0][0].shape[2]
+        if past_len + T > self.config.block_size:
+            raise ValueError(f"{past_len + T} tokens exceed the model's context of {self.config.block_size}")
+        positions = position_ids(padding_mask, B, T, past_len)  # (B, T)
+        mask = attention_mask(padding_mask, B, T, past_len)  # (B, T, Tk)
+        tok_emb, pos_emb = self.embed(ids, positions)
+        x = self.transformer["drop"](tok_emb + pos_emb)  # (B, T, C)
+        present: Past = []
+        records, residual = [], [x]
+        for i, block in enumerate(self.transformer["h"]):
+            x, layer_present, record = block(x, mask, past[i] if past else None)
+            present.append(layer_present)
+            records.append(record)
+            residual.append(x)
+        logits = self.head(x)  # (B, T, V)
+        if not trace:
+            return logits, present, None
+
+        def stack(key: str) -> torch.Tensor:
+            return torch.stack([r[key] for r in records])
+
+        tr = Trace(
+            tok_emb=tok_emb,
+            pos_emb=pos_emb,
+            positions=positions,
+            mask=mask,
+            q=stack("q"),
+            k=stack("k"),
+            v=stack("v"),
+            att_scores=stack("att_scores"),
+            att_probs=stack("att_probs"),
+            resid_mid=stack("resid_mid"),
+            mlp_act=stack("mlp_act"),
+            residual=torch.stack(residual),
+            logit_lens=torch.stack([self.head(r) for r in residual[1:]]),
+            logits=logits,
+        )
+        return logits, present, tr
+
+    def forward(
+        self, ids: torch.Tensor, padding_mask: torch.Tensor | None = None, trace: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, Trace]:
+        """Logits (B, T, V) for a whole sequence; with trace=True, (logits, Trace)."""
+        logits, _, tr = self.forward_cached(ids, None, padding_mask, trace)
+        return (logits, tr) if trace else logits
+
+    def loss(
+        self, ids: torch.Tensor, targets: torch.Tensor, padding_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Mean cross-entropy (nats per token) of predicting ``targets`` (-1 = ignore) from ``ids``."""
+        logits = self.forward(ids, padding_mask)
+        return cross_entropy(logits, targets)
+
+    @staticmethod
+    def reorder_past(past: Past, index: np.ndarray) -> Past:
+        """Select / repeat batch rows of a KV cache (beam search)."""
+        index = torch.as_tensor(np.asarray(index, dtype=np.int64))
+        return [(k[index], v[index]) for k, v in past]
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())  # a tied matrix is counted once
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Parameters as NumPy arrays under their file names, a tied matrix stored once."""
+        return {name: p.detach().cpu().numpy().copy() for name, p in self.named_parameters()}

@@ -1,0 +1,152 @@
+"""Choosing the next token, once, in NumPy, whatever backend computed the logits.
+
+logits (float64) → repetition penalty → temperature → top-k → top-p → one draw from
+``np.random.Generator``. The penalty and the temperature commute for T > 0 (both divide or
+multiply each logit by a positive number), so applying the penalty first also defines greedy
+decoding (T = 0) with a penalty. Every step reports the distribution after each stage, so the
+front end can show what each filter did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STAGES = ("model", "penalty", "temperature", "top_k", "top_p")
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 1.0  # 0 = greedy (argmax)
+    top_k: int = 0  # keep the k most likely tokens; 0 = off
+    top_p: float = 1.0  # keep the smallest set whose probability reaches p; 1 = off
+    repetition_penalty: float = 1.0  # > 1 discourages tokens already in the text; 1 = off
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.temperature) and self.temperature >= 0):
+            raise ValueError(f"temperature must be a finite number ≥ 0, got {self.temperature!r}")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int | np.integer) or self.top_k < 0:
+            raise ValueError(f"top_k must be an integer ≥ 0 (0 = off), got {self.top_k!r}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p!r}")
+        if not (np.isfinite(self.repetition_penalty) and self.repetition_penalty > 0):
+            raise ValueError(
+                f"repetition_penalty must be a finite number > 0, got {self.repetition_penalty!r}"
+            )
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    prob: float
+
+
+@dataclass
+class SampleStep:
+    """One sampling decision and what led to it."""
+
+    token: int  # the chosen id
+    prob: float  # its probability in the distribution that was sampled (after every filter)
+    model_prob: float  # its probability under the model alone (softmax of the raw logits)
+    kept: int  # how many tokens survived the filters
+    stages: dict[str, list[Candidate]] = field(default_factory=dict)  # top candidates after each stage
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """exp(x - max) / Σ exp(x - max); -inf logits get probability 0."""
+    e = np.exp(logits - np.max(logits))
+    return e / e.sum()
+
+
+def apply_repetition_penalty(logits: np.ndarray, history: Iterable[int], penalty: float) -> np.ndarray:
+    """CTRL's penalty: for tokens already seen, divide a positive logit by it, multiply a negative one."""
+    out = logits.copy()
+    seen = np.unique(np.fromiter(history, dtype=np.int64))
+    if penalty == 1.0 or seen.size == 0:
+        return out
+    vals = out[seen]
+    out[seen] = np.where(vals > 0, vals / penalty, vals * penalty)
+    return out
+
+
+def ranked(values: np.ndarray) -> np.ndarray:
+    """Token ids from most to least likely; ties broken by the smaller id (stable)."""
+    return np.argsort(-values, kind="stable")
+
+
+def top_k_mask(logits: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask of the k highest logits (all when k is 0 or ≥ V)."""
+    keep = np.ones(logits.shape, dtype=bool)
+    if 0 < k < logits.size:
+        keep[:] = False
+        keep[ranked(logits)[:k]] = True
+    return keep
+
+
+def top_p_mask(probs: np.ndarray, p: float) -> np.ndarray:
+    """Boolean mask of the smallest most-likely set whose total probability reaches p (≥ 1 token)."""
+    keep = np.ones(probs.shape, dtype=bool)
+    if p >= 1.0:
+        return keep
+    order = ranked(probs)
+    before = np.cumsum(probs[order]) - probs[order]  # probability mass ranked above each token
+    keep[:] = False
+    keep[order[before < p]] = True
+    keep[order[0]] = True
+    return keep
+
+
+def top_candidates(probs: np.ndarray, n: int) -> list[Candidate]:
+    n = min(n, probs.size)
+    idx = np.argpartition(-probs, n - 1)[:n]
+    idx = idx[np.lexsort((idx, -probs[idx]))]  # by probability, then id
+    return [Candidate(int(i), float(probs[i])) for i in idx]
+
+
+def filtered_distribution(
+    logits: np.ndarray, params: SamplingParams, history: Iterable[int] = ()
+) -> dict[str, np.ndarray]:
+    """The next-token distribution after each stage, keyed by ``STAGES``; the last one is sampled."""
+    logits = np.asarray(logits, dtype=np.float64).reshape(-1)
+    out = {"model": softmax(logits)}
+    penalised = apply_repetition_penalty(logits, history, params.repetition_penalty)
+    out["penalty"] = softmax(penalised)
+    if params.greedy:
+        scaled = np.full_like(penalised, -np.inf)
+        scaled[ranked(penalised)[0]] = 0.0  # all the mass on the argmax
+    else:
+        scaled = penalised / params.temperature
+    out["temperature"] = softmax(scaled)
+    scaled = np.where(top_k_mask(scaled, params.top_k), scaled, -np.inf)
+    out["top_k"] = softmax(scaled)
+    scaled = np.where(top_p_mask(out["top_k"], params.top_p), scaled, -np.inf)
+    out["top_p"] = softmax(scaled)
+    return out
+
+
+def sample_next(
+    logits: np.ndarray,
+    params: SamplingParams,
+    rng: np.random.Generator,
+    history: Iterable[int] = (),
+    n_candidates: int = 10,
+) -> SampleStep:
+    """Choose the next token from (V,) logits; one uniform draw per step, inverse CDF in id order."""
+    dists = filtered_distribution(logits, params, history)
+    probs = dists["top_p"]
+    u = rng.random()  # drawn even when greedy, so a seed gives the same stream either way
+    cdf = np.cumsum(probs)
+    token = int(min(np.searchsorted(cdf, u * cdf[-1], side="right"), probs.size - 1))
+    return SampleStep(
+        token=token,
+        prob=float(probs[token]),
+        model_prob=float(dists["model"][token]),
+        kept=int(np.count_nonzero(probs)),
+        stages={name: top_candidates(dists[name], n_candidates) for name in STAGES},
+    )

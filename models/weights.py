@@ -1,0 +1,197 @@
+"""Model directories on disk: ``config.json`` + ``model.safetensors`` (+ ``tokenizer.json``, ``card.json``).
+
+Parameter names are GPT-2 / Hugging Face's, so a ``transformers`` GPT-2 directory loads as it is
+and a checkpoint with GPT-2's options is itself a valid Hugging Face GPT-2 directory. A tied
+matrix is stored once. Files are written atomically (temporary file, then rename) and nothing
+here unpickles: safetensors and JSON only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from models.config import GPTConfig
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+CARD_FILE = "card.json"
+
+# Buffers that older ``transformers`` versions saved with GPT-2 (the causal mask); not parameters.
+_HF_BUFFERS = (".attn.bias", ".attn.masked_bias")
+
+
+class ModelFileError(ValueError):
+    """A model directory that cannot be read: the message names the file and what is wrong."""
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, flush it to disk, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+def save_safetensors(
+    path: Path, arrays: Mapping[str, np.ndarray], metadata: dict[str, str] | None = None
+) -> None:
+    """Save arrays as safetensors atomically (``format: pt`` so ``transformers`` accepts the file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(
+            {k: np.ascontiguousarray(v) for k, v in arrays.items()},
+            tmp,
+            metadata={"format": "pt", **(metadata or {})},
+        )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path} is missing")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"{path} is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{path} must hold a JSON object")
+    return data
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path} is missing")
+    try:
+        return load_file(str(path))
+    except Exception as e:  # safetensors raises its own error types for corrupt headers/data
+        raise ModelFileError(f"{path} is not a readable safetensors file: {e}") from e
+
+
+def architecture_of(config_dict: Mapping[str, Any]) -> str:
+    """Which model family a ``config.json`` describes (a plain HF GPT-2 config is "gpt")."""
+    return str(config_dict.get("playground", {}).get("architecture", "gpt"))
+
+
+def normalise_gpt_names(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Accept GPT2LMHeadModel names as they are and GPT2Model names (no ``transformer.``)."""
+    out = {}
+    for name, value in arrays.items():
+        if name.endswith(_HF_BUFFERS):
+            continue
+        if name != "lm_head.weight" and not name.startswith("transformer."):
+            name = "transformer." + name
+        out[name] = value
+    return out
+
+
+def gpt_param_shapes(config: GPTConfig) -> dict[str, tuple[int, ...]]:
+    """Every stored parameter of a GPT and its shape (a tied lm_head is not listed)."""
+    C, V = config.n_embd, config.vocab_size
+    shapes: dict[str, tuple[int, ...]] = {"transformer.wte.weight": (V, C)}
+    if config.pos == "learned":
+        shapes["transformer.wpe.weight"] = (config.block_size, C)
+    layer = {
+        "ln_1.weight": (C,),
+        "ln_1.bias": (C,),
+        "attn.c_attn.weight": (C, 3 * C),
+        "attn.c_attn.bias": (3 * C,),
+        "attn.c_proj.weight": (C, C),
+        "attn.c_proj.bias": (C,),
+        "ln_2.weight": (C,),
+        "ln_2.bias": (C,),
+        "mlp.c_fc.weight": (C, 4 * C),
+        "mlp.c_fc.bias": (4 * C,),
+        "mlp.c_proj.weight": (4 * C, C),
+        "mlp.c_proj.bias": (C,),
+    }
+    for i in range(config.n_layer):
+        for name, shape in layer.items():
+            if config.bias or not name.endswith(".bias"):
+                shapes[f"transformer.h.{i}.{name}"] = shape
+    if config.final_norm:
+        shapes["transformer.ln_f.weight"] = (C,)
+        if config.bias:
+            shapes["transformer.ln_f.bias"] = (C,)
+    if not config.tie_weights:
+        shapes["lm_head.weight"] = (V, C)
+    return shapes
+
+
+def init_gpt_params(config: GPTConfig, seed: int = 0) -> dict[str, np.ndarray]:
+    """GPT-2's initialisation as float32 arrays: weights N(0, 0.02), residual projections
+    N(0, 0.02/√(2L)), biases 0, LayerNorm gains 1. The same seed gives the same model on both twins."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for name, shape in gpt_param_shapes(config).items():
+        if name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
+            value = np.ones(shape)
+        elif name.endswith(".bias"):
+            value = np.zeros(shape)
+        elif name.endswith("c_proj.weight"):
+            value = rng.normal(0.0, 0.02 / np.sqrt(2 * config.n_layer), shape)
+        else:
+            value = rng.normal(0.0, 0.02, shape)
+        params[name] = value.astype(np.float32)
+    return params
+
+
+def load_gpt_dir(directory: Path) -> tuple[GPTConfig, dict[str, np.ndarray]]:
+    """Read a GPT model directory → (config, parameters named as in the file)."""
+    directory = Path(directory)
+    raw = read_json(directory / CONFIG_FILE)
+    try:
+        config = GPTConfig.from_hf_dict(raw)
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(f"{directory / CONFIG_FILE}: {e}") from e
+    params = normalise_gpt_names(read_safetensors(directory / WEIGHTS_FILE))
+    return config, params
+
+
+def save_gpt_dir(
+    directory: Path,
+    config: GPTConfig,
+    params: Mapping[str, np.ndarray],
+    tokenizer_json: dict[str, Any] | None = None,
+    card: dict[str, Any] | None = None,
+) -> Path:
+    """Write a GPT model directory; with GPT-2's options it is a valid HF GPT-2 directory."""
+    directory = Path(directory)
+    arrays = dict(params)
+    if config.tie_weights:
+        arrays.pop("lm_head.weight", None)  # stored once, as transformer.wte.weight
+    save_safetensors(directory / WEIGHTS_FILE, arrays)
+    atomic_write_json(directory / CONFIG_FILE, config.to_hf_dict())
+    if tokenizer_json is not None:
+        atomic_write_json(directory / TOKENIZER_FILE, tokenizer_json)
+    if card is not None:
+        atomic_write_json(directory / CARD_FILE, card)
+    return directory

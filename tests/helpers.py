@@ -1,0 +1,49 @@
+"""Shared test helpers: random model directories and a field-by-field twin comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from models.config import GPTConfig
+from models.weights import init_gpt_params, save_gpt_dir
+
+TOL = {"float64": 1e-10, "float32": 1e-5}
+
+
+def random_params(config: GPTConfig, seed: int = 0, jitter: float = 0.1) -> dict[str, np.ndarray]:
+    """GPT-2 init plus noise on every parameter, so biases and LayerNorm gains are not trivial."""
+    rng = np.random.default_rng(seed + 1000)
+    return {
+        k: (v + rng.normal(0, jitter, v.shape)).astype(np.float32)
+        for k, v in init_gpt_params(config, seed).items()
+    }
+
+
+def model_dir(tmp_path: Path, config: GPTConfig, seed: int = 0, jitter: float = 0.02) -> Path:
+    return save_gpt_dir(tmp_path / f"model-{seed}", config, random_params(config, seed, jitter))
+
+
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |a - b|, treating equal infinities (masked scores) as equal; mismatched ones are inf."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, f"shapes differ: {a.shape} vs {b.shape}"
+    same_inf = np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b))
+    with np.errstate(invalid="ignore"):
+        diff = np.where(same_inf, 0.0, np.abs(a - b))
+    return float(np.max(diff)) if diff.size else 0.0
+
+
+def assert_close(name: str, a: np.ndarray, b: np.ndarray, atol: float) -> None:
+    d = max_abs_diff(a, b)
+    assert d <= atol, f"{name}: max abs difference {d:.3e} exceeds {atol:.0e}"
+
+
+def assert_traces_close(ta: dict[str, np.ndarray], tb: dict[str, np.ndarray], atol: float) -> None:
+    assert ta.keys() == tb.keys()
+    for name in ta:
+        if ta[name].dtype == bool or np.issubdtype(ta[name].dtype, np.integer):
+            np.testing.assert_array_equal(ta[name], tb[name], err_msg=name)
+        else:
+            assert_close(f"trace.{name}", ta[name], tb[name], atol)

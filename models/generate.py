@@ -97,7 +97,7 @@ def generate(
             break
         if len(out) >= max_new_tokens:
             break
-        if len(seq) >= block:
+        if len(seq) > block:  # the newest token would need position `block`: no room to feed it
             reason = "context"
             break
         step_start = time.perf_counter()
@@ -190,7 +190,7 @@ def beam_search(
         finished = finished[:num_beams]
         steps.append(BeamStep(step, new_live, list(finished)))
         live = new_live
-        at_limit = len(prompt) + step + 1 >= block
+        at_limit = len(prompt) + step + 1 > block
         if not live or step + 1 == max_new_tokens or at_limit:
             break
         if len(finished) >= num_beams and live[0].score <= finished[-1].score:

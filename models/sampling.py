@@ -121,7 +121,7 @@ def filtered_distribution(
         scaled = np.full_like(penalised, -np.inf)
         scaled[ranked(penalised)[0]] = 0.0  # all the mass on the argmax
     else:
-        scaled = penalised / params.temperature
+        scaled = (penalised - np.max(penalised)) / params.temperature  # shifted: no overflow as T → 0
     out["temperature"] = softmax(scaled)
     scaled = np.where(top_k_mask(scaled, params.top_k), scaled, -np.inf)
     out["top_k"] = softmax(scaled)

@@ -146,6 +146,21 @@ def gpt_param_shapes(config: GPTConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def check_params(expected: Mapping[str, tuple[int, ...]], params: Mapping[str, np.ndarray]) -> str:
+    """What is missing, unexpected or mis-shaped in ``params`` (empty when they fit)."""
+    problems = []
+    missing = sorted(set(expected) - set(params))
+    extra = sorted(set(params) - set(expected))
+    if missing:
+        problems.append(f"missing {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else ""))
+    if extra:
+        problems.append(f"unexpected {', '.join(extra[:5])}" + (" …" if len(extra) > 5 else ""))
+    for name in sorted(set(expected) & set(params)):
+        if tuple(params[name].shape) != tuple(expected[name]):
+            problems.append(f"{name} has shape {tuple(params[name].shape)}, expected {tuple(expected[name])}")
+    return "; ".join(problems)
+
+
 def init_gpt_params(config: GPTConfig, seed: int = 0) -> dict[str, np.ndarray]:
     """GPT-2's initialisation as float32 arrays: weights N(0, 0.02), residual projections
     N(0, 0.02/√(2L)), biases 0, LayerNorm gains 1. The same seed gives the same model on both twins."""
@@ -173,6 +188,11 @@ def load_gpt_dir(directory: Path) -> tuple[GPTConfig, dict[str, np.ndarray]]:
     except (ValueError, TypeError) as e:
         raise ModelFileError(f"{directory / CONFIG_FILE}: {e}") from e
     params = normalise_gpt_names(read_safetensors(directory / WEIGHTS_FILE))
+    if config.tie_weights:
+        params.pop("lm_head.weight", None)  # some writers store the tied copy too
+    problems = check_params(gpt_param_shapes(config), params)
+    if problems:
+        raise ModelFileError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
     return config, params
 
 

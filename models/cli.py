@@ -1,0 +1,51 @@
+"""The ``playground`` command: one sub-command per job, each defined beside the code it runs.
+
+Every sub-command module offers ``add_arguments(parser)`` and ``main(args) -> int``; modules are
+imported only when their command runs, so ``playground --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# command → (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("models.demo", "generate text from a model in the terminal, on either backend"),
+    "bench": ("models.bench", "benchmark generation speed: transformers vs the PyTorch and NumPy twins"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="playground",
+        description="Transformer Playground: small transformers, twice (PyTorch and NumPy).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(module=module)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
+    )
+    try:
+        return int(importlib.import_module(args.module).main(args) or 0)
+    except (ValueError, FileNotFoundError) as e:  # bad input: a message, not a traceback
+        print(f"playground {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"playground {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models import load_tokenizer
+from models.tokenizer import BPETokenizer, CharTokenizer, UnknownCharacterError, tokenizer_from_json
+
+TEXT = (
+    "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
+    "First Citizen:\nYou are all resolved rather to die than to famish?\n"
+) * 20
+
+
+def test_char_round_trip_and_sorted_ids():
+    tok = CharTokenizer.train(TEXT)
+    assert tok.chars == sorted(set(TEXT))
+    ids = tok.encode("hear me")
+    assert tok.decode(ids) == "hear me"
+    assert ids[0] == tok.chars.index("h")
+    assert tok.token_strings(tok.encode("a\n")) == ["a", "\n"]
+
+
+def test_char_unknown_characters():
+    tok = CharTokenizer.train("abc ")
+    with pytest.raises(UnknownCharacterError, match="'é'"):
+        tok.encode("abé")
+    assert tok.encode("abé", errors="replace") == [1, 2, 0]  # replaced by the space
+    assert tok.encode("abé", errors="ignore") == [1, 2]
+    with pytest.raises(ValueError, match="out of range"):
+        tok.decode([0, 99])
+
+
+def test_char_offsets():
+    tok = CharTokenizer.train(TEXT)
+    ids, offsets = tok.encode_with_offsets("me")
+    assert offsets == [(0, 1), (1, 2)] and len(ids) == 2
+
+
+def test_bpe_trains_to_size_and_round_trips():
+    tok = BPETokenizer.train([TEXT], vocab_size=300)
+    assert 256 < tok.vocab_size <= 300
+    ids = tok.encode("Speak, speak. Before we proceed")
+    assert tok.decode(ids) == "Speak, speak. Before we proceed"
+    assert len(ids) < len("Speak, speak. Before we proceed")  # merges shorten the text
+    assert "".join(tok.token_strings(ids)) == "Speak, speak. Before we proceed"
+    ids, offsets = tok.encode_with_offsets("hear me speak")
+    assert offsets[0][0] == 0 and offsets[-1][1] == len("hear me speak")
+
+
+def test_json_round_trip_through_a_file(tmp_path):
+    for tok in (CharTokenizer.train(TEXT), BPETokenizer.train([TEXT], vocab_size=280)):
+        path = tmp_path / f"{tok.kind}.json"
+        path.write_text(json.dumps(tok.to_json()))
+        again = load_tokenizer(path)
+        assert again.kind == tok.kind and again.encode("speak me") == tok.encode("speak me")
+    with pytest.raises(ValueError, match="unrecognised"):
+        tokenizer_from_json({"something": "else"})
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"bad\.json"):
+        load_tokenizer(tmp_path / "bad.json")
+
+
+BPE = BPETokenizer.train([TEXT], vocab_size=300)
+CHAR = CharTokenizer.train(TEXT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_unicode_text_round_trips_through_bpe(text):
+    assert BPE.decode(BPE.encode(text)) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_char_tokenizer_never_crashes(text):
+    try:
+        assert CHAR.decode(CHAR.encode(text)) == text
+    except UnknownCharacterError as e:
+        assert set(e.chars) <= set(text) - set(CHAR.chars)
+    assert len(CHAR.encode(text, errors="replace")) == len(text)

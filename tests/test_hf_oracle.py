@@ -6,10 +6,11 @@ import logging
 import numpy as np
 import pytest
 import torch
-from helpers import TOL, assert_close, model_dir
 
 from models import load_model
 from models.config import GPTConfig
+
+from helpers import TOL, assert_close, model_dir
 
 transformers = pytest.importorskip("transformers")
 logging.getLogger("transformers").setLevel(logging.ERROR)

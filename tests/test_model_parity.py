@@ -6,11 +6,12 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from helpers import TOL, assert_close, assert_traces_close, model_dir
 
 from models import gpt_numpy, gpt_torch, load_model
 from models.config import PRESETS, GPTConfig, preset
 from models.trace import Trace
+
+from helpers import TOL, assert_close, assert_traces_close, model_dir
 
 OPTIONS = [
     dict(zip(("norm", "pos", "activation", "tie_weights"), combo, strict=True))

@@ -5,11 +5,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers import TOL, assert_close, random_params
 
 from models import gpt_numpy as gn
 from models import gpt_torch as gt
 from models.config import GPTConfig
+
+from helpers import TOL, assert_close, random_params
 
 DTYPES = ["float64", "float32"]
 

@@ -36,17 +36,15 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """exp(x - max) / sum; a row that is entirely -inf (nothing to attend to) becomes zeros."""
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
+    m = np.maximum(np.max(x, axis=axis, keepdims=True), np.finfo(x.dtype).min)  # finite, even if all -inf
     e = np.exp(x - m)
-    s = np.sum(e, axis=axis, keepdims=True)
-    return e / np.where(s == 0, 1, s)
+    return e / np.maximum(np.sum(e, axis=axis, keepdims=True), np.finfo(x.dtype).tiny)  # 0 / tiny = 0
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, eps: float) -> np.ndarray:
     """(x - mean) / sqrt(var + eps) * weight + bias, biased variance over the last axis."""
     mean = np.mean(x, axis=-1, keepdims=True)
-    var = np.mean((x - mean) ** 2, axis=-1, keepdims=True)
+    var = np.var(x, axis=-1, keepdims=True)  # biased: divides by C
     y = (x - mean) / np.sqrt(var + eps)
     if weight is not None:
         y = y * weight
@@ -65,28 +63,26 @@ def sinusoidal_positions(positions: np.ndarray, n_embd: int) -> np.ndarray:
     return pe
 
 
-def attention_mask(padding_mask: np.ndarray | None, B: int, T: int, past_len: int) -> np.ndarray:
+def attention_mask(
+    causal: np.ndarray, padding_mask: np.ndarray | None, B: int, T: int, past_len: int
+) -> np.ndarray:
     """(B, T, Tk) booleans: query i (absolute position past_len + i) may see key j.
 
-    Causal: j <= past_len + i. Padding: key j and the query itself must be real tokens
-    (padding_mask 1); a padded query sees nothing and its attention row is all zeros.
+    Causal: row p of the lower-triangular ``causal`` matrix allows keys 0..p. Padding: key j and
+    the query itself must be real tokens (padding_mask 1); a padded query sees nothing, so its
+    attention row is all zeros.
     """
     Tk = past_len + T
-    query_abs = np.arange(past_len, Tk)[:, None]  # (T, 1)
-    keys = np.arange(Tk)[None, :]  # (1, Tk)
-    mask = np.broadcast_to(keys <= query_abs, (B, T, Tk))  # (B, T, Tk)
+    mask = np.broadcast_to(causal[past_len:Tk, :Tk], (B, T, Tk))  # (B, T, Tk)
     if padding_mask is not None:
         real = np.asarray(padding_mask).astype(bool)  # (B, Tk)
         mask = mask & real[:, None, :] & real[:, past_len:, None]
-    return np.array(mask)
+    return mask
 
 
-def position_ids(padding_mask: np.ndarray | None, B: int, T: int, past_len: int) -> np.ndarray:
-    """(B, T) position of each new token; with padding, counted over real tokens only."""
-    if padding_mask is None:
-        return np.broadcast_to(np.arange(past_len, past_len + T), (B, T)).copy()
-    counts = np.cumsum(np.asarray(padding_mask).astype(np.int64), axis=1) - 1  # (B, Tk)
-    return np.maximum(counts[:, past_len:], 0)
+def position_ids(mask: np.ndarray) -> np.ndarray:
+    """(B, T) position of each new token: how many real tokens it sees (itself included), minus one."""
+    return np.maximum(np.sum(mask, axis=-1) - 1, 0)
 
 
 def cross_entropy(logits: np.ndarray, targets: np.ndarray, ignore_index: int = -1) -> float:
@@ -200,6 +196,7 @@ class GPT:
         def opt(name: str) -> np.ndarray | None:
             return p(name) if config.bias else None
 
+        self.causal = np.tril(np.ones((config.block_size, config.block_size), dtype=bool))  # (block, block)
         self.wte = p("transformer.wte.weight")  # (V, C)
         self.wpe = p("transformer.wpe.weight") if config.pos == "learned" else None  # (block_size, C)
         self.h = []
@@ -259,8 +256,8 @@ class GPT:
         past_len = 0 if not past else past[0][0].shape[2]
         if past_len + T > self.config.block_size:
             raise ValueError(f"{past_len + T} tokens exceed the model's context of {self.config.block_size}")
-        positions = position_ids(padding_mask, B, T, past_len)  # (B, T)
-        mask = attention_mask(padding_mask, B, T, past_len)  # (B, T, Tk)
+        mask = attention_mask(self.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
+        positions = position_ids(mask)  # (B, T)
         tok_emb, pos_emb = self.embed(ids, positions)
         x = tok_emb + pos_emb  # (B, T, C)
         present: Past = []

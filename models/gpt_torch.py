@@ -39,19 +39,16 @@ def relu(x: torch.Tensor) -> torch.Tensor:
 
 def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
     """exp(x - max) / sum; a row that is entirely -inf (nothing to attend to) becomes zeros."""
-    m = torch.amax(x, dim=axis, keepdim=True)
-    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    m = torch.amax(x, dim=axis, keepdim=True).clamp_min(torch.finfo(x.dtype).min)  # finite, even if all -inf
     e = torch.exp(x - m)
-    s = torch.sum(e, dim=axis, keepdim=True)
-    return e / torch.where(s == 0, torch.ones_like(s), s)
+    return e / torch.sum(e, dim=axis, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)  # 0 / tiny = 0
 
 
 def layer_norm(
     x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float
 ) -> torch.Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias, biased variance over the last axis."""
-    mean = torch.mean(x, dim=-1, keepdim=True)
-    var = torch.mean((x - mean) ** 2, dim=-1, keepdim=True)
+    var, mean = torch.var_mean(x, dim=-1, keepdim=True, correction=0)  # biased: divides by C
     y = (x - mean) / torch.sqrt(var + eps)
     if weight is not None:
         y = y * weight
@@ -70,28 +67,26 @@ def sinusoidal_positions(positions: torch.Tensor, n_embd: int) -> torch.Tensor:
     return pe
 
 
-def attention_mask(padding_mask: torch.Tensor | None, B: int, T: int, past_len: int) -> torch.Tensor:
+def attention_mask(
+    causal: torch.Tensor, padding_mask: torch.Tensor | None, B: int, T: int, past_len: int
+) -> torch.Tensor:
     """(B, T, Tk) booleans: query i (absolute position past_len + i) may see key j.
 
-    Causal: j <= past_len + i. Padding: key j and the query itself must be real tokens
-    (padding_mask 1); a padded query sees nothing and its attention row is all zeros.
+    Causal: row p of the lower-triangular ``causal`` matrix allows keys 0..p. Padding: key j and
+    the query itself must be real tokens (padding_mask 1); a padded query sees nothing, so its
+    attention row is all zeros.
     """
     Tk = past_len + T
-    query_abs = torch.arange(past_len, Tk)[:, None]  # (T, 1)
-    keys = torch.arange(Tk)[None, :]  # (1, Tk)
-    mask = (keys <= query_abs).expand(B, T, Tk)  # (B, T, Tk)
+    mask = causal[past_len:Tk, :Tk].expand(B, T, Tk)  # (B, T, Tk)
     if padding_mask is not None:
         real = torch.as_tensor(padding_mask).bool()  # (B, Tk)
         mask = mask & real[:, None, :] & real[:, past_len:, None]
-    return mask.clone()
+    return mask
 
 
-def position_ids(padding_mask: torch.Tensor | None, B: int, T: int, past_len: int) -> torch.Tensor:
-    """(B, T) position of each new token; with padding, counted over real tokens only."""
-    if padding_mask is None:
-        return torch.arange(past_len, past_len + T).expand(B, T).clone()
-    counts = torch.cumsum(torch.as_tensor(padding_mask).long(), dim=1) - 1  # (B, Tk)
-    return torch.clamp_min(counts[:, past_len:], 0)
+def position_ids(mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) position of each new token: how many real tokens it sees (itself included), minus one."""
+    return torch.clamp_min(torch.sum(mask, dim=-1) - 1, 0)
 
 
 def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = -1) -> torch.Tensor:
@@ -153,7 +148,7 @@ class CausalSelfAttention(nn.Module):
             k = torch.cat([layer_past[0], k], dim=2)  # (B, nh, Tk, hs)
             v = torch.cat([layer_past[1], v], dim=2)  # (B, nh, Tk, hs)
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(hs)  # (B, nh, T, Tk)
-        scores = scores.masked_fill(~mask[:, None, :, :], float("-inf"))  # masked keys get -inf
+        scores = torch.where(mask[:, None, :, :], scores, -torch.inf)  # masked keys get -inf
         probs = softmax(scores, axis=-1)  # (B, nh, T, Tk)
         y = self.attn_dropout(probs) @ v  # (B, nh, T, hs)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side
@@ -212,6 +207,8 @@ class GPT(nn.Module):
         """Parameters from ``params`` (named as in the file) or, without them, GPT-2's random init."""
         super().__init__()
         self.config = config
+        causal = torch.tril(torch.ones(config.block_size, config.block_size, dtype=torch.bool))
+        self.register_buffer("causal", causal, persistent=False)  # (block, block)
         self.transformer = nn.ModuleDict(
             {
                 "wte": nn.Embedding(config.vocab_size, config.n_embd),
@@ -273,8 +270,8 @@ class GPT(nn.Module):
         past_len = 0 if not past else past[0][0].shape[2]
         if past_len + T > self.config.block_size:
             raise ValueError(f"{past_len + T} tokens exceed the model's context of {self.config.block_size}")
-        positions = position_ids(padding_mask, B, T, past_len)  # (B, T)
-        mask = attention_mask(padding_mask, B, T, past_len)  # (B, T, Tk)
+        mask = attention_mask(self.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
+        positions = position_ids(mask)  # (B, T)
         tok_emb, pos_emb = self.embed(ids, positions)
         x = self.transformer["drop"](tok_emb + pos_emb)  # (B, T, C)
         present: Past = []

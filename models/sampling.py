@@ -66,10 +66,10 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def apply_repetition_penalty(logits: np.ndarray, history: Iterable[int], penalty: float) -> np.ndarray:
     """CTRL's penalty: for tokens already seen, divide a positive logit by it, multiply a negative one."""
+    if penalty == 1.0:
+        return logits
     out = logits.copy()
     seen = np.unique(np.fromiter(history, dtype=np.int64))
-    if penalty == 1.0 or seen.size == 0:
-        return out
     vals = out[seen]
     out[seen] = np.where(vals > 0, vals / penalty, vals * penalty)
     return out
@@ -81,11 +81,13 @@ def ranked(values: np.ndarray) -> np.ndarray:
 
 
 def top_k_mask(logits: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the k highest logits (all when k is 0 or ≥ V)."""
+    """Boolean mask of the k highest logits (all when k is 0 or ≥ V); ties go to the smaller ids."""
     keep = np.ones(logits.shape, dtype=bool)
     if 0 < k < logits.size:
-        keep[:] = False
-        keep[ranked(logits)[:k]] = True
+        kth = np.partition(logits, logits.size - k)[logits.size - k]  # the k-th largest value
+        keep = logits > kth
+        ties = np.flatnonzero(logits == kth)
+        keep[ties[: k - np.count_nonzero(keep)]] = True
     return keep
 
 
@@ -94,7 +96,8 @@ def top_p_mask(probs: np.ndarray, p: float) -> np.ndarray:
     keep = np.ones(probs.shape, dtype=bool)
     if p >= 1.0:
         return keep
-    order = ranked(probs)
+    alive = np.flatnonzero(probs)  # only tokens that earlier filters left need ranking
+    order = alive[ranked(probs[alive])]
     before = np.cumsum(probs[order]) - probs[order]  # probability mass ranked above each token
     keep[:] = False
     keep[order[before < p]] = True
@@ -112,21 +115,33 @@ def top_candidates(probs: np.ndarray, n: int) -> list[Candidate]:
 def filtered_distribution(
     logits: np.ndarray, params: SamplingParams, history: Iterable[int] = ()
 ) -> dict[str, np.ndarray]:
-    """The next-token distribution after each stage, keyed by ``STAGES``; the last one is sampled."""
+    """The next-token distribution after each stage, keyed by ``STAGES``; the last one is sampled.
+
+    A stage that changes nothing (penalty 1, temperature 1, top-k 0, top-p 1) passes the previous
+    distribution on as the same array, so it costs nothing.
+    """
     logits = np.asarray(logits, dtype=np.float64).reshape(-1)
     out = {"model": softmax(logits)}
     penalised = apply_repetition_penalty(logits, history, params.repetition_penalty)
-    out["penalty"] = softmax(penalised)
+    out["penalty"] = out["model"] if penalised is logits else softmax(penalised)
     if params.greedy:
         scaled = np.full_like(penalised, -np.inf)
-        scaled[ranked(penalised)[0]] = 0.0  # all the mass on the argmax
+        scaled[np.argmax(penalised)] = 0.0  # all the mass on the argmax (the smaller id on a tie)
+        out["temperature"] = np.exp(scaled)  # one-hot: exp(0) = 1, exp(-inf) = 0
+    elif params.temperature == 1.0:
+        scaled = penalised
+        out["temperature"] = out["penalty"]
     else:
         scaled = (penalised - np.max(penalised)) / params.temperature  # shifted: no overflow as T → 0
-    out["temperature"] = softmax(scaled)
-    scaled = np.where(top_k_mask(scaled, params.top_k), scaled, -np.inf)
-    out["top_k"] = softmax(scaled)
-    scaled = np.where(top_p_mask(out["top_k"], params.top_p), scaled, -np.inf)
-    out["top_p"] = softmax(scaled)
+        out["temperature"] = softmax(scaled)
+    out["top_k"] = out["temperature"]
+    if 0 < params.top_k < scaled.size and not params.greedy:
+        scaled = np.where(top_k_mask(scaled, params.top_k), scaled, -np.inf)
+        out["top_k"] = softmax(scaled)
+    out["top_p"] = out["top_k"]
+    if params.top_p < 1.0 and not params.greedy:
+        scaled = np.where(top_p_mask(out["top_k"], params.top_p), scaled, -np.inf)
+        out["top_p"] = softmax(scaled)
     return out
 
 
@@ -148,5 +163,14 @@ def sample_next(
         prob=float(probs[token]),
         model_prob=float(dists["model"][token]),
         kept=int(np.count_nonzero(probs)),
-        stages={name: top_candidates(dists[name], n_candidates) for name in STAGES},
+        stages=stage_candidates(dists, n_candidates),
     )
+
+
+def stage_candidates(dists: dict[str, np.ndarray], n: int) -> dict[str, list[Candidate]]:
+    """Top-n candidates of every stage; a stage that passed its input on shares its list."""
+    done: dict[int, list[Candidate]] = {}
+    for name in STAGES:
+        if id(dists[name]) not in done:
+            done[id(dists[name])] = top_candidates(dists[name], n)
+    return {name: done[id(dists[name])] for name in STAGES}

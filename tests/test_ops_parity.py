@@ -75,16 +75,18 @@ def test_sinusoidal_positions_match_the_formula():
 
 def test_masks_and_positions_of_a_padded_batch():
     pad = np.array([[0, 0, 1, 1], [1, 1, 1, 1]])
-    m = gn.attention_mask(pad, 2, 4, 0)
-    np.testing.assert_array_equal(m, gt.attention_mask(torch.as_tensor(pad), 2, 4, 0).numpy())
+    causal = np.tril(np.ones((8, 8), bool))
+    m = gn.attention_mask(causal, pad, 2, 4, 0)
+    np.testing.assert_array_equal(
+        m, gt.attention_mask(torch.as_tensor(causal), torch.as_tensor(pad), 2, 4, 0)
+    )
     assert not m[0, :, :2].any(), "padded keys are never visible"
     assert not m[0, :2].any(), "padded queries see nothing"
     np.testing.assert_array_equal(m[1], np.tril(np.ones((4, 4), bool)))
-    np.testing.assert_array_equal(gn.position_ids(pad, 2, 4, 0), [[0, 0, 0, 1], [0, 1, 2, 3]])
-    np.testing.assert_array_equal(gn.position_ids(pad, 2, 1, 3), [[1], [3]])
-    np.testing.assert_array_equal(
-        gn.position_ids(pad, 2, 1, 3), gt.position_ids(torch.as_tensor(pad), 2, 1, 3)
-    )
+    np.testing.assert_array_equal(gn.position_ids(m), [[0, 0, 0, 1], [0, 1, 2, 3]])
+    step = gn.attention_mask(causal, np.concatenate([pad, [[1], [1]]], 1), 2, 1, 4)  # one cached step
+    np.testing.assert_array_equal(gn.position_ids(step), [[2], [4]])
+    np.testing.assert_array_equal(gn.position_ids(step), gt.position_ids(torch.as_tensor(step)))
 
 
 def modules(dtype, **opts):
@@ -98,7 +100,7 @@ def test_attention(dtype):
     _, mn, mt = modules(dtype)
     x = np.random.default_rng(4).normal(0, 1, (2, 6, 16)).astype(dtype)
     pad = np.array([[0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
-    mask_n = gn.attention_mask(pad, 2, 6, 0)
+    mask_n = gn.attention_mask(mn.causal, pad, 2, 6, 0)
     yn, _, rn = mn.h[0].attn(x, mask_n)
     with torch.no_grad():
         yt, _, rt = mt.transformer["h"][0].attn(torch.from_numpy(x), torch.from_numpy(mask_n))
@@ -120,7 +122,7 @@ def test_attention(dtype):
 def test_block(dtype, norm, activation):
     _, mn, mt = modules(dtype, norm=norm, activation=activation)
     x = np.random.default_rng(5).normal(0, 1, (2, 5, 16)).astype(dtype)
-    mask = gn.attention_mask(None, 2, 5, 0)
+    mask = gn.attention_mask(mn.causal, None, 2, 5, 0)
     yn, _, rn = mn.h[0](x, mask)
     with torch.no_grad():
         yt, _, rt = mt.transformer["h"][0](torch.from_numpy(x), torch.from_numpy(mask))

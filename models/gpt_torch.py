@@ -235,10 +235,10 @@ class GPT(nn.Module):
             raise ValueError(f"weights are missing: {', '.join(missing)}")
         with torch.no_grad():
             for name, p in own.items():
-                value = torch.as_tensor(np.asarray(params[name]))
+                value = np.asarray(params[name])
                 if tuple(value.shape) != tuple(p.shape):
                     raise ValueError(f"{name}: expected shape {tuple(p.shape)}, got {tuple(value.shape)}")
-                p.copy_(value)
+                p.copy_(torch.as_tensor(value))
 
     def head(self, x: torch.Tensor) -> torch.Tensor:
         """Residual stream → logits: (ln_f) then x @ lm_headᵀ; (B, T, C) → (B, T, V)."""

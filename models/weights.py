@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors import safe_open
+from safetensors.numpy import save_file
 
 from models.config import GPTConfig
 
@@ -87,11 +88,13 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors file, read one at a time (no second copy of the whole file)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path} is missing")
     try:
-        return load_file(str(path))
+        with safe_open(str(path), framework="np") as f:
+            return {name: f.get_tensor(name) for name in f.keys()}
     except Exception as e:  # safetensors raises its own error types for corrupt headers/data
         raise ModelFileError(f"{path} is not a readable safetensors file: {e}") from e
 

@@ -15,6 +15,8 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("models.demo", "generate text from a model in the terminal, on either backend"),
     "bench": ("models.bench", "benchmark generation speed: transformers vs the PyTorch and NumPy twins"),
+    "prepare": ("models.data", "tokenize a text into train/validation token arrays for training"),
+    "train": ("models.train", "train a GPT (PyTorch twin) on prepared data; checkpoints, resume, export"),
 }
 
 

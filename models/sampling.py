@@ -132,7 +132,8 @@ def filtered_distribution(
         scaled = penalised
         out["temperature"] = out["penalty"]
     else:
-        scaled = (penalised - np.max(penalised)) / params.temperature  # shifted: no overflow as T → 0
+        with np.errstate(over="ignore"):  # a tiny T sends all but the top logit to -inf, as it should
+            scaled = (penalised - np.max(penalised)) / params.temperature  # shifted: never +inf
         out["temperature"] = softmax(scaled)
     out["top_k"] = out["temperature"]
     if 0 < params.top_k < scaled.size and not params.greedy:

@@ -26,6 +26,8 @@ WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 CARD_FILE = "card.json"
 
+FILE_MODE = 0o644  # written files are readable by everyone, writable by their owner
+
 # Buffers that older ``transformers`` versions saved with GPT-2 (the causal mask); not parameters.
 _HF_BUFFERS = (".attn.bias", ".attn.masked_bias")
 
@@ -40,6 +42,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)  # mkstemp makes owner-only files; models are meant to be shared
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -68,6 +71,7 @@ def save_safetensors(
             tmp,
             metadata={"format": "pt", **(metadata or {})},
         )
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

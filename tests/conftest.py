@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-torch.set_num_threads(2)
+# One thread: the test tensors are small, and OpenMP threads stall when another process
+# (a training run, a second test worker) holds the other core.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

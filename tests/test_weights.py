@@ -83,3 +83,9 @@ def test_unknown_names_list_the_shipped_models(monkeypatch, tmp_path):
         load_model("model-0", backend="jax")
     with pytest.raises(ValueError, match="dtype"):
         load_model("model-0", dtype="float16")
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    d = model_dir(tmp_path, CFG)
+    for f in ("config.json", "model.safetensors"):
+        assert (d / f).stat().st_mode & 0o777 == 0o644

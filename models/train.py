@@ -30,6 +30,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import platform
 import shlex
 import signal
@@ -336,15 +337,23 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def _shown(path: Path) -> str:
+    """A path as a command in the repository root would name it: relative when it is near the repo."""
+    path = Path(path).resolve()
+    if path.is_relative_to(REPO_ROOT.parent):
+        return os.path.relpath(path, REPO_ROOT)
+    return str(path)
+
+
 def reproduce_command(
     data: TokenData, config: GPTConfig, s: TrainSettings, preset_name: str, threads: int, steps: int
 ) -> str:
     """``playground prepare … && playground train …`` with every setting spelled out."""
     meta = data.meta
-    prepare = ["playground", "prepare", "--text", meta["text"], "--tokenizer", data.kind]
+    prepare = ["playground", "prepare", "--text", _shown(Path(meta["text"])), "--tokenizer", data.kind]
     if data.kind == "bpe":
         prepare += ["--vocab-size", str(meta["requested_vocab_size"])]
-    directory = str(data.directory.resolve())
+    directory = _shown(data.directory)
     prepare += ["--out", directory]
     train = ["playground", "train", "--preset", preset_name, "--tokenizer", data.kind, "--data", directory]
     for name in MODEL_FLAGS:

@@ -217,3 +217,27 @@ def test_nothing_is_pickled(char_data, full_run):
         source = Path(module.__file__).read_text()
         for forbidden in ("torch.save(", "torch.load(", "import pickle", "allow_pickle=True"):
             assert forbidden not in source, f"{module.__name__} uses {forbidden}"
+
+
+def test_ship_copies_the_best_model_and_completes_its_card(full_run, tmp_path):
+    zoo = tmp_path / "zoo"
+    assert main(["ship", str(full_run), "--name", "verse", "--zoo", str(zoo), "--seed", "3"]) == 0
+    d = zoo / "verse"
+    assert {p.name for p in d.iterdir()} == {
+        "config.json", "model.safetensors", "tokenizer.json", "card.json", "metrics.jsonl", "README.md"
+    }  # fmt: skip
+    card = json.loads((d / "card.json").read_text())
+    v = card["validation"]
+    assert v["tokens"] == v["chars"] > 0  # a character model: one token per character
+    assert v["bits_per_char"] == pytest.approx(v["loss"] / np.log(2))
+    assert abs(v["loss"] - card["val_loss"]) < 0.1  # whole split vs the training-time estimate
+    assert len(card["sample"]["text"]) == 300 and card["sample"]["seed"] == 3
+    assert "--lr-decay-steps" in card["command"] and "playground prepare" in card["command"]
+    readme = (d / "README.md").read_text()
+    assert card["sample"]["text"] in readme and f"{v['loss']:.4f}" in readme
+    assert (d / "metrics.jsonl").read_text() == (full_run / "metrics.jsonl").read_text()
+    # the same model on both twins, the same sample again from the same seed
+    tok = load_tokenizer(d)
+    from models.ship import sample_text
+
+    assert sample_text(load_model(d, "torch"), tok, "\n", 3) == card["sample"]["text"]

@@ -41,6 +41,7 @@ ZOO = REPO_ROOT / "models" / "zoo"
 SAMPLE_CHARS = 300
 SAMPLE_TEMPERATURE = 0.8
 EVAL_BATCH = 64  # windows per forward when measuring the validation split
+SLICE_WINDOWS = 64  # the card's fixed slice: the validation split's first 64 context-long windows
 
 
 def split_loss(model: Any, tokens: np.ndarray, batch: int = EVAL_BATCH) -> tuple[float, int]:
@@ -58,6 +59,11 @@ def split_loss(model: Any, tokens: np.ndarray, batch: int = EVAL_BATCH) -> tuple
         total += loss * windows[:, 1:].size
         count += windows[:, 1:].size
     return total / count, count
+
+
+def slice_loss(model: Any, val_tokens: np.ndarray) -> float:
+    """Loss over the validation split's first ``SLICE_WINDOWS`` windows: a quick check of a card."""
+    return split_loss(model, val_tokens[: SLICE_WINDOWS * model.config.block_size + 1])[0]
 
 
 def sample_text(model: Any, tokenizer: Any, prompt: str, seed: int) -> str:
@@ -163,6 +169,7 @@ def ship(run_dir: Path, name: str, zoo: Path = ZOO, seed: int = 0, prompt: str =
         "perplexity": perplexity(loss),
         "bits_per_char": bits_per_char(loss, n_tokens, n_chars),
         "how": f"NumPy twin (float32), non-overlapping {model.config.block_size}-token windows",
+        "slice": {"windows": SLICE_WINDOWS, "loss": slice_loss(model, data.val)},
     }
     card["sample"] = {
         "prompt": prompt,

@@ -40,6 +40,24 @@ class DoneEvent:
     ttft_ms: float  # time to the first token: prompt forward + first draw
 
 
+class TextStream:
+    """The text each new token adds. Byte-level BPE tokens may split a UTF-8 character, so the
+    whole sequence is decoded each time and a trailing half character (decoded as �) is held
+    back until the token that completes it arrives."""
+
+    def __init__(self, tokenizer: Any, prompt: Sequence[int]):
+        self.tokenizer, self.ids = tokenizer, list(prompt)
+        self.shown = tokenizer.decode(self.ids).rstrip("\ufffd")
+
+    def add(self, token: int) -> str:
+        self.ids.append(token)
+        full = self.tokenizer.decode(self.ids)
+        if full.endswith("\ufffd"):
+            return ""
+        new, self.shown = full[len(self.shown) :], full
+        return new
+
+
 def _run(model: Any, ids: np.ndarray, past: Any, trace: bool) -> tuple[np.ndarray, Any, Any]:
     with model.inference_context():
         logits, past, tr = model.forward_cached(ids, past, None, trace)
@@ -51,7 +69,7 @@ def generate(
     prompt_ids: Sequence[int],
     max_new_tokens: int,
     params: SamplingParams | None = None,
-    seed: int | None = 0,
+    seed: int | np.random.Generator | None = 0,
     *,
     tokenizer: Any = None,
     include_attention: bool = False,
@@ -60,7 +78,8 @@ def generate(
 ) -> Iterator[TokenEvent | DoneEvent]:
     """Yield one ``TokenEvent`` per new token (KV cache), then a ``DoneEvent`` with the reason.
 
-    Stops after ``max_new_tokens``, at a stop token, or when the sequence fills the context.
+    Stops after ``max_new_tokens``, at a stop token, or when the sequence fills the context. A
+    ``Generator`` as ``seed`` is drawn from as it is, so several calls can share one stream.
     """
     params = params or SamplingParams()
     prompt = [int(i) for i in prompt_ids]
@@ -73,7 +92,7 @@ def generate(
         raise ValueError(f"max_new_tokens must be ≥ 1, got {max_new_tokens}")
     rng = np.random.default_rng(seed)
     seq, out = list(prompt), []
-    text_so_far = tokenizer.decode(prompt) if tokenizer is not None else ""
+    stream = TextStream(tokenizer, prompt) if tokenizer is not None else None
     busy = 0.0  # seconds spent computing, not waiting for the consumer of this iterator
     step_start = time.perf_counter()
     logits, past, tr = _run(model, np.asarray([prompt]), None, include_attention)
@@ -87,10 +106,7 @@ def generate(
         ms = (time.perf_counter() - step_start) * 1000
         busy += ms / 1000
         ttft_ms = ttft_ms or ms
-        text = None
-        if tokenizer is not None:  # decode the whole text: BPE tokens may split a character
-            full = tokenizer.decode(seq)
-            text, text_so_far = full[len(text_so_far) :], full
+        text = stream.add(step.token) if stream is not None else None
         yield TokenEvent(len(out) - 1, step.token, text, step, attention, ms)
         if step.token in stop_ids:
             reason = "stop_token"

@@ -80,3 +80,15 @@ def test_char_tokenizer_never_crashes(text):
     except UnknownCharacterError as e:
         assert set(e.chars) <= set(text) - set(CHAR.chars)
     assert len(CHAR.encode(text, errors="replace")) == len(text)
+
+
+def test_streamed_text_holds_back_half_characters():
+    from models.generate import TextStream
+
+    tok = BPETokenizer.train(["ab"], vocab_size=300, min_frequency=1000)  # no merges: one token per byte
+    ids = tok.encode("a✓b")
+    assert len(ids) == 5  # ✓ is three bytes
+    stream = TextStream(tok, ids[:1])
+    assert [stream.add(i) for i in ids[1:]] == ["", "", "✓", "b"]
+    stream = TextStream(tok, ids[:2])  # the prompt itself ends inside the character
+    assert [stream.add(i) for i in ids[2:]] == ["", "✓", "b"]

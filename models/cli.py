@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("models.bench", "benchmark generation speed: transformers vs the PyTorch and NumPy twins"),
     "prepare": ("models.data", "tokenize a text into train/validation token arrays for training"),
     "train": ("models.train", "train a GPT (PyTorch twin) on prepared data; checkpoints, resume, export"),
+    "serve": ("server.serve", "serve the models over HTTP (the API, its docs at /docs)"),
     "ship": ("models.ship", "copy a run's best model into the zoo with its card, sample and README"),
 }
 

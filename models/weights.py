@@ -9,6 +9,7 @@ here unpickles: safetensors and JSON only.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -153,18 +154,18 @@ def gpt_param_shapes(config: GPTConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def check_params(expected: Mapping[str, tuple[int, ...]], params: Mapping[str, np.ndarray]) -> str:
-    """What is missing, unexpected or mis-shaped in ``params`` (empty when they fit)."""
+def check_params(expected: Mapping[str, tuple[int, ...]], shapes: Mapping[str, tuple[int, ...]]) -> str:
+    """What is missing, unexpected or mis-shaped among stored ``shapes`` (empty when they fit)."""
     problems = []
-    missing = sorted(set(expected) - set(params))
-    extra = sorted(set(params) - set(expected))
+    missing = sorted(set(expected) - set(shapes))
+    extra = sorted(set(shapes) - set(expected))
     if missing:
         problems.append(f"missing {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else ""))
     if extra:
         problems.append(f"unexpected {', '.join(extra[:5])}" + (" …" if len(extra) > 5 else ""))
-    for name in sorted(set(expected) & set(params)):
-        if tuple(params[name].shape) != tuple(expected[name]):
-            problems.append(f"{name} has shape {tuple(params[name].shape)}, expected {tuple(expected[name])}")
+    for name in sorted(set(expected) & set(shapes)):
+        if tuple(shapes[name]) != tuple(expected[name]):
+            problems.append(f"{name} has shape {tuple(shapes[name])}, expected {tuple(expected[name])}")
     return "; ".join(problems)
 
 
@@ -186,6 +187,31 @@ def init_gpt_params(config: GPTConfig, seed: int = 0) -> dict[str, np.ndarray]:
     return params
 
 
+def gpt_weight_problems(config: GPTConfig, shapes: Mapping[str, tuple[int, ...]]) -> str:
+    """What keeps stored weights (name → shape) from fitting ``config``; empty when they fit."""
+    shapes = dict(shapes)
+    if config.tie_weights:
+        shapes.pop("lm_head.weight", None)  # some writers store the tied copy too
+    return check_params(gpt_param_shapes(config), shapes)
+
+
+def gpt_num_params(config: GPTConfig) -> int:
+    """How many numbers a GPT stores (a tied matrix counted once)."""
+    return sum(math.prod(shape) for shape in gpt_param_shapes(config).values())
+
+
+def read_safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Names and shapes from a safetensors header, without reading the tensors."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path} is missing")
+    try:
+        with safe_open(str(path), framework="np") as f:
+            return {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for corrupt headers
+        raise ModelFileError(f"{path} is not a readable safetensors file: {e}") from e
+
+
 def load_gpt_dir(directory: Path) -> tuple[GPTConfig, dict[str, np.ndarray]]:
     """Read a GPT model directory → (config, parameters named as in the file)."""
     directory = Path(directory)
@@ -196,8 +222,8 @@ def load_gpt_dir(directory: Path) -> tuple[GPTConfig, dict[str, np.ndarray]]:
         raise ModelFileError(f"{directory / CONFIG_FILE}: {e}") from e
     params = normalise_gpt_names(read_safetensors(directory / WEIGHTS_FILE))
     if config.tie_weights:
-        params.pop("lm_head.weight", None)  # some writers store the tied copy too
-    problems = check_params(gpt_param_shapes(config), params)
+        params.pop("lm_head.weight", None)
+    problems = gpt_weight_problems(config, {name: value.shape for name, value in params.items()})
     if problems:
         raise ModelFileError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
     return config, params

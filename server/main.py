@@ -1,0 +1,45 @@
+"""The app factory: ``create_app(settings)``; ``uvicorn --factory server.main:create_app`` serves it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from server.deps import RegistryDep
+from server.registry import Registry
+from server.routers import models, tokenize
+from server.schemas import Health
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        start = time.perf_counter()
+        app.state.registry = Registry.scan(settings.models_dir)
+        log.info("registry read in %.0f ms", (time.perf_counter() - start) * 1000)
+        yield
+
+    app = FastAPI(
+        title="Transformer Playground",
+        summary="Small pretrained transformers, computed live in PyTorch and in NumPy.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    def healthz(registry: RegistryDep) -> Health:
+        return Health(status="ok", models=len(registry.models))
+
+    app.include_router(models.router)
+    app.include_router(tokenize.router)
+    return app

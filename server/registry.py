@@ -1,0 +1,101 @@
+"""The model registry: every model directory under ``models_dir``, read once at start-up.
+
+A directory that cannot be read (bad JSON, a missing or corrupt safetensors file, a tokenizer
+that does not load) is reported by name with the reason, and the others still serve. Twins are
+built lazily, once per (model, backend), so start-up reads only JSON and never imports torch.
+Requests reach the file system only through the names found here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.config import GPTConfig
+from models.loading import BACKENDS, load_model
+from models.tokenizer import AnyTokenizer, load_tokenizer_file
+from models.weights import (
+    CARD_FILE,
+    CONFIG_FILE,
+    TOKENIZER_FILE,
+    WEIGHTS_FILE,
+    architecture_of,
+    gpt_num_params,
+    gpt_weight_problems,
+    normalise_gpt_names,
+    read_json,
+    read_safetensors_shapes,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    directory: Path
+    architecture: str
+    config: GPTConfig
+    card: dict[str, Any]
+    tokenizer: AnyTokenizer
+    parameters: int
+    _twins: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def model(self, backend: str) -> Any:
+        """The twin for ``backend``, built on first use (thread-safe)."""
+        with self._lock:
+            if backend not in self._twins:
+                self._twins[backend] = load_model(self.directory, backend=backend)
+                log.info("loaded %s on %s", self.name, backend)
+            return self._twins[backend]
+
+
+def read_entry(directory: Path) -> ModelEntry:
+    """Read one model directory's JSON files and check that its weights exist (ValueError if not)."""
+    raw = read_json(directory / CONFIG_FILE)
+    arch = architecture_of(raw)
+    if arch != "gpt":
+        raise ValueError(f"architecture {arch!r} is not served yet")
+    config = GPTConfig.from_hf_dict(raw)
+    shapes = normalise_gpt_names(read_safetensors_shapes(directory / WEIGHTS_FILE))  # the header only
+    problems = gpt_weight_problems(config, shapes)
+    if problems:
+        raise ValueError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
+    tokenizer = load_tokenizer_file(directory / TOKENIZER_FILE)
+    if tokenizer.vocab_size != config.vocab_size:
+        raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens, the model {config.vocab_size}")
+    card = read_json(directory / CARD_FILE) if (directory / CARD_FILE).is_file() else {}
+    return ModelEntry(directory.name, directory, arch, config, card, tokenizer, gpt_num_params(config))
+
+
+@dataclass
+class Registry:
+    models: dict[str, ModelEntry]
+    errors: dict[str, str]  # directory name → why it is not served
+
+    @classmethod
+    def scan(cls, models_dir: Path) -> Registry:
+        models, errors = {}, {}
+        root = Path(models_dir)
+        dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        if not root.is_dir():
+            log.warning("models folder %s does not exist: no models to serve", root)
+        for d in dirs:
+            try:
+                models[d.name] = read_entry(d)
+            except (ValueError, OSError) as e:
+                errors[d.name] = str(e)
+                log.error("model %s not served: %s", d.name, e)
+        log.info("serving %d model(s) from %s: %s", len(models), root, ", ".join(models) or "none")
+        return cls(models, errors)
+
+    def get(self, name: str) -> ModelEntry | None:
+        return self.models.get(name)
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        return BACKENDS

@@ -1,0 +1,24 @@
+"""``playground serve``: run the app under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1, or $PLAYGROUND_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 8000, or $PLAYGROUND_PORT)")
+    parser.add_argument("--models", type=Path, help="folder of model directories (default: the shipped zoo)")
+
+
+def main(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.main import create_app
+    from server.settings import Settings
+
+    given = {"host": args.host, "port": args.port, "models_dir": args.models}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0

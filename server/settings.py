@@ -1,0 +1,18 @@
+"""Server settings, read from the environment (``PLAYGROUND_*``) by pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.loading import zoo_dir
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", frozen=True)
+
+    models_dir: Path = Field(default_factory=zoo_dir, description="folder of model directories to serve")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from server.deps import RegistryDep
 from server.registry import Registry
-from server.routers import models, tokenize
+from server.routers import generate, models, tokenize
 from server.schemas import Health
 from server.settings import Settings
 
@@ -42,4 +42,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(models.router)
     app.include_router(tokenize.router)
+    app.include_router(generate.router)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -43,3 +43,53 @@ class TokenizeResponse(BaseModel):
 class Health(BaseModel):
     status: str
     models: int
+
+
+class GenerateRequest(BaseModel):
+    model: str = MODEL_NAME
+    prompt: str = Field(min_length=1, max_length=4000, description="text to continue")
+    backend: Literal["torch", "numpy"] = "numpy"
+    max_new_tokens: int = Field(100, ge=1, le=512)
+    temperature: float = Field(0.8, ge=0, le=5, description="0 = greedy")
+    top_k: int = Field(0, ge=0, le=1_000_000, description="keep the k most likely tokens; 0 = off")
+    top_p: float = Field(1.0, gt=0, le=1, description="keep the smallest set reaching p; 1 = off")
+    repetition_penalty: float = Field(1.0, gt=0, le=5, description="> 1 discourages repeats; 1 = off")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    include_attention: bool = Field(False, description="send each new token's attention row per layer × head")
+
+
+class Candidate(BaseModel):
+    id: int
+    token: str
+    prob: float
+
+
+class StartEvent(BaseModel):
+    model: str
+    backend: str
+    prompt_ids: list[int]
+    prompt_tokens: list[str]
+
+
+class TokenEvent(BaseModel):
+    index: int
+    id: int
+    text: str  # what this token adds to the text ("" while a character is incomplete)
+    token: str  # the token's own text
+    prob: float  # in the distribution that was sampled (after every filter)
+    model_prob: float  # under the model alone
+    candidates: list[Candidate]  # the top 10 after the filters
+    attention: list[list[list[float]]] | None  # [layer][head][key] for the new token, when asked for
+    ms: float
+
+
+class DoneEvent(BaseModel):
+    reason: str  # max_tokens | context | stop_token
+    tokens: list[int]
+    n_tokens: int
+    tokens_per_s: float
+    ttft_ms: float
+
+
+class ErrorEvent(BaseModel):
+    message: str

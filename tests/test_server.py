@@ -99,3 +99,71 @@ def test_playground_serve_answers_health_quickly(tmp_path):
         out = proc.communicate(timeout=10)[0].decode()
     assert "model broken not served" in out and "serving 1 model(s)" in out
     print(json.dumps({"ready_s": ready}))
+
+
+def sse(client, **body):
+    """POST /api/generate and parse the Server-Sent Events → [(event, data)]."""
+    events = []
+    with client.stream("POST", "/api/generate", json={"model": "tiny-char", **body}) as r:
+        assert r.status_code == 200, r.read()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((name, json.loads(line.split(":", 1)[1])))
+    return events
+
+
+def test_generate_streams_start_tokens_done(client):
+    events = sse(client, prompt="bad ", max_new_tokens=12, temperature=0.9, top_k=5, seed=3)
+    names = [n for n, _ in events]
+    assert names == ["start"] + ["token"] * 12 + ["done"]
+    start, tokens, done = events[0][1], [d for n, d in events if n == "token"], events[-1][1]
+    assert start["prompt_tokens"] == list("bad ")
+    assert [t["index"] for t in tokens] == list(range(12))
+    assert done["reason"] == "max_tokens" and done["tokens"] == [t["id"] for t in tokens]
+    for t in tokens:
+        assert 0 < t["prob"] <= 1 and len(t["candidates"]) <= 10
+        assert t["id"] in [c["id"] for c in t["candidates"]] and t["attention"] is None
+        assert sum(c["prob"] for c in t["candidates"]) == pytest.approx(1, abs=1e-6)  # top-k 5 leaves 5
+
+
+def test_same_seed_same_text_on_both_backends(client):
+    body = {"prompt": "cafe ", "max_new_tokens": 20, "temperature": 1.0, "seed": 11}
+    runs = [sse(client, backend=b, **body) for b in ("numpy", "torch")]
+    texts = ["".join(d["text"] for n, d in run if n == "token") for run in runs]
+    assert texts[0] == texts[1] and len(texts[0]) == 20
+
+
+def test_attention_rows_when_asked(client):
+    tokens = [
+        d for n, d in sse(client, prompt="ab", max_new_tokens=3, include_attention=True) if n == "token"
+    ]
+    assert [len(t["attention"][0][0]) for t in tokens] == [2, 3, 4]  # layer 0, head 0: keys so far
+    assert len(tokens[0]["attention"]) == 1 and len(tokens[0]["attention"][0]) == 2  # 1 layer × 2 heads
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"temperature": 6}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"max_new_tokens": 513}, "max_new_tokens"),
+        ({"backend": "jax"}, "backend"),
+        ({"prompt": ""}, "prompt"),
+    ],
+)
+def test_generate_validation_names_the_field(client, body, field):
+    r = client.post("/api/generate", json={"model": "tiny-char", "prompt": "a", **body})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field
+
+
+def test_generate_refuses_what_the_model_cannot_read(client):
+    r = client.post("/api/generate", json={"model": "tiny-char", "prompt": "xyz"})
+    assert r.status_code == 422 and "'x'" in r.json()["detail"]
+    r = client.post("/api/generate", json={"model": "tiny-char", "prompt": "a" * 40})
+    assert r.status_code == 422 and "context of 32" in r.json()["detail"]
+    r = client.post("/api/generate", json={"model": "nope", "prompt": "a"})
+    assert r.status_code == 404

@@ -1,0 +1,44 @@
+"""Streaming generation: ``POST /api/generate`` answers with Server-Sent Events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from models.sampling import SamplingParams
+from models.tokenizer import UnknownCharacterError
+from server.deps import RegistryDep, lookup
+from server.schemas import GenerateRequest
+from server.streaming import EVENT_NAMES, Generation, generation_events
+
+router = APIRouter(prefix="/api", tags=["generate"])
+
+
+def checked_generation(body: GenerateRequest, registry: RegistryDep) -> Generation:
+    """Everything that can be wrong with a request, found before the stream starts (404 / 422)."""
+    entry = lookup(registry, body.model)
+    try:
+        ids = entry.tokenizer.encode(body.prompt)
+    except UnknownCharacterError as e:
+        raise HTTPException(status_code=422, detail=f"prompt: {e}") from e
+    if len(ids) > entry.config.block_size:
+        raise HTTPException(
+            status_code=422,
+            detail=f"prompt: {len(ids)} tokens exceed the model's context of {entry.config.block_size}",
+        )
+    params = SamplingParams(body.temperature, body.top_k, body.top_p, body.repetition_penalty)
+    return Generation(entry, body, ids, params)
+
+
+@router.post(
+    "/generate",
+    response_class=EventSourceResponse,
+    responses={404: {"description": "unknown model"}, 422: {"description": "a field out of bounds"}},
+)
+async def generate(g: Annotated[Generation, Depends(checked_generation)]) -> AsyncIterator[ServerSentEvent]:
+    """Events: ``start`` (prompt tokens), ``token`` per new token, then ``done`` or ``error``."""
+    async for event in generation_events(g):
+        yield ServerSentEvent(data=event, event=EVENT_NAMES[type(event)])

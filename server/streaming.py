@@ -1,0 +1,101 @@
+"""The one streaming core: a generation as an async iterator of typed events.
+
+The SSE endpoint (and any other transport) consumes it. Each model step runs in a worker
+thread, so a slow generation never blocks the event loop; when the consumer stops (a client
+that disconnects cancels it), no further step is computed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import anyio.to_thread
+import numpy as np
+
+from models.generate import DoneEvent as ModelDone
+from models.generate import TokenEvent as ModelToken
+from models.generate import generate
+from models.sampling import SamplingParams
+from server.registry import ModelEntry
+from server.schemas import Candidate, DoneEvent, ErrorEvent, GenerateRequest, StartEvent, TokenEvent
+
+log = logging.getLogger(__name__)
+
+ATTENTION_DECIMALS = 4
+Event = StartEvent | TokenEvent | DoneEvent | ErrorEvent
+EVENT_NAMES: dict[type, str] = {
+    StartEvent: "start",
+    TokenEvent: "token",
+    DoneEvent: "done",
+    ErrorEvent: "error",
+}
+
+
+@dataclass
+class Generation:
+    """A checked request: the model entry, its prompt ids and the sampler settings."""
+
+    entry: ModelEntry
+    body: GenerateRequest
+    prompt_ids: list[int]
+    params: SamplingParams
+
+
+def token_event(entry: ModelEntry, event: ModelToken) -> TokenEvent:
+    tok = entry.tokenizer
+    final = event.step.stages["top_p"]
+    strings = tok.token_strings([event.id] + [c.id for c in final])
+    attention = None
+    if event.attention is not None:
+        attention = np.round(event.attention, ATTENTION_DECIMALS).tolist()
+    return TokenEvent(
+        index=event.index,
+        id=event.id,
+        text=event.text or "",
+        token=strings[0],
+        prob=event.step.prob,
+        model_prob=event.step.model_prob,
+        candidates=[
+            Candidate(id=c.id, token=s, prob=c.prob) for c, s in zip(final, strings[1:], strict=True)
+        ],
+        attention=attention,
+        ms=round(event.ms, 3),
+    )
+
+
+async def generation_events(g: Generation) -> AsyncIterator[Event]:
+    """start, one token event per new token, then done (or error)."""
+    body, entry = g.body, g.entry
+    yield StartEvent(
+        model=entry.name,
+        backend=body.backend,
+        prompt_ids=g.prompt_ids,
+        prompt_tokens=entry.tokenizer.token_strings(g.prompt_ids),
+    )
+    try:
+        model = await anyio.to_thread.run_sync(entry.model, body.backend)
+        steps = generate(
+            model,
+            g.prompt_ids,
+            body.max_new_tokens,
+            g.params,
+            body.seed,
+            tokenizer=entry.tokenizer,
+            include_attention=body.include_attention,
+        )
+        while (event := await anyio.to_thread.run_sync(next, steps, None)) is not None:
+            if isinstance(event, ModelDone):
+                yield DoneEvent(
+                    reason=event.reason,
+                    tokens=event.tokens,
+                    n_tokens=event.n_tokens,
+                    tokens_per_s=round(event.tokens_per_s, 2),
+                    ttft_ms=round(event.ttft_ms, 3),
+                )
+            else:
+                yield token_event(entry, event)
+    except Exception as e:  # a failure mid-stream becomes an event: the response has started
+        log.exception("generation with %s failed", entry.name)
+        yield ErrorEvent(message=f"{type(e).__name__}: {e}")

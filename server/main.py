@@ -14,6 +14,7 @@ from server.registry import Registry
 from server.routers import generate, models, tokenize
 from server.schemas import Health
 from server.settings import Settings
+from server.streaming import StreamStats
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.streams = StreamStats()
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz(registry: RegistryDep) -> Health:
-        return Health(status="ok", models=len(registry.models))
+        stats = app.state.streams
+        return Health(status="ok", models=len(registry.models), streams=stats.active, tokens=stats.tokens)
 
     app.include_router(models.router)
     app.include_router(tokenize.router)

@@ -42,7 +42,9 @@ class TokenizeResponse(BaseModel):
 
 class Health(BaseModel):
     status: str
-    models: int
+    models: int  # served
+    streams: int  # generations streaming now
+    tokens: int  # tokens generated since start-up
 
 
 class GenerateRequest(BaseModel):

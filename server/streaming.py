@@ -34,6 +34,14 @@ EVENT_NAMES: dict[type, str] = {
 
 
 @dataclass
+class StreamStats:
+    """What the server is generating now: open streams and tokens produced since start-up."""
+
+    active: int = 0
+    tokens: int = 0
+
+
+@dataclass
 class Generation:
     """A checked request: the model entry, its prompt ids and the sampler settings."""
 
@@ -65,8 +73,17 @@ def token_event(entry: ModelEntry, event: ModelToken) -> TokenEvent:
     )
 
 
-async def generation_events(g: Generation) -> AsyncIterator[Event]:
+async def generation_events(g: Generation, stats: StreamStats) -> AsyncIterator[Event]:
     """start, one token event per new token, then done (or error)."""
+    stats.active += 1
+    try:
+        async for event in _events(g, stats):
+            yield event
+    finally:  # also when the consumer goes away: no step runs after this
+        stats.active -= 1
+
+
+async def _events(g: Generation, stats: StreamStats) -> AsyncIterator[Event]:
     body, entry = g.body, g.entry
     yield StartEvent(
         model=entry.name,
@@ -95,6 +112,7 @@ async def generation_events(g: Generation) -> AsyncIterator[Event]:
                     ttft_ms=round(event.ttft_ms, 3),
                 )
             else:
+                stats.tokens += 1
                 yield token_event(entry, event)
     except Exception as e:  # a failure mid-stream becomes an event: the response has started
         log.exception("generation with %s failed", entry.name)

@@ -38,7 +38,7 @@ def client(tmp_path):
 
 
 def test_health_and_the_model_list(client):
-    assert client.get("/healthz").json() == {"status": "ok", "models": 1}
+    assert client.get("/healthz").json() == {"status": "ok", "models": 1, "streams": 0, "tokens": 0}
     body = client.get("/api/models").json()
     assert [m["name"] for m in body["models"]] == ["tiny-char"]
     m = body["models"][0]
@@ -167,3 +167,58 @@ def test_generate_refuses_what_the_model_cannot_read(client):
     assert r.status_code == 422 and "context of 32" in r.json()["detail"]
     r = client.post("/api/generate", json={"model": "nope", "prompt": "a"})
     assert r.status_code == 404
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A real uvicorn server on a free port, serving a zoo with a slower model."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    zoo = make_zoo(tmp_path)
+    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=4, n_head=4, n_embd=128)
+    save_gpt_dir(zoo / "slow-char", cfg, random_params(cfg), TOK.to_json())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(Settings(models_dir=zoo)), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(url + "/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def health(url):
+    return httpx.get(url + "/healthz", timeout=5).json()
+
+
+def test_disconnect_stops_the_generation_and_health_answers_meanwhile(live_server):
+    body = {"model": "slow-char", "prompt": "a", "max_new_tokens": 500, "temperature": 1.0}
+    with httpx.Client(timeout=10) as c, c.stream("POST", live_server + "/api/generate", json=body) as r:
+        tokens = 0
+        for line in r.iter_lines():
+            tokens += line.startswith("event: token")
+            if tokens == 3:
+                during = health(live_server)  # answered while a 500-token generation is running
+                break
+    assert during["streams"] == 1
+    for _ in range(100):  # the client is gone: the stream ends within a step
+        if health(live_server)["streams"] == 0:
+            break
+        time.sleep(0.05)
+    stopped = health(live_server)
+    assert stopped["streams"] == 0
+    time.sleep(0.3)
+    assert health(live_server)["tokens"] == stopped["tokens"] < 100, "no steps after the disconnect"

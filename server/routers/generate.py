@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from models.sampling import SamplingParams
@@ -38,7 +38,9 @@ def checked_generation(body: GenerateRequest, registry: RegistryDep) -> Generati
     response_class=EventSourceResponse,
     responses={404: {"description": "unknown model"}, 422: {"description": "a field out of bounds"}},
 )
-async def generate(g: Annotated[Generation, Depends(checked_generation)]) -> AsyncIterator[ServerSentEvent]:
+async def generate(
+    g: Annotated[Generation, Depends(checked_generation)], request: Request
+) -> AsyncIterator[ServerSentEvent]:
     """Events: ``start`` (prompt tokens), ``token`` per new token, then ``done`` or ``error``."""
-    async for event in generation_events(g):
+    async for event in generation_events(g, request.app.state.streams):
         yield ServerSentEvent(data=event, event=EVENT_NAMES[type(event)])

@@ -59,9 +59,9 @@ class SampleStep:
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """exp(x - max) / Σ exp(x - max); -inf logits get probability 0."""
-    e = np.exp(logits - np.max(logits))
-    return e / e.sum()
+    """exp(x - max) / Σ exp(x - max) along the last axis; -inf logits get probability 0."""
+    e = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def apply_repetition_penalty(logits: np.ndarray, history: Iterable[int], penalty: float) -> np.ndarray:

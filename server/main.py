@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from server.deps import RegistryDep
 from server.registry import Registry
-from server.routers import generate, models, tokenize
+from server.routers import generate, models, tokenize, trace
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -46,4 +46,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(tokenize.router)
     app.include_router(generate.router)
+    app.include_router(trace.router)
     return app

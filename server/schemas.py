@@ -95,3 +95,44 @@ class DoneEvent(BaseModel):
 
 class ErrorEvent(BaseModel):
     message: str
+
+
+class TraceRequest(BaseModel):
+    model: str = MODEL_NAME
+    text: str = Field(min_length=1, max_length=4000, description="the input to trace")
+    backend: Literal["torch", "numpy"] = "numpy"
+    layer: int = Field(0, ge=0, description="the layer whose Q, K, V and scores are sent")
+    head: int = Field(0, ge=0, description="the head whose Q, K, V and scores are sent")
+    top_k: int = Field(5, ge=1, le=50, description="logit-lens candidates per layer and position")
+
+
+class LensEntry(BaseModel):
+    id: int
+    token: str
+    prob: float
+
+
+class TraceResponse(BaseModel):
+    """Arrays are nested lists rounded to 4 decimals; a masked score (-inf) is null."""
+
+    model: str
+    backend: str
+    ids: list[int]
+    tokens: list[str]
+    positions: list[int]
+    tok_emb: list[list[float]]  # (T, C)
+    pos_emb: list[list[float]]  # (T, C)
+    layer: int
+    head: int
+    q: list[list[float]]  # (T, hs)
+    k: list[list[float]]  # (T, hs)
+    v: list[list[float]]  # (T, hs)
+    scores: list[list[float | None]]  # (T, T)
+    mask: list[list[bool]]  # (T, T)
+    attention: list[list[list[list[float]]]]  # (L, heads, T, T)
+    mlp_mean: list[list[float]]  # (L, T)
+    mlp_active: list[list[float]]  # (L, T)
+    residual_norm: list[list[float]]  # (L+1, T)
+    logit_lens: list[list[list[LensEntry]]]  # (L, T, top_k)
+    next_token: list[LensEntry]  # the 20 most likely next tokens
+    next_logits: list[float]  # (V,) the last position's logits, for the sampler panel

@@ -6,6 +6,7 @@ import sys
 import time
 
 import httpx
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -222,3 +223,40 @@ def test_disconnect_stops_the_generation_and_health_answers_meanwhile(live_serve
     assert stopped["streams"] == 0
     time.sleep(0.3)
     assert health(live_server)["tokens"] == stopped["tokens"] < 100, "no steps after the disconnect"
+
+
+def test_trace_gives_every_number_of_a_lesson_step(client):
+    r = client.post("/api/trace", json={"model": "tiny-char", "text": "bad cafe", "layer": 0, "head": 1})
+    assert r.status_code == 200, r.text
+    t = r.json()
+    T = 8
+    assert t["tokens"] == list("bad cafe") and t["positions"] == list(range(T))
+    assert len(t["tok_emb"]) == T and len(t["tok_emb"][0]) == 8
+    assert len(t["q"]) == T and len(t["q"][0]) == 4  # head size 8 / 2
+    assert t["scores"][0][1] is None and t["mask"][0] == [True] + [False] * 7  # causal: masked is null
+    att = np.array(t["attention"])
+    assert att.shape == (1, 2, T, T)
+    np.testing.assert_allclose(att.sum(-1), 1, atol=1e-3)
+    assert len(t["residual_norm"]) == 2 and len(t["logit_lens"][0][0]) == 5
+    assert len(t["next_token"]) == 12 and len(t["next_logits"]) == TOK.vocab_size  # vocab is 12 < 20
+    # the same numbers from the other backend
+    body = {"model": "tiny-char", "text": "bad cafe", "backend": "torch", "head": 1}
+    np.testing.assert_allclose(
+        np.array(client.post("/api/trace", json=body).json()["attention"]), att, atol=2e-4
+    )
+
+
+def test_trace_validation(client):
+    for body, word in (({"layer": 3}, "layer"), ({"head": 2}, "head"), ({"text": "xyz"}, "'x'")):
+        r = client.post("/api/trace", json={"model": "tiny-char", "text": "ab", **body})
+        assert r.status_code == 422 and word in str(r.json()["detail"])
+
+
+def test_a_64_token_trace_of_a_shakespeare_sized_model_stays_under_1_mb(tmp_path):
+    tok = CharTokenizer([chr(c) for c in range(32, 97)])  # 65 characters, as the Shakespeare vocabulary
+    cfg = GPTConfig(vocab_size=65, block_size=128, n_layer=6, n_head=4, n_embd=128)
+    save_gpt_dir(tmp_path / "m", cfg, random_params(cfg), tok.to_json())
+    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
+        r = c.post("/api/trace", json={"model": "m", "text": "".join(tok.chars[:64])})
+    assert r.status_code == 200 and len(r.json()["ids"]) == 64
+    assert len(r.content) < 1_000_000, f"{len(r.content)} bytes"

@@ -77,3 +77,32 @@ def explain(model: Any, ids: list[int], layer: int = 0, head: int = 0, k: int = 
         lens_probs=lens_probs,
         next_logits=to_numpy(t["logits"][0, -1]),
     )
+
+
+def token_losses(model: Any, ids: list[int]) -> np.ndarray:
+    """-log p(ids[t+1] | ids[..t]) for every position but the last: (T-1,) nats."""
+    if len(ids) < 2:
+        raise ValueError("the text must hold at least two tokens to score a prediction")
+    with model.inference_context():
+        logits = to_numpy(model.forward(np.asarray([ids])))[0, :-1]  # (T-1, V)
+    m = logits.max(-1, keepdims=True)
+    logsumexp = (m + np.log(np.exp(logits - m).sum(-1, keepdims=True)))[:, 0]
+    return logsumexp - logits[np.arange(len(ids) - 1), ids[1:]]
+
+
+def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
+    """(P, C) → (P, P): how alike every pair of position vectors points."""
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+    return unit @ unit.T
+
+
+def compare_traces(a: Any, b: Any) -> dict[str, float]:
+    """Largest |a - b| of every trace field (equal infinities, the masked scores, count as equal)."""
+    ta, tb = a.to_numpy(), b.to_numpy()
+    out = {}
+    for name in ta:
+        x, y = ta[name].astype(np.float64), tb[name].astype(np.float64)
+        same = (x == y) | (np.isinf(x) & np.isinf(y) & (np.sign(x) == np.sign(y)))
+        with np.errstate(invalid="ignore"):
+            out[name] = float(np.max(np.where(same, 0.0, np.abs(x - y)), initial=0.0))
+    return out

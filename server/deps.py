@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from models.tokenizer import UnknownCharacterError
 from server.registry import ModelEntry, Registry
 
 
@@ -23,3 +24,17 @@ def lookup(registry: Registry, name: str) -> ModelEntry:
         known = ", ".join(registry.models) or "none"
         raise HTTPException(status_code=404, detail=f"no model named {name!r}; known models: {known}")
     return entry
+
+
+def encode(entry: ModelEntry, text: str, field: str = "text") -> list[int]:
+    """Token ids of ``text`` that fit the model's context, or a 422 naming ``field``."""
+    try:
+        ids = entry.tokenizer.encode(text)
+    except UnknownCharacterError as e:
+        raise HTTPException(status_code=422, detail=f"{field}: {e}") from e
+    if len(ids) > entry.config.block_size:
+        raise HTTPException(
+            status_code=422,
+            detail=f"{field}: {len(ids)} tokens exceed the model's context of {entry.config.block_size}",
+        )
+    return ids

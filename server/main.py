@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from server.deps import RegistryDep
 from server.registry import Registry
-from server.routers import generate, models, tokenize, trace
+from server.routers import beam, figures, generate, measure, models, tokenize, trace
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -47,4 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tokenize.router)
     app.include_router(generate.router)
     app.include_router(trace.router)
+    app.include_router(beam.router)
+    app.include_router(measure.router)
+    app.include_router(figures.router)
     return app

@@ -136,3 +136,85 @@ class TraceResponse(BaseModel):
     logit_lens: list[list[list[LensEntry]]]  # (L, T, top_k)
     next_token: list[LensEntry]  # the 20 most likely next tokens
     next_logits: list[float]  # (V,) the last position's logits, for the sampler panel
+
+
+class TextRequest(BaseModel):
+    model: str = MODEL_NAME
+    text: str = Field(min_length=1, max_length=4000)
+    backend: Literal["torch", "numpy"] = "numpy"
+
+
+class PerplexityResponse(BaseModel):
+    model: str
+    tokens: list[str]
+    losses: list[float]  # -log p of each token after the first, in nats
+    loss: float  # their mean
+    perplexity: float  # exp(loss)
+    bits_per_char: float  # total bits / characters predicted
+
+
+class BackendTiming(BaseModel):
+    backend: str
+    ms: float
+
+
+class CompareBackendsRequest(BaseModel):
+    model: str = MODEL_NAME
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class CompareBackendsResponse(BaseModel):
+    model: str
+    tokens: int
+    max_abs_diff: dict[str, float]  # per trace tensor, float32 NumPy vs float32 PyTorch
+    timings: list[BackendTiming]  # one traced forward each
+
+
+class MasksRequest(BaseModel):
+    model: str = MODEL_NAME
+    texts: list[str] = Field(min_length=1, max_length=8, description="a batch of unequal prompts")
+
+
+class MasksResponse(BaseModel):
+    tokens: list[list[str | None]]  # (B, T) left-padded; None where padding
+    padding: list[list[int]]  # (B, T) 1 real, 0 padding
+    positions: list[list[int]]  # (B, T) as the model numbers them
+    causal: list[list[bool]]  # (T, T)
+    combined: list[list[list[bool]]]  # (B, T, T) causal ∧ padding: what attention may use
+
+
+class PositionalResponse(BaseModel):
+    kind: str  # "sinusoidal" or "learned"
+    model: str | None
+    vectors: list[list[float]]  # (positions, dims)
+    similarity: list[list[float]]  # (positions, positions) cosine similarity
+
+
+class BeamRequest(BaseModel):
+    model: str = MODEL_NAME
+    prompt: str = Field(min_length=1, max_length=4000)
+    backend: Literal["torch", "numpy"] = "numpy"
+    num_beams: int = Field(4, ge=1, le=16)
+    max_new_tokens: int = Field(20, ge=1, le=128)
+    length_penalty: float = Field(1.0, ge=-2, le=2)
+
+
+class BeamOut(BaseModel):
+    ids: list[int]
+    text: str
+    logprob: float
+    score: float
+    finished: bool
+
+
+class BeamStepOut(BaseModel):
+    step: int
+    beams: list[BeamOut]
+    finished: list[BeamOut]
+
+
+class BeamResponse(BaseModel):
+    model: str
+    best: BeamOut
+    hypotheses: list[BeamOut]
+    steps: list[BeamStepOut]

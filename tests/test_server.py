@@ -260,3 +260,59 @@ def test_a_64_token_trace_of_a_shakespeare_sized_model_stays_under_1_mb(tmp_path
         r = c.post("/api/trace", json={"model": "m", "text": "".join(tok.chars[:64])})
     assert r.status_code == 200 and len(r.json()["ids"]) == 64
     assert len(r.content) < 1_000_000, f"{len(r.content)} bytes"
+
+
+def test_perplexity_by_hand(client):
+    r = client.post("/api/perplexity", json={"model": "tiny-char", "text": "bad cafe"})
+    p = r.json()
+    assert len(p["losses"]) == 7 and p["tokens"] == list("bad cafe")
+    assert p["loss"] == pytest.approx(np.mean(p["losses"]), abs=1e-4)
+    assert p["perplexity"] == pytest.approx(np.exp(p["loss"]))
+    assert p["bits_per_char"] == pytest.approx(p["loss"] / np.log(2))  # one character per token
+    assert client.post("/api/perplexity", json={"model": "tiny-char", "text": "a"}).status_code == 422
+
+
+def test_compare_backends_reports_tiny_differences_and_times(client):
+    c = client.post("/api/compare-backends", json={"model": "tiny-char", "text": "bad cafe"}).json()
+    assert set(c["max_abs_diff"]) >= {"logits", "att_probs", "q", "residual"}
+    assert max(c["max_abs_diff"].values()) < 1e-5
+    assert [t["backend"] for t in c["timings"]] == ["numpy", "torch"] and all(
+        t["ms"] > 0 for t in c["timings"]
+    )
+
+
+def test_masks_from_a_real_padded_batch(client):
+    m = client.post("/api/masks", json={"model": "tiny-char", "texts": ["abc", "a", "bad c"]}).json()
+    assert m["padding"] == [[0, 0, 1, 1, 1], [0, 0, 0, 0, 1], [1, 1, 1, 1, 1]]
+    assert m["tokens"][1] == [None, None, None, None, "a"]
+    assert m["positions"][0] == [0, 0, 0, 1, 2]
+    combined = np.array(m["combined"])
+    assert not (combined & (np.array(m["padding"])[:, None, :] == 0)).any()  # no query sees a pad
+    np.testing.assert_array_equal(combined[2], np.tril(np.ones((5, 5), bool)))
+    np.testing.assert_array_equal(np.array(m["causal"]), np.tril(np.ones((5, 5), bool)))
+
+
+def test_positional_sinusoids_and_learned_table(client):
+    s = client.get("/api/positional", params={"kind": "sinusoidal", "positions": 10, "dims": 8}).json()
+    v = np.array(s["vectors"])
+    assert v.shape == (10, 8) and v[3, 0] == pytest.approx(np.sin(3), abs=1e-4)
+    np.testing.assert_allclose(np.diag(s["similarity"]), 1, atol=1e-4)
+    learned = client.get("/api/positional", params={"kind": "learned", "model": "tiny-char", "positions": 40})
+    assert np.array(learned.json()["vectors"]).shape == (32, 8)  # capped at the context
+    r = client.get("/api/positional", params={"kind": "learned"})
+    assert r.status_code == 422 and "model" in r.json()["detail"]
+
+
+def test_beam_reports_every_step(client):
+    r = client.post(
+        "/api/beam", json={"model": "tiny-char", "prompt": "ab", "num_beams": 3, "max_new_tokens": 5}
+    )
+    b = r.json()
+    assert len(b["steps"]) == 5 and all(len(s["beams"]) == 3 for s in b["steps"])
+    assert b["best"] == b["hypotheses"][0] and len(b["best"]["ids"]) == 5
+    assert b["best"]["score"] == pytest.approx(b["best"]["logprob"] / 5, abs=1e-5)
+    one = client.post(
+        "/api/beam", json={"model": "tiny-char", "prompt": "ab", "num_beams": 1, "max_new_tokens": 5}
+    )
+    greedy = sse(client, prompt="ab", max_new_tokens=5, temperature=0)
+    assert one.json()["best"]["ids"] == [d["id"] for n, d in greedy if n == "token"]

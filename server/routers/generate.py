@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from models.sampling import SamplingParams
-from models.tokenizer import UnknownCharacterError
-from server.deps import RegistryDep, lookup
+from server.deps import RegistryDep, encode, lookup
 from server.schemas import GenerateRequest
 from server.streaming import EVENT_NAMES, Generation, generation_events
 
@@ -20,15 +19,7 @@ router = APIRouter(prefix="/api", tags=["generate"])
 def checked_generation(body: GenerateRequest, registry: RegistryDep) -> Generation:
     """Everything that can be wrong with a request, found before the stream starts (404 / 422)."""
     entry = lookup(registry, body.model)
-    try:
-        ids = entry.tokenizer.encode(body.prompt)
-    except UnknownCharacterError as e:
-        raise HTTPException(status_code=422, detail=f"prompt: {e}") from e
-    if len(ids) > entry.config.block_size:
-        raise HTTPException(
-            status_code=422,
-            detail=f"prompt: {len(ids)} tokens exceed the model's context of {entry.config.block_size}",
-        )
+    ids = encode(entry, body.prompt, "prompt")
     params = SamplingParams(body.temperature, body.top_k, body.top_p, body.repetition_penalty)
     return Generation(entry, body, ids, params)
 

@@ -8,8 +8,7 @@ from fastapi import APIRouter, HTTPException
 
 from models.explain import explain, top_k
 from models.sampling import softmax
-from models.tokenizer import UnknownCharacterError
-from server.deps import RegistryDep, lookup
+from server.deps import RegistryDep, encode, lookup
 from server.schemas import LensEntry, TraceRequest, TraceResponse
 
 router = APIRouter(prefix="/api", tags=["trace"])
@@ -33,14 +32,9 @@ def rounded(a: np.ndarray) -> list:
 async def trace(body: TraceRequest, registry: RegistryDep) -> TraceResponse:
     entry = lookup(registry, body.model)
     tok = entry.tokenizer
-    try:
-        ids = tok.encode(body.text)
-    except UnknownCharacterError as e:
-        raise HTTPException(status_code=422, detail=f"text: {e}") from e
+    ids = encode(entry, body.text)
     cfg = entry.config
     problems = []
-    if len(ids) > cfg.block_size:
-        problems.append(f"text: {len(ids)} tokens exceed the model's context of {cfg.block_size}")
     if body.layer >= cfg.n_layer:
         problems.append(f"layer: the model has layers 0..{cfg.n_layer - 1}")
     if body.head >= cfg.n_head:

@@ -1,0 +1,46 @@
+"""Beam search with every step's beams: ``POST /api/beam``."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from fastapi import APIRouter
+
+from models.generate import Beam, beam_search
+from server.deps import RegistryDep, encode, lookup
+from server.registry import ModelEntry
+from server.schemas import BeamOut, BeamRequest, BeamResponse, BeamStepOut
+
+router = APIRouter(prefix="/api", tags=["generate"])
+
+
+def beam_out(entry: ModelEntry, beam: Beam) -> BeamOut:
+    return BeamOut(
+        ids=beam.ids,
+        text=entry.tokenizer.decode(beam.ids),
+        logprob=round(beam.logprob, 6),
+        score=round(beam.score, 6),
+        finished=beam.finished,
+    )
+
+
+@router.post("/beam", response_model=BeamResponse, responses={404: {"description": "unknown model"}})
+async def beam(body: BeamRequest, registry: RegistryDep) -> BeamResponse:
+    entry = lookup(registry, body.model)
+    ids = encode(entry, body.prompt, "prompt")
+    model = await anyio.to_thread.run_sync(entry.model, body.backend)
+    result = await anyio.to_thread.run_sync(
+        lambda: beam_search(model, ids, body.num_beams, body.max_new_tokens, body.length_penalty)
+    )
+    return BeamResponse(
+        model=entry.name,
+        best=beam_out(entry, result.best),
+        hypotheses=[beam_out(entry, h) for h in result.hypotheses],
+        steps=[
+            BeamStepOut(
+                step=s.step,
+                beams=[beam_out(entry, b) for b in s.beams],
+                finished=[beam_out(entry, b) for b in s.finished],
+            )
+            for s in result.steps
+        ],
+    )

@@ -20,7 +20,7 @@ browser:
 	@bash scripts/install-browser.sh
 
 run: install
-	$(BIN)/playground demo
+	$(BIN)/playground serve
 
 lint: install
 	$(BIN)/ruff check .

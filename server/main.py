@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from server.deps import RegistryDep
 from server.registry import Registry
@@ -42,6 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz(registry: RegistryDep) -> Health:
         stats = app.state.streams
         return Health(status="ok", models=len(registry.models), streams=stats.active, tokens=stats.tokens)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
 
     app.include_router(models.router)
     app.include_router(tokenize.router)

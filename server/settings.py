@@ -16,3 +16,7 @@ class Settings(BaseSettings):
     models_dir: Path = Field(default_factory=zoo_dir, description="folder of model directories to serve")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    max_streams: int = Field(
+        64, ge=1, description="generations streaming at once; more get 503 + Retry-After"
+    )
+    retry_after_s: int = Field(5, ge=1, description="what a 503 tells the client to wait")

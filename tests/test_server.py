@@ -316,3 +316,19 @@ def test_beam_reports_every_step(client):
     )
     greedy = sse(client, prompt="ab", max_new_tokens=5, temperature=0)
     assert one.json()["best"]["ids"] == [d["id"] for n, d in greedy if n == "token"]
+
+
+def test_over_the_stream_limit_is_a_503_with_retry_after(tmp_path):
+    app = create_app(Settings(models_dir=make_zoo(tmp_path), max_streams=2, retry_after_s=7))
+    with TestClient(app) as c:
+        app.state.streams.active = 2  # two generations are streaming
+        r = c.post("/api/generate", json={"model": "tiny-char", "prompt": "a"})
+        assert r.status_code == 503 and r.headers["retry-after"] == "7" and "limit" in r.json()["detail"]
+        app.state.streams.active = 1
+        assert (
+            c.post(
+                "/api/generate", json={"model": "tiny-char", "prompt": "a", "max_new_tokens": 2}
+            ).status_code
+            == 200
+        )
+        assert c.get("/", follow_redirects=False).headers["location"] == "/docs"

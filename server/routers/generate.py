@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from models.sampling import SamplingParams
@@ -16,8 +16,15 @@ from server.streaming import EVENT_NAMES, Generation, generation_events
 router = APIRouter(prefix="/api", tags=["generate"])
 
 
-def checked_generation(body: GenerateRequest, registry: RegistryDep) -> Generation:
-    """Everything that can be wrong with a request, found before the stream starts (404 / 422)."""
+def checked_generation(body: GenerateRequest, registry: RegistryDep, request: Request) -> Generation:
+    """Everything that can be wrong with a request, found before the stream starts (404 / 422 / 503)."""
+    settings, stats = request.app.state.settings, request.app.state.streams
+    if stats.active >= settings.max_streams:
+        raise HTTPException(
+            status_code=503,
+            detail=f"the server is streaming {stats.active} generations, its limit; try again shortly",
+            headers={"Retry-After": str(settings.retry_after_s)},
+        )
     entry = lookup(registry, body.model)
     ids = encode(entry, body.prompt, "prompt")
     params = SamplingParams(body.temperature, body.top_k, body.top_p, body.repetition_penalty)
@@ -27,7 +34,11 @@ def checked_generation(body: GenerateRequest, registry: RegistryDep) -> Generati
 @router.post(
     "/generate",
     response_class=EventSourceResponse,
-    responses={404: {"description": "unknown model"}, 422: {"description": "a field out of bounds"}},
+    responses={
+        404: {"description": "unknown model"},
+        422: {"description": "a field out of bounds"},
+        503: {"description": "too many streams at once; see Retry-After"},
+    },
 )
 async def generate(
     g: Annotated[Generation, Depends(checked_generation)], request: Request

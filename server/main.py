@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         start = time.perf_counter()
-        app.state.registry = Registry.scan(settings.models_dir)
+        app.state.registry = Registry.scan(settings.models_dir, torch_threads=settings.torch_threads)
         log.info("registry read in %.0f ms", (time.perf_counter() - start) * 1000)
         yield
 

@@ -42,6 +42,7 @@ class ModelEntry:
     card: dict[str, Any]
     tokenizer: AnyTokenizer
     parameters: int
+    torch_threads: int = 1
     _twins: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -49,6 +50,10 @@ class ModelEntry:
         """The twin for ``backend``, built on first use (thread-safe)."""
         with self._lock:
             if backend not in self._twins:
+                if backend == "torch":
+                    import torch  # only now: a NumPy-only server never imports it
+
+                    torch.set_num_threads(self.torch_threads)  # streams run side by side in worker threads
                 self._twins[backend] = load_model(self.directory, backend=backend)
                 log.info("loaded %s on %s", self.name, backend)
             return self._twins[backend]
@@ -78,7 +83,7 @@ class Registry:
     errors: dict[str, str]  # directory name → why it is not served
 
     @classmethod
-    def scan(cls, models_dir: Path) -> Registry:
+    def scan(cls, models_dir: Path, torch_threads: int = 1) -> Registry:
         models, errors = {}, {}
         root = Path(models_dir)
         dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
@@ -87,6 +92,7 @@ class Registry:
         for d in dirs:
             try:
                 models[d.name] = read_entry(d)
+                models[d.name].torch_threads = torch_threads
             except (ValueError, OSError) as e:
                 errors[d.name] = str(e)
                 log.error("model %s not served: %s", d.name, e)

@@ -19,4 +19,7 @@ class Settings(BaseSettings):
     max_streams: int = Field(
         64, ge=1, description="generations streaming at once; more get 503 + Retry-After"
     )
+    torch_threads: int = Field(
+        1, ge=1, description="torch threads per forward; each stream has its own worker thread already"
+    )
     retry_after_s: int = Field(5, ge=1, description="what a 503 tells the client to wait")

@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("models.data", "tokenize a text into train/validation token arrays for training"),
     "train": ("models.train", "train a GPT (PyTorch twin) on prepared data; checkpoints, resume, export"),
     "serve": ("server.serve", "serve the models over HTTP (the API, its docs at /docs)"),
+    "loadtest": (
+        "server.loadtest",
+        "stream many generations at once from a running server and report latency",
+    ),
     "ship": ("models.ship", "copy a run's best model into the zoo with its card, sample and README"),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,16 @@ from server.settings import Settings
 from server.streaming import StreamStats
 
 log = logging.getLogger(__name__)
+
+
+def rss_mib() -> float | None:
+    """This process's resident memory now, from /proc (None where there is no /proc)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,7 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz(registry: RegistryDep) -> Health:
         stats = app.state.streams
-        return Health(status="ok", models=len(registry.models), streams=stats.active, tokens=stats.tokens)
+        return Health(
+            status="ok",
+            models=len(registry.models),
+            streams=stats.active,
+            tokens=stats.tokens,
+            rss_mib=rss_mib(),
+        )
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -45,6 +45,7 @@ class Health(BaseModel):
     models: int  # served
     streams: int  # generations streaming now
     tokens: int  # tokens generated since start-up
+    rss_mib: float | None  # the server's resident memory now (Linux)
 
 
 class GenerateRequest(BaseModel):

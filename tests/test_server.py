@@ -39,7 +39,11 @@ def client(tmp_path):
 
 
 def test_health_and_the_model_list(client):
-    assert client.get("/healthz").json() == {"status": "ok", "models": 1, "streams": 0, "tokens": 0}
+    h = client.get("/healthz").json()
+    assert {k: h[k] for k in ("status", "models", "streams", "tokens")} == {
+        "status": "ok", "models": 1, "streams": 0, "tokens": 0
+    }  # fmt: skip
+    assert h["rss_mib"] > 10
     body = client.get("/api/models").json()
     assert [m["name"] for m in body["models"]] == ["tiny-char"]
     m = body["models"][0]
@@ -332,3 +336,18 @@ def test_over_the_stream_limit_is_a_503_with_retry_after(tmp_path):
             == 200
         )
         assert c.get("/", follow_redirects=False).headers["location"] == "/docs"
+
+
+@pytest.mark.slow
+def test_loadtest_reports_latency_of_concurrent_streams(live_server, tmp_path, capsys):
+    from models.cli import main
+
+    out = tmp_path / "load.json"
+    args = ["loadtest", "--url", live_server, "--streams", "4", "--duration", "2", "--model", "tiny-char"]
+    args += ["--prompt", "bad ", "--prompt", "cafe"]
+    assert main([*args, "--max-new-tokens", "20", "--attention", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["errors"] == 0 and r["generations"] >= 4 and r["tokens"] >= 4 * 19
+    assert r["inter_token_ms"]["p95"] > 0 and r["ttft_ms"]["p50"] > 0
+    assert r["server_rss_mib"]["after"] > 10
+    assert "inter-token p50 / p95 / max" in capsys.readouterr().out

@@ -1,0 +1,173 @@
+"""``playground loadtest``: many concurrent generation streams against a running server.
+
+Each of ``--streams`` clients (async httpx, one connection each) asks for generations one after
+another until ``--duration`` seconds have passed, reading every Server-Sent Event. Printed:
+errors and 503s, time to first token, the gaps between tokens, aggregate tokens per second, and
+the server's resident memory before and after (from ``/healthz``). Traffic goes only to ``--url``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROMPTS = (
+    "ROMEO:\n",
+    "First Citizen:\n",
+    "JULIET:\nO ",
+    "KING RICHARD II:\n",
+    "To be, or not",
+    "MENENIUS:\n",
+)
+
+
+@dataclass
+class Tally:
+    ttft_ms: list[float] = field(default_factory=list)
+    gaps_ms: list[float] = field(default_factory=list)
+    tokens: int = 0
+    generations: int = 0
+    errors: list[str] = field(default_factory=list)
+    busy: int = 0  # 503 answers
+
+
+async def one_generation(client: Any, url: str, body: dict[str, Any], tally: Tally) -> None:
+    start = time.perf_counter()
+    last = None
+    async with client.stream("POST", f"{url}/api/generate", json=body) as r:
+        if r.status_code == 503:
+            tally.busy += 1
+            await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+            return
+        if r.status_code != 200:
+            tally.errors.append(f"HTTP {r.status_code}: {(await r.aread())[:200]!r}")
+            return
+        event = None
+        async for line in r.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "token":
+                now = time.perf_counter()
+                if last is None:
+                    tally.ttft_ms.append((now - start) * 1000)
+                else:
+                    tally.gaps_ms.append((now - last) * 1000)
+                last = now
+                tally.tokens += 1
+            elif line.startswith("data:") and event == "error":
+                tally.errors.append(line[5:].strip())
+    tally.generations += 1
+
+
+async def client_loop(url: str, index: int, args: argparse.Namespace, deadline: float, tally: Tally) -> None:
+    import httpx
+
+    body = {
+        "model": args.model,
+        "max_new_tokens": args.max_new_tokens,
+        "temperature": 0.8,
+        "include_attention": args.attention,
+        "backend": args.backend,
+    }
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client:
+        n = 0
+        while time.perf_counter() < deadline:
+            prompts = args.prompt or PROMPTS
+            request = {**body, "prompt": prompts[(index + n) % len(prompts)], "seed": index * 1000 + n}
+            try:
+                await one_generation(client, url, request, tally)
+            except Exception as e:  # a failed stream is counted, the client goes on
+                tally.errors.append(f"{type(e).__name__}: {e}")
+            n += 1
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "max": None}
+    a = np.asarray(values)
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "max": float(a.max())}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    import httpx
+
+    url = args.url.rstrip("/")
+    before = httpx.get(f"{url}/healthz", timeout=10).json()
+    tally = Tally()
+    start = time.perf_counter()
+    deadline = start + args.duration
+    await asyncio.gather(*(client_loop(url, i, args, deadline, tally) for i in range(args.streams)))
+    elapsed = time.perf_counter() - start
+    after = httpx.get(f"{url}/healthz", timeout=10).json()
+    return {
+        "url": url,
+        "model": args.model,
+        "backend": args.backend,
+        "attention": args.attention,
+        "streams": args.streams,
+        "duration_s": round(elapsed, 1),
+        "generations": tally.generations,
+        "tokens": tally.tokens,
+        "tokens_per_s": tally.tokens / elapsed,
+        "errors": len(tally.errors),
+        "error_samples": tally.errors[:5],
+        "busy_503": tally.busy,
+        "ttft_ms": percentiles(tally.ttft_ms),
+        "inter_token_ms": percentiles(tally.gaps_ms),
+        "server_rss_mib": {"before": before.get("rss_mib"), "after": after.get("rss_mib")},
+    }
+
+
+def report(r: dict[str, Any]) -> str:
+    def ms(d: dict[str, float | None]) -> str:
+        return " / ".join("-" if v is None else f"{v:.1f}" for v in (d["p50"], d["p95"], d["max"]))
+
+    rss = r["server_rss_mib"]
+    rows = [
+        ("streams", str(r["streams"])),
+        ("duration", f"{r['duration_s']} s"),
+        ("generations", str(r["generations"])),
+        ("errors", str(r["errors"])),
+        ("503 (busy)", str(r["busy_503"])),
+        ("time to first token p50 / p95 / max", f"{ms(r['ttft_ms'])} ms"),
+        ("inter-token p50 / p95 / max", f"{ms(r['inter_token_ms'])} ms"),
+        ("aggregate tokens/s", f"{r['tokens_per_s']:.0f}"),
+        ("server RSS before → after", f"{rss['before']} → {rss['after']} MiB"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    head = f"{r['model']} on {r['backend']}{' with attention' if r['attention'] else ''} at {r['url']}\n"
+    return head + "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows) + "\n"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:8000", help="a running server (default %(default)s)"
+    )
+    parser.add_argument("--streams", type=int, default=50, help="concurrent clients (default 50)")
+    parser.add_argument("--duration", type=float, default=60, help="seconds to keep streaming (default 60)")
+    parser.add_argument("--model", default="shakespeare-char")
+    parser.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
+    parser.add_argument("--max-new-tokens", type=int, default=100)
+    parser.add_argument(
+        "--prompt", action="append", help="a prompt to use (repeat for several; default: Shakespeare)"
+    )
+    parser.add_argument("--attention", action="store_true", help="ask for attention rows with every token")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.streams < 1 or args.duration <= 0:
+        raise ValueError("--streams must be ≥ 1 and --duration > 0")
+    result = asyncio.run(run(args))
+    sys.stdout.write(report(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 1 if result["errors"] else 0

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from models import gpt_numpy, gpt_torch, load_model
+from models.batch import pad_batch
 from models.config import PRESETS, GPTConfig, preset
 from models.trace import Trace
 
@@ -104,9 +105,9 @@ def test_padded_batch_equals_each_prompt_alone(tmp_path, backend):
     cfg = GPTConfig(vocab_size=29, block_size=16, n_layer=2, n_head=2, n_embd=16)
     model = load_model(model_dir(tmp_path, cfg), backend, "float64")
     prompts = [[3, 1, 4, 1, 5, 9], [2, 7], [1, 8, 2, 8]]
-    T = max(map(len, prompts))
-    ids = np.array([[0] * (T - len(p)) + p for p in prompts])
-    pad = np.array([[0] * (T - len(p)) + [1] * len(p) for p in prompts])
+    ids, pad = pad_batch(prompts)
+    T = ids.shape[1]
+    np.testing.assert_array_equal(pad[1], [0, 0, 0, 0, 1, 1])
     with model.inference_context():
         logits, tr = model.forward(ids, pad, trace=True)
         tr = tr.to_numpy()

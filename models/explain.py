@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from models.generate import log_softmax
 from models.sampling import softmax
 from models.trace import to_numpy
 
@@ -85,9 +86,7 @@ def token_losses(model: Any, ids: list[int]) -> np.ndarray:
         raise ValueError("the text must hold at least two tokens to score a prediction")
     with model.inference_context():
         logits = to_numpy(model.forward(np.asarray([ids])))[0, :-1]  # (T-1, V)
-    m = logits.max(-1, keepdims=True)
-    logsumexp = (m + np.log(np.exp(logits - m).sum(-1, keepdims=True)))[:, 0]
-    return logsumexp - logits[np.arange(len(ids) - 1), ids[1:]]
+    return -log_softmax(logits)[np.arange(len(ids) - 1), ids[1:]]
 
 
 def cosine_similarity(vectors: np.ndarray) -> np.ndarray:

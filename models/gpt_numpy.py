@@ -18,6 +18,7 @@ import numpy as np
 
 from models.config import GPTConfig
 from models.trace import Trace
+from models.weights import gpt_num_params
 
 Past = list[tuple[np.ndarray, np.ndarray]]  # per layer: (k, v), each (B, nh, Tk, hs)
 
@@ -313,10 +314,4 @@ class GPT:
         return [(k[index], v[index]) for k, v in past]
 
     def num_parameters(self) -> int:
-        arrays = [self.wte, self.lm_head if self.lm_head is not self.wte else None, self.wpe]
-        if self.ln_f is not None:
-            arrays += [self.ln_f.weight, self.ln_f.bias]
-        for b in self.h:
-            for mod in (b.ln_1, b.attn.c_attn, b.attn.c_proj, b.ln_2, b.mlp.c_fc, b.mlp.c_proj):
-                arrays += [mod.weight, mod.bias]
-        return sum(a.size for a in arrays if a is not None)
+        return gpt_num_params(self.config)  # a tied matrix is counted once

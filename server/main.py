@@ -8,12 +8,14 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.deps import RegistryDep
 from server.registry import Registry
-from server.routers import beam, figures, generate, measure, models, tokenize, trace
+from server.routers import beam, figures, generate, measure, models, pages, source, tokenize, trace
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -61,10 +63,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             rss_mib=rss_mib(),
         )
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found_page(request: Request, exc: StarletteHTTPException):
+        """A browser asking for a page that does not exist gets a page; the API keeps JSON errors."""
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if exc.status_code == 404 and wants_html and not request.url.path.startswith("/api/"):
+            return pages.not_found(request, str(exc.detail))
+        return await http_exception_handler(request, exc)
 
+    app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")
+    app.include_router(pages.router)
     app.include_router(models.router)
     app.include_router(tokenize.router)
     app.include_router(generate.router)
@@ -72,4 +80,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(beam.router)
     app.include_router(measure.router)
     app.include_router(figures.router)
+    app.include_router(source.router)
     return app

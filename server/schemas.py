@@ -28,6 +28,11 @@ class ModelList(BaseModel):
     unavailable: dict[str, str]  # directory name → why it is not served
 
 
+class MetricsLog(BaseModel):
+    model: str
+    records: list[dict[str, Any]]  # step, tokens, train_loss, val_loss, val_ppl, val_bpc, lr, elapsed_s, ...
+
+
 class TokenizeRequest(BaseModel):
     model: str = MODEL_NAME
     text: str = Field(max_length=4000, description="the text to split into tokens")

@@ -47,3 +47,35 @@ def assert_traces_close(ta: dict[str, np.ndarray], tb: dict[str, np.ndarray], at
             np.testing.assert_array_equal(ta[name], tb[name], err_msg=name)
         else:
             assert_close(f"trace.{name}", ta[name], tb[name], atol)
+
+
+# --- browser tests -------------------------------------------------------------------------------
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+
+
+def shoot(page, name: str) -> Path:
+    """A full-page screenshot under artifacts/screenshots (ignored by git): look at them."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_ready(page, timeout_ms: int = 60_000):
+    """Pages set body[data-ready] once their first figure is drawn (or an error is shown)."""
+    page.wait_for_selector("body[data-ready]", timeout=timeout_ms)
+
+
+def checked_numbers(page) -> list[dict]:
+    """Every number a page marked for checking: [{path, value, text}] (see static/js/lib/dom.js checked())."""
+    return page.eval_on_selector_all(
+        "[data-check]", "els => els.map(e => ({path: e.dataset.check, value: e.dataset.value, text: e.textContent}))"
+    )
+
+
+def at_path(obj, path: str):
+    """obj["a"][0]["b"] for the path "a.0.b"."""
+    for part in path.split("."):
+        obj = obj[int(part)] if isinstance(obj, list) else obj[part]
+    return obj

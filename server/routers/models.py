@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path
+import json
+
+from fastapi import APIRouter, HTTPException, Path
 
 from server.deps import RegistryDep, lookup
 from server.registry import ModelEntry
-from server.schemas import ModelList, ModelSummary
+from server.schemas import MetricsLog, ModelList, ModelSummary
 
 router = APIRouter(prefix="/api", tags=["models"])
+METRICS_FILE = "metrics.jsonl"
 
 
 def summary(entry: ModelEntry, backends: tuple[str, ...]) -> ModelSummary:
@@ -35,3 +38,24 @@ def list_models(registry: RegistryDep) -> ModelList:
 @router.get("/models/{name}", response_model=ModelSummary, responses={404: {"description": "unknown model"}})
 def get_model(registry: RegistryDep, name: str = Path(max_length=100)) -> ModelSummary:
     return summary(lookup(registry, name), registry.backends)
+
+
+@router.get(
+    "/models/{name}/metrics",
+    response_model=MetricsLog,
+    responses={404: {"description": "unknown model, or no metrics log shipped with it"}},
+)
+def get_metrics(registry: RegistryDep, name: str = Path(max_length=100)) -> MetricsLog:
+    """The training run's metrics log (one record per evaluation): the loss curves the lessons plot."""
+    entry = lookup(registry, name)
+    path = entry.directory / METRICS_FILE
+    if not path.is_file():
+        raise HTTPException(status_code=404, detail=f"{name} ships no {METRICS_FILE}")
+    records = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise HTTPException(status_code=500, detail=f"{METRICS_FILE} line {n} is not JSON") from e
+    return MetricsLog(model=name, records=records)

@@ -1,0 +1,145 @@
+"""The HTML pages: Jinja2 shells whose ES modules fetch their numbers from the API.
+
+Every page gets the same small JSON blob (models, lessons, this page's own data) in a
+``<script type="application/json">`` tag, so no inline script runs and the CSP can forbid it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from server.deps import RegistryDep
+from server.lessons import Lesson, available
+from server.registry import Registry
+
+ROOT = Path(__file__).resolve().parents[2]
+templates = Jinja2Templates(directory=ROOT / "templates")
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+# what a page may load: only this server; KaTeX sets inline styles, figures export through blob: URLs
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+NAV = (
+    ("/", "Home"),
+    ("/playground", "Playground"),
+    ("/learn", "Lessons"),
+    ("/attention", "Attention"),
+    ("/masks", "Masks"),
+    ("/positions", "Positions"),
+    ("/compare", "Compare"),
+    ("/docs", "API"),
+)
+
+
+def model_cards(registry: Registry) -> list[dict[str, Any]]:
+    """What the pages need to know about each served model (the card, not the weights)."""
+    out = []
+    for e in registry.models.values():
+        c = e.config
+        out.append(
+            {
+                "name": e.name,
+                "architecture": e.architecture,
+                "parameters": e.parameters,
+                "tokenizer": e.tokenizer.kind,
+                "vocab_size": c.vocab_size,
+                "context": c.block_size,
+                "n_layer": c.n_layer,
+                "n_head": c.n_head,
+                "n_embd": c.n_embd,
+                "norm": c.norm,
+                "pos": c.pos,
+                "activation": c.activation,
+                "card": e.card,
+            }
+        )
+    return out
+
+
+def lessons_for(registry: Registry) -> list[Lesson]:
+    return available({e.architecture for e in registry.models.values()})
+
+
+def page(request: Request, template: str, registry: Registry, title: str, **data: Any) -> HTMLResponse:
+    lessons = lessons_for(registry)
+    blob = {
+        "page": template.removesuffix(".html"),
+        "models": model_cards(registry),
+        "lessons": [{"slug": x.slug, "title": x.title, "summary": x.summary} for x in lessons],
+        **data,
+    }
+    context = {"title": title, "nav": NAV, "path": request.url.path, "data": blob, "lessons": lessons, **data}
+    return templates.TemplateResponse(request, template, context, headers=HEADERS)
+
+
+@router.get("/")
+def home(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "home.html", registry, "Transformer Playground")
+
+
+@router.get("/playground")
+def playground(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "playground.html", registry, "Playground")
+
+
+@router.get("/learn")
+def learn(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "learn.html", registry, "Lessons")
+
+
+@router.get("/learn/{slug}")
+def lesson(request: Request, registry: RegistryDep, slug: str) -> HTMLResponse:
+    lessons = lessons_for(registry)
+    index = next((i for i, x in enumerate(lessons) if x.slug == slug), None)
+    if index is None:
+        raise HTTPException(status_code=404, detail=f"no lesson {slug!r}")
+    step = lessons[index]
+    prev = lessons[index - 1].slug if index > 0 else None
+    nxt = lessons[index + 1].slug if index + 1 < len(lessons) else None
+    return page(
+        request,
+        "lesson.html",
+        registry,
+        f"{index + 1}. {step.title}",
+        step={"slug": step.slug, "title": step.title, "summary": step.summary, "number": index + 1},
+        prev=prev,
+        next=nxt,
+        total=len(lessons),
+    )
+
+
+@router.get("/attention")
+def attention(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "attention.html", registry, "Attention explorer")
+
+
+@router.get("/masks")
+def masks(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "masks.html", registry, "Masks")
+
+
+@router.get("/positions")
+def positions(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "positions.html", registry, "Positional encoding")
+
+
+@router.get("/compare")
+def compare(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "compare.html", registry, "Compare")
+
+
+def not_found(request: Request, detail: str) -> HTMLResponse:
+    registry = request.app.state.registry
+    response = page(request, "404.html", registry, "Not found", detail=detail)
+    response.status_code = 404
+    return response

@@ -1,0 +1,60 @@
+"""The twins' own source, so a lesson shows the NumPy (or PyTorch) line that computed its numbers.
+
+Only top-level functions and classes (and their methods) of the twin modules are served, looked up
+by name; nothing else on disk can be read through this route.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import textwrap
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path
+from pydantic import BaseModel
+
+router = APIRouter(prefix="/api", tags=["source"])
+
+MODULES = {
+    "numpy": "models.gpt_numpy",
+    "torch": "models.gpt_torch",
+    "sampling": "models.sampling",
+    "generate": "models.generate",
+    "tokenizer": "models.tokenizer",
+    "explain": "models.explain",
+}
+Module = Literal["numpy", "torch", "sampling", "generate", "tokenizer", "explain"]
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
+
+
+class SourceResponse(BaseModel):
+    backend: str
+    module: str
+    name: str
+    first_line: int  # line number of the first line in the module file
+    source: str
+
+
+def source_of(backend: str, name: str) -> SourceResponse:
+    module = importlib.import_module(MODULES[backend])
+    obj = module
+    for part in name.split("."):
+        private = part.startswith("_") and part not in ("__call__", "__init__")
+        obj = None if private else getattr(obj, part, None)
+        if obj is None:
+            raise HTTPException(status_code=404, detail=f"name: {module.__name__} has no public {name!r}")
+    if not (inspect.isfunction(obj) or inspect.isclass(obj)) or inspect.getmodule(obj) is not module:
+        raise HTTPException(status_code=404, detail=f"name: {name!r} is not a function or class of {module.__name__}")
+    lines, first = inspect.getsourcelines(obj)
+    return SourceResponse(
+        backend=backend, module=module.__name__, name=name, first_line=first, source=textwrap.dedent("".join(lines)).rstrip()
+    )
+
+
+@router.get("/source/{backend}/{name}", response_model=SourceResponse, responses={404: {"description": "unknown name"}})
+def source(
+    backend: Module, name: Annotated[str, Path(max_length=80, pattern=NAME)]
+) -> SourceResponse:
+    """The source of one function, class or method, e.g. ``numpy`` / ``CausalSelfAttention.__call__``."""
+    return source_of(backend, name)

@@ -1,0 +1,67 @@
+// Small DOM helpers: build elements without innerHTML, so user text is always text.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "text") el.textContent = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+// Numbers as the pages print them: fixed decimals, a real minus sign kept ASCII for copy-paste.
+export function fmt(x, digits = 3) {
+  if (x === null || x === undefined) return "−∞";
+  if (!Number.isFinite(x)) return x > 0 ? "∞" : "−∞";
+  return Number(x).toFixed(digits);
+}
+
+export function pct(p, digits = 1) {
+  return `${(100 * p).toFixed(digits)}%`;
+}
+
+export function toast(message, ms = 4000) {
+  const el = document.getElementById("toast");
+  if (!el) return;
+  el.textContent = message;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (el.hidden = true), ms);
+}
+
+export function debounce(fn, ms = 150) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+// A <select> of the served models, filtered by `accept(model)`.
+export function modelSelect(models, value, accept = () => true, attrs = {}) {
+  const select = h("select", attrs);
+  for (const m of models.filter(accept)) {
+    select.append(h("option", { value: m.name, selected: m.name === value }, `${m.name} (${m.parameters.toLocaleString()} params)`));
+  }
+  return select;
+}
+
+// Mark a number for the browser tests: `path` names where it sits in an API response.
+export function checked(el, path, value) {
+  el.dataset.check = path;
+  el.dataset.value = String(value);
+  return el;
+}

@@ -1,0 +1,159 @@
+// The lesson shell: input controls, URL state, prev/next keys, formula, NumPy line, question.
+// Each step is a module in ../lessons/<slug>.js exporting a default object:
+//   defaults: {key: value}            URL-backed state (text and model are added by the shell)
+//   accepts(model) → bool             which served models the step can run on (default: any GPT)
+//   controls(ctx)                     optional: add inputs to ctx.controls; call ctx.set({key: value}) on change
+//   load(state, ctx) → data           fetch what the step needs (ctx.api.postJSON …)
+//   render(data, state, ctx)          draw figures into ctx.figures (use vis/figure.js), mark checked numbers
+//   formula: string | (data, state) → string          KaTeX source
+//   code: {name, highlight: [...], module?, only?, context?}   a function whose lines are shown
+//        module: numpy (default) | torch | sampling | generate | tokenizer | explain  (see server/routers/source.py)
+//   question(data, state) → {prompt, choices: [label], answer: index, reveal: string} | null
+//   prose: string | (data, state) → string
+import * as api from "../lib/api.js";
+import { debounce, h, modelSelect } from "../lib/dom.js";
+import { tex } from "../lib/math.js";
+import { showSource } from "../lib/source.js";
+import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
+
+const page = pageData();
+const slug = page.step.slug;
+const models = page.models;
+const controls = document.getElementById("lesson-controls");
+const figures = document.getElementById("figures");
+const errorBox = document.getElementById("lesson-error");
+
+document.addEventListener("keydown", (e) => {
+  const t = e.target;
+  if (e.altKey || e.ctrlKey || e.metaKey || t.closest?.("input, textarea, select, svg, [contenteditable]")) return;
+  const link = document.getElementById(e.key === "ArrowLeft" ? "prev" : e.key === "ArrowRight" ? "next" : "");
+  if (link) {
+    e.preventDefault();
+    link.href = `${link.getAttribute("href").split("?")[0]}${carry()}`;
+    link.click();
+  }
+});
+
+// Moving to another step keeps the reader's text and model.
+function carry() {
+  const q = new URLSearchParams(location.search);
+  const keep = new URLSearchParams();
+  for (const k of ["text", "model", "lock", "hide"]) if (q.has(k)) keep.set(k, q.get(k));
+  const s = keep.toString();
+  return s ? `?${s}` : "";
+}
+for (const id of ["prev", "next"]) {
+  const a = document.getElementById(id);
+  if (a) a.addEventListener("click", () => (a.href = `${a.getAttribute("href").split("?")[0]}${carry()}`));
+}
+
+async function main() {
+  const step = (await import(`../lessons/${slug}.js`)).default;
+  const accepts = step.accepts || ((m) => m.architecture === "gpt");
+  const usable = models.filter(accepts);
+  if (!usable.length) {
+    showError("No served model can run this step.");
+    return;
+  }
+  const preferred = step.preferredModel && usable.find((m) => m.name === step.preferredModel) ? step.preferredModel : usable[0].name;
+  const defaults = { text: "ROMEO: But soft, what light", model: preferred, ...(step.defaults || {}) };
+  let state = readState(defaults);
+  if (!usable.some((m) => m.name === state.model)) state.model = defaults.model;
+
+  const ctx = {
+    api,
+    page,
+    models,
+    figures,
+    controls,
+    model: () => models.find((m) => m.name === state.model),
+    set: (patch) => {
+      state = { ...state, ...patch };
+      writeState(state, defaults);
+      refresh();
+    },
+    state: () => state,
+  };
+
+  if (!step.noText) {
+    const input = h("input", { type: "text", id: "lesson-text", value: state.text, size: 40, "data-key": "text", "aria-label": "your text",
+      maxlength: 400 });
+    input.addEventListener("input", debounce(() => ctx.set({ text: input.value }), 300));
+    controls.append(h("label", { for: "lesson-text" }, "Your text"), input);
+  }
+  const select = modelSelect(usable, state.model, () => true, { id: "lesson-model", "data-key": "model", "aria-label": "model" });
+  select.addEventListener("change", () => ctx.set({ model: select.value }));
+  controls.append(h("label", { for: "lesson-model" }, "Model"), select);
+  step.controls?.(ctx);
+  applyTeacherPresets();
+
+  let generation = 0;
+  async function refresh() {
+    const mine = ++generation;
+    try {
+      const data = await step.load(state, ctx);
+      if (mine !== generation) return;
+      errorBox.hidden = true;
+      figures.replaceChildren();
+      step.render(data, state, ctx);
+      const formula = typeof step.formula === "function" ? step.formula(data, state) : step.formula;
+      if (formula) tex(document.getElementById("formula"), formula);
+      const prose = typeof step.prose === "function" ? step.prose(data, state) : step.prose;
+      document.getElementById("prose").replaceChildren(h("h2", {}, "What is going on"), ...paragraphs(prose || ""));
+      renderQuestion(step.question?.(data, state));
+      document.body.dataset.ready = String(mine);
+    } catch (e) {
+      if (mine !== generation) return;
+      showError(e.message || String(e));
+      document.body.dataset.ready = String(mine);
+    }
+  }
+  if (step.code) {
+    const code = typeof step.code === "function" ? step.code(state) : step.code;
+    const backend = code.module || "numpy";
+    const titles = { torch: "The PyTorch line", tokenizer: "The Python line" };
+    document.getElementById("code-title").textContent = titles[backend] || "The NumPy line";
+    showSource(document.getElementById("code"), document.getElementById("code-where"), backend, code.name, code).catch((e) =>
+      showError(e.message),
+    );
+  }
+  await refresh();
+}
+
+function paragraphs(text) {
+  return text.split(/\n\s*\n/).map((p) => h("p", {}, p.trim()));
+}
+
+function renderQuestion(q) {
+  const box = document.getElementById("question");
+  if (!q) {
+    box.classList.add("hidden");
+    return;
+  }
+  box.classList.remove("hidden");
+  const verdict = h("p", { class: "verdict", "aria-live": "polite" });
+  const reveal = h("p", { class: "reveal", hidden: true }, q.reveal);
+  const choices = h("div", { class: "choices", role: "group", "aria-label": "choices" });
+  q.choices.forEach((label, i) => {
+    choices.append(
+      h("button", {
+        type: "button",
+        class: "secondary",
+        "data-choice": i,
+        onclick: () => {
+          verdict.textContent = i === q.answer ? "Right." : `Not quite: it is “${q.choices[q.answer]}”.`;
+          verdict.className = `verdict ${i === q.answer ? "ok" : "error"}`;
+          reveal.hidden = false;
+        },
+      }, label),
+    );
+  });
+  box.replaceChildren(h("h2", {}, "Predict, then reveal"), h("p", {}, q.prompt), choices, verdict, reveal);
+}
+
+function showError(message) {
+  errorBox.textContent = message;
+  errorBox.hidden = false;
+}
+
+main();

@@ -1,0 +1,90 @@
+// The frame every figure sits in: title, export buttons (PNG, SVG, JSON), body, readout, caption.
+import { h } from "../lib/dom.js";
+
+let counter = 0;
+
+// Returns {root, body, readout, setCaption(text), setData(obj)}. `name` is the download file stem.
+export function figure(parent, { title, caption = "", name = "figure", data = null, panel = null }) {
+  const id = `fig-${++counter}`;
+  const body = h("div", { class: "body" });
+  const readout = h("div", { class: "readout", "aria-live": "polite" });
+  const cap = h("figcaption", { id: `${id}-cap` }, caption);
+  let current = data;
+  const exportBar = h(
+    "div",
+    { class: "export", role: "group", "aria-label": `export ${title}` },
+    h("button", { class: "secondary small", type: "button", onclick: () => exportPNG(body, name), "aria-label": `download ${title} as PNG` }, "PNG"),
+    h("button", { class: "secondary small", type: "button", onclick: () => exportSVG(body, name), "aria-label": `download ${title} as SVG` }, "SVG"),
+    h("button", { class: "secondary small", type: "button", onclick: () => exportJSON(current, name), "aria-label": `download the data of ${title} as JSON` }, "JSON"),
+  );
+  const root = h(
+    "figure",
+    { class: "fig", "aria-labelledby": `${id}-title`, "aria-describedby": `${id}-cap`, dataset: panel ? { panel } : {} },
+    h("header", {}, h("h3", { id: `${id}-title` }, title), exportBar),
+    body,
+    readout,
+    cap,
+  );
+  parent.append(root);
+  return {
+    root,
+    body,
+    readout,
+    setCaption: (text) => (cap.textContent = text),
+    setData: (d) => (current = d),
+    setTitle: (t) => (root.querySelector("h3").textContent = t),
+  };
+}
+
+function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function firstSVG(body) {
+  return body.querySelector("svg");
+}
+
+export function svgText(svg) {
+  const copy = svg.cloneNode(true);
+  copy.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  const style = document.createElementNS("http://www.w3.org/2000/svg", "style");
+  style.textContent = "text{font-family:system-ui,sans-serif;font-size:11px}.mono{font-family:monospace}";
+  copy.prepend(style);
+  return new XMLSerializer().serializeToString(copy);
+}
+
+export function exportSVG(body, name) {
+  const svg = firstSVG(body);
+  if (!svg) return;
+  download(new Blob([svgText(svg)], { type: "image/svg+xml" }), `${name}.svg`);
+}
+
+export function exportPNG(body, name, scale = 2) {
+  const svg = firstSVG(body);
+  if (!svg) return;
+  const w = Number(svg.getAttribute("width")) || svg.clientWidth;
+  const hgt = Number(svg.getAttribute("height")) || svg.clientHeight;
+  const img = new Image();
+  const url = URL.createObjectURL(new Blob([svgText(svg)], { type: "image/svg+xml" }));
+  img.onload = () => {
+    const canvas = document.createElement("canvas");
+    canvas.width = w * scale;
+    canvas.height = hgt * scale;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    URL.revokeObjectURL(url);
+    canvas.toBlob((blob) => download(blob, `${name}.png`), "image/png");
+  };
+  img.src = url;
+}
+
+export function exportJSON(data, name) {
+  download(new Blob([JSON.stringify(data ?? null, null, 1)], { type: "application/json" }), `${name}.json`);
+}

@@ -1,0 +1,62 @@
+"""The page shell: home, lesson index, one lesson end to end, 404 page, static weight budget."""
+
+from pathlib import Path
+
+from helpers import at_path, checked_numbers, shoot, wait_ready
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+def test_home_lists_the_served_models(page, base_url, api):
+    page.goto(base_url + "/")
+    wait_ready(page)
+    served = [m["name"] for m in api.get("/api/models").json()["models"]]
+    cards = page.eval_on_selector_all("[data-model]", "els => els.map(e => e.dataset.model)")
+    assert cards == served
+    assert page.get_attribute("#start-lessons", "href") == "/learn/tokenization"
+    shoot(page, "home")
+
+
+def test_lesson_index_links_every_step(page, base_url):
+    page.goto(base_url + "/learn")
+    links = page.eval_on_selector_all(".lesson-list a", "els => els.map(e => e.getAttribute('href'))")
+    assert links[0] == "/learn/tokenization" and len(links) >= 10
+    shoot(page, "learn")
+
+
+def test_tokenization_step_shows_the_api_numbers(page, base_url, api):
+    page.goto(base_url + "/learn/tokenization?text=To%20be%2C%20or%20not")
+    wait_ready(page)
+    assert page.is_hidden("#lesson-error")
+    ids = api.post("/api/tokenize", json={"model": "shakespeare-char", "text": "To be, or not"}).json()["ids"]
+    shown = checked_numbers(page)
+    mine = [n for n in shown if n["path"].startswith("tokenize.0.ids.")]
+    assert [int(n["value"]) for n in mine] == ids
+    assert all(int(n["text"]) == at_path({"tokenize": [{"ids": ids}]}, n["path"]) for n in mine)
+    assert "def encode" in page.text_content("#code")
+    assert page.query_selector(".katex") is not None
+    shoot(page, "lesson-tokenization")
+
+
+def test_typing_updates_the_url_and_a_reload_restores_it(page, base_url):
+    page.goto(base_url + "/learn/tokenization")
+    wait_ready(page)
+    page.fill("#lesson-text", "Hello")
+    page.wait_for_function("() => location.search.includes('text=Hello')")
+    page.reload()
+    wait_ready(page)
+    assert page.input_value("#lesson-text") == "Hello"
+    assert page.is_hidden("#lesson-error"), page.text_content("#lesson-error")
+    assert page.eval_on_selector_all("[data-tokens] .tok", "els => els.length") >= 5
+
+
+def test_an_unknown_page_is_a_page_not_a_json_error(page, base_url):
+    response = page.goto(base_url + "/learn/no-such-step")
+    assert response.status == 404
+    assert "Not found" in page.text_content("h1")
+
+
+def test_all_javascript_and_css_weigh_at_most_500_kb():
+    files = [p for p in STATIC.rglob("*") if p.suffix in (".js", ".css")]
+    total = sum(p.stat().st_size for p in files)
+    assert total <= 500_000, f"{total} bytes of JS+CSS"

@@ -19,7 +19,9 @@ class Lesson:
 
 
 LESSONS: tuple[Lesson, ...] = (
-    Lesson("tokenization", "Tokenization", "Text becomes a list of integers: characters or byte-pair merges."),
+    Lesson(
+        "tokenization", "Tokenization", "Text becomes a list of integers: characters or byte-pair merges."
+    ),
     Lesson("embeddings", "Embeddings are a lookup", "Each token id picks one row of a learned matrix."),
     Lesson(
         "positions",
@@ -36,8 +38,14 @@ LESSONS: tuple[Lesson, ...] = (
         "Feed-forward, residual stream and LayerNorm",
         "Each block adds to a running sum; where LayerNorm sits changes training.",
     ),
-    Lesson("sampling", "Logits → sampling", "Temperature, top-k and top-p reshape the next-token distribution."),
-    Lesson("kv-cache", "The KV cache", "Keys and values of past tokens are kept, so each new token costs one row."),
+    Lesson(
+        "sampling", "Logits → sampling", "Temperature, top-k and top-p reshape the next-token distribution."
+    ),
+    Lesson(
+        "kv-cache",
+        "The KV cache",
+        "Keys and values of past tokens are kept, so each new token costs one row.",
+    ),
     Lesson("logit-lens", "Logit lens", "What each layer would predict if the model stopped there."),
     Lesson(
         "architectures",
@@ -45,7 +53,9 @@ LESSONS: tuple[Lesson, ...] = (
         "Fill a mask, translate numbers to words, and the same task decoder-only.",
         needs=("encoder", "encoder-decoder"),
     ),
-    Lesson("lstm", "LSTM vs transformer", "Gates over time against attention over everything.", needs=("lstm",)),
+    Lesson(
+        "lstm", "LSTM vs transformer", "Gates over time against attention over everything.", needs=("lstm",)
+    ),
     Lesson("twins", "PyTorch vs NumPy", "The same model written twice gives the same numbers."),
     Lesson("training", "Training", "Loss curves of the shipped models, and what they tell you."),
 )

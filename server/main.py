@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.deps import RegistryDep
 from server.registry import Registry
-from server.routers import beam, figures, generate, measure, models, pages, source, tokenize, trace
+from server.routers import beam, figures, generate, measure, models, pages, sampler, source, tokenize, trace
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -81,4 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(measure.router)
     app.include_router(figures.router)
     app.include_router(source.router)
+    app.include_router(sampler.router)
     return app

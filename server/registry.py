@@ -33,7 +33,7 @@ from models.weights import (
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)  # hashable by identity: one entry per served model
 class ModelEntry:
     name: str
     directory: Path

@@ -70,7 +70,8 @@ def wait_ready(page, timeout_ms: int = 60_000):
 def checked_numbers(page) -> list[dict]:
     """Every number a page marked for checking: [{path, value, text}] (see static/js/lib/dom.js checked())."""
     return page.eval_on_selector_all(
-        "[data-check]", "els => els.map(e => ({path: e.dataset.check, value: e.dataset.value, text: e.textContent}))"
+        "[data-check]",
+        "els => els.map(e => ({path: e.dataset.check, value: e.dataset.value, text: e.textContent}))",
     )
 
 

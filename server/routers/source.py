@@ -45,16 +45,24 @@ def source_of(backend: str, name: str) -> SourceResponse:
         if obj is None:
             raise HTTPException(status_code=404, detail=f"name: {module.__name__} has no public {name!r}")
     if not (inspect.isfunction(obj) or inspect.isclass(obj)) or inspect.getmodule(obj) is not module:
-        raise HTTPException(status_code=404, detail=f"name: {name!r} is not a function or class of {module.__name__}")
+        raise HTTPException(
+            status_code=404, detail=f"name: {name!r} is not a function or class of {module.__name__}"
+        )
     lines, first = inspect.getsourcelines(obj)
     return SourceResponse(
-        backend=backend, module=module.__name__, name=name, first_line=first, source=textwrap.dedent("".join(lines)).rstrip()
+        backend=backend,
+        module=module.__name__,
+        name=name,
+        first_line=first,
+        source=textwrap.dedent("".join(lines)).rstrip(),
     )
 
 
-@router.get("/source/{backend}/{name}", response_model=SourceResponse, responses={404: {"description": "unknown name"}})
-def source(
-    backend: Module, name: Annotated[str, Path(max_length=80, pattern=NAME)]
-) -> SourceResponse:
+@router.get(
+    "/source/{backend}/{name}",
+    response_model=SourceResponse,
+    responses={404: {"description": "unknown name"}},
+)
+def source(backend: Module, name: Annotated[str, Path(max_length=80, pattern=NAME)]) -> SourceResponse:
     """The source of one function, class or method, e.g. ``numpy`` / ``CausalSelfAttention.__call__``."""
     return source_of(backend, name)

@@ -121,4 +121,3 @@ def page(browser, base_url, request):
 @pytest.fixture
 def phone(browser, base_url, request):
     yield from make_page(browser, base_url, request, {"width": 390, "height": 844})
-

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from helpers import at_path, checked_numbers, shoot, wait_ready
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -50,6 +52,7 @@ def test_typing_updates_the_url_and_a_reload_restores_it(page, base_url):
     assert page.eval_on_selector_all("[data-tokens] .tok", "els => els.length") >= 5
 
 
+@pytest.mark.console_errors_expected  # Chromium logs the 404 of the document itself
 def test_an_unknown_page_is_a_page_not_a_json_error(page, base_url):
     response = page.goto(base_url + "/learn/no-such-step")
     assert response.status == 404

@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from server.deps import RegistryDep
 from server.registry import Registry
 from server.routers import beam, figures, generate, measure, models, pages, sampler, source, tokenize, trace
+from server.routers import lessons_math
+from server.routers import compare as compare_router
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -82,4 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(figures.router)
     app.include_router(source.router)
     app.include_router(sampler.router)
+    app.include_router(lessons_math.router)
+    app.include_router(compare_router.router)
     return app

@@ -90,3 +90,38 @@ def page_lessons(page, base_url) -> list[str]:
     page.goto(base_url + "/learn")
     hrefs = page.eval_on_selector_all(".lesson-list a", "els => els.map(e => e.getAttribute('href'))")
     return [h.split("/")[-1] for h in hrefs]
+
+
+def test_arrow_keys_move_between_steps_keeping_the_text(page, base_url):
+    page.goto(base_url + "/learn/tokenization?text=Hark")
+    wait_ready(page)
+    page.click("h1")  # focus outside the inputs: the arrow keys belong to the page
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**/learn/embeddings?text=Hark")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url("**/learn/tokenization?text=Hark")
+
+
+def test_teacher_presets_lock_controls_and_hide_panels(page, base_url):
+    page.goto(base_url + "/learn/tokenization?lock=text,model&hide=code,question")
+    wait_ready(page)
+    assert page.is_disabled("#lesson-text") and page.is_disabled("#lesson-model")
+    assert page.is_hidden("[data-panel=code]") and page.is_hidden("[data-panel=question]")
+    assert page.is_visible("[data-panel=formula]")
+
+
+@pytest.mark.console_errors_expected  # Chromium logs the 422 of the refused text
+def test_markup_typed_as_text_stays_text(page, base_url):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    payload = "<b>bold</b> & <i>x</i>"
+    page.goto(base_url + "/learn/tokenization")
+    wait_ready(page)
+    page.fill("#lesson-text", payload)
+    page.wait_for_function("() => location.search.includes('text=')")
+    # the char model cannot encode "<", so the step shows the server's message, as text
+    page.wait_for_selector("#lesson-error:not([hidden])")
+    assert "text:" in page.text_content("#lesson-error")
+    assert page.query_selector("#figures b, #lesson-error b, #figures i") is None
+    assert not dialogs
+    assert all("422" in e for e in page.problems.errors), page.problems.errors

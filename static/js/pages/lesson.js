@@ -126,11 +126,8 @@ function paragraphs(text) {
 
 function renderQuestion(q) {
   const box = document.getElementById("question");
-  if (!q) {
-    box.classList.add("hidden");
-    return;
-  }
-  box.classList.remove("hidden");
+  box.hidden = !q; // a teacher's ?hide=question (the .hidden class) still wins
+  if (!q) return;
   const verdict = h("p", { class: "verdict", "aria-live": "polite" });
   const reveal = h("p", { class: "reveal", hidden: true }, q.reveal);
   const choices = h("div", { class: "choices", role: "group", "aria-label": "choices" });

@@ -18,6 +18,7 @@ from server.registry import Registry
 from server.routers import beam, figures, generate, measure, models, pages, sampler, source, tokenize, trace
 from server.routers import lessons_math
 from server.routers import compare as compare_router
+from server.routers import blocks, cache
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -86,4 +87,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sampler.router)
     app.include_router(lessons_math.router)
     app.include_router(compare_router.router)
+    app.include_router(cache.router)
+    app.include_router(blocks.router)
     return app

@@ -60,6 +60,7 @@ def measure(model, prompt: list[int], n: int) -> dict:
     cached_ms, cached_ids, past = [], [], None
     feed = np.asarray([prompt])
     with model.inference_context():
+        model.forward(feed)  # warm-up, untimed: first calls pay for allocation and thread start-up
         for _ in range(n):
             start = time.perf_counter()
             logits, past, _ = model.forward_cached(feed, past)  # (1, T, V), cache grows by T

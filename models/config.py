@@ -190,3 +190,51 @@ def preset(name: str, **overrides: Any) -> GPTConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return GPTConfig(**{**PRESETS[name], **overrides})
+
+
+@dataclass(frozen=True)
+class LSTMConfig:
+    """A character-level LSTM language model: embedding → L stacked LSTM layers → linear head.
+
+    Gates follow PyTorch's ``nn.LSTM`` (order i, f, g, o; two bias vectors per layer), so one
+    weight file runs in both twins. ``block_size`` is the longest text served at once: an LSTM
+    has no position table, its state carries the context.
+    """
+
+    vocab_size: int = 65
+    block_size: int = 256
+    n_layer: int = 2
+    n_embd: int = 64  # embedding width (the first layer's input)
+    n_hidden: int = 128  # hidden and cell state width
+    dropout: float = 0.0  # between layers, training only
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "block_size", "n_layer", "n_embd", "n_hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+
+    def replace(self, **changes: Any) -> LSTMConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LSTMConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown LSTMConfig field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_hf_dict(self) -> dict[str, Any]:
+        """The ``config.json`` of an LSTM directory (the architecture named under "playground")."""
+        return {"model_type": "playground-lstm", **self.to_dict(), "playground": {"architecture": "lstm"}}
+
+    @classmethod
+    def from_hf_dict(cls, data: dict[str, Any]) -> LSTMConfig:
+        fields = {k: v for k, v in data.items() if k not in ("model_type", "playground")}
+        return cls.from_dict(fields)

@@ -17,12 +17,14 @@ from models.weights import (
     ModelFileError,
     architecture_of,
     load_gpt_dir,
+    load_lstm_dir,
     read_json,
 )
 
 Backend = Literal["torch", "numpy"]
 BACKENDS = ("torch", "numpy")
 DTYPES = ("float32", "float64")
+ARCHITECTURES = ("gpt", "lstm")
 
 
 def zoo_dir() -> Path:
@@ -61,15 +63,24 @@ def load_model(
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     directory = resolve(name_or_dir)
     arch = architecture_of(read_json(directory / CONFIG_FILE))
-    if arch != "gpt":
-        raise ModelFileError(f"{directory}: architecture {arch!r} is not known")
-    config, params = load_gpt_dir(directory)
+    if arch not in ARCHITECTURES:
+        raise ModelFileError(
+            f"{directory}: architecture {arch!r} is not known; known: {', '.join(ARCHITECTURES)}"
+        )
     try:
-        if backend == "numpy":
-            from models.gpt_numpy import GPT
+        if arch == "lstm":
+            config, params = load_lstm_dir(directory)
+            if backend == "numpy":
+                from models.lstm_numpy import LSTM as Model
+            else:
+                from models.lstm_torch import LSTM as Model
         else:
-            from models.gpt_torch import GPT
-        return GPT(config, params, dtype=dtype)
+            config, params = load_gpt_dir(directory)
+            if backend == "numpy":
+                from models.gpt_numpy import GPT as Model
+            else:
+                from models.gpt_torch import GPT as Model
+        return Model(config, params, dtype=dtype)
     except (KeyError, ValueError) as e:
         raise ModelFileError(f"{directory}: weights do not fit config.json: {e}") from e
 

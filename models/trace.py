@@ -47,3 +47,24 @@ class Trace:
     @staticmethod
     def field_names() -> list[str]:
         return [f.name for f in dataclasses.fields(Trace)]
+
+
+@dataclass
+class LSTMTrace:
+    """What an LSTM forward pass saw, step by step (every gate per layer, time step and unit)."""
+
+    tok_emb: Any  # (B, T, E)       embedding rows, wte[ids]
+    input_gate: Any  # (L, B, T, H)  i = σ(·): how much of the new candidate is written
+    forget_gate: Any  # (L, B, T, H) f = σ(·): how much of the old cell is kept
+    cell_input: Any  # (L, B, T, H)  g = tanh(·): the candidate written to the cell
+    output_gate: Any  # (L, B, T, H) o = σ(·): how much of the cell is shown
+    cell: Any  # (L, B, T, H)        c_t
+    hidden: Any  # (L, B, T, H)      h_t, the layer's output
+    logits: Any  # (B, T, V)
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        return {f.name: to_numpy(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @staticmethod
+    def field_names() -> list[str]:
+        return [f.name for f in dataclasses.fields(LSTMTrace)]

@@ -20,7 +20,7 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from models.config import GPTConfig
+from models.config import GPTConfig, LSTMConfig
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -242,6 +242,85 @@ def save_gpt_dir(
     if config.tie_weights:
         arrays.pop("lm_head.weight", None)  # stored once, as transformer.wte.weight
     save_safetensors(directory / WEIGHTS_FILE, arrays)
+    atomic_write_json(directory / CONFIG_FILE, config.to_hf_dict())
+    if tokenizer_json is not None:
+        atomic_write_json(directory / TOKENIZER_FILE, tokenizer_json)
+    if card is not None:
+        atomic_write_json(directory / CARD_FILE, card)
+    return directory
+
+
+# -- LSTM -----------------------------------------------------------------------------------
+
+
+def lstm_param_shapes(config: LSTMConfig) -> dict[str, tuple[int, ...]]:
+    """Every parameter of an LSTM language model, named as PyTorch's ``nn.LSTM`` names them."""
+    E, H, V = config.n_embd, config.n_hidden, config.vocab_size
+    shapes: dict[str, tuple[int, ...]] = {"wte.weight": (V, E)}
+    for k in range(config.n_layer):
+        width = E if k == 0 else H
+        shapes[f"lstm.weight_ih_l{k}"] = (4 * H, width)
+        shapes[f"lstm.weight_hh_l{k}"] = (4 * H, H)
+        shapes[f"lstm.bias_ih_l{k}"] = (4 * H,)
+        shapes[f"lstm.bias_hh_l{k}"] = (4 * H,)
+    shapes["head.weight"] = (V, H)
+    shapes["head.bias"] = (V,)
+    return shapes
+
+
+def lstm_num_params(config: LSTMConfig) -> int:
+    return sum(math.prod(shape) for shape in lstm_param_shapes(config).values())
+
+
+def init_lstm_params(config: LSTMConfig, seed: int = 0) -> dict[str, np.ndarray]:
+    """PyTorch's LSTM initialisation, U(-1/√H, 1/√H), with the forget-gate bias at 1 (a cell
+    starts out remembering); embeddings N(0, 1), head U(-1/√H, 1/√H). Same seed, same model."""
+    rng = np.random.default_rng(seed)
+    H = config.n_hidden
+    bound = 1.0 / math.sqrt(H)
+    params = {}
+    for name, shape in lstm_param_shapes(config).items():
+        if name == "wte.weight":
+            value = rng.normal(0.0, 1.0, shape)
+        else:
+            value = rng.uniform(-bound, bound, shape)
+        if name.startswith("lstm.bias_ih"):
+            value[H : 2 * H] = 1.0  # forget gate (order i, f, g, o); bias_hh keeps its small noise
+        params[name] = value.astype(np.float32)
+    return params
+
+
+def lstm_weight_problems(config: LSTMConfig, shapes: Mapping[str, tuple[int, ...]]) -> str:
+    return check_params(lstm_param_shapes(config), shapes)
+
+
+def load_lstm_dir(directory: Path) -> tuple[LSTMConfig, dict[str, np.ndarray]]:
+    """Read an LSTM model directory → (config, parameters)."""
+    directory = Path(directory)
+    raw = read_json(directory / CONFIG_FILE)
+    try:
+        config = LSTMConfig.from_hf_dict(raw)
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(f"{directory / CONFIG_FILE}: {e}") from e
+    params = read_safetensors(directory / WEIGHTS_FILE)
+    problems = lstm_weight_problems(config, {name: value.shape for name, value in params.items()})
+    if problems:
+        raise ModelFileError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
+    return config, params
+
+
+def save_model_dir(
+    directory: Path,
+    config: GPTConfig | LSTMConfig,
+    params: Mapping[str, np.ndarray],
+    tokenizer_json: dict[str, Any] | None = None,
+    card: dict[str, Any] | None = None,
+) -> Path:
+    """Write a model directory of any architecture (config.json names it)."""
+    if isinstance(config, GPTConfig):
+        return save_gpt_dir(directory, config, params, tokenizer_json, card)
+    directory = Path(directory)
+    save_safetensors(directory / WEIGHTS_FILE, dict(params))
     atomic_write_json(directory / CONFIG_FILE, config.to_hf_dict())
     if tokenizer_json is not None:
         atomic_write_json(directory / TOKENIZER_FILE, tokenizer_json)

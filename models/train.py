@@ -1,4 +1,4 @@
-"""Training the PyTorch GPT twin on a prepared data directory: ``playground train``.
+"""Training the PyTorch twins (GPT or LSTM) on a prepared data directory: ``playground train``.
 
 One run lives in one directory (``--out``)::
 
@@ -42,23 +42,22 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from models.config import PRESETS, GPTConfig, preset
+from models.config import PRESETS, GPTConfig, LSTMConfig, preset
 from models.data import REPO_ROOT, TOKENIZERS, TokenData, default_data_dir, load_data
 from models.metrics import bits_per_char, perplexity
 from models.weights import (
     atomic_write_bytes,
     atomic_write_json,
     init_gpt_params,
+    init_lstm_params,
     read_json,
     read_safetensors,
-    save_gpt_dir,
+    save_model_dir,
     save_safetensors,
 )
 
 if TYPE_CHECKING:
     import torch
-
-    from models.gpt_torch import GPT
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +66,30 @@ CHECKPOINT_FORMAT = "playground-train-checkpoint/1"
 METRICS_FILE = "metrics.jsonl"
 DEFAULT_PRESET = "small"
 DEFAULT_BLOCK_SIZE = 128
-EMBEDDINGS = ("transformer.wte.weight", "transformer.wpe.weight")  # never weight-decayed
-# GPTConfig fields that command-line flags may override (the vocabulary comes from the data).
-MODEL_FLAGS = ("block_size", "n_layer", "n_head", "n_embd", "norm", "pos", "activation", "dropout")
+EMBEDDINGS = ("transformer.wte.weight", "transformer.wpe.weight", "wte.weight")  # never weight-decayed
+# config fields that command-line flags may override, per architecture (the vocabulary comes from the data)
+ARCH_FLAGS = {
+    "gpt": ("block_size", "n_layer", "n_head", "n_embd", "norm", "pos", "activation", "dropout"),
+    "lstm": ("block_size", "n_layer", "n_embd", "n_hidden", "dropout"),
+}
+MODEL_FLAGS = tuple(dict.fromkeys(f for flags in ARCH_FLAGS.values() for f in flags))
+ModelConfig = GPTConfig | LSTMConfig
+
+
+def arch_of(config: ModelConfig) -> str:
+    return "lstm" if isinstance(config, LSTMConfig) else "gpt"
+
+
+def build_model(config: ModelConfig, params: dict[str, np.ndarray] | None, seed: int = 0) -> Any:
+    """The PyTorch twin for ``config`` (float32), from ``params`` or the seeded initialisation."""
+    if isinstance(config, LSTMConfig):
+        from models.lstm_torch import LSTM
+
+        return LSTM(config, params if params is not None else init_lstm_params(config, seed)).float()
+    from models.gpt_torch import GPT
+
+    return GPT(config, params if params is not None else init_gpt_params(config, seed)).float()
+
 
 Stop = Literal["done", "time", "interrupted"]
 
@@ -147,7 +167,7 @@ def lr_at(step: int, s: TrainSettings) -> float:
     return s.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (s.lr - s.min_lr)
 
 
-def make_optimizer(model: GPT, s: TrainSettings) -> torch.optim.AdamW:
+def make_optimizer(model: Any, s: TrainSettings) -> torch.optim.AdamW:
     """AdamW whose weight decay reaches 2-D weight matrices only: not biases, LayerNorm gains, embeddings."""
     import torch
 
@@ -180,7 +200,7 @@ def fixed_batches(
     return [(w[:, :-1], w[:, 1:]) for w in windows.split(batch_size)]
 
 
-def evaluate(model: GPT, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+def evaluate(model: Any, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
     """Mean loss (nats per token) over fixed batches, dropout off; leaves the model in train mode."""
     import torch
 
@@ -192,7 +212,7 @@ def evaluate(model: GPT, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> fl
 
 
 def train_step(
-    model: GPT,
+    model: Any,
     optimizer: torch.optim.Optimizer,
     tokens: np.ndarray,
     rng: np.random.Generator,
@@ -223,7 +243,7 @@ def train_step(
 
 def save_checkpoint(
     out_dir: Path,
-    model: GPT,
+    model: Any,
     optimizer: torch.optim.Optimizer,
     rng: np.random.Generator,
     progress: Progress,
@@ -264,7 +284,7 @@ def read_checkpoint_info(out_dir: Path) -> dict[str, Any]:
     return info
 
 
-def restore_optimizer(optimizer: torch.optim.Optimizer, model: GPT, arrays: dict[str, np.ndarray]) -> None:
+def restore_optimizer(optimizer: torch.optim.Optimizer, model: Any, arrays: dict[str, np.ndarray]) -> None:
     """Put saved AdamW moments and step counts back (through ``load_state_dict``, which sets dtypes)."""
     import torch
 
@@ -346,7 +366,7 @@ def _shown(path: Path) -> str:
 
 
 def reproduce_command(
-    data: TokenData, config: GPTConfig, s: TrainSettings, preset_name: str, threads: int, steps: int
+    data: TokenData, config: ModelConfig, s: TrainSettings, preset_name: str, threads: int, steps: int
 ) -> str:
     """``playground prepare … && playground train …`` with every setting spelled out."""
     meta = data.meta
@@ -355,8 +375,14 @@ def reproduce_command(
         prepare += ["--vocab-size", str(meta["requested_vocab_size"])]
     directory = _shown(data.directory)
     prepare += ["--out", directory]
-    train = ["playground", "train", "--preset", preset_name, "--tokenizer", data.kind, "--data", directory]
-    for name in MODEL_FLAGS:
+    arch = arch_of(config)
+    train = (
+        ["playground", "train", "--arch", arch]
+        if arch != "gpt"
+        else ["playground", "train", "--preset", preset_name]
+    )
+    train += ["--tokenizer", data.kind, "--data", directory]
+    for name in ARCH_FLAGS[arch]:
         train += [_flag(name), str(getattr(config, name))]
     for name, value in {**dataclasses.asdict(s), "max_steps": steps}.items():
         if name not in ("beta1", "beta2"):  # no flags: always the defaults
@@ -368,7 +394,7 @@ def reproduce_command(
 def model_card(
     name: str,
     data: TokenData,
-    config: GPTConfig,
+    config: ModelConfig,
     s: TrainSettings,
     preset_name: str,
     n_params: int,
@@ -381,7 +407,7 @@ def model_card(
     meta = data.meta
     return {
         "name": name,
-        "architecture": "gpt",
+        "architecture": arch_of(config),
         "data": {
             "text": meta["text_name"],
             "sha256": meta["sha256"],
@@ -410,7 +436,7 @@ def model_card(
 
 
 def train(
-    config: GPTConfig,
+    config: ModelConfig,
     settings: TrainSettings,
     data: TokenData,
     out_dir: Path,
@@ -424,8 +450,6 @@ def train(
     import torch
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
-
-    from models.gpt_torch import GPT
 
     out_dir = Path(out_dir)
     export_dir = Path(export_dir) if export_dir is not None else out_dir / "export"
@@ -447,7 +471,7 @@ def train(
         info = read_checkpoint_info(out_dir)
         arrays = read_safetensors(out_dir / info["tensors"])
         params = {k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")}
-        model = GPT(config, params).float()
+        model = build_model(config, params)
         optimizer = make_optimizer(model, s)
         restore_optimizer(optimizer, model, arrays)
         torch.set_rng_state(torch.from_numpy(arrays["rng.torch"].copy()))
@@ -461,14 +485,19 @@ def train(
                 f"{out_dir} already holds a run: pass --resume to continue it, or choose another --out"
             )
         out_dir.mkdir(parents=True, exist_ok=True)
-        model = GPT(config, init_gpt_params(config, s.seed)).float()
+        model = build_model(config, None, s.seed)
         optimizer = make_optimizer(model, s)
         torch.manual_seed(s.seed)  # dropout masks from here on
         progress = Progress()
         (out_dir / METRICS_FILE).unlink(missing_ok=True)
     model.train()
     n_params = model.num_parameters()
-    run_info = {"config": config.to_dict(), "settings": dataclasses.asdict(s), "preset": preset_name}
+    run_info = {
+        "arch": arch_of(config),
+        "config": config.to_dict(),
+        "settings": dataclasses.asdict(s),
+        "preset": preset_name,
+    }
     run_info["data"] = {"directory": str(data.directory.resolve()), "sha256": data.meta["sha256"]}
     tokens_per_step = s.batch_size * s.grad_accum * T
     log.info(
@@ -518,7 +547,7 @@ def train(
         if progress.best_val_loss is None or val_loss < progress.best_val_loss:
             progress.best_val_loss, progress.best_step = val_loss, progress.step
             card = model_card(out_dir.name, data, config, s, preset_name, n_params, progress, losses)
-            save_gpt_dir(export_dir, config, model.state_arrays(), data.tokenizer_json(), card)
+            save_model_dir(export_dir, config, model.state_arrays(), data.tokenizer_json(), card)
 
     stopped: Stop = "done"
     with (
@@ -566,7 +595,10 @@ def train(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = TrainSettings()
-    parser.add_argument("--preset", choices=PRESETS, help=f"model size (default {DEFAULT_PRESET})")
+    parser.add_argument(
+        "--arch", choices=tuple(ARCH_FLAGS), help="gpt (a transformer, default) or lstm (a recurrent network)"
+    )
+    parser.add_argument("--preset", choices=PRESETS, help=f"GPT size (default {DEFAULT_PRESET})")
     parser.add_argument("--tokenizer", choices=TOKENIZERS, help="which prepared data to use (default char)")
     parser.add_argument("--data", type=Path, help="prepared data directory (default data/<text>-<tokenizer>)")
     parser.add_argument("--out", type=Path, help="run directory (default runs/<data>-<preset>)")
@@ -578,7 +610,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument("--n-layer", type=int)
     model.add_argument("--n-head", type=int)
-    model.add_argument("--n-embd", type=int)
+    model.add_argument("--n-embd", type=int, help="GPT width; LSTM embedding width")
+    model.add_argument("--n-hidden", type=int, help="LSTM hidden and cell width")
     model.add_argument("--norm", choices=("pre", "post"))
     model.add_argument("--pos", choices=("learned", "sinusoidal"))
     model.add_argument("--activation", choices=("gelu", "relu"))
@@ -615,11 +648,22 @@ def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-def _new_run(args: argparse.Namespace, data: TokenData, preset_name: str) -> tuple[GPTConfig, TrainSettings]:
+def _new_run(
+    args: argparse.Namespace, data: TokenData, preset_name: str
+) -> tuple[ModelConfig, TrainSettings]:
     """The model from the preset and flags; the settings from the flags and defaults."""
+    arch = args.arch or "gpt"
     model_changes = _given(args, MODEL_FLAGS)
+    foreign = sorted(set(model_changes) - set(ARCH_FLAGS[arch]))
+    if foreign:
+        raise ValueError(f"{', '.join(_flag(f) for f in foreign)}: not an option of the {arch} architecture")
+    if arch == "lstm" and args.preset is not None:
+        raise ValueError("--preset names GPT sizes; size an LSTM with --n-layer, --n-embd and --n-hidden")
     block_size = model_changes.pop("block_size", DEFAULT_BLOCK_SIZE)
-    config = preset(preset_name, vocab_size=data.vocab_size, block_size=block_size, **model_changes)
+    if arch == "lstm":
+        config = LSTMConfig(vocab_size=data.vocab_size, block_size=block_size, **model_changes)
+    else:
+        config = preset(preset_name, vocab_size=data.vocab_size, block_size=block_size, **model_changes)
     settings = TrainSettings(**_given(args, SETTINGS))
     if settings.lr_decay_steps is None:  # fixed now, so that raising --max-steps later extends the run
         settings = settings.replace(lr_decay_steps=settings.max_steps)
@@ -628,19 +672,21 @@ def _new_run(args: argparse.Namespace, data: TokenData, preset_name: str) -> tup
 
 def _resumed_run(
     args: argparse.Namespace, info: dict[str, Any]
-) -> tuple[GPTConfig, TrainSettings, TokenData, str]:
+) -> tuple[ModelConfig, TrainSettings, TokenData, str]:
     """The checkpoint's model, data and preset (flags may not change them) and its settings, which
     flags may change (a changed setting makes the run differ from an uninterrupted one)."""
+    arch = info.get("arch", "gpt")
     given = {
         **_given(args, MODEL_FLAGS),
+        "arch": args.arch,
         "preset": args.preset,
         "data": args.data and str(args.data.resolve()),
     }
-    saved = {**info["config"], "preset": info["preset"], "data": info["data"]["directory"]}
+    saved = {**info["config"], "arch": arch, "preset": info["preset"], "data": info["data"]["directory"]}
     for name, value in given.items():
         if value is not None and value != saved[name]:
             raise ValueError(
-                f"{_flag(name)} {value} differs from the checkpoint's {saved[name]}; "
+                f"{_flag(name)} {value} differs from the checkpoint's {saved.get(name)}; "
                 "a resumed run keeps its model and data (choose another --out for a new run)"
             )
     settings = TrainSettings(**info["settings"])
@@ -651,7 +697,8 @@ def _resumed_run(
     data = load_data(Path(info["data"]["directory"]))
     if data.meta["sha256"] != info["data"]["sha256"]:
         raise ValueError(f"{data.directory} was prepared from another text than this run's (sha256 differs)")
-    return GPTConfig.from_dict(info["config"]), settings.replace(**changes), data, info["preset"]
+    config_class = LSTMConfig if arch == "lstm" else GPTConfig
+    return config_class.from_dict(info["config"]), settings.replace(**changes), data, info["preset"]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -659,7 +706,7 @@ def main(args: argparse.Namespace) -> int:
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    preset_name = args.preset or DEFAULT_PRESET
+    preset_name = "lstm" if args.arch == "lstm" else args.preset or DEFAULT_PRESET
     data_dir = args.data or default_data_dir(args.tokenizer or "char")
     out_dir = args.out or REPO_ROOT / "runs" / f"{data_dir.name}-{preset_name}"
     if args.resume:

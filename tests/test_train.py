@@ -241,3 +241,52 @@ def test_ship_copies_the_best_model_and_completes_its_card(full_run, tmp_path):
     from models.ship import sample_text
 
     assert sample_text(load_model(d, "torch"), tok, "\n", 3) == card["sample"]["text"]
+
+
+LSTM_TINY = ("--arch", "lstm", "--n-layer", "2", "--n-embd", "16", "--n-hidden", "24", "--block-size", "32")
+LSTM_OPTS = (
+    "--batch-size",
+    "8",
+    "--eval-interval",
+    "10",
+    "--eval-iters",
+    "2",
+    "--lr",
+    "1e-2",
+    "--threads",
+    "1",
+)
+
+
+def train_lstm(data: Path, out: Path, *extra: str) -> int:
+    return main(["train", "--data", str(data), "--out", str(out), *LSTM_TINY, *LSTM_OPTS, *extra])
+
+
+def test_an_lstm_trains_resumes_exactly_and_exports(char_data, tmp_path):
+    full, part = tmp_path / "lstm-full", tmp_path / "lstm-part"
+    assert train_lstm(char_data, full, "--max-steps", "30") == 0
+    records = read_metrics(full)
+    assert records[-1]["val_loss"] < records[0]["val_loss"] - 0.3
+    assert train_lstm(char_data, part, "--max-steps", "20", "--lr-decay-steps", "30") == 0
+    assert main(["train", "--out", str(part), "--resume", "--max-steps", "30", "--threads", "1"]) == 0
+    assert curve(part) == curve(full)
+    assert_same_checkpoint(part, full)
+
+    export = full / "export"
+    card = json.loads((export / "card.json").read_text())
+    assert card["architecture"] == "lstm" and card["config"]["n_hidden"] == 24
+    assert "--arch lstm" in card["command"] and "--n-hidden 24" in card["command"]
+    assert "--preset" not in card["command"] and "--n-head" not in card["command"]
+    ids = load_data(char_data).val[:66].astype(np.int64).reshape(2, 33)
+    numpy_loss = load_model(export, "numpy").loss(ids[:, :-1], ids[:, 1:])
+    with torch.inference_mode():
+        torch_loss = load_model(export, "torch").loss(
+            torch.from_numpy(ids[:, :-1]), torch.from_numpy(ids[:, 1:])
+        )
+    assert abs(numpy_loss - torch_loss.item()) < 1e-5
+
+
+def test_flags_of_another_architecture_are_refused(char_data, tmp_path, capsys):
+    assert train_lstm(char_data, tmp_path / "x", "--n-head", "2", "--max-steps", "1") != 0
+    assert "--n-head: not an option of the lstm architecture" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -69,11 +69,13 @@ export function render(el, data, options = {}) {
   }
   svg.append(grid);
   const rowLabels = s("g", { class: "mono" });
+  const every = Math.ceil(10 / cell); // small cells: label every k-th row and column only
   rows.forEach((r, i) =>
-    rowLabels.append(s("text", { x: labelW - 4, y: labelH + i * cell + cell / 2 + 4, "text-anchor": "end", class: "mono" }, tokenLabel(r))),
+    i % every || rowLabels.append(s("text", { x: labelW - 4, y: labelH + i * cell + cell / 2 + 4, "text-anchor": "end", class: "mono" }, tokenLabel(r))),
   );
   const colLabels = s("g", { class: "mono" });
   cols.forEach((c, j) => {
+    if (j % every) return;
     const x = labelW + j * cell + cell / 2 + 4;
     colLabels.append(s("text", { x, y: labelH - 4, transform: `rotate(-90 ${x} ${labelH - 4})`, class: "mono" }, tokenLabel(c)));
   });

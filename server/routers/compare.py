@@ -1,0 +1,69 @@
+"""How a served model was trained: ``GET /api/models/{name}/schedule``, its learning-rate schedule.
+
+The metrics log records the learning rate only at each evaluation (every few hundred steps), too
+coarse to show a warm-up of a few hundred steps; this route evaluates the training code's own
+``lr_at`` from the settings saved in the model's card.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import BaseModel
+
+from models.train import SETTINGS, TrainSettings, lr_at
+from server.deps import RegistryDep, lookup
+
+router = APIRouter(prefix="/api", tags=["models"])
+
+
+class ScheduleResponse(BaseModel):
+    model: str
+    lr: float  # peak, reached at the end of warm-up
+    min_lr: float  # floor of the cosine decay
+    warmup: int  # steps of linear warm-up
+    max_steps: int  # steps the run was set up for
+    decay_steps: int  # step where the cosine reaches min_lr
+    trained_steps: int | None  # steps the shipped weights actually saw
+    steps: list[int]
+    lrs: list[float]  # lr_at(step) for each of steps
+
+
+@router.get(
+    "/models/{name}/schedule",
+    response_model=ScheduleResponse,
+    responses={404: {"description": "unknown model, or a card without training settings"}},
+)
+def schedule(
+    registry: RegistryDep,
+    name: Annotated[str, Path(max_length=100)],
+    points: Annotated[int, Query(ge=2, le=5000, description="how many steps to evaluate")] = 400,
+) -> ScheduleResponse:
+    """The learning rate of every optimiser step (sampled at ``points`` steps, warm-up end included)."""
+    entry = lookup(registry, name)
+    saved = entry.card.get("training")
+    if not isinstance(saved, dict):
+        raise HTTPException(status_code=404, detail=f"{name}'s card has no training settings")
+    try:
+        s = TrainSettings(**{k: v for k, v in saved.items() if k in SETTINGS})
+    except (TypeError, ValueError) as e:
+        raise HTTPException(status_code=404, detail=f"{name}'s training settings are unreadable: {e}") from e
+    decay = s.max_steps if s.lr_decay_steps is None else s.lr_decay_steps
+    last = max(s.max_steps, 1)
+    marks = [0, s.warmup - 1, s.warmup, last - 1] if s.warmup else [0, last - 1]
+    grid = np.unique(np.concatenate([np.linspace(0, last - 1, points).round(), marks]).astype(int))
+    grid = grid[(grid >= 0) & (grid < last)]
+    trained = entry.card.get("steps")
+    return ScheduleResponse(
+        model=entry.name,
+        lr=s.lr,
+        min_lr=s.min_lr,
+        warmup=s.warmup,
+        max_steps=s.max_steps,
+        decay_steps=decay,
+        trained_steps=trained if isinstance(trained, int) else None,
+        steps=grid.tolist(),
+        lrs=[lr_at(int(step), s) for step in grid],
+    )

@@ -1,0 +1,72 @@
+"""GET /api/models/{name}/schedule: the training code's own learning-rate schedule from the card."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from models.config import GPTConfig
+from models.tokenizer import CharTokenizer
+from models.train import TrainSettings, lr_at
+from models.weights import save_gpt_dir
+from server.main import create_app
+from server.settings import Settings
+
+from helpers import random_params
+
+TOK = CharTokenizer.train("abcdefgh ,.\n")
+TRAINING = {
+    "lr": 1e-3,
+    "min_lr": 1e-4,
+    "warmup": 10,
+    "max_steps": 100,
+    "lr_decay_steps": None,
+    "batch_size": 4,
+}
+
+
+@pytest.fixture
+def client(tmp_path):
+    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=8)
+    save_gpt_dir(
+        tmp_path / "trained",
+        cfg,
+        random_params(cfg),
+        TOK.to_json(),
+        {"name": "trained", "steps": 90, "training": TRAINING},
+    )
+    save_gpt_dir(tmp_path / "untrained", cfg, random_params(cfg), TOK.to_json(), {"name": "untrained"})
+    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
+        yield c
+
+
+def test_schedule_is_lr_at_of_the_cards_settings(client):
+    r = client.get("/api/models/trained/schedule", params={"points": 20})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    s = TrainSettings(**TRAINING)
+    assert body["steps"][0] == 0 and body["steps"][-1] == 99
+    assert 9 in body["steps"] and 10 in body["steps"]  # warm-up end is always sampled
+    assert body["steps"] == sorted(set(body["steps"]))
+    assert body["lrs"] == [lr_at(step, s) for step in body["steps"]]
+    assert max(body["lrs"]) == pytest.approx(1e-3)
+    assert body["lrs"][0] == pytest.approx(1e-4)  # step 0 of a 10-step warm-up: lr / 10
+    assert (body["warmup"], body["max_steps"], body["decay_steps"], body["trained_steps"]) == (
+        10,
+        100,
+        100,
+        90,
+    )
+
+
+def test_schedule_needs_training_settings_and_a_known_model(client):
+    assert client.get("/api/models/untrained/schedule").status_code == 404
+    assert "no model named" in client.get("/api/models/nope/schedule").json()["detail"]
+    assert client.get("/api/models/trained/schedule", params={"points": 1}).status_code == 422
+
+
+def test_the_shipped_models_schedule_when_served():
+    with TestClient(create_app()) as c:
+        names = [m["name"] for m in c.get("/api/models").json()["models"]]
+        for name in names:
+            body = c.get(f"/api/models/{name}/schedule").json()
+            assert len(body["steps"]) == len(body["lrs"]) >= 2
+            assert min(body["lrs"]) >= body["min_lr"] * 0.999 or body["warmup"] > 0

@@ -17,12 +17,24 @@ def get_registry(request: Request) -> Registry:
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
-def lookup(registry: Registry, name: str) -> ModelEntry:
-    """The entry for ``name``, or a 404 that lists the names that exist."""
+TRANSFORMERS = ("gpt",)  # what routes that show attention, heads or positions can explain
+ANY = ("gpt", "lstm")
+
+
+def lookup(registry: Registry, name: str, architectures: tuple[str, ...] = TRANSFORMERS) -> ModelEntry:
+    """The entry for ``name``, or a 404 that lists the names that exist; a model of an
+    architecture the route cannot explain (an LSTM has no attention to trace) is a 422."""
     entry = registry.get(name)
     if entry is None:
         known = ", ".join(registry.models) or "none"
         raise HTTPException(status_code=404, detail=f"no model named {name!r}; known models: {known}")
+    if entry.architecture not in architectures:
+        fits = ", ".join(n for n, e in registry.models.items() if e.architecture in architectures) or "none"
+        raise HTTPException(
+            status_code=422,
+            detail=f"model: {name} is an {entry.architecture.upper()}, which this route does not explain; "
+            f"models it does: {fits}",
+        )
     return entry
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.config import GPTConfig
+from models.config import GPTConfig, LSTMConfig
 from models.loading import BACKENDS, load_model
 from models.tokenizer import AnyTokenizer, load_tokenizer_file
 from models.weights import (
@@ -25,6 +25,8 @@ from models.weights import (
     architecture_of,
     gpt_num_params,
     gpt_weight_problems,
+    lstm_num_params,
+    lstm_weight_problems,
     normalise_gpt_names,
     read_json,
     read_safetensors_shapes,
@@ -38,7 +40,7 @@ class ModelEntry:
     name: str
     directory: Path
     architecture: str
-    config: GPTConfig
+    config: GPTConfig | LSTMConfig
     card: dict[str, Any]
     tokenizer: AnyTokenizer
     parameters: int
@@ -63,18 +65,24 @@ def read_entry(directory: Path) -> ModelEntry:
     """Read one model directory's JSON files and check that its weights exist (ValueError if not)."""
     raw = read_json(directory / CONFIG_FILE)
     arch = architecture_of(raw)
-    if arch != "gpt":
+    shapes = read_safetensors_shapes(directory / WEIGHTS_FILE)  # the header only
+    if arch == "gpt":
+        config = GPTConfig.from_hf_dict(raw)
+        problems = gpt_weight_problems(config, normalise_gpt_names(shapes))
+        parameters = gpt_num_params(config)
+    elif arch == "lstm":
+        config = LSTMConfig.from_hf_dict(raw)
+        problems = lstm_weight_problems(config, shapes)
+        parameters = lstm_num_params(config)
+    else:
         raise ValueError(f"architecture {arch!r} is not served yet")
-    config = GPTConfig.from_hf_dict(raw)
-    shapes = normalise_gpt_names(read_safetensors_shapes(directory / WEIGHTS_FILE))  # the header only
-    problems = gpt_weight_problems(config, shapes)
     if problems:
         raise ValueError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
     tokenizer = load_tokenizer_file(directory / TOKENIZER_FILE)
     if tokenizer.vocab_size != config.vocab_size:
         raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens, the model {config.vocab_size}")
     card = read_json(directory / CARD_FILE) if (directory / CARD_FILE).is_file() else {}
-    return ModelEntry(directory.name, directory, arch, config, card, tokenizer, gpt_num_params(config))
+    return ModelEntry(directory.name, directory, arch, config, card, tokenizer, parameters)
 
 
 @dataclass

@@ -6,7 +6,7 @@ import anyio.to_thread
 from fastapi import APIRouter
 
 from models.generate import Beam, beam_search
-from server.deps import RegistryDep, encode, lookup
+from server.deps import ANY, RegistryDep, encode, lookup
 from server.registry import ModelEntry
 from server.schemas import BeamOut, BeamRequest, BeamResponse, BeamStepOut
 
@@ -25,7 +25,7 @@ def beam_out(entry: ModelEntry, beam: Beam) -> BeamOut:
 
 @router.post("/beam", response_model=BeamResponse, responses={404: {"description": "unknown model"}})
 async def beam(body: BeamRequest, registry: RegistryDep) -> BeamResponse:
-    entry = lookup(registry, body.model)
+    entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.prompt, "prompt")
     model = await anyio.to_thread.run_sync(entry.model, body.backend)
     result = await anyio.to_thread.run_sync(

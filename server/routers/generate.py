@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from models.sampling import SamplingParams
-from server.deps import RegistryDep, encode, lookup
+from server.deps import ANY, TRANSFORMERS, RegistryDep, encode, lookup
 from server.schemas import GenerateRequest
 from server.streaming import EVENT_NAMES, Generation, generation_events
 
@@ -25,7 +25,11 @@ def checked_generation(body: GenerateRequest, registry: RegistryDep, request: Re
             detail=f"the server is streaming {stats.active} generations, its limit; try again shortly",
             headers={"Retry-After": str(settings.retry_after_s)},
         )
-    entry = lookup(registry, body.model)
+    entry = lookup(registry, body.model, ANY)
+    if body.include_attention and entry.architecture not in TRANSFORMERS:
+        raise HTTPException(
+            status_code=422, detail=f"include_attention: {entry.name} has no attention to send"
+        )
     ids = encode(entry, body.prompt, "prompt")
     params = SamplingParams(body.temperature, body.top_k, body.top_p, body.repetition_penalty)
     return Generation(entry, body, ids, params)

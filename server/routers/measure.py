@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException
 
 from models.explain import compare_traces, token_losses
 from models.metrics import bits_per_char, perplexity
-from server.deps import RegistryDep, encode, lookup
+from server.deps import ANY, RegistryDep, encode, lookup
 from server.schemas import (
     BackendTiming,
     CompareBackendsRequest,
@@ -26,7 +26,7 @@ ERRORS = {404: {"description": "unknown model"}, 422: {"description": "text the 
 
 @router.post("/perplexity", response_model=PerplexityResponse, responses=ERRORS)
 async def perplexity_of(body: TextRequest, registry: RegistryDep) -> PerplexityResponse:
-    entry = lookup(registry, body.model)
+    entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.text)
     if len(ids) < 2:
         raise HTTPException(status_code=422, detail="text: needs at least two tokens to score a prediction")
@@ -54,7 +54,7 @@ def _traced(model: Any, ids: list[int]) -> tuple[Any, float]:
 
 @router.post("/compare-backends", response_model=CompareBackendsResponse, responses=ERRORS)
 async def compare_backends(body: CompareBackendsRequest, registry: RegistryDep) -> CompareBackendsResponse:
-    entry = lookup(registry, body.model)
+    entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.text)
     traces, timings = {}, []
     for backend in ("numpy", "torch"):

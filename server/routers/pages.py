@@ -59,11 +59,12 @@ def model_cards(registry: Registry) -> list[dict[str, Any]]:
                 "vocab_size": c.vocab_size,
                 "context": c.block_size,
                 "n_layer": c.n_layer,
-                "n_head": c.n_head,
+                "n_head": getattr(c, "n_head", None),  # transformers only
                 "n_embd": c.n_embd,
-                "norm": c.norm,
-                "pos": c.pos,
-                "activation": c.activation,
+                "n_hidden": getattr(c, "n_hidden", None),  # LSTMs only
+                "norm": getattr(c, "norm", None),
+                "pos": getattr(c, "pos", None),
+                "activation": getattr(c, "activation", None),
                 "card": e.card,
             }
         )

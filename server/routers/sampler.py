@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from models.sampling import STAGES, SamplingParams, filtered_distribution
 from models.trace import to_numpy
-from server.deps import RegistryDep, encode, lookup
+from server.deps import ANY, RegistryDep, encode, lookup
 from server.registry import ModelEntry
 from server.schemas import MODEL_NAME
 
@@ -68,7 +68,7 @@ def next_logits(entry: ModelEntry, backend: str, ids: tuple[int, ...]) -> np.nda
 
 @router.post("/sampler", response_model=SamplerResponse, responses={404: {"description": "unknown model"}})
 async def sampler(body: SamplerRequest, registry: RegistryDep) -> SamplerResponse:
-    entry = lookup(registry, body.model)
+    entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.prompt, "prompt")
     logits = await anyio.to_thread.run_sync(next_logits, entry, body.backend, tuple(ids))
     params = SamplingParams(body.temperature, body.top_k, body.top_p, body.repetition_penalty)

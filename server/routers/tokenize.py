@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from models.tokenizer import UnknownCharacterError
-from server.deps import RegistryDep, lookup
+from server.deps import ANY, RegistryDep, lookup
 from server.schemas import TokenizeRequest, TokenizeResponse
 
 router = APIRouter(prefix="/api", tags=["tokens"])
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api", tags=["tokens"])
     responses={404: {"description": "unknown model"}, 422: {"description": "text the model cannot encode"}},
 )
 def tokenize(body: TokenizeRequest, registry: RegistryDep) -> TokenizeResponse:
-    entry = lookup(registry, body.model)
+    entry = lookup(registry, body.model, ANY)
     try:
         ids, offsets = entry.tokenizer.encode_with_offsets(body.text)
     except UnknownCharacterError as e:

@@ -1,0 +1,73 @@
+"""An LSTM in the zoo: listed, generates and is scored; routes that explain attention refuse it by name."""
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from models.config import GPTConfig, LSTMConfig
+from models.tokenizer import CharTokenizer
+from models.weights import init_lstm_params, save_gpt_dir, save_model_dir
+from server.main import create_app
+from server.settings import Settings
+
+from helpers import random_params
+
+TOK = CharTokenizer.train("abcdefgh ,.\n")
+
+
+@pytest.fixture
+def client(tmp_path):
+    cfg = LSTMConfig(vocab_size=TOK.vocab_size, block_size=64, n_layer=2, n_embd=8, n_hidden=12)
+    save_model_dir(
+        tmp_path / "tiny-lstm", cfg, init_lstm_params(cfg, 1), TOK.to_json(), {"name": "tiny-lstm"}
+    )
+    gcfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
+    save_gpt_dir(tmp_path / "tiny-gpt", gcfg, random_params(gcfg), TOK.to_json())
+    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
+        yield c
+
+
+def events(text: str) -> list[tuple[str, dict]]:
+    out, name = [], None
+    for line in text.splitlines():
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            out.append((name, json.loads(line[5:])))
+    return out
+
+
+def test_the_lstm_is_listed_with_its_own_shape(client):
+    models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+    m = models["tiny-lstm"]
+    assert m["architecture"] == "lstm" and m["config"]["n_hidden"] == 12 and m["context"] == 64
+    assert m["parameters"] == sum(v.size for v in init_lstm_params(LSTMConfig(**m["config"])).values())
+    assert client.get("/", headers={"accept": "text/html"}).status_code == 200  # pages render it too
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_the_lstm_generates_the_same_tokens_on_both_backends(client, backend):
+    body = {"model": "tiny-lstm", "prompt": "abc", "max_new_tokens": 12, "seed": 3, "backend": backend}
+    got = events(client.post("/api/generate", json=body).text)
+    done = next(d for n, d in got if n == "done")
+    assert done["n_tokens"] == 12
+    other = events(client.post("/api/generate", json={**body, "backend": "numpy"}).text)
+    assert next(d for n, d in other if n == "done")["tokens"] == done["tokens"]
+
+
+def test_the_lstm_is_scored_and_sampled(client):
+    r = client.post("/api/perplexity", json={"model": "tiny-lstm", "text": "abc abc"})
+    assert r.status_code == 200 and len(r.json()["losses"]) == 6
+    r = client.post("/api/sampler", json={"model": "tiny-lstm", "prompt": "ab", "top_k": 3})
+    assert r.status_code == 200 and r.json()["stages"][-1]["kept"] == 3
+    r = client.post("/api/compare-backends", json={"model": "tiny-lstm", "text": "abcd"})
+    assert r.status_code == 200 and max(r.json()["max_abs_diff"].values()) < 1e-5
+
+
+def test_routes_that_explain_attention_refuse_an_lstm_by_name(client):
+    r = client.post("/api/trace", json={"model": "tiny-lstm", "text": "abc"})
+    assert r.status_code == 422
+    assert "tiny-lstm is an LSTM" in r.json()["detail"] and "tiny-gpt" in r.json()["detail"]
+    r = client.post("/api/generate", json={"model": "tiny-lstm", "prompt": "a", "include_attention": True})
+    assert r.status_code == 422 and r.json()["detail"].startswith("include_attention")

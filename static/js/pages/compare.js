@@ -36,6 +36,7 @@ const ROWS = [
 ];
 
 const input = h("input", { type: "text", id: "compare-text", value: state.text, size: 44, maxlength: 400, "data-key": "text",
+  style: "max-width:100%",
   "aria-label": "text for the backend measurement" });
 input.addEventListener("input", debounce(() => set({ text: input.value }), 300));
 const measureAll = h("button", { type: "button", id: "measure-all", "data-key": "measure", "aria-label": "measure both backends of every model",

@@ -109,6 +109,7 @@ function draw(d) {
   grid.body.append(h("table", { class: "data masks-grid" },
     h("thead", {}, h("tr", {}, h("th", {}, "column"), Array.from({ length: T }, (_, j) => h("th", { class: "num" }, String(j))))),
     h("tbody", {}, body)));
+  grid.body.scrollLeft = grid.body.scrollWidth; // left padding: the real tokens sit at the right end
 
   // 2 · padding mask (B × T)
   const pad = figure(figures, {
@@ -118,8 +119,8 @@ function draw(d) {
     data: masks.padding,
     panel: "padding",
   });
-  heatmap(pad.body, { matrix: allowed(masks.padding), rows: texts.map((_, b) => `row ${b}`), cols: [...Array(T).keys()].map(String) },
-    { min: 0, max: 1, readout: pad.readout, label: "padding mask", values: true, format: () => "1",
+  heatmap(pad.body, { matrix: allowed(masks.padding), rows: texts.map((_, b) => `row\u00a0${b}`), cols: [...Array(T).keys()].map(String) },
+    { min: 0, max: 1, readout: pad.readout, label: "padding mask", values: true, format: (v) => String(Math.round(v)),
       describe: (i, j, v) => `row ${i}, column ${j}: ${v === null ? "padding (0)" : "real token (1)"}` });
   mark(pad, "padding", "padding.", masks.padding);
 
@@ -135,7 +136,7 @@ function draw(d) {
     panel: "causal",
   });
   heatmap(causal.body, { matrix: allowed(masks.causal), rows: idx, cols: idx }, { min: 0, max: 1, readout: causal.readout,
-    label: "causal mask", format: () => "1", describe: (i, j, v) => `query ${i} → key ${j}: ${v === null ? "masked (future)" : "may attend"}` });
+    label: "causal mask", format: (v) => String(Math.round(v)), describe: (i, j, v) => `query ${i} → key ${j}: ${v === null ? "masked (future)" : "may attend"}` });
   mark(causal, "causal", "causal.", masks.causal);
 
   const labels = masks.tokens[row].map((t) => (t === null ? "pad" : t));
@@ -148,10 +149,11 @@ function draw(d) {
     panel: "combined",
   });
   heatmap(comb.body, { matrix: allowed(masks.combined[row]), rows: labels, cols: labels }, { min: 0, max: 1, readout: comb.readout,
-    label: `combined mask of row ${row}`, format: () => "1",
+    label: `combined mask of row ${row}`, format: (v) => String(Math.round(v)),
     describe: (i, j, v) => `row ${row}: query ${i} ${JSON.stringify(labels[i])} → key ${j} ${JSON.stringify(labels[j])}: ` +
       (v !== null ? "may attend" : masks.padding[row][j] === 0 ? "masked (padding key)" : masks.padding[row][i] === 0 ? "masked (padding query)" : "masked (future)") });
   mark(comb, "combined", `combined.${row}.`, masks.combined[row]);
+  comb.body.scrollLeft = comb.body.scrollWidth;
   comb.root.dataset.row = row;
 
   figures.append(h("p", { class: "legend", "aria-label": "legend" },

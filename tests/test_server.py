@@ -1,6 +1,7 @@
 """The HTTP API: routes against the app with its lifespan, and a real server started in the test."""
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -80,7 +81,9 @@ def test_openapi_documents_the_routes(client):
 @pytest.mark.slow
 def test_playground_serve_answers_health_quickly(tmp_path):
     zoo = make_zoo(tmp_path)
-    port = 8765
+    with socket.socket() as sock:  # a free port: another server may hold any fixed one
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "models.cli", "serve", "--port", str(port), "--models", str(zoo)],

@@ -338,7 +338,9 @@ def test_over_the_stream_limit_is_a_503_with_retry_after(tmp_path):
             ).status_code
             == 200
         )
-        assert c.get("/", follow_redirects=False).headers["location"] == "/docs"
+        home = c.get("/")
+        assert home.status_code == 200 and "Transformer Playground" in home.text
+        assert "default-src 'self'" in home.headers["content-security-policy"]
 
 
 @pytest.mark.slow

@@ -126,11 +126,13 @@ def test_qkv(page, base_url, api):
     qkv = api.post("/api/lessons/qkv", json=body).json()
     tr = trace(api, model, layer=2, head=1)
     assert_checked(page, {"trace": tr, "qkv": qkv}, {"trace"})
-    assert page.eval_on_selector_all("[data-matrix]", "els => els.map(e => e.dataset.matrix)") == [
-        "q",
-        "k",
-        "v",
-    ]
+    hs = len(tr["q"][0])  # one heatmap, Q | K | V side by side, as c_attn's output is split
+    assert (
+        page.eval_on_selector_all("[data-matrix] rect.cell", "els => els.length")
+        == len(tr["tokens"]) * 3 * hs
+    )
+    cell = page.get_attribute(f'[data-matrix] rect.cell[data-i="3"][data-j="{hs + 5}"]', "data-value")
+    assert float(cell) == tr["k"][3][5]
     assert page.input_value("#lesson-layer") == "2" and page.input_value("#lesson-head") == "1"
     # the "by hand" column agrees with the model's number to the rounding of the inputs
     rows = page.eval_on_selector_all(
@@ -141,12 +143,12 @@ def test_qkv(page, base_url, api):
     assert_question_reveals(page)
     shoot(page, "lesson-qkv")
 
-    first = page.get_attribute("[data-matrix=q] rect.cell", "data-value")
+    first = page.get_attribute("[data-matrix] rect.cell", "data-value")
     before = ready(page)
     page.select_option("#lesson-head", "3")
     wait_redraw(page, before)
     assert "head=3" in page.url
-    assert page.get_attribute("[data-matrix=q] rect.cell", "data-value") != first
+    assert page.get_attribute("[data-matrix] rect.cell", "data-value") != first
     assert_checked(page, {"trace": trace(api, model, layer=2, head=3)}, {"trace"})
 
 

@@ -6,20 +6,23 @@ import { fill, num, picker, post, quote, range, tokenOptions, worked } from "./q
 
 const DIMS = [16, 32, 64, 0]; // 0 = all channels
 
-// The first token that appears twice (the lesson's best example), or -1.
-function repeated(ids) {
+// The first token that appears twice, preferring one that is not whitespace, or null.
+function repeated(trace) {
   const first = new Map();
-  for (const [i, id] of ids.entries()) {
-    if (first.has(id)) return [first.get(id), i];
-    first.set(id, i);
+  let any = null;
+  for (const [i, id] of trace.ids.entries()) {
+    if (first.has(id)) {
+      if (trace.tokens[i].trim()) return [first.get(id), i];
+      any ??= [first.get(id), i];
+    } else first.set(id, i);
   }
-  return null;
+  return any;
 }
 
 export default {
   defaults: { token: -1, dims: 32 },
   code: { name: "GPT.embed", highlight: ["self.wte[ids]", "self.wpe[positions]", "sinusoidal_positions("], only: false },
-  formula: String.raw`x_t = \underbrace{W_{te}[\,\mathrm{id}_t\,]}_{\text{row of the token table}} + \underbrace{W_{pe}[\,p_t\,]}_{\text{position vector}},\qquad W_{te} \in \mathbb{R}^{V \times C}`,
+  formula: String.raw`\begin{aligned} x_t &= \underbrace{W_{te}[\,\mathrm{id}_t\,]}_{\text{token row}} + \underbrace{W_{pe}[\,p_t\,]}_{\text{position}} \\ W_{te} &\in \mathbb{R}^{V \times C} \end{aligned}`,
 
   controls(ctx) {
     picker(ctx, "token", "Token");
@@ -33,7 +36,7 @@ export default {
   render(trace, state, ctx) {
     const T = trace.tokens.length;
     const C = trace.tok_emb[0].length;
-    const pair = repeated(trace.ids);
+    const pair = repeated(trace);
     const t = state.token >= 0 && state.token < T ? state.token : pair ? pair[1] : T - 1;
     const d = state.dims > 0 ? Math.min(state.dims, C) : C;
     fill("token", tokenOptions(trace.tokens), t);
@@ -71,10 +74,10 @@ export default {
       name: "embedding-plus-position",
       data: { token: tok, position: pos, x },
     });
-    heatmap(g.body, { matrix: [tok, pos, x].map((r) => r.slice(0, d)), rows: [`wte[${trace.ids[t]}]`, `pos[${p}]`, "x = sum"], cols }, {
+    heatmap(g.body, { matrix: [tok, pos, x].map((r) => r.slice(0, d)), rows: [`wte[${trace.ids[t]}]`, `pos[${p}]`, "x"], cols }, {
       scale: "diverging", cell: d > 64 ? 6 : undefined, readout: g.readout, colTitle: "channel", label: "token row, position vector and their sum",
     });
-    worked(g.body, "the first channels, by hand", [
+    worked(g, "the first channels, by hand", [
       ["channel", ...range(4).map(String)],
       [`wte[${trace.ids[t]}]`, ...range(4).map((c) => num(`trace.tok_emb.${t}.${c}`, tok[c]))],
       [`+ pos[${p}]`, ...range(4).map((c) => num(`trace.pos_emb.${t}.${c}`, pos[c]))],
@@ -83,7 +86,7 @@ export default {
   },
 
   question(trace) {
-    const pair = repeated(trace.ids);
+    const pair = repeated(trace);
     if (!pair) return null;
     const [a, b] = pair;
     const diff = Math.max(...trace.pos_emb[a].map((v, c) => Math.abs(v - trace.pos_emb[b][c])));

@@ -13,13 +13,13 @@ function small(parent, title, matrix, labels, options) {
   parent.append(box);
   const el = h("div");
   box.append(el);
-  heatmap(el, { matrix, rows: labels, cols: labels }, { cell: Math.max(6, Math.min(18, Math.floor(260 / labels.length))), rowTitle: "query", colTitle: "key", ...options });
+  heatmap(el, { matrix, rows: labels, cols: labels }, { cell: Math.max(5, Math.min(20, Math.floor(150 / labels.length))), rowTitle: "query", colTitle: "key", ...options });
 }
 
 export default {
   defaults: { layer: 0, head: 0, row: -1, second: "Good night.", third: "Ay." },
   code: { name: "attention_mask", highlight: ["causal[past_len", "real[:, None, :]", "real = "], only: false },
-  formula: String.raw`M_{ij} = \underbrace{[\,j \le i\,]}_{\text{causal}} \wedge \underbrace{\text{real}_j \wedge \text{real}_i}_{\text{padding}},\qquad s_{ij} \leftarrow -\infty \text{ where } M_{ij} = 0 \;\Rightarrow\; w_{ij} = 0`,
+  formula: String.raw`\begin{aligned} M_{ij} &= \underbrace{[\,j \le i\,]}_{\text{causal}} \wedge \underbrace{\text{real}_j \wedge \text{real}_i}_{\text{padding}} \\ M_{ij} = 0 &\;\Rightarrow\; s_{ij} = -\infty \;\Rightarrow\; w_{ij} = 0 \end{aligned}`,
 
   controls(ctx) {
     const state = ctx.state();
@@ -63,7 +63,7 @@ export default {
       row.forEach((tok, t) => {
         const chip = h("div");
         chips(chip, [tok ?? "pad"], { classes: [tok === null ? "hatch" : ""], titles: [tok === null ? "padding (not a token)" : `position ${masks.positions[k][t]}: ${JSON.stringify(tok)}`] });
-        tr.append(h("td", {}, chip, tok === null ? h("span", { class: "small muted" }, "–") : num(`masks.positions.${k}.${t}`, masks.positions[k][t], 0)));
+        tr.append(h("td", { style: "padding:2px;text-align:center" }, chip, tok === null ? h("span", { class: "small muted" }, "–") : num(`masks.positions.${k}.${t}`, masks.positions[k][t], 0)));
       });
       table.append(tr);
     });
@@ -78,7 +78,7 @@ export default {
       name: `masks-${b}`,
       data: { padding: real, causal: masks.causal, combined: masks.combined[b] },
     });
-    const row = h("div", { class: "row", style: "align-items:flex-start" });
+    const row = h("div", { class: "row", style: "align-items:flex-start;gap:8px" });
     g.body.append(row);
     const opts = { scale: "viridis", min: 0, max: 1, readout: g.readout, format: (v) => (v ? "allowed" : "masked") };
     small(row, "padding", bool(real.map((qi) => real.map((kj) => qi && kj))), labels, { ...opts, label: "padding mask" });
@@ -94,7 +94,7 @@ export default {
       name: `padded-attention-${b}`,
       data: { batched: padded.attention[b], alone: padded.alone[b] },
     });
-    const pair = h("div", { class: "row", style: "align-items:flex-start" });
+    const pair = h("div", { class: "row", style: "align-items:flex-start;gap:8px" });
     a.body.append(pair);
     const wopts = { scale: "viridis", min: 0, max: 1, readout: a.readout, format: (v) => fmt(v, 3) };
     small(pair, "in the padded batch", padded.attention[b], labels, { ...wopts, mask: masks.combined[b], label: "attention in the batch" });

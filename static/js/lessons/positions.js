@@ -15,8 +15,8 @@ export default {
     ? { name: "sinusoidal_positions", highlight: ["angle =", "np.sin", "np.cos"], only: false }
     : { name: "GPT.embed", highlight: ["self.wpe[positions]", "sinusoidal_positions("], only: false }),
   formula: (d) => (d.kind === "sinusoidal"
-    ? String.raw`PE_{p,\,2i} = \sin\!\left(\frac{p}{10000^{2i/C}}\right),\quad PE_{p,\,2i+1} = \cos\!\left(\frac{p}{10000^{2i/C}}\right)`
-    : String.raw`PE_{p} = W_{pe}[\,p\,] \;\; (\text{a learned row}),\qquad \cos(p, p') = \frac{PE_p \cdot PE_{p'}}{\lVert PE_p\rVert\,\lVert PE_{p'}\rVert}`),
+    ? String.raw`\begin{aligned} PE_{p,\,2i} &= \sin\!\left(p / 10000^{2i/C}\right) \\ PE_{p,\,2i+1} &= \cos\!\left(p / 10000^{2i/C}\right) \end{aligned}`
+    : String.raw`\begin{aligned} PE_{p} &= W_{pe}[\,p\,] \;\; (\text{a learned row}) \\ \cos(p, p') &= \frac{PE_p \cdot PE_{p'}}{\lVert PE_p\rVert\,\lVert PE_{p'}\rVert} \end{aligned}`),
 
   controls(ctx) {
     const state = ctx.state();
@@ -97,7 +97,7 @@ export default {
       ? range(4).map((d) => [`PE[${p}][${d}]`, `${d % 2 ? "cos" : "sin"}(${p} / 10000^(${d - (d % 2)}/${C})) = ${d % 2 ? "cos" : "sin"}(${fmt(angle(d), 4)})`,
         fmt(d % 2 ? Math.cos(angle(d)) : Math.sin(angle(d)), 4), num(`positional.vectors.${p}.${d}`, V[p][d])])
       : range(4).map((d) => [`PE[${p}][${d}]`, `row ${p} of wpe, channel ${d}`, "learned", num(`positional.vectors.${p}.${d}`, V[p][d])]);
-    worked(s.body, `position ${p} (your last token${p < T - 1 ? " drawn" : ""}), by hand`, [["", "how", "by hand", "the table"], ...rows,
+    worked(s, `position ${p} (your last token${p < T - 1 ? " drawn" : ""}), by hand`, [["", "how", "by hand", "the table"], ...rows,
       ["cos(p, p−1)", `similarity of positions ${p} and ${Math.max(0, p - 1)}`, "", num(`positional.similarity.${p}.${Math.max(0, p - 1)}`, positional.similarity[p][Math.max(0, p - 1)])]]);
   },
 

@@ -20,7 +20,7 @@ export function fill(key, options, value) {
   const sel = document.getElementById(`lesson-${key}`);
   if (sel) sel.replaceChildren(...options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
 }
-export const tokenOptions = (tokens) => tokens.map((t, i) => [i, `${i} · ${tokenLabel(t)}`]);
+export const tokenOptions = (tokens) => tokens.map((t, i) => [i, `${i}: ${tokenLabel(t)}`]);
 
 export function layerHead(ctx) {
   picker(ctx, "layer", "Layer");
@@ -47,12 +47,12 @@ export function post(ctx, url, body) {
   return cache.get(key);
 }
 
-// A small "check it by hand" table: rows of [label, content...].
-export function worked(parent, title, rows) {
+// A small "check it by hand" table under a figure's body: rows of [label, content...].
+export function worked(fig, title, rows) {
   const table = h("table", { class: "data worked" },
     h("caption", { class: "small muted" }, title),
-    h("tbody", {}, rows.map((r) => h("tr", {}, h("th", { scope: "row" }, r[0]), ...r.slice(1).map((c) => h("td", { class: "num" }, c))))));
-  parent.append(h("div", { class: "body" }, table));
+    h("tbody", {}, rows.map((r) => h("tr", {}, h("th", { scope: "row", style: "white-space:nowrap" }, r[0]), ...r.slice(1).map((c) => h("td", { class: "num" }, c))))));
+  fig.root.querySelector("figcaption").before(h("div", { class: "body" }, table));
   return table;
 }
 export const num = (path, v, d = 4) => checked(h("span", { title: String(v) }, fmt(v, d)), path, v);
@@ -62,7 +62,7 @@ export function keyChoices(tokens, candidates, answer) {
   const others = candidates.filter((j) => j !== answer);
   const pick = [answer, ...others.filter((_, n) => n % Math.max(1, Math.floor(others.length / 3)) === 0).slice(0, 3)];
   pick.sort((a, b) => a - b);
-  return { choices: pick.map((j) => `${quote(tokens[j])} at ${j}`), answer: pick.indexOf(answer) };
+  return { choices: pick.map((j) => `${tokenLabel(tokens[j])} (token ${j})`), answer: pick.indexOf(answer) };
 }
 
 function terms(x, w, j, n = 3) {
@@ -95,23 +95,21 @@ export default {
     fill("token", tokenOptions(trace.tokens), t);
     const where = `${trace.model}, layer ${trace.layer}, head ${trace.head}, on your text (${T} tokens)`;
     const f = figure(ctx.figures, {
-      title: `Q, K and V: three T × hs matrices (${T} × ${hs})`,
+      title: `Q | K | V: three T × hs matrices side by side (${T} × ${hs} each)`,
       caption: `Computed by ${where}. Blue is negative, red positive. Click a cell to check it by hand below; hover or focus for values.`,
       name: "qkv",
       data: { tokens: trace.tokens, q: trace.q, k: trace.k, v: trace.v },
     });
-    const row = h("div", { class: "row", style: "align-items:flex-start" });
-    f.body.append(row);
-    for (const part of ["q", "k", "v"]) {
-      const box = h("div", { "data-matrix": part }, h("h4", { class: "mono" }, part.toUpperCase()));
-      row.append(box);
-      const el = h("div");
-      box.append(el);
-      heatmap(el, { matrix: trace[part], rows: trace.tokens, cols: range(hs).map(String) }, {
-        scale: "diverging", cell: 7, readout: f.readout, label: `${part} of layer ${trace.layer} head ${trace.head}`,
-        rowTitle: "token", colTitle: "dim", onClick: (i, c) => ctx.set({ token: i, dim: c }),
-      });
-    }
+    // c_attn's output for this head, as the model splits it: columns q0…, then k0…, then v0…
+    const parts = ["q", "k", "v"];
+    const el = h("div", { "data-matrix": "qkv" });
+    f.body.append(el);
+    heatmap(el, { matrix: trace.q.map((r, i) => [...r, ...trace.k[i], ...trace.v[i]]), rows: trace.tokens,
+      cols: parts.flatMap((p) => range(hs).map((c) => `${p}${c}`)) }, {
+      scale: "diverging", cell: Math.max(4, Math.min(10, Math.floor(600 / (3 * hs)))), readout: f.readout, label: `q, k and v of layer ${trace.layer} head ${trace.head}`,
+      describe: (i, c, v) => `${parts[Math.floor(c / hs)]}[${i}][${c % hs}] of ${quote(trace.tokens[i])} = ${fmt(v, 4)}`,
+      onClick: (i, c) => ctx.set({ token: i, dim: c % hs }),
+    }).activate(t, j);
 
     const g = figure(ctx.figures, {
       title: `Check one number: q, k, v of ${quote(trace.tokens[t])} (token ${t}), dimension ${j}`,
@@ -132,7 +130,7 @@ export default {
       const byHand = x.reduce((s, xc, c) => s + xc * w[c][j], 0) + (b ? b[j] : 0);
       return [`${p}[${t}][${j}]`, terms(x, w, j), b ? fmt(b[j], 4) : "0", fmt(byHand, 4), num(`trace.${p}.${t}.${j}`, trace[p][t][j])];
     });
-    worked(g.body, "Σ_c x[c]·W[c][j]  +  bias  =  by hand (from the rounded numbers)  vs  the model", [
+    worked(g, "Σ_c x[c]·W[c][j]  +  bias  =  by hand (from the rounded numbers)  vs  the model", [
       ["", "x · W column", "+ bias", "= by hand", "model"], ...rows,
     ]);
   },

@@ -7,7 +7,7 @@ import { at, fill, keyChoices, layerHead, lh, num, picker, post, quote, range, t
 export default {
   defaults: { layer: 0, head: 0, query: -1, key: 0 },
   code: { name: "CausalSelfAttention.__call__", highlight: ["scores"] },
-  formula: String.raw`s_{ij} = \frac{q_i \cdot k_j}{\sqrt{h_s}} = \frac{1}{\sqrt{h_s}}\sum_{c=1}^{h_s} q_{ic}\,k_{jc},\qquad s_{ij} = -\infty \text{ if } j > i`,
+  formula: String.raw`\begin{aligned} s_{ij} &= \frac{q_i \cdot k_j}{\sqrt{h_s}} = \frac{1}{\sqrt{h_s}}\sum_{c=1}^{h_s} q_{ic}\,k_{jc} \\ s_{ij} &= -\infty \;\text{ if } j > i \end{aligned}`,
 
   controls(ctx) {
     layerHead(ctx);
@@ -35,10 +35,11 @@ export default {
       data: { tokens: trace.tokens, scores: trace.scores },
     });
     const map = heatmap(f.body, { matrix: trace.scores, rows: trace.tokens, cols: trace.tokens }, {
-      scale: "diverging", values: true, readout: f.readout, rowTitle: "query", colTitle: "key",
+      scale: "diverging", values: true, readout: f.readout, format: (v) => fmt(v, 1),
+      describe: (a, b, v) => `query ${a} ${quote(trace.tokens[a])} · key ${b} ${quote(trace.tokens[b])}: ${v === null ? "masked (−∞)" : fmt(v, 4)}`,
       label: `scores of layer ${trace.layer} head ${trace.head}`, onClick: (a, b) => ctx.set({ query: a, key: b }),
     });
-    map.svg.querySelector(`rect[data-i="${i}"][data-j="${j}"]`)?.classList.add("active");
+    map.activate(i, j);
 
     const q = trace.q[i];
     const k = trace.k[j];
@@ -55,7 +56,7 @@ export default {
       scale: "diverging", cell: 12, readout: g.readout, colTitle: "dim", label: "query and key vectors",
     });
     const masked = trace.scores[i][j] === null;
-    worked(g.body, "by hand, from the rounded vectors shown above", [
+    worked(g, "by hand, from the rounded vectors shown above", [
       ["q · k", `${range(3).map((c) => `${fmt(q[c], 3)}×${fmt(k[c], 3)}`).join(" + ")} + … = ${fmt(dot, 4)}`],
       [`÷ √${hs}`, `${fmt(dot, 4)} / ${fmt(Math.sqrt(hs), 4)} = ${fmt(dot / Math.sqrt(hs), 4)}`],
       ["the cell", masked ? h("span", {}, `−∞: key ${j} comes after query ${i}, so the mask replaces the score`) : num(`trace.scores.${i}.${j}`, trace.scores[i][j])],
@@ -73,7 +74,7 @@ export default {
     return {
       prompt: `Look at row ${i} (${quote(trace.tokens[i])}) before hovering: which key gets its highest score in layer ${trace.layer}, head ${trace.head}?`,
       choices, answer,
-      reveal: `Key ${best} ${quote(trace.tokens[best])} scores ${fmt(row[best], 3)}, the reddest visible cell in row ${i}. After softmax (two steps on) it also gets the most weight.`,
+      reveal: `Key ${best} ${quote(trace.tokens[best])} scores ${fmt(row[best], 3)}, the highest visible cell in row ${i} (the least blue, or the reddest). After softmax (two steps on) it also gets the most weight.`,
     };
   },
 

@@ -10,7 +10,7 @@ const SHOWN = 8; // keys in the worked table (the highest scores); the sum runs 
 export default {
   defaults: { layer: 0, head: 0, query: -1 },
   code: { name: "softmax", highlight: ["np.exp", "return e /", "np.max"] },
-  formula: String.raw`w_{ij} = \frac{e^{\,s_{ij} - m_i}}{\sum_{j'} e^{\,s_{ij'} - m_i}},\quad m_i = \max_{j} s_{ij},\qquad e^{-\infty} = 0,\quad \sum_j w_{ij} = 1`,
+  formula: String.raw`\begin{aligned} w_{ij} &= \frac{e^{\,s_{ij} - m_i}}{\sum_{j'} e^{\,s_{ij'} - m_i}}, \quad m_i = \max_{j} s_{ij} \\ e^{-\infty} &= 0, \quad \textstyle\sum_j w_{ij} = 1 \end{aligned}`,
 
   controls(ctx) {
     layerHead(ctx);
@@ -56,7 +56,7 @@ export default {
       name: "softmax-worked",
       data: { scores, weights },
     });
-    worked(g.body, `query ${i} ${quote(trace.tokens[i])}, layer ${L}, head ${H}`, [
+    worked(g, `query ${i} ${quote(trace.tokens[i])}, layer ${L}, head ${H}`, [
       ["key", "score s", "s − max", "exp(s − max)", "÷ Σ (by hand)", "model's weight"],
       ...top.map((j) => [`${j} ${quote(trace.tokens[j])}`, num(`trace.scores.${i}.${j}`, scores[j]), fmt(scores[j] - m, 4),
         fmt(e(j), 4), fmt(e(j) / Z, 4), num(`trace.attention.${L}.${H}.${i}.${j}`, weights[j])]),
@@ -71,11 +71,12 @@ export default {
     });
     const map = heatmap(w.body, { matrix: trace.attention[L][H], rows: trace.tokens, cols: trace.tokens }, {
       scale: "viridis", min: 0, max: 1, mask: trace.mask, values: true, readout: w.readout, rowTitle: "query", colTitle: "key",
-      label: `attention weights of layer ${L} head ${H}`, format: (v) => fmt(v, 2), onClick: (a) => ctx.set({ query: a }),
+      label: `attention weights of layer ${L} head ${H}`, format: (v) => (v < 0.005 ? "0" : fmt(v, 2)),
+      describe: (a, b, v) => `query ${a} ${quote(trace.tokens[a])} → key ${b} ${quote(trace.tokens[b])}: ${v === null ? "masked: weight exactly 0" : fmt(v, 4)}`, onClick: (a) => ctx.set({ query: a }),
     });
-    map.svg.querySelector(`rect[data-i="${i}"]`)?.classList.add("active");
+    map.activate(i, weights.indexOf(Math.max(...weights)));
     const sums = trace.attention[L][H].map((r) => r.reduce((a, b) => a + b, 0));
-    w.body.append(h("p", { class: "small mono", "data-row-sums": "" },
+    w.root.querySelector("figcaption").before(h("p", { class: "small mono", "data-row-sums": "" },
       `row sums: ${sums.map((x) => x.toFixed(3)).join(" ")}`));
   },
 

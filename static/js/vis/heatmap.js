@@ -30,7 +30,7 @@ export function render(el, data, options = {}) {
   const labelW = Math.min(90, 12 + 7 * Math.max(...rows.map((r) => tokenLabel(r).length), 1));
   const labelH = Math.min(90, 12 + 7 * Math.max(...cols.map((c) => tokenLabel(c).length), 1));
   const legendH = 34;
-  const width = labelW + nC * cell + 8;
+  const width = labelW + Math.max(nC * cell + 8, Math.max(120, Math.min(220, nC * cell)) + 72); // the legend fits too
   const height = labelH + nR * cell + legendH;
   const hatch = `hatch-${++uid}`;
   const svg = svgRoot(width, height, options.label || "heatmap");
@@ -61,7 +61,7 @@ export function render(el, data, options = {}) {
       cells[i].push(r);
       if (options.values && !masked && cell >= 26) {
         grid.append(
-          s("text", { x: j * cell + cell / 2 - 0.5, y: i * cell + cell / 2 + 3.5, "text-anchor": "middle", fill: inkOn(fill),
+          s("text", { x: j * cell + cell / 2 - 0.5, y: i * cell + cell / 2 + 3.5, "text-anchor": "middle", style: `fill:${inkOn(fill)}`,
             "font-size": 9, "pointer-events": "none" }, format(v)),
         );
       }

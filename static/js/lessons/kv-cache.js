@@ -10,8 +10,8 @@ const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 export default {
   defaults: { n: 32, backend: "numpy" },
   code: { name: "CausalSelfAttention.__call__", highlight: ["layer_past", "return self.c_proj(y), (k, v)"], only: true, context: 0 },
-  formula: String.raw`\begin{aligned}\text{cache bytes} &= 2 \cdot L \cdot B \cdot n_h \cdot T_k \cdot h_s \cdot \text{bytes per number}\\` +
-    String.raw`\text{one step, with cache} &: 1 \text{ query} \times T_k \text{ keys}\\ \text{without} &: T_k \text{ queries} \times T_k \text{ keys}\end{aligned}`,
+  formula: String.raw`\begin{aligned}\text{cache} &= 2 \cdot L \cdot B \cdot n_h \cdot T_k \cdot h_s \text{ numbers}\\` +
+    String.raw`\text{step with cache} &: 1 \text{ query} \times T_k \text{ keys}\\ \text{step without} &: T_k \text{ queries} \times T_k \text{ keys}\end{aligned}`,
 
   controls(ctx) {
     const st = ctx.state();

@@ -26,7 +26,7 @@ export default {
   defaults: { temperature: 0.8, top_k: 0, top_p: 1, repetition_penalty: 1, seed: 42 },
   code: { module: "sampling", name: "filtered_distribution", highlight: ["apply_repetition_penalty(", "params.temperature", "top_k_mask(", "top_p_mask("], only: false },
   formula: String.raw`\begin{aligned}p_i &= \frac{e^{z_i/T}}{\sum_j e^{z_j/T}}\\ \text{top-}k{:}\ z_i &\leftarrow -\infty \text{ unless } z_i \text{ is among the } k \text{ largest}\\` +
-    String.raw`\text{top-}p{:}\ z_i &\leftarrow -\infty \text{ outside the fewest most likely with } \textstyle\sum p \ge p\end{aligned}`,
+    String.raw`\text{top-}p{:}\ \text{keep} &\text{ the fewest most likely with } \textstyle\sum p_i \ge p\end{aligned}`,
 
   controls(ctx) {
     const st = ctx.state();
@@ -108,7 +108,7 @@ export default {
     const st = res.stages;
     const kept = st[st.length - 1].kept;
     const V = st[0].kept;
-    const choices = [...new Set([kept, V, Math.max(1, Math.round(kept / 2)), Math.min(V, kept * 2 + 1)])].sort((a, b) => a - b);
+    const choices = [...new Set([kept, V, 1, Math.max(1, Math.round(kept / 2)), Math.min(V, kept * 2 + 1)])].sort((a, b) => a - b);
     return {
       prompt: `With temperature ${state.temperature}, top-k ${state.top_k || "off"} and top-p ${state.top_p}, how many tokens can still be drawn?`,
       choices: choices.map(String),

@@ -12,13 +12,26 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from threadpoolctl import threadpool_limits
 
 from server.deps import RegistryDep
 from server.registry import Registry
-from server.routers import beam, figures, generate, measure, models, pages, sampler, source, tokenize, trace
-from server.routers import lessons_math
+from server.routers import (
+    beam,
+    blocks,
+    cache,
+    figures,
+    generate,
+    lessons_math,
+    measure,
+    models,
+    pages,
+    sampler,
+    source,
+    tokenize,
+    trace,
+)
 from server.routers import compare as compare_router
-from server.routers import blocks, cache
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -42,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         start = time.perf_counter()
+        # one BLAS thread per matmul: concurrent streams use the cores, and a busy machine
+        # makes multi-threaded BLAS on small matrices spin and stall
+        threadpool_limits(limits=settings.blas_threads, user_api="blas")
         app.state.registry = Registry.scan(settings.models_dir, torch_threads=settings.torch_threads)
         log.info("registry read in %.0f ms", (time.perf_counter() - start) * 1000)
         yield

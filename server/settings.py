@@ -22,4 +22,7 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         1, ge=1, description="torch threads per forward; each stream has its own worker thread already"
     )
+    blas_threads: int = Field(
+        1, ge=1, description="BLAS threads for NumPy; streams already run side by side in worker threads"
+    )
     retry_after_s: int = Field(5, ge=1, description="what a 503 tells the client to wait")

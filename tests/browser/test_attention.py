@@ -1,0 +1,138 @@
+"""The attention explorer: model view grid, an enlarged cell equal to /api/trace, per generated token
+equal to the SSE stream, long inputs, URL state, phone layout."""
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+from helpers import at_path, checked_numbers, shoot, wait_ready
+
+MODEL = "shakespeare-char"
+CELLS = "els => els.map(e => e.dataset.layer + '.' + e.dataset.head)"
+TEXT = "ROMEO:\nBut soft, what light"
+
+
+def sse(api, body: dict) -> list[tuple[str, dict]]:
+    """POST /api/generate and parse its Server-Sent Events into (name, data) pairs."""
+    events = []
+    with api.stream("POST", "/api/generate", json=body) as r:
+        assert r.status_code == 200, r.read()
+        name, data = "message", []
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+            elif line == "" and data:
+                events.append((name, json.loads("\n".join(data))))
+                name, data = "message", []
+    return events
+
+
+def open_explorer(page, base_url, query=""):
+    page.goto(f"{base_url}/attention?model={MODEL}&text={quote(TEXT)}{query}")
+    wait_ready(page)
+    page.wait_for_selector("#grid-box .thumb")
+
+
+def test_the_grid_has_a_cell_per_layer_and_head_and_a_cell_enlarges_to_the_trace(page, base_url, api):
+    cfg = next(m for m in api.get("/api/models").json()["models"] if m["name"] == MODEL)["config"]
+    open_explorer(page, base_url)
+    cells = page.eval_on_selector_all("#grid-box .thumb", CELLS)
+    assert len(cells) == cfg["n_layer"] * cfg["n_head"] == len(set(cells))
+    assert page.is_hidden("#zoom-box figure")
+    page.click("#grid-box .thumb[data-layer='3'][data-head='2']")
+    page.wait_for_selector("#zoom-box svg.heatmap")
+    assert "zoom=3.2" in page.url
+    trace = api.post("/api/trace", json={"model": MODEL, "text": TEXT, "backend": "numpy"}).json()
+    T = len(trace["tokens"])
+    shown = [n for n in checked_numbers(page) if n["path"].startswith("trace.attention.3.2.")]
+    assert len(shown) == T * (T + 1) // 2  # every unmasked cell of the causal T × T matrix
+    for n in shown:
+        assert float(n["value"]) == at_path({"trace": trace}, n["path"])
+    # masked cells are drawn masked, not as zero weights
+    masked = page.eval_on_selector_all("#zoom-box rect.cell[data-value='masked']", "els => els.length")
+    assert masked == T * (T - 1) // 2
+    page.hover("#zoom-box rect.cell[data-i='5'][data-j='2']")
+    expected = trace["attention"][3][2][5][2]
+    assert f"{expected:.4f}" in page.text_content("#zoom-box .readout")
+    shoot(page, "attention")
+
+
+def test_per_token_mode_shows_the_rows_the_stream_sent(page, base_url, api):
+    open_explorer(page, base_url, "&n=8&seed=3")
+    page.wait_for_selector("#pertoken-box figure[data-done='8']")
+    page.eval_on_selector(
+        "#step", "el => { el.value = 5; el.dispatchEvent(new Event('input', {bubbles: 1})); }"
+    )
+    page.wait_for_function("() => location.search.includes('step=5')")
+    body = json.loads(page.get_attribute("#pertoken-box figure", "data-request"))
+    assert body["max_new_tokens"] == 8 and body["seed"] == 3 and body["include_attention"]
+    stream = [d for name, d in sse(api, body) if name == "token"]
+    assert len(stream) == 8
+    shown = [n for n in checked_numbers(page) if n["path"].startswith("stream.")]
+    att = stream[5]["attention"]
+    layers, heads, keys = len(att), len(att[0]), len(att[0][0])
+    assert len(shown) == layers * heads * keys and keys == len(TEXT) + 5
+    assert all(n["path"].startswith("stream.5.") for n in shown)
+    for n in shown:
+        assert float(n["value"]) == at_path({"stream": stream}, n["path"])
+    generated = page.eval_on_selector_all("#generated .tok.gen", "els => els.map(e => e.textContent)")
+    assert len(generated) == 8
+    assert page.text_content("#generated .tok.selected") == generated[5]
+
+
+def test_state_survives_a_reload(page, base_url):
+    open_explorer(page, base_url, "&n=4")
+    page.select_option("#sel-layer", "2")
+    page.select_option("#sel-head", "1")
+    page.click("#grid-box .thumb[data-layer='1'][data-head='0']")
+    page.wait_for_function("() => location.search.includes('zoom=1.0')")
+    page.reload()
+    wait_ready(page)
+    assert page.input_value("#text") == TEXT
+    assert page.input_value("#sel-layer") == "2" and page.input_value("#sel-head") == "1"
+    page.wait_for_selector("#zoom-box svg.heatmap")
+    assert "Layer 1, head 0" in page.text_content("#zoom-box h3")
+    # the head view draws only head 1's lines
+    heads = page.eval_on_selector_all("#headview-box line", "es => [...new Set(es.map(e => e.dataset.head))]")
+    assert heads == ["1"]
+
+
+@pytest.mark.parametrize("viewport", ["page", "phone"])
+def test_a_full_context_input_stays_usable(viewport, request, base_url):
+    page = request.getfixturevalue(viewport)
+    width = 1280 if viewport == "page" else 390
+    text = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 2
+    text = (text + text)[:124]
+    page.goto(f"{base_url}/attention?model={MODEL}&n=6&step=3&zoom=0.0&text={quote(text)}")
+    wait_ready(page, 120_000)  # a full-context trace is a few MB of numbers; slow on a busy machine
+    page.wait_for_selector("#zoom-box svg.heatmap")
+    page.wait_for_selector("#pertoken-box figure[data-done='5']", timeout=120_000)
+    assert page.is_hidden("#text-error")
+    # 124 characters leave room for 5 new tokens (the last one is sampled, never fed back); the page says why
+    assert "context of 128 tokens is full" in page.text_content("#context-note")
+    assert page.eval_on_selector_all("#zoom-box rect.cell", "els => els.length") == 124 * 124
+    rows = page.eval_on_selector_all("#step-heatmap rect.cell", "els => els.length")
+    assert rows == 6 * 4 * (124 + 3)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shoot(page, f"attention-long-{viewport}")
+
+
+@pytest.mark.console_errors_expected  # Chromium logs the 422 response; nothing else may be logged
+def test_text_the_model_cannot_read_shows_the_server_message(page, base_url):
+    page.goto(f"{base_url}/attention?model={MODEL}&text={quote('x' * 200)}")
+    wait_ready(page)
+    assert "exceed the model's context of 128" in page.text_content("#text-error")
+    errors = page.problems.errors
+    assert errors and all("status of 422" in e for e in errors), errors
+
+
+def test_phone_layout(phone, base_url):
+    open_explorer(phone, base_url)
+    phone.click("#grid-box .thumb[data-layer='0'][data-head='1']")
+    phone.wait_for_selector("#zoom-box svg.heatmap")
+    phone.wait_for_selector("#pertoken-box figure[data-done]")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(phone, "attention-phone")

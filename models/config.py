@@ -238,3 +238,184 @@ class LSTMConfig:
     def from_hf_dict(cls, data: dict[str, Any]) -> LSTMConfig:
         fields = {k: v for k, v in data.items() if k not in ("model_type", "playground")}
         return cls.from_dict(fields)
+
+
+def _check_transformer_fields(config: Any, int_fields: tuple[str, ...]) -> None:
+    """The checks every transformer config shares: sizes, head split, positions, dropout, eps."""
+    for name in int_fields:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if config.n_embd % config.n_head != 0:
+        raise ValueError(
+            f"n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head}) "
+            "so that every head gets the same size"
+        )
+    if config.pos not in _CHOICES["pos"]:
+        raise ValueError(f"pos must be one of {', '.join(_CHOICES['pos'])}; got {config.pos!r}")
+    if not 0.0 <= float(config.dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {config.dropout!r}")
+    if not float(config.layer_norm_eps) > 0.0:
+        raise ValueError(f"layer_norm_eps must be positive, got {config.layer_norm_eps!r}")
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """An encoder-only (BERT-style) masked language model: bidirectional pre-LN blocks.
+
+    The blocks are GPT's (pre-LN, GELU, biases, FFN 4 × n_embd); only the attention mask differs
+    (padding only, no triangle). The class attributes below are those fixed options, read by the
+    GPT twins' ``Block`` / ``MLP`` that the encoder twins reuse.
+    """
+
+    vocab_size: int = 65
+    block_size: int = 128  # longest input, in tokens
+    n_layer: int = 2
+    n_head: int = 2
+    n_embd: int = 32
+    pos: Pos = "learned"  # learned position table (wpe) or fixed sinusoids
+    dropout: float = 0.0  # training only
+    layer_norm_eps: float = 1e-5
+
+    norm = "pre"  # fixed: x + f(LN(x))
+    activation = "gelu"  # fixed: GELU, tanh approximation
+    bias = True  # fixed: biases in linear layers and LayerNorms
+
+    def __post_init__(self) -> None:
+        _check_transformer_fields(self, ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"))
+
+    @property
+    def head_size(self) -> int:
+        return self.n_embd // self.n_head
+
+    def replace(self, **changes: Any) -> EncoderConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncoderConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown EncoderConfig field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_hf_dict(self) -> dict[str, Any]:
+        """The ``config.json`` of an encoder directory (the architecture named under "playground")."""
+        return {
+            "model_type": "playground-encoder",
+            **self.to_dict(),
+            "playground": {"architecture": "encoder"},
+        }
+
+    @classmethod
+    def from_hf_dict(cls, data: dict[str, Any]) -> EncoderConfig:
+        fields = {k: v for k, v in data.items() if k not in ("model_type", "playground")}
+        return cls.from_dict(fields)
+
+
+@dataclass(frozen=True)
+class EncDecConfig:
+    """An encoder-decoder transformer (the 2017 layout, pre-LN): a bidirectional encoder reads the
+    source; decoder blocks add cross-attention (queries from the target, keys and values from the
+    encoder's output) between their masked self-attention and their MLP.
+
+    Source and target have their own vocabularies, block sizes and embedding tables, unless
+    ``share_embeddings`` (one table, which needs one vocabulary). The LM head is always tied to the
+    target embedding. Fixed options as in ``EncoderConfig``.
+    """
+
+    src_vocab_size: int = 10
+    tgt_vocab_size: int = 33
+    src_block_size: int = 16  # longest source, in tokens
+    tgt_block_size: int = 32  # longest target, BOS included
+    n_enc_layer: int = 2
+    n_dec_layer: int = 2
+    n_head: int = 2
+    n_embd: int = 32
+    pos: Pos = "learned"
+    share_embeddings: bool = False  # one embedding table for source and target
+    dropout: float = 0.0  # training only
+    layer_norm_eps: float = 1e-5
+
+    norm = "pre"
+    activation = "gelu"
+    bias = True
+
+    def __post_init__(self) -> None:
+        _check_transformer_fields(
+            self,
+            (
+                "src_vocab_size",
+                "tgt_vocab_size",
+                "src_block_size",
+                "tgt_block_size",
+                "n_enc_layer",
+                "n_dec_layer",
+                "n_head",
+                "n_embd",
+            ),
+        )
+        if not isinstance(self.share_embeddings, bool):
+            raise ValueError(f"share_embeddings must be true or false, got {self.share_embeddings!r}")
+        if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
+            raise ValueError(
+                f"share_embeddings needs one vocabulary; src_vocab_size is {self.src_vocab_size}, "
+                f"tgt_vocab_size {self.tgt_vocab_size}"
+            )
+
+    @property
+    def head_size(self) -> int:
+        return self.n_embd // self.n_head
+
+    @property
+    def block_size(self) -> int:
+        """The decoder's context (what generation and beam search are limited by)."""
+        return self.tgt_block_size
+
+    @property
+    def vocab_size(self) -> int:
+        """The output vocabulary (the target's)."""
+        return self.tgt_vocab_size
+
+    def encoder_config(self) -> EncoderConfig:
+        """The encoder half as an ``EncoderConfig`` (the encoder twins build it from this)."""
+        return EncoderConfig(
+            vocab_size=self.src_vocab_size,
+            block_size=self.src_block_size,
+            n_layer=self.n_enc_layer,
+            n_head=self.n_head,
+            n_embd=self.n_embd,
+            pos=self.pos,
+            dropout=self.dropout,
+            layer_norm_eps=self.layer_norm_eps,
+        )
+
+    def replace(self, **changes: Any) -> EncDecConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncDecConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown EncDecConfig field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_hf_dict(self) -> dict[str, Any]:
+        """The ``config.json`` of an encoder-decoder directory."""
+        return {
+            "model_type": "playground-encoder-decoder",
+            **self.to_dict(),
+            "playground": {"architecture": "encoder-decoder"},
+        }
+
+    @classmethod
+    def from_hf_dict(cls, data: dict[str, Any]) -> EncDecConfig:
+        fields = {k: v for k, v in data.items() if k not in ("model_type", "playground")}
+        return cls.from_dict(fields)

@@ -16,6 +16,8 @@ from models.weights import (
     TOKENIZER_FILE,
     ModelFileError,
     architecture_of,
+    load_encdec_dir,
+    load_encoder_dir,
     load_gpt_dir,
     load_lstm_dir,
     read_json,
@@ -24,7 +26,7 @@ from models.weights import (
 Backend = Literal["torch", "numpy"]
 BACKENDS = ("torch", "numpy")
 DTYPES = ("float32", "float64")
-ARCHITECTURES = ("gpt", "lstm")
+ARCHITECTURES = ("gpt", "lstm", "encoder", "encoder-decoder")
 
 
 def zoo_dir() -> Path:
@@ -74,6 +76,18 @@ def load_model(
                 from models.lstm_numpy import LSTM as Model
             else:
                 from models.lstm_torch import LSTM as Model
+        elif arch == "encoder":
+            config, params = load_encoder_dir(directory)
+            if backend == "numpy":
+                from models.encoder_numpy import MaskedLM as Model
+            else:
+                from models.encoder_torch import MaskedLM as Model
+        elif arch == "encoder-decoder":
+            config, params = load_encdec_dir(directory)
+            if backend == "numpy":
+                from models.encdec_numpy import EncoderDecoder as Model
+            else:
+                from models.encdec_torch import EncoderDecoder as Model
         else:
             config, params = load_gpt_dir(directory)
             if backend == "numpy":

@@ -68,3 +68,93 @@ class LSTMTrace:
     @staticmethod
     def field_names() -> list[str]:
         return [f.name for f in dataclasses.fields(LSTMTrace)]
+
+
+def _fields_to_numpy(obj: Any) -> dict[str, np.ndarray]:
+    """Every field that was filled, as float64 (or integer/bool) NumPy."""
+    return {
+        f.name: to_numpy(getattr(obj, f.name))
+        for f in dataclasses.fields(obj)
+        if getattr(obj, f.name) is not None
+    }
+
+
+@dataclass
+class EncoderTrace:
+    """What a bidirectional encoder saw (the masked LM, or the encoder of an encoder-decoder).
+
+    Field names and shapes are ``Trace``'s; the mask has no triangle, only padding. ``logit_lens``
+    and ``logits`` are the masked LM head's (None in an encoder-decoder, whose encoder has no head).
+    """
+
+    tok_emb: Any  # (B, T, C)
+    pos_emb: Any  # (B, T, C)
+    positions: Any  # (B, T)    position of every token (padding does not count)
+    mask: Any  # (B, T, T)      True where query i may attend to key j (both real tokens)
+    q: Any  # (L, B, nh, T, hs)
+    k: Any  # (L, B, nh, T, hs)
+    v: Any  # (L, B, nh, T, hs)
+    att_scores: Any  # (L, B, nh, T, T) with masked entries at -inf
+    att_probs: Any  # (L, B, nh, T, T)  a padded key gets exactly 0
+    resid_mid: Any  # (L, B, T, C)  residual stream after each attention sub-block
+    mlp_act: Any  # (L, B, T, 4C)
+    residual: Any  # (L+1, B, T, C)  embeddings, then after each block
+    output: Any  # (B, T, C)  ln_f of the last residual: what the head (or the decoder) reads
+    logit_lens: Any = None  # (L, B, T, V)  each block's output through ln_f and the MLM head
+    logits: Any = None  # (B, T, V)
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        return _fields_to_numpy(self)
+
+    @staticmethod
+    def field_names() -> list[str]:
+        return [f.name for f in dataclasses.fields(EncoderTrace)]
+
+
+@dataclass
+class DecoderTrace:
+    """What the decoder of an encoder-decoder saw: masked self-attention, cross-attention to the
+    source (S source positions), MLP, per layer. T new target tokens, Tk = past + T keys."""
+
+    tok_emb: Any  # (B, T, C)
+    pos_emb: Any  # (B, T, C)
+    positions: Any  # (B, T)
+    mask: Any  # (B, T, Tk)         causal ∧ target padding
+    q: Any  # (L, B, nh, T, hs)     self-attention
+    k: Any  # (L, B, nh, Tk, hs)
+    v: Any  # (L, B, nh, Tk, hs)
+    att_scores: Any  # (L, B, nh, T, Tk)
+    att_probs: Any  # (L, B, nh, T, Tk)
+    cross_mask: Any  # (B, T, S)    True where a target query may read source position s
+    cross_q: Any  # (L, B, nh, T, hs)  queries from the target
+    cross_k: Any  # (L, B, nh, S, hs)  keys from the encoder output
+    cross_v: Any  # (L, B, nh, S, hs)  values from the encoder output
+    cross_scores: Any  # (L, B, nh, T, S)
+    cross_probs: Any  # (L, B, nh, T, S)  a padded source position gets exactly 0
+    resid_mid: Any  # (L, B, T, C)    after self-attention
+    resid_cross: Any  # (L, B, T, C)  after cross-attention
+    mlp_act: Any  # (L, B, T, 4C)
+    residual: Any  # (L+1, B, T, C)
+    logit_lens: Any  # (L, B, T, V)
+    logits: Any  # (B, T, V)
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        return _fields_to_numpy(self)
+
+    @staticmethod
+    def field_names() -> list[str]:
+        return [f.name for f in dataclasses.fields(DecoderTrace)]
+
+
+@dataclass
+class EncDecTrace:
+    """A teacher-forced encoder-decoder pass: the encoder's trace and the decoder's."""
+
+    encoder: EncoderTrace
+    decoder: DecoderTrace
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        """Both halves in one dict, keys prefixed "encoder." / "decoder."."""
+        out = {f"encoder.{k}": v for k, v in self.encoder.to_numpy().items()}
+        out.update({f"decoder.{k}": v for k, v in self.decoder.to_numpy().items()})
+        return out

@@ -20,7 +20,7 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from models.config import GPTConfig, LSTMConfig
+from models.config import EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -327,3 +327,130 @@ def save_model_dir(
     if card is not None:
         atomic_write_json(directory / CARD_FILE, card)
     return directory
+
+
+# -- encoder (masked LM) and encoder-decoder ------------------------------------------------
+#
+# Names follow GPT-2's inside each stack, under "encoder." / "decoder." instead of "transformer.":
+#   {stack}.wte.weight (V, C), {stack}.wpe.weight (block, C) when positions are learned,
+#   {stack}.h.{i}.ln_1 / attn.c_attn / attn.c_proj / ln_2 / mlp.c_fc / mlp.c_proj, {stack}.ln_f.
+# Decoder blocks add GPT-2's cross-attention layout (as ``GPT2Block(add_cross_attention=True)``):
+#   decoder.h.{i}.ln_cross_attn, crossattention.q_attn (C, C) for queries from the target,
+#   crossattention.c_attn (C, 2C) for keys and values from the encoder, crossattention.c_proj (C, C).
+# The masked LM head (BERT's): mlm_head.dense (C, C) → GELU → mlm_head.ln, then the token
+# embedding transposed (tied, stored once) plus mlm_head.bias (V,). The encoder-decoder's LM head
+# is the target embedding transposed (tied, no bias); with share_embeddings the one table is
+# stored as encoder.wte.weight.
+
+
+def stack_param_shapes(
+    prefix: str, vocab_size: int, block_size: int, n_layer: int, n_embd: int, pos: str
+) -> dict[str, tuple[int, ...]]:
+    """A pre-LN GPT stack's parameters (embeddings, blocks, ln_f) under ``prefix`` ("encoder.")."""
+    gpt = GPTConfig(
+        vocab_size=vocab_size, block_size=block_size, n_layer=n_layer, n_head=1, n_embd=n_embd, pos=pos
+    )
+    return {prefix + name.removeprefix("transformer."): s for name, s in gpt_param_shapes(gpt).items()}
+
+
+def encoder_param_shapes(config: EncoderConfig) -> dict[str, tuple[int, ...]]:
+    """Every stored parameter of the masked LM (its tied decoder matrix is encoder.wte.weight)."""
+    C, V = config.n_embd, config.vocab_size
+    shapes = stack_param_shapes("encoder.", V, config.block_size, config.n_layer, C, config.pos)
+    shapes["mlm_head.dense.weight"] = (C, C)
+    shapes["mlm_head.dense.bias"] = (C,)
+    shapes["mlm_head.ln.weight"] = (C,)
+    shapes["mlm_head.ln.bias"] = (C,)
+    shapes["mlm_head.bias"] = (V,)
+    return shapes
+
+
+def encdec_param_shapes(config: EncDecConfig) -> dict[str, tuple[int, ...]]:
+    """Every stored parameter of the encoder-decoder (tied and shared matrices listed once)."""
+    C = config.n_embd
+    shapes = stack_param_shapes(
+        "encoder.", config.src_vocab_size, config.src_block_size, config.n_enc_layer, C, config.pos
+    )
+    decoder = stack_param_shapes(
+        "decoder.", config.tgt_vocab_size, config.tgt_block_size, config.n_dec_layer, C, config.pos
+    )
+    if config.share_embeddings:
+        del decoder["decoder.wte.weight"]
+    cross = {
+        "ln_cross_attn.weight": (C,),
+        "ln_cross_attn.bias": (C,),
+        "crossattention.q_attn.weight": (C, C),
+        "crossattention.q_attn.bias": (C,),
+        "crossattention.c_attn.weight": (C, 2 * C),
+        "crossattention.c_attn.bias": (2 * C,),
+        "crossattention.c_proj.weight": (C, C),
+        "crossattention.c_proj.bias": (C,),
+    }
+    for i in range(config.n_dec_layer):
+        for name, shape in cross.items():
+            decoder[f"decoder.h.{i}.{name}"] = shape
+    return {**shapes, **decoder}
+
+
+def init_params_like_gpt2(
+    shapes: Mapping[str, tuple[int, ...]], n_layer: int, seed: int
+) -> dict[str, np.ndarray]:
+    """GPT-2's initialisation for any parameter table: LayerNorm gains 1 (1-D weights), biases 0,
+    residual projections (c_proj) N(0, 0.02/√(2L)), every other matrix N(0, 0.02); float32."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for name, shape in shapes.items():
+        if name.endswith(".weight") and len(shape) == 1:
+            value = np.ones(shape)
+        elif name.endswith("bias"):
+            value = np.zeros(shape)
+        elif name.endswith("c_proj.weight"):
+            value = rng.normal(0.0, 0.02 / np.sqrt(2 * n_layer), shape)
+        else:
+            value = rng.normal(0.0, 0.02, shape)
+        params[name] = value.astype(np.float32)
+    return params
+
+
+def init_encoder_params(config: EncoderConfig, seed: int = 0) -> dict[str, np.ndarray]:
+    """GPT-2's initialisation of the masked LM; the same seed gives the same model on both twins."""
+    return init_params_like_gpt2(encoder_param_shapes(config), config.n_layer, seed)
+
+
+def init_encdec_params(config: EncDecConfig, seed: int = 0) -> dict[str, np.ndarray]:
+    """GPT-2's initialisation of the encoder-decoder (L = the deeper stack's layers)."""
+    return init_params_like_gpt2(
+        encdec_param_shapes(config), max(config.n_enc_layer, config.n_dec_layer), seed
+    )
+
+
+def encoder_num_params(config: EncoderConfig) -> int:
+    return sum(math.prod(shape) for shape in encoder_param_shapes(config).values())
+
+
+def encdec_num_params(config: EncDecConfig) -> int:
+    return sum(math.prod(shape) for shape in encdec_param_shapes(config).values())
+
+
+def _load_dir(directory: Path, config_cls: Any, shapes_of: Any) -> tuple[Any, dict[str, np.ndarray]]:
+    directory = Path(directory)
+    raw = read_json(directory / CONFIG_FILE)
+    try:
+        config = config_cls.from_hf_dict(raw)
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(f"{directory / CONFIG_FILE}: {e}") from e
+    params = read_safetensors(directory / WEIGHTS_FILE)
+    problems = check_params(shapes_of(config), {name: value.shape for name, value in params.items()})
+    if problems:
+        raise ModelFileError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
+    return config, params
+
+
+def load_encoder_dir(directory: Path) -> tuple[EncoderConfig, dict[str, np.ndarray]]:
+    """Read a masked-LM model directory → (config, parameters)."""
+    return _load_dir(directory, EncoderConfig, encoder_param_shapes)
+
+
+def load_encdec_dir(directory: Path) -> tuple[EncDecConfig, dict[str, np.ndarray]]:
+    """Read an encoder-decoder model directory → (config, parameters)."""
+    return _load_dir(directory, EncDecConfig, encdec_param_shapes)

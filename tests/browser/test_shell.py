@@ -18,6 +18,20 @@ def test_home_lists_the_served_models(page, base_url, api):
     shoot(page, "home")
 
 
+def test_home_guesses_the_next_token_of_the_typed_text(page, base_url, api):
+    page.goto(base_url + "/?text=To%20be%2C%20or%20not%20to%20b")
+    wait_ready(page)
+    want = api.post(
+        "/api/sampler",
+        json={"model": "shakespeare-char", "prompt": "To be, or not to b", "temperature": 1, "n": 8},
+    ).json()
+    shown = page.eval_on_selector_all("#try-next .p", "els => els.map(e => Number(e.dataset.prob))")
+    assert shown == want["stages"][0]["probs"]
+    page.fill("#try-text", "ROMEO")
+    page.wait_for_function("() => location.search.includes('text=ROMEO')")
+    assert "text=ROMEO" in page.get_attribute("#try-learn", "href")
+
+
 def test_lesson_index_links_every_step(page, base_url):
     page.goto(base_url + "/learn")
     links = page.eval_on_selector_all(".lesson-list a", "els => els.map(e => e.getAttribute('href'))")

@@ -11,7 +11,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from models.sampling import SamplingParams
 from server.deps import ANY, TRANSFORMERS, RegistryDep, encode, lookup
 from server.schemas import GenerateRequest
-from server.streaming import EVENT_NAMES, Generation, generation_events
+from server.streaming import EVENT_NAMES, Event, Generation, generation_events
 
 router = APIRouter(prefix="/api", tags=["generate"])
 
@@ -35,6 +35,19 @@ def checked_generation(body: GenerateRequest, registry: RegistryDep, request: Re
     return Generation(entry, body, ids, params)
 
 
+async def event_stream(
+    g: Annotated[Generation, Depends(checked_generation)], request: Request
+) -> AsyncIterator[AsyncIterator[Event]]:
+    """The generation's events, closed when the request ends: a client that disconnects mid-stream
+    leaves the stream suspended at a ``yield``, and only this close runs its cleanup (the count of
+    open streams)."""
+    events = generation_events(g, request.app.state.streams)
+    try:
+        yield events
+    finally:
+        await events.aclose()
+
+
 @router.post(
     "/generate",
     response_class=EventSourceResponse,
@@ -45,8 +58,8 @@ def checked_generation(body: GenerateRequest, registry: RegistryDep, request: Re
     },
 )
 async def generate(
-    g: Annotated[Generation, Depends(checked_generation)], request: Request
+    events: Annotated[AsyncIterator[Event], Depends(event_stream)],
 ) -> AsyncIterator[ServerSentEvent]:
     """Events: ``start`` (prompt tokens), ``token`` per new token, then ``done`` or ``error``."""
-    async for event in generation_events(g, request.app.state.streams):
+    async for event in events:
         yield ServerSentEvent(data=event, event=EVENT_NAMES[type(event)])

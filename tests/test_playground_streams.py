@@ -1,0 +1,74 @@
+"""Stop in the playground closes the connection: the server's count of open streams must return to 0.
+
+A fast model outruns the client, so its stream waits at a ``yield`` when the client goes away; the
+stream must still be closed (its cleanup run), or every Stop leaks one slot of the stream limit.
+Served the way ``playground serve`` serves it: a separate process.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from test_server import TOK
+
+from models.config import GPTConfig
+from models.weights import save_gpt_dir
+
+from helpers import random_params
+
+
+@pytest.fixture
+def fast_server(tmp_path):
+    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=1, n_head=2, n_embd=8)
+    save_gpt_dir(tmp_path / "fast-char", cfg, random_params(cfg), TOK.to_json())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PLAYGROUND_MAX_STREAMS": "2"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "models.cli", "serve", "--port", str(port), "--models", str(tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def streams(url) -> int:
+    return httpx.get(url + "/healthz", timeout=5).json()["streams"]
+
+
+def test_every_stopped_stream_is_closed_and_frees_its_slot(fast_server):
+    body = {"model": "fast-char", "prompt": "a", "max_new_tokens": 500}
+    for _ in range(4):  # more stops than the limit of 2 streams: a leaked slot would turn into a 503
+        with httpx.Client(timeout=10) as c, c.stream("POST", fast_server + "/api/generate", json=body) as r:
+            assert r.status_code == 200
+            tokens = 0
+            for line in r.iter_lines():
+                tokens += line.startswith("event: token")
+                if tokens == 3:
+                    break
+        deadline = time.monotonic() + 2
+        while streams(fast_server) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert streams(fast_server) == 0
+    r = httpx.post(fast_server + "/api/generate", json={**body, "max_new_tokens": 5}, timeout=10)
+    assert r.status_code == 200 and r.text.count("event: token") == 5

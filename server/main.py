@@ -27,6 +27,7 @@ from server.routers import (
     models,
     pages,
     sampler,
+    seq2seq,
     source,
     tokenize,
     trace,
@@ -105,4 +106,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compare_router.router)
     app.include_router(cache.router)
     app.include_router(blocks.router)
+    app.include_router(seq2seq.router)
     return app

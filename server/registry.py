@@ -14,15 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.config import GPTConfig, LSTMConfig
+from models.config import EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig
 from models.loading import BACKENDS, load_model
-from models.tokenizer import AnyTokenizer, load_tokenizer_file
+from models.numbers import WordTokenizer, tokenizers_from_json
+from models.tokenizer import AnyTokenizer, CharTokenizer, load_tokenizer_file
 from models.weights import (
     CARD_FILE,
     CONFIG_FILE,
     TOKENIZER_FILE,
     WEIGHTS_FILE,
     architecture_of,
+    check_params,
+    encdec_num_params,
+    encdec_param_shapes,
+    encoder_num_params,
+    encoder_param_shapes,
     gpt_num_params,
     gpt_weight_problems,
     lstm_num_params,
@@ -40,11 +46,12 @@ class ModelEntry:
     name: str
     directory: Path
     architecture: str
-    config: GPTConfig | LSTMConfig
+    config: GPTConfig | LSTMConfig | EncoderConfig | EncDecConfig
     card: dict[str, Any]
-    tokenizer: AnyTokenizer
+    tokenizer: AnyTokenizer | WordTokenizer  # an encoder-decoder's: the target (output) vocabulary
     parameters: int
     torch_threads: int = 1
+    source_tokenizer: CharTokenizer | None = None  # an encoder-decoder's input vocabulary
     _twins: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -74,15 +81,45 @@ def read_entry(directory: Path) -> ModelEntry:
         config = LSTMConfig.from_hf_dict(raw)
         problems = lstm_weight_problems(config, shapes)
         parameters = lstm_num_params(config)
+    elif arch == "encoder":
+        config = EncoderConfig.from_hf_dict(raw)
+        problems = check_params(encoder_param_shapes(config), shapes)
+        parameters = encoder_num_params(config)
+    elif arch == "encoder-decoder":
+        config = EncDecConfig.from_hf_dict(raw)
+        problems = check_params(encdec_param_shapes(config), shapes)
+        parameters = encdec_num_params(config)
     else:
         raise ValueError(f"architecture {arch!r} is not served yet")
     if problems:
         raise ValueError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
-    tokenizer = load_tokenizer_file(directory / TOKENIZER_FILE)
+    source = None
+    if arch == "encoder-decoder":
+        source, tokenizer = read_seq2seq_tokenizers(directory / TOKENIZER_FILE)
+        if source.vocab_size != config.src_vocab_size:
+            raise ValueError(
+                f"the source tokenizer has {source.vocab_size} tokens, the model {config.src_vocab_size}"
+            )
+    else:
+        tokenizer = load_tokenizer_file(directory / TOKENIZER_FILE)
     if tokenizer.vocab_size != config.vocab_size:
         raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens, the model {config.vocab_size}")
     card = read_json(directory / CARD_FILE) if (directory / CARD_FILE).is_file() else {}
-    return ModelEntry(directory.name, directory, arch, config, card, tokenizer, parameters)
+    return ModelEntry(
+        directory.name, directory, arch, config, card, tokenizer, parameters, source_tokenizer=source
+    )
+
+
+def read_seq2seq_tokenizers(path: Path) -> tuple[CharTokenizer, WordTokenizer]:
+    """An encoder-decoder's (source, target) vocabularies from one ``tokenizer.json``
+    ({"kind": "seq2seq", "source": …, "target": …}, as ``models.numbers.tokenizers_json`` writes it)."""
+    data = read_json(path)
+    if data.get("kind") != "seq2seq":
+        raise ValueError(f"{path}: an encoder-decoder needs a source/target tokenizer pair (kind 'seq2seq')")
+    try:
+        return tokenizers_from_json(data)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: {e}") from e
 
 
 @dataclass

@@ -6,7 +6,8 @@ import json
 
 from fastapi import APIRouter, HTTPException, Path
 
-from server.deps import ANY, RegistryDep, lookup
+from models.loading import ARCHITECTURES
+from server.deps import RegistryDep, lookup
 from server.registry import ModelEntry
 from server.schemas import MetricsLog, ModelList, ModelSummary
 
@@ -37,7 +38,7 @@ def list_models(registry: RegistryDep) -> ModelList:
 
 @router.get("/models/{name}", response_model=ModelSummary, responses={404: {"description": "unknown model"}})
 def get_model(registry: RegistryDep, name: str = Path(max_length=100)) -> ModelSummary:
-    return summary(lookup(registry, name, ANY), registry.backends)
+    return summary(lookup(registry, name, ARCHITECTURES), registry.backends)
 
 
 @router.get(
@@ -47,7 +48,7 @@ def get_model(registry: RegistryDep, name: str = Path(max_length=100)) -> ModelS
 )
 def get_metrics(registry: RegistryDep, name: str = Path(max_length=100)) -> MetricsLog:
     """The training run's metrics log (one record per evaluation): the loss curves the lessons plot."""
-    entry = lookup(registry, name, ANY)
+    entry = lookup(registry, name, ARCHITECTURES)
     path = entry.directory / METRICS_FILE
     if not path.is_file():
         raise HTTPException(status_code=404, detail=f"{name} ships no {METRICS_FILE}")

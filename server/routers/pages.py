@@ -58,7 +58,9 @@ def model_cards(registry: Registry) -> list[dict[str, Any]]:
                 "tokenizer": e.tokenizer.kind,
                 "vocab_size": c.vocab_size,
                 "context": c.block_size,
-                "n_layer": c.n_layer,
+                "n_layer": getattr(c, "n_layer", None) or c.n_enc_layer + c.n_dec_layer,  # enc-dec: both
+                "n_enc_layer": getattr(c, "n_enc_layer", None),  # encoder-decoders only
+                "n_dec_layer": getattr(c, "n_dec_layer", None),
                 "n_head": getattr(c, "n_head", None),  # transformers only
                 "n_embd": c.n_embd,
                 "n_hidden": getattr(c, "n_hidden", None),  # LSTMs only

@@ -1,0 +1,57 @@
+"""A temporary zoo of tiny random models of every architecture (encoder, encoder-decoder, LSTM, and a
+GPT on the numbers task) for the architecture routes and lesson steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from models.config import EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig
+from models.mlm import with_mask_token
+from models.numbers import gpt_tokenizer, tokenizers_json
+from models.tokenizer import CharTokenizer
+from models.weights import (
+    init_encdec_params,
+    init_encoder_params,
+    init_lstm_params,
+    save_gpt_dir,
+    save_model_dir,
+)
+
+from helpers import random_params
+
+SHAKESPEARE_CHARS = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def jittered(params: dict[str, np.ndarray], seed: int, jitter: float = 0.3) -> dict[str, np.ndarray]:
+    """Noise on every parameter, so attention and predictions are not uniform."""
+    rng = np.random.default_rng(seed)
+    return {k: (v + rng.normal(0, jitter, v.shape)).astype(np.float32) for k, v in params.items()}
+
+
+def build_zoo(root: Path, chars: str = SHAKESPEARE_CHARS) -> Path:
+    """tiny-mlm (encoder), tiny-numbers (encoder-decoder), tiny-lstm, numbers-gpt (GPT on "n=words\\n")."""
+    root = Path(root)
+    tok, _ = with_mask_token(CharTokenizer(sorted(set(chars))))
+    cfg = EncoderConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=16)
+    params = jittered(init_encoder_params(cfg, 1), 11)
+    save_model_dir(root / "tiny-mlm", cfg, params, tok.to_json(), {"name": "tiny-mlm", "parameters": 0})
+
+    ecfg = EncDecConfig(
+        src_vocab_size=10, tgt_vocab_size=33, src_block_size=8, tgt_block_size=12, n_enc_layer=1,
+        n_dec_layer=2, n_head=2, n_embd=16,
+    )  # fmt: skip
+    card = {"name": "tiny-numbers", "test": {"exact_match": 0.5}}
+    save_model_dir(
+        root / "tiny-numbers", ecfg, jittered(init_encdec_params(ecfg, 2), 12), tokenizers_json(), card
+    )
+
+    ltok = CharTokenizer(sorted(set(chars)))
+    lcfg = LSTMConfig(vocab_size=ltok.vocab_size, block_size=128, n_layer=2, n_embd=8, n_hidden=12)
+    save_model_dir(root / "tiny-lstm", lcfg, init_lstm_params(lcfg, 3), ltok.to_json(), {"name": "tiny-lstm"})
+
+    gtok = gpt_tokenizer()
+    gcfg = GPTConfig(vocab_size=gtok.vocab_size, block_size=80, n_layer=1, n_head=2, n_embd=16)
+    save_gpt_dir(root / "numbers-gpt", gcfg, random_params(gcfg, 4), gtok.to_json(), {"name": "numbers-gpt"})
+    return root

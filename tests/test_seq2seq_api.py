@@ -1,0 +1,192 @@
+"""Encoder, encoder-decoder and LSTM routes on a zoo of tiny random models: numbers equal the twins'."""
+
+import numpy as np
+import pytest
+from arch_zoo import SHAKESPEARE_CHARS, build_zoo
+from fastapi.testclient import TestClient
+
+from models.loading import load_model
+from models.mlm import MASK_CHAR
+from models.numbers import BOS_ID, EOS_ID, source_tokenizer, target_tokenizer, to_words
+from models.sampling import softmax
+from models.seq2seq import beam_translate, greedy_translate
+from models.tokenizer import CharTokenizer
+from server.main import create_app
+from server.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    return build_zoo(tmp_path_factory.mktemp("arch-zoo"))
+
+
+@pytest.fixture(scope="module")
+def client(zoo):
+    with TestClient(create_app(Settings(models_dir=zoo))) as c:
+        yield c
+
+
+def test_every_architecture_is_listed_with_its_shape(client):
+    models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+    assert {"tiny-mlm", "tiny-numbers", "tiny-lstm", "numbers-gpt"} <= set(models)
+    assert models["tiny-mlm"]["architecture"] == "encoder"
+    enc = models["tiny-numbers"]
+    assert enc["architecture"] == "encoder-decoder" and enc["tokenizer"] == "word" and enc["vocab_size"] == 33
+    assert (
+        enc["parameters"]
+        == load_model(client.app.state.registry.get("tiny-numbers").directory).num_parameters()
+    )
+    assert client.get("/api/models/tiny-numbers").json()["config"]["n_dec_layer"] == 2
+    assert client.get("/", headers={"accept": "text/html"}).status_code == 200
+    learn = client.get("/learn", headers={"accept": "text/html"}).text
+    assert "/learn/architectures" in learn and "/learn/lstm" in learn
+
+
+def test_fill_mask_is_the_twins_softmax(client, zoo):
+    text = f"To b{MASK_CHAR}, or not"
+    r = client.post("/api/fill-mask", json={"model": "tiny-mlm", "text": text, "positions": [7], "top_k": 6})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert [m["position"] for m in got["masked"]] == [4, 7]
+    assert got["masked"][0]["original"] is None and got["masked"][1]["original"]["token"] == "o"
+    model = load_model(zoo / "tiny-mlm")
+    _, tr = model.forward(np.asarray([got["ids"]]), trace=True)
+    probs = softmax(np.asarray(tr.logits[0], dtype=np.float64))
+    for m in got["masked"]:
+        p = probs[m["position"]]
+        cands = m["candidates"]
+        assert len(cands) == 6 and 0 < sum(c["prob"] for c in cands) <= 1 + 1e-6
+        assert [c["id"] for c in cands] == list(np.argsort(-p, kind="stable")[:6])
+        for c in cands:
+            assert c["prob"] == pytest.approx(p[c["id"]], abs=1e-6)
+    assert got["masked"][1]["original"]["prob"] == pytest.approx(
+        probs[7][got["masked"][1]["original"]["id"]], abs=1e-6
+    )
+    att = np.asarray(got["attention"])
+    assert att.shape == (2, 2, len(text), len(text))
+    np.testing.assert_allclose(att, tr.att_probs[:, 0], atol=1e-4)
+    assert (att[:, :, 0, -1] > 0).all()  # bidirectional: the first token sees the last
+    assert got["filled"][4] == got["masked"][0]["candidates"][0]["token"]
+
+
+def test_fill_mask_refusals_name_the_field(client):
+    def post(**body):
+        return client.post("/api/fill-mask", json={"model": "tiny-mlm", "text": "abc", **body})
+
+    r = post()
+    assert r.status_code == 422 and r.json()["detail"].startswith("text: nothing is masked")
+    r = post(positions=[3])
+    assert r.status_code == 422 and r.json()["detail"].startswith("positions:")
+    r = post(top_k=0)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "top_k"
+    r = post(text="ab\u00e9" + MASK_CHAR)
+    assert r.status_code == 422 and r.json()["detail"].startswith("text:")
+    r = post(model="nope")
+    assert r.status_code == 404
+    r = post(model="numbers-gpt")
+    assert r.status_code == 422 and "tiny-mlm" in r.json()["detail"] and "numbers-gpt" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_translate_greedy_beam_and_cross_attention(client, zoo, backend):
+    body = {
+        "model": "tiny-numbers",
+        "source": "4012",
+        "num_beams": 3,
+        "length_penalty": 0.5,
+        "backend": backend,
+    }
+    r = client.post("/api/translate", json=body)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    model = load_model(zoo / "tiny-numbers")
+    src = source_tokenizer().encode("4012")
+    want = greedy_translate(model, [src], BOS_ID, EOS_ID)[0]
+    assert got["greedy"]["ids"] == want and got["source_tokens"] == list("4012")
+    assert got["greedy"]["tokens"] == target_tokenizer().token_strings(want)
+    assert got["reference"] == to_words(4012) == "four thousand twelve"
+    beams = beam_translate(model, src, BOS_ID, EOS_ID, 3, 12, 0.5)
+    assert got["best"]["ids"] == beams.best.ids
+    assert got["best"]["score"] == pytest.approx(beams.best.score, abs=1e-4)
+    assert len(got["steps"]) == len(beams.steps)
+    assert [b["ids"] for b in got["steps"][0]["beams"]] == [b.ids for b in beams.steps[0].beams]
+    cross = np.asarray(got["cross_attention"])
+    assert cross.shape == (2, 2, len(want), 4)
+    np.testing.assert_allclose(cross.sum(-1), 1, atol=1e-3)
+    _, tr = model.forward(np.asarray([src]), np.asarray([[BOS_ID, *want[:-1]]]), trace=True)
+    np.testing.assert_allclose(cross, tr.decoder.cross_probs[:, 0], atol=1e-4)
+
+
+def test_one_beam_is_greedy(client):
+    r = client.post("/api/translate", json={"model": "tiny-numbers", "source": "987654", "num_beams": 1})
+    got = r.json()
+    assert got["best"]["ids"] == got["greedy"]["ids"]
+
+
+def test_translate_refusals_name_the_field(client):
+    def post(**body):
+        return client.post("/api/translate", json={"model": "tiny-numbers", "source": "12", **body})
+
+    r = post(source="12a")
+    assert r.status_code == 422 and r.json()["detail"].startswith("source:")
+    r = post(source="123456789")
+    assert r.status_code == 422 and "encoder's context of 8" in r.json()["detail"]
+    for field, value in (("num_beams", 0), ("num_beams", 9), ("length_penalty", 3), ("max_new_tokens", 0)):
+        r = post(**{field: value})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field
+    assert post(model="missing").status_code == 404
+    r = post(model="tiny-lstm")
+    assert r.status_code == 422 and "tiny-numbers" in r.json()["detail"]
+    r = client.post("/api/generate", json={"model": "tiny-numbers", "prompt": "1"})
+    assert r.status_code == 422 and "tiny-lstm" in r.json()["detail"]  # the language-model routes refuse it
+
+
+def test_cross_mask_of_a_padded_batch(client):
+    r = client.post("/api/cross-mask", json={"model": "tiny-numbers", "sources": ["7", "12345", "808"]})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["source_padding"] == [[0, 0, 0, 0, 1], [1, 1, 1, 1, 1], [0, 0, 1, 1, 1]]
+    assert got["source_tokens"][0] == [None, None, None, None, "7"]
+    cross = np.asarray(got["cross"])
+    src = np.asarray(got["source_padding"], dtype=bool)
+    tgt = np.asarray(got["target_padding"], dtype=bool)
+    np.testing.assert_array_equal(cross, tgt[:, :, None] & src[:, None, :])
+    assert all(row[0] == "<s>" for row in got["target_tokens"])
+    r = client.post("/api/cross-mask", json={"model": "tiny-numbers", "sources": ["1", "x"]})
+    assert r.status_code == 422 and r.json()["detail"].startswith("sources.1:")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_lstm_gates_are_the_twins_trace(client, zoo, backend):
+    text = "ROMEO: But soft"
+    r = client.post(
+        "/api/lstm-trace", json={"model": "tiny-lstm", "text": text, "top_k": 5, "backend": backend}
+    )
+    assert r.status_code == 200, r.text
+    got = r.json()
+    ids = CharTokenizer(sorted(set(SHAKESPEARE_CHARS))).encode(text)
+    assert got["ids"] == ids and got["n_layer"] == 2 and got["n_hidden"] == 12
+    _, tr = load_model(zoo / "tiny-lstm").forward(np.asarray([ids]), trace=True)
+    for layer in got["layers"]:
+        k = layer["layer"]
+        for name in ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden"):
+            a = np.asarray(layer[name])
+            assert a.shape == (len(text), 12)
+            np.testing.assert_allclose(a, getattr(tr, name)[k, 0], atol=1e-4, err_msg=name)
+    p = softmax(np.asarray(tr.logits[0, -1], dtype=np.float64))
+    assert [c["id"] for c in got["next_token"]] == list(np.argsort(-p, kind="stable")[:5])
+    assert got["next_token"][0]["prob"] == pytest.approx(p.max(), abs=1e-6)
+    one = client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": text, "layer": 1}).json()
+    assert [x["layer"] for x in one["layers"]] == [1] and one["layers"][0] == got["layers"][1]
+
+
+def test_lstm_trace_refusals(client):
+    r = client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": "abc", "layer": 2})
+    assert r.status_code == 422 and r.json()["detail"] == "layer: the model has layers 0..1"
+    r = client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": ""})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "text"
+    r = client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": "a" * 129})
+    assert r.status_code == 422 and "context of 128" in r.json()["detail"]
+    r = client.post("/api/lstm-trace", json={"model": "tiny-mlm", "text": "abc"})
+    assert r.status_code == 422 and "tiny-lstm" in r.json()["detail"]
+    assert client.post("/api/lstm-trace", json={"model": "gone", "text": "abc"}).status_code == 404

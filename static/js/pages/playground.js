@@ -54,6 +54,7 @@ sbs.addEventListener("change", () => {
   state.sbs = sbs.checked;
   save();
   cmpFig.root.hidden = !state.sbs;
+  outFig.root.hidden = state.sbs;
 });
 
 function showCard() {
@@ -145,7 +146,8 @@ async function refreshSampler() {
 
 // ---- output: streaming tokens and the hovered token's details -----------------------------------
 const outFig = figure($("output-box"), { title: "Generated text", name: "generated" });
-const text = h("div", { class: "text-stream", id: "output" });
+const text = h("div", { class: "text-stream", id: "output" },
+  h("span", { class: "muted small" }, "Press Generate (or Ctrl+Enter): the new tokens appear here as they are sampled."));
 const legend = h("div", { class: "legend" }, "token probability:",
   ...[0, 0.25, 0.5, 0.75, 1].map((p) => {
     const sw = h("span", { class: "swatch", title: `p = ${p}` });
@@ -305,6 +307,7 @@ async function generate() {
 // ---- side by side: the same request on PyTorch, then on NumPy, and the traces' largest differences --
 const cmpFig = figure($("compare-box"), { title: "PyTorch | NumPy side by side", name: "backends" });
 cmpFig.root.hidden = !state.sbs;
+outFig.root.hidden = state.sbs;
 cmpFig.body.append(h("p", { class: "muted small" }, "Press Generate: the same prompt, seed and settings run on both backends, one after the other."));
 
 async function sideBySide() {
@@ -425,7 +428,8 @@ function drawAttention() {
   zoomFig.root.hidden = !open;
   if (open) {
     heatmap(zoomFig.body, { matrix: square(attn.rows[zl][zh], T), rows: attn.tokens, cols: attn.tokens },
-      { readout: zoomFig.readout, values: true, rowTitle: "query", colTitle: "key", label: `attention of layer ${zl}, head ${zh}` });
+      { readout: zoomFig.readout, values: true, label: `attention of layer ${zl}, head ${zh}`,
+        describe: (i, j, v) => `query ${i} ${JSON.stringify(attn.tokens[i])} → key ${j} ${JSON.stringify(attn.tokens[j])}: ${v === null ? "masked (a later key)" : fmt(v, 4)}` });
     zoomFig.setTitle(`Layer ${zl}, head ${zh}`);
     zoomFig.setCaption(`${state.model}, layer ${zl}, head ${zh}, on ${what}: softmax(q·k/√d) per query row; each row sums to 1; hatched = masked.`);
     zoomFig.setData({ layer: zl, head: zh, tokens: attn.tokens, rows: attn.rows[zl][zh] });

@@ -4,13 +4,7 @@
 import { checked, fmt, h } from "../lib/dom.js";
 import { render as bars } from "./bars.js";
 
-export const STAGE_NAMES = {
-  model: "raw model",
-  penalty: "after repetition penalty",
-  temperature: "after temperature",
-  top_k: "after top-k",
-  top_p: "after top-p",
-};
+export const STAGE_NAMES = { model: "raw model", penalty: "repetition penalty", temperature: "temperature", top_k: "top-k", top_p: "top-p" };
 
 export function render(el, res, options = {}) {
   const skip = options.skip || new Set();
@@ -23,7 +17,7 @@ export function render(el, res, options = {}) {
     const items = res.tokens.map((token, i) => {
       const p = st.probs[i];
       const cutHere = p === 0 && prev[i] > 0;
-      const removed = p === 0 ? (cutHere ? STAGE_NAMES[st.name].replace("after ", "") : "an earlier filter") : null;
+      const removed = p === 0 ? (cutHere ? STAGE_NAMES[st.name] : "an earlier filter") : null;
       return {
         token,
         prob: cutHere ? prev[i] : p,
@@ -32,15 +26,17 @@ export function render(el, res, options = {}) {
       };
     });
     const list = h("div", { class: "stage-bars" });
-    bars(list, items, { max, label: `${STAGE_NAMES[st.name]}: probabilities`, digits: 1 });
+    const title = k ? `after ${STAGE_NAMES[st.name]}` : STAGE_NAMES[st.name];
+    bars(list, items, { max, label: `${title}: probabilities`, digits: 1 });
     cols.push(
       h("section", { class: "stage", "data-stage": st.name },
-        h("h4", {}, STAGE_NAMES[st.name]),
+        h("h4", { title }, k ? `→ ${STAGE_NAMES[st.name].replace("repetition ", "")}` : title),
         h("p", { class: "small mono stats" },
           "kept ",
           checked(h("b", { class: "kept", title: `${st.kept} tokens have probability > 0` }, String(st.kept)), `${prefix}.stages.${k}.kept`, st.kept),
-          options.vocab ? ` of ${options.vocab}` : "",
-          " · H ",
+          options.vocab ? `/${options.vocab}` : "",
+          h("br"),
+          "H ",
           checked(h("span", { class: "entropy", title: `entropy ${st.entropy_bits} bits` }, fmt(st.entropy_bits, 2)), `${prefix}.stages.${k}.entropy_bits`, st.entropy_bits),
           " bits"),
         list),

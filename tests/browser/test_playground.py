@@ -80,7 +80,8 @@ def test_a_prompt_streams_exactly_the_asked_number_of_tokens(page, base_url):
 def test_the_text_for_a_seed_equals_the_api_stream(page, base_url, api):
     query = "&max_tokens=30&seed=7&temperature=1.1&top_k=20&top_p=0.9&prompt=JULIET%3A"
     open_playground(page, base_url, query)
-    generate(page)
+    page.press("#prompt", "Control+Enter")  # the keyboard shortcut generates
+    page.wait_for_selector("#output-box figure[data-done]")
     shown = page.eval_on_selector_all(
         "#output .tok.gen", "es => es.map(e => e.textContent.replace(/↵/g, ''))"
     )

@@ -239,6 +239,7 @@ function showStep(i) {
   const { svg } = heatmap(stepBox, { matrix, rows: labels, cols: ctx },
     { readout: tokFig.readout, rowTitle: "layer/head", colTitle: "key", min: 0, label: `attention rows that predicted generated token ${i}`,
       describe: (r, k, v) => `${labels[r]}: predicting ${JSON.stringify(e.token)}, weight on key ${k} ${JSON.stringify(ctx[k])} = ${fmt(v, 4)}` });
+  stepBox.scrollLeft = stepBox.scrollWidth; // the newest keys, where the weight usually is
   const H = e.attention[0].length;
   for (const r of svg.querySelectorAll("rect.cell")) {
     const [row, k] = [Number(r.dataset.i), Number(r.dataset.j)];

@@ -23,8 +23,10 @@ MODULES = {
     "generate": "models.generate",
     "tokenizer": "models.tokenizer",
     "explain": "models.explain",
+    "encdec": "models.encdec_numpy",
+    "lstm": "models.lstm_numpy",
 }
-Module = Literal["numpy", "torch", "sampling", "generate", "tokenizer", "explain"]
+Module = Literal["numpy", "torch", "sampling", "generate", "tokenizer", "explain", "encdec", "lstm"]
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
 

@@ -1,0 +1,174 @@
+"""Lesson steps 13 (architectures) and 14 (LSTM) on a second server whose zoo holds shakespeare-char and
+tiny random encoder, encoder-decoder, LSTM and numbers-GPT models: checked numbers equal the API's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+from arch_zoo import build_zoo
+
+from helpers import at_path, checked_numbers, shoot, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXT = "ROMEO: But soft, what light"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    """A server of its own, on a zoo of shakespeare-char and tiny random models of every architecture."""
+    zoo = build_zoo(tmp_path_factory.mktemp("arch-zoo"))
+    (zoo / "shakespeare-char").symlink_to(ROOT / "models" / "zoo" / "shakespeare-char")
+    port = free_port()
+    env = {**os.environ, "PLAYGROUND_MODELS_DIR": str(zoo), "PYTHONUNBUFFERED": "1"}
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    log = open(ROOT / "artifacts" / "browser-server-arch.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "models.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start; see {log.name}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def api(base_url):
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        yield client
+
+
+def query(page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def assert_checked(page, responses: dict) -> dict[str, int]:
+    """Every [data-check] number equals the response named by its path's first part; counts per part."""
+    counts: dict[str, int] = {}
+    for n in checked_numbers(page):
+        head, rest = n["path"].split(".", 1)
+        want = at_path(responses[head], rest)
+        assert float(n["value"]) == pytest.approx(float(want), abs=1e-9), n["path"]
+        counts[head] = counts.get(head, 0) + 1
+    return counts
+
+
+def test_architectures_step_shows_the_apis_numbers(page, base_url, api):
+    page.goto(
+        f"{base_url}/learn/architectures?text=ROMEO%3A+But+soft%2C+what+light&masked=8,13&number=4012&beams=3"
+    )
+    wait_ready(page)
+    assert page.is_hidden("#lesson-error")
+    fill = api.post("/api/fill-mask", json={"model": "tiny-mlm", "text": TEXT, "positions": [8, 13]}).json()
+    causal = api.post(
+        "/api/trace", json={"model": "shakespeare-char", "text": TEXT, "layer": 0, "head": 0}
+    ).json()
+    tr = api.post(
+        "/api/translate",
+        json={"model": "tiny-numbers", "source": "4012", "num_beams": 3, "length_penalty": 1},
+    ).json()
+    counts = assert_checked(page, {"fill": fill, "causal": causal, "tr": tr})
+    assert counts["fill"] >= 2 * 5 and counts["tr"] >= len(tr["greedy"]["ids"]) * 4
+    assert page.eval_on_selector_all("[data-masked]", "els => els.map(e => +e.dataset.masked)") == [8, 13]
+    assert page.text_content("[data-greedy]") == (tr["greedy"]["text"] or "(nothing)")
+    assert page.text_content("[data-filled]") == fill["filled"]
+    rows = page.eval_on_selector_all(
+        "[data-panel=compare] tr[data-model]", "els => els.map(e => e.dataset.model)"
+    )
+    assert rows == ["tiny-numbers", "numbers-gpt"]
+    cards = {m["name"]: m for m in api.get("/api/models").json()["models"]}
+    assert (
+        page.text_content("tr[data-model=tiny-numbers] td.num") == f"{cards['tiny-numbers']['parameters']:,}"
+    )
+    shoot(page, "lesson-architectures")
+
+
+def test_architectures_controls_update_the_url(page, base_url, api):
+    page.goto(f"{base_url}/learn/architectures?model=tiny-numbers")
+    wait_ready(page)
+    auto = page.eval_on_selector_all(
+        "button[data-pos][aria-pressed=true]", "els => els.map(e => +e.dataset.pos)"
+    )
+    assert len(auto) == 2  # two letters hidden when the URL names none
+    page.click("button[data-pos='0']")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('masked')?.startsWith('0,')")
+    page.wait_for_selector("[data-masked='0']")
+    page.select_option("#lesson-beams", "2")
+    page.wait_for_function("() => location.search.includes('beams=2')")
+    page.wait_for_selector("figure[data-panel=beams] h3:has-text('2 beams')")
+    widest = page.eval_on_selector_all(
+        "figure[data-panel=beams] tr", "rows => Math.max(...rows.map(r => r.querySelectorAll('td').length))"
+    )
+    assert widest <= 2
+    page.fill("#lesson-number", "77")
+    page.press("#lesson-number", "Enter")
+    page.wait_for_function("() => location.search.includes('number=77')")
+    page.wait_for_selector("figure[data-panel=cross] h3:has-text('77 → words')")
+    assert query(page)["model"] == "tiny-numbers"
+    page.select_option("#lesson-layer", "1")
+    page.wait_for_function("() => location.search.includes('layer=1')")
+
+
+def test_lstm_step_shows_the_apis_numbers(page, base_url, api):
+    page.goto(f"{base_url}/learn/lstm?text=ROMEO%3A+But+soft%2C+what+light&layer=1")
+    wait_ready(page)
+    assert page.is_hidden("#lesson-error")
+    trace = api.post(
+        "/api/lstm-trace", json={"model": "tiny-lstm", "text": TEXT, "layer": 1, "top_k": 10}
+    ).json()
+    ppl = [
+        api.post("/api/perplexity", json={"model": m, "text": TEXT}).json()
+        for m in ("tiny-lstm", "shakespeare-char")
+    ]
+    counts = assert_checked(page, {"trace": trace, "ppl": ppl})
+    assert counts["trace"] == 6 * 12 * len(TEXT) + 10 and counts["ppl"] == 6
+    assert page.eval_on_selector_all("[data-gate]", "els => els.length") == 6
+    rows = page.eval_on_selector_all(
+        "[data-panel=compare] tr[data-model]", "els => els.map(e => e.dataset.model)"
+    )
+    assert rows == ["tiny-lstm", "shakespeare-char"]
+    shoot(page, "lesson-lstm")
+    page.select_option("#lesson-layer", "0")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('layer') === null")
+    page.wait_for_selector("figure[data-panel=gates] h3:has-text('layer 0')")
+
+
+def test_both_steps_fit_a_phone(phone, base_url):
+    for slug in ("architectures", "lstm"):
+        phone.goto(f"{base_url}/learn/{slug}")
+        wait_ready(phone)
+        assert phone.is_hidden("#lesson-error")
+        width = phone.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 400, f"{slug} is {width}px wide on a phone"
+        shoot(phone, f"lesson-{slug}-phone")

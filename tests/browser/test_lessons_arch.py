@@ -79,7 +79,10 @@ def assert_checked(page, responses: dict) -> dict[str, int]:
     for n in checked_numbers(page):
         head, rest = n["path"].split(".", 1)
         want = at_path(responses[head], rest)
-        assert float(n["value"]) == pytest.approx(float(want), abs=1e-9), n["path"]
+        if isinstance(want, bool):
+            assert n["value"] == str(want).lower(), n["path"]
+        else:
+            assert float(n["value"]) == pytest.approx(float(want), abs=1e-9), n["path"]
         counts[head] = counts.get(head, 0) + 1
     return counts
 
@@ -172,3 +175,31 @@ def test_both_steps_fit_a_phone(phone, base_url):
         width = phone.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 400, f"{slug} is {width}px wide on a phone"
         shoot(phone, f"lesson-{slug}-phone")
+
+
+def test_masks_page_adds_the_cross_attention_mask(page, base_url, api):
+    page.goto(f"{base_url}/masks")
+    wait_ready(page)
+    page.wait_for_selector("[data-panel=cross-mask] rect.cell")
+    want = api.post(
+        "/api/cross-mask", json={"model": "tiny-numbers", "sources": ["7", "42", "1234", "908172"]}
+    ).json()
+    counts = assert_checked(
+        page,
+        {
+            "cross": want,
+            "masks": api.post(
+                "/api/masks",
+                json={
+                    "model": "shakespeare-char",
+                    "texts": ["ROMEO:", "To be, or not to be", "O Romeo, Romeo!", "What light"],
+                },
+            ).json(),
+        },
+    )
+    assert counts["cross"] == sum(len(m) * len(m[0]) for m in want["cross"])
+    hatched = page.eval_on_selector_all(
+        "[data-panel=cross-mask] [data-row='0'] rect.cell[fill^=url]", "els => els.length"
+    )
+    assert hatched == sum(not v for row in want["cross"][0] for v in row) > 0
+    shoot(page, "masks-cross")

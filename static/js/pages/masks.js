@@ -159,6 +159,7 @@ function draw(d) {
   figures.append(h("p", { class: "legend", "aria-label": "legend" },
     h("span", { class: "swatch", style: `background:${viridis(1)}` }), "may attend (score kept)",
     h("span", { class: "swatch hatch" }), "masked (score set to −∞, weight 0)"));
+  if (cross) import("./masks-cross.js").then((m) => m.drawCross(figures, models));
 }
 
 refresh();

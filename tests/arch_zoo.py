@@ -3,6 +3,7 @@ GPT on the numbers task) for the architecture routes and lesson steps."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -54,4 +55,15 @@ def build_zoo(root: Path, chars: str = SHAKESPEARE_CHARS) -> Path:
     gtok = gpt_tokenizer()
     gcfg = GPTConfig(vocab_size=gtok.vocab_size, block_size=80, n_layer=1, n_head=2, n_embd=16)
     save_gpt_dir(root / "numbers-gpt", gcfg, random_params(gcfg, 4), gtok.to_json(), {"name": "numbers-gpt"})
+    for name in (
+        "tiny-mlm",
+        "tiny-numbers",
+        "tiny-lstm",
+        "numbers-gpt",
+    ):  # a training log, as shipped models have
+        records = [
+            {"step": s, "tokens": 512 * s, "train_loss": 3.0 - s / 100, "val_loss": 3.1 - s / 100}
+            for s in (0, 50)
+        ]
+        (root / name / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     return root

@@ -203,3 +203,10 @@ def test_masks_page_adds_the_cross_attention_mask(page, base_url, api):
     )
     assert hatched == sum(not v for row in want["cross"][0] for v in row) > 0
     shoot(page, "masks-cross")
+
+
+@pytest.mark.parametrize("path", ["/playground", "/attention", "/compare", "/positions", "/learn"])
+def test_other_pages_live_beside_every_architecture(page, base_url, path):
+    page.goto(base_url + path)
+    wait_ready(page)
+    assert page.locator(".error:visible").count() == 0, page.locator(".error:visible").all_text_contents()

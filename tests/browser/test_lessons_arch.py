@@ -210,3 +210,14 @@ def test_other_pages_live_beside_every_architecture(page, base_url, path):
     page.goto(base_url + path)
     wait_ready(page)
     assert page.locator(".error:visible").count() == 0, page.locator(".error:visible").all_text_contents()
+
+
+def test_the_new_pages_stay_within_the_weight_budget(page, base_url):
+    from test_shell import BUDGET, page_weight
+
+    for path in ("/learn/architectures", "/learn/lstm", "/masks"):
+        page.goto(base_url + path)
+        wait_ready(page)
+        page.wait_for_load_state("networkidle")
+        files = page_weight(page)
+        assert 300_000 < sum(files.values()) <= BUDGET, (path, sum(files.values()), files)

@@ -16,7 +16,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("models.demo", "generate text from a model in the terminal, on either backend"),
     "bench": ("models.bench", "benchmark generation speed: transformers vs the PyTorch and NumPy twins"),
     "prepare": ("models.data", "tokenize a text into train/validation token arrays for training"),
-    "train": ("models.train", "train a GPT (PyTorch twin) on prepared data; checkpoints, resume, export"),
+    "train": (
+        "models.train",
+        "train a model (PyTorch twin): GPT or LSTM on prepared text, the encoder-decoder or a GPT on "
+        "numbers to words, a masked LM; checkpoints, resume, export",
+    ),
+    "evaluate": (
+        "models.evaluate",
+        "measure a numbers-to-words model (held-out greedy exact match) or a masked LM; speed, parameters",
+    ),
     "serve": ("server.serve", "serve the models over HTTP (the API, its docs at /docs)"),
     "loadtest": (
         "server.loadtest",

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -180,14 +180,33 @@ def tokenizers_json() -> dict[str, Any]:
     return {"kind": "seq2seq", "source": source_tokenizer().to_json(), "target": target_tokenizer().to_json()}
 
 
-def tokenizers_from_json(data: dict[str, Any]) -> tuple[CharTokenizer, WordTokenizer]:
+class Seq2SeqTokenizers(NamedTuple):
+    """An encoder-decoder's two vocabularies, saved as one ``tokenizer.json``; unpacks as
+    ``source, target``. ``vocab_size`` is the target's (the model's output vocabulary)."""
+
+    source: CharTokenizer
+    target: WordTokenizer
+
+    @property
+    def kind(self) -> str:
+        return "seq2seq"
+
+    @property
+    def vocab_size(self) -> int:
+        return self.target.vocab_size
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "seq2seq", "source": self.source.to_json(), "target": self.target.to_json()}
+
+
+def tokenizers_from_json(data: dict[str, Any]) -> Seq2SeqTokenizers:
     """The (source, target) tokenizers written by ``tokenizers_json``."""
     if data.get("kind") != "seq2seq":
         raise ValueError("not a source/target tokenizer pair (kind must be 'seq2seq')")
     source, target = data["source"], data["target"]
     if source.get("kind") != "char" or target.get("kind") != "word":
         raise ValueError("expected a character source vocabulary and a word target vocabulary")
-    return CharTokenizer(source["chars"]), WordTokenizer(target["words"])
+    return Seq2SeqTokenizers(CharTokenizer(source["chars"]), WordTokenizer(target["words"]))
 
 
 # -- examples and batches for the encoder-decoder --------------------------------------------

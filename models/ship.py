@@ -9,6 +9,11 @@
 On top of what the run recorded, shipping measures the model once more with the NumPy twin:
 the loss over the whole validation split (non-overlapping windows of the full context), and a
 300-character sample at temperature 0.8 with a stated seed.
+
+A numbers-to-words model (``--task numbers``: the encoder-decoder, or a GPT on "1234=words"
+lines) is measured instead by greedy exact match on every held-out test and validation number
+(``models/evaluate.py``), plus a fixed slice of 300 test numbers for quick checks, and its card
+shows three example translations.
 """
 
 from __future__ import annotations
@@ -21,10 +26,17 @@ from typing import Any
 
 import numpy as np
 
-from models.config import GPTConfig
 from models.data import REPO_ROOT, load_data
 from models.metrics import bits_per_char, perplexity
-from models.train import METRICS_FILE, TrainSettings, read_checkpoint_info, reproduce_command
+from models.numbers import to_words
+from models.train import (
+    CONFIGS,
+    METRICS_FILE,
+    LMTask,
+    TrainSettings,
+    read_checkpoint_info,
+    reproduce_command,
+)
 from models.weights import (
     CARD_FILE,
     CONFIG_FILE,
@@ -141,10 +153,8 @@ and validation loss, perplexity, bits per character, learning rate and tokens pe
 """
 
 
-def ship(run_dir: Path, name: str, zoo: Path = ZOO, seed: int = 0, prompt: str = "\n") -> Path:
-    """Copy the run's exported model into ``zoo/name`` and complete its card; returns the directory."""
-    from models.loading import load_model, load_tokenizer
-
+def _copy_export(run_dir: Path, name: str, zoo: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """Copy the run's exported model and curves to ``zoo/name`` → (directory, checkpoint info, card)."""
     run_dir = Path(run_dir)
     export = run_dir / "export"
     if not (export / CARD_FILE).is_file():
@@ -155,8 +165,19 @@ def ship(run_dir: Path, name: str, zoo: Path = ZOO, seed: int = 0, prompt: str =
     for file in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE):
         atomic_write_bytes(dest / file, (export / file).read_bytes())
     shutil.copyfile(run_dir / METRICS_FILE, dest / METRICS_FILE)
+    return dest, info, read_json(export / CARD_FILE)
 
-    card = read_json(export / CARD_FILE)
+
+def ship(run_dir: Path, name: str, zoo: Path = ZOO, seed: int = 0, prompt: str = "\n") -> Path:
+    """Copy the run's exported model into ``zoo/name`` and complete its card; returns the directory."""
+    from models.loading import load_model, load_tokenizer
+
+    task = (read_checkpoint_info(Path(run_dir)).get("task") or {"name": "lm"})["name"]
+    if task == "numbers":
+        return ship_numbers(run_dir, name, zoo)
+    if task != "lm":
+        raise ValueError(f"{run_dir} trained --task {task}; ship takes language and numbers-to-words models")
+    dest, info, card = _copy_export(run_dir, name, zoo)
     data = load_data(Path(info["data"]["directory"]))
     model, tokenizer = load_model(dest, "numpy"), load_tokenizer(dest)
     loss, n_tokens = split_loss(model, data.val)
@@ -178,14 +199,145 @@ def ship(run_dir: Path, name: str, zoo: Path = ZOO, seed: int = 0, prompt: str =
         "backend": "numpy",
         "text": sample_text(model, tokenizer, prompt, seed),
     }
-    config, settings = GPTConfig.from_dict(info["config"]), TrainSettings(**info["settings"])
-    threads = card["hardware"]["threads"]
-    card["command"] = reproduce_command(data, config, settings, info["preset"], threads, card["steps"])
+    config = CONFIGS[info.get("arch", "gpt")].from_dict(info["config"])
+    settings, threads = TrainSettings(**info["settings"]), card["hardware"]["threads"]
+    card["command"] = reproduce_command(
+        LMTask(data), config, settings, info["preset"], threads, card["steps"]
+    )
     atomic_write_json(dest / CARD_FILE, card)
     atomic_write_bytes(dest / "README.md", card_readme(card).encode())
     bpc = card["validation"]["bits_per_char"]
     log.info("shipped %s → %s: validation %.4f nats/token, %.4f bits/char", run_dir, dest, loss, bpc)
     return dest
+
+
+# -- numbers to words ------------------------------------------------------------------------------
+
+N_EXAMPLES = 3
+
+
+def ship_numbers(run_dir: Path, name: str, zoo: Path = ZOO) -> Path:
+    """Ship a numbers-to-words run: greedy exact match on the held-out numbers (NumPy twin), the
+    card's slice, three example translations, the reproduce command, a README."""
+    from models.evaluate import SLICE, held_out, numbers_accuracy
+    from models.loading import load_model, load_tokenizer
+    from models.tasks import numbers_task, spread
+
+    dest, info, card = _copy_export(run_dir, name, zoo)
+    arch, split_seed = info["arch"], info["task"]["split_seed"]
+    model = load_model(dest, "numpy")
+    tokenizer = load_tokenizer(dest) if arch == "gpt" else None
+    test = held_out(split_seed, "test")
+    results = {
+        split: numbers_accuracy(model, held_out(split_seed, split), tokenizer) for split in ("test", "val")
+    }
+    piece = numbers_accuracy(model, held_out(split_seed, "test", SLICE), tokenizer)
+    card["name"] = name
+    card["accuracy"] = {
+        "test": results["test"].summary(),
+        "val": results["val"].summary(),
+        "slice": {"numbers": SLICE, "exact_match": piece.accuracy},
+        "how": "greedy decoding, NumPy twin (float32); exact match with models.numbers.to_words; "
+        f"held-out numbers of split seed {split_seed} (never trained on); slice: {SLICE} test numbers "
+        "evenly spread",
+        "wrong": [{"number": n, "output": a} for n, a in results["test"].wrong()[:20]],
+    }
+    card["examples"] = []
+    test_acc = results["test"]
+    for n in spread(test, N_EXAMPLES):
+        answer = test_acc.answers[test_acc.numbers.index(int(n))]
+        card["examples"].append({"number": int(n), "output": answer, "correct": answer == to_words(int(n))})
+    config = CONFIGS[arch].from_dict(info["config"])
+    settings, threads = TrainSettings(**info["settings"]), card["hardware"]["threads"]
+    task = numbers_task(arch, split_seed)
+    card["command"] = reproduce_command(task, config, settings, info["preset"], threads, card["steps"])
+    atomic_write_json(dest / CARD_FILE, card)
+    atomic_write_bytes(dest / "README.md", numbers_readme(card).encode())
+    log.info(
+        "shipped %s → %s: held-out test exact match %.2f%% (%d numbers)",
+        run_dir,
+        dest,
+        100 * results["test"].accuracy,
+        len(test),
+    )
+    return dest
+
+
+def numbers_readme(card: dict[str, Any]) -> str:
+    """README.md of a numbers-to-words model, from its card."""
+    c, hw, acc, data = card["config"], card["hardware"], card["accuracy"], card["data"]
+    if card["architecture"] == "encoder-decoder":
+        shape = (
+            f"An encoder-decoder transformer: {c['n_enc_layer']} encoder and {c['n_dec_layer']} decoder "
+            f"layers, {c['n_head']} heads, {c['n_embd']} channels, {c['pos']} positions. It reads the "
+            "digits (one token each) and writes the words (one token each) until `</s>`."
+        )
+        tok = card["tokenizer"]
+        vocab = f"source: {tok['source']['vocab_size']} digits; target: {tok['target']['vocab_size']} words"
+    else:
+        shape = (
+            f"A decoder-only GPT: {c['n_layer']} layers, {c['n_head']} heads, {c['n_embd']} channels, "
+            f"{c['norm']}-LN, {c['pos']} positions, a context of {c['block_size']} characters. Given "
+            "`1234=` it writes `one thousand two hundred thirty four` and a newline, character by character."
+        )
+        vocab = f"characters, {card['tokenizer']['vocab_size']} tokens"
+    t, v = acc["test"], acc["val"]
+    rows = [
+        (
+            "data",
+            f"numbers 0-999,999 written in words; split seed {data['split_seed']}: "
+            f"{data['splits']['train']:,} train / {data['splits']['val']:,} validation / "
+            f"{data['splits']['test']:,} test numbers",
+        ),
+        ("tokenizer", vocab),
+        ("parameters", f"{card['parameters']:,}"),
+        (
+            "training",
+            f"{card['steps']:,} steps, {card['tokens']:,} target tokens, {card['wall_time_s'] / 60:.0f} min "
+            f"on {hw['cpu']} ({hw['threads']} threads, {hw['device']})",
+        ),
+        (
+            "train / validation loss at the best step",
+            f"{card['train_loss']:.4f} / {card['val_loss']:.4f} nats",
+        ),
+        (
+            "held-out test exact match (greedy, NumPy twin)",
+            f"{100 * t['exact_match']:.2f}% ({t['correct']:,} / {t['numbers']:,})",
+        ),
+        (
+            "held-out validation exact match",
+            f"{100 * v['exact_match']:.2f}% ({v['correct']:,} / {v['numbers']:,})",
+        ),
+        ("greedy decoding speed (NumPy twin, batches)", f"{t['tokens_per_s']:,.0f} tokens/s"),
+    ]
+    table = "\n".join(f"| {k} | {val} |" for k, val in rows)
+    examples = "\n".join(
+        f"{e['number']} → {e['output']}" + ("" if e["correct"] else "   (wrong)") for e in card["examples"]
+    )
+    return f"""# {card["name"]}
+
+{shape}
+
+| | |
+|---|---|
+{table}
+
+Examples (held-out test numbers, greedy):
+
+```text
+{examples}
+```
+
+Reproduce (from the repository root; the numbers are generated, there is no prepare step):
+
+```sh
+{card["command"]}
+```
+
+Measure again: `playground evaluate {card["name"]}`. `metrics.jsonl` holds the curves: one line per
+evaluation with the step, target tokens seen, train and validation loss, greedy exact match on the
+validation numbers, learning rate and tokens per second.
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

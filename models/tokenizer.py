@@ -156,6 +156,10 @@ def tokenizer_from_json(data: dict[str, Any]) -> AnyTokenizer:
         return CharTokenizer(data["chars"])
     if isinstance(data.get("model"), dict):
         return BPETokenizer(Tokenizer.from_str(json.dumps(data)))
+    if data.get("kind") in ("word", "seq2seq"):  # numbers to words: words, or a source/target pair
+        from models.numbers import WordTokenizer, tokenizers_from_json
+
+        return WordTokenizer(data["words"]) if data["kind"] == "word" else tokenizers_from_json(data)
     raise ValueError("unrecognised tokenizer JSON: neither a character vocabulary nor a tokenizers file")
 
 

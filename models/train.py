@@ -1,4 +1,10 @@
-"""Training the PyTorch twins (GPT or LSTM) on a prepared data directory: ``playground train``.
+"""Training the PyTorch twins: ``playground train``.
+
+What a run learns is its *task* (``--task``, ``models/tasks.py``): a language model on windows of
+a prepared data directory (``lm``: GPT or LSTM), numbers to words (``numbers``: the
+encoder-decoder, or a GPT on "1234=words" lines) or a masked LM (``mlm``: the encoder). The
+loop below is the same for all of them; the task supplies the batches, the fixed evaluation
+batches, extra measures (perplexity, accuracy) and what the card says about the data.
 
 One run lives in one directory (``--out``)::
 
@@ -9,10 +15,10 @@ One run lives in one directory (``--out``)::
         export/                        the best model so far (config.json, model.safetensors,
                                        tokenizer.json, card.json); ``models.load_model`` reads it
 
-The loop is nanoGPT's, in small: sample random windows with a NumPy Generator, accumulate
+The loop is nanoGPT's, in small: sample a random batch with a NumPy Generator, accumulate
 gradients over ``grad_accum`` micro-batches, clip them, set the learning rate (linear warm-up,
 then cosine decay to ``min_lr``) and take an AdamW step. Every ``eval_interval`` steps it
-measures the loss on fixed train and validation windows, appends a line to ``metrics.jsonl``,
+measures the loss on fixed train and validation batches, appends a line to ``metrics.jsonl``,
 exports the model when validation improved, and writes a checkpoint.
 
 Everything random (batch offsets from the NumPy Generator, dropout masks from torch's generator)
@@ -42,12 +48,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from models.config import PRESETS, GPTConfig, LSTMConfig, preset
+from models.config import PRESETS, EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig, preset
 from models.data import REPO_ROOT, TOKENIZERS, TokenData, default_data_dir, load_data
 from models.metrics import bits_per_char, perplexity
+from models.tasks import DEFAULT_TASK, TASK_HELP, TASKS, Batch, MLMTask, check_arch, numbers_task
 from models.weights import (
     atomic_write_bytes,
     atomic_write_json,
+    init_encdec_params,
+    init_encoder_params,
     init_gpt_params,
     init_lstm_params,
     read_json,
@@ -66,18 +75,21 @@ CHECKPOINT_FORMAT = "playground-train-checkpoint/1"
 METRICS_FILE = "metrics.jsonl"
 DEFAULT_PRESET = "small"
 DEFAULT_BLOCK_SIZE = 128
-EMBEDDINGS = ("transformer.wte.weight", "transformer.wpe.weight", "wte.weight")  # never weight-decayed
-# config fields that command-line flags may override, per architecture (the vocabulary comes from the data)
+EMBEDDINGS = ("wte.weight", "wpe.weight")  # parameter names ending so are never weight-decayed
+# config fields that command-line flags may override, per architecture (the vocabulary comes from the task)
 ARCH_FLAGS = {
     "gpt": ("block_size", "n_layer", "n_head", "n_embd", "norm", "pos", "activation", "dropout"),
     "lstm": ("block_size", "n_layer", "n_embd", "n_hidden", "dropout"),
+    "encoder": ("block_size", "n_layer", "n_head", "n_embd", "pos", "dropout"),
+    "encoder-decoder": ("n_enc_layer", "n_dec_layer", "n_head", "n_embd", "pos", "dropout"),
 }
 MODEL_FLAGS = tuple(dict.fromkeys(f for flags in ARCH_FLAGS.values() for f in flags))
-ModelConfig = GPTConfig | LSTMConfig
+ModelConfig = GPTConfig | LSTMConfig | EncoderConfig | EncDecConfig
+CONFIGS = {"gpt": GPTConfig, "lstm": LSTMConfig, "encoder": EncoderConfig, "encoder-decoder": EncDecConfig}
 
 
 def arch_of(config: ModelConfig) -> str:
-    return "lstm" if isinstance(config, LSTMConfig) else "gpt"
+    return next(arch for arch, cls in CONFIGS.items() if isinstance(config, cls))
 
 
 def build_model(config: ModelConfig, params: dict[str, np.ndarray] | None, seed: int = 0) -> Any:
@@ -86,6 +98,15 @@ def build_model(config: ModelConfig, params: dict[str, np.ndarray] | None, seed:
         from models.lstm_torch import LSTM
 
         return LSTM(config, params if params is not None else init_lstm_params(config, seed)).float()
+    if isinstance(config, EncoderConfig):
+        from models.encoder_torch import MaskedLM
+
+        return MaskedLM(config, params if params is not None else init_encoder_params(config, seed)).float()
+    if isinstance(config, EncDecConfig):
+        from models.encdec_torch import EncoderDecoder
+
+        init = params if params is not None else init_encdec_params(config, seed)
+        return EncoderDecoder(config, init).float()
     from models.gpt_torch import GPT
 
     return GPT(config, params if params is not None else init_gpt_params(config, seed)).float()
@@ -173,7 +194,7 @@ def make_optimizer(model: Any, s: TrainSettings) -> torch.optim.AdamW:
 
     decay, no_decay = [], []
     for name, p in model.named_parameters():  # a tied lm_head is wte, an embedding
-        (decay if p.dim() == 2 and name not in EMBEDDINGS else no_decay).append(p)
+        (decay if p.dim() == 2 and not name.endswith(EMBEDDINGS) else no_decay).append(p)
     groups = [{"params": decay, "weight_decay": s.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=s.lr, betas=(s.beta1, s.beta2), fused=True)
 
@@ -200,13 +221,97 @@ def fixed_batches(
     return [(w[:, :-1], w[:, 1:]) for w in windows.split(batch_size)]
 
 
-def evaluate(model: Any, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+def prepare_args(data: TokenData) -> list[str]:
+    """``playground prepare …`` that makes ``data`` again."""
+    meta = data.meta
+    prepare = ["playground", "prepare", "--text", _shown(Path(meta["text"])), "--tokenizer", data.kind]
+    if data.kind == "bpe":
+        prepare += ["--vocab-size", str(meta["requested_vocab_size"])]
+    return [*prepare, "--out", _shown(data.directory)]
+
+
+class LMTask:
+    """Next-token prediction on random windows of a prepared data directory (GPT or LSTM): the
+    task of ``models/tasks.py``'s interface that reads a ``TokenData``."""
+
+    name = "lm"
+    archs = ("gpt", "lstm")
+
+    def __init__(self, data: TokenData):
+        self.data = data
+        self.train_tokens, self.val_tokens = data.train.astype(np.int64), data.val.astype(np.int64)
+        self.block_size = DEFAULT_BLOCK_SIZE
+
+    def config(self, arch: str, preset_name: str, changes: dict[str, Any]) -> ModelConfig:
+        check_arch(self.name, arch)
+        changes = dict(changes)
+        block_size = changes.pop("block_size", DEFAULT_BLOCK_SIZE)
+        if arch == "lstm":
+            return LSTMConfig(vocab_size=self.data.vocab_size, block_size=block_size, **changes)
+        return preset(preset_name, vocab_size=self.data.vocab_size, block_size=block_size, **changes)
+
+    def setup(self, config: ModelConfig) -> None:
+        T = self.block_size = config.block_size
+        if config.vocab_size != self.data.vocab_size:
+            raise ValueError(
+                f"the model's vocabulary ({config.vocab_size}) is not the data's ({self.data.vocab_size})"
+            )
+        for split, tokens in (("train", self.train_tokens), ("validation", self.val_tokens)):
+            if len(tokens) <= T:
+                raise ValueError(f"the {split} split has {len(tokens)} tokens; --block-size {T} needs more")
+
+    def train_batch(self, rng: np.random.Generator, batch_size: int) -> Batch:
+        x, y = sample_batch(self.train_tokens, self.block_size, batch_size, rng)
+        return Batch((x, y), batch_size * self.block_size)
+
+    def eval_batches(self, split: str, batch_size: int, n_batches: int) -> list[Batch]:
+        tokens = self.train_tokens if split == "train" else self.val_tokens
+        batches = fixed_batches(tokens, self.block_size, batch_size, n_batches)
+        return [Batch((x, y), x.numel()) for x, y in batches]
+
+    def measures(self, model: Any, split: str, batches: list[Batch], loss: float) -> dict[str, float]:
+        if split != "val":
+            return {}
+        val = self.data.meta["splits"]["val"]
+        return {"val_ppl": perplexity(loss), "val_bpc": bits_per_char(loss, val["tokens"], val["chars"])}
+
+    def tokenizer_json(self) -> dict[str, Any]:
+        return self.data.tokenizer_json()
+
+    def card_fields(self) -> dict[str, Any]:
+        meta = self.data.meta
+        return {
+            "task": self.name,
+            "data": {
+                "text": meta["text_name"],
+                "sha256": meta["sha256"],
+                "splits": {
+                    k: {"chars": v["chars"], "tokens": v["tokens"]} for k, v in meta["splits"].items()
+                },
+            },
+            "tokenizer": {"kind": self.data.kind, "vocab_size": self.data.vocab_size},
+        }
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def prepare_args(self) -> list[str]:
+        return prepare_args(self.data)
+
+    def train_args(self) -> list[str]:
+        return ["--tokenizer", self.data.kind, "--data", _shown(self.data.directory)]
+
+
+Task = Any  # LMTask, or one of models/tasks.py's
+
+
+def evaluate(model: Any, batches: list[Batch]) -> float:
     """Mean loss (nats per token) over fixed batches, dropout off; leaves the model in train mode."""
     import torch
 
     model.eval()
     with torch.inference_mode():
-        losses = [model.loss(x, y).item() for x, y in batches]
+        losses = [model.loss(*b.args).item() for b in batches]
     model.train()
     return float(np.mean(losses))
 
@@ -214,28 +319,29 @@ def evaluate(model: Any, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> fl
 def train_step(
     model: Any,
     optimizer: torch.optim.Optimizer,
-    tokens: np.ndarray,
+    task: Task,
     rng: np.random.Generator,
     s: TrainSettings,
-    block_size: int,
     lr: float,
-) -> float:
-    """One optimiser step over ``grad_accum`` micro-batches; returns their mean loss (nats per token)."""
+) -> tuple[float, int]:
+    """One optimiser step over ``grad_accum`` micro-batches → (their mean loss in nats per token,
+    the tokens trained on)."""
     import torch
 
-    total = 0.0
+    total, tokens = 0.0, 0
     for _ in range(s.grad_accum):
-        x, y = sample_batch(tokens, block_size, s.batch_size, rng)
-        loss = model.loss(x, y)
+        batch = task.train_batch(rng, s.batch_size)
+        loss = model.loss(*batch.args)
         (loss / s.grad_accum).backward()
         total += loss.item()
+        tokens += batch.tokens
     if s.grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
     for group in optimizer.param_groups:
         group["lr"] = lr
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return total / s.grad_accum
+    return total / s.grad_accum, tokens
 
 
 # -- checkpoints: safetensors for tensors, JSON for the rest -------------------------------------
@@ -366,34 +472,29 @@ def _shown(path: Path) -> str:
 
 
 def reproduce_command(
-    data: TokenData, config: ModelConfig, s: TrainSettings, preset_name: str, threads: int, steps: int
+    task: Task, config: ModelConfig, s: TrainSettings, preset_name: str, threads: int, steps: int
 ) -> str:
-    """``playground prepare … && playground train …`` with every setting spelled out."""
-    meta = data.meta
-    prepare = ["playground", "prepare", "--text", _shown(Path(meta["text"])), "--tokenizer", data.kind]
-    if data.kind == "bpe":
-        prepare += ["--vocab-size", str(meta["requested_vocab_size"])]
-    directory = _shown(data.directory)
-    prepare += ["--out", directory]
+    """``[playground prepare … &&] playground train …`` with every setting spelled out."""
     arch = arch_of(config)
     train = (
         ["playground", "train", "--arch", arch]
         if arch != "gpt"
         else ["playground", "train", "--preset", preset_name]
     )
-    train += ["--tokenizer", data.kind, "--data", directory]
+    train += task.train_args()
     for name in ARCH_FLAGS[arch]:
         train += [_flag(name), str(getattr(config, name))]
     for name, value in {**dataclasses.asdict(s), "max_steps": steps}.items():
         if name not in ("beta1", "beta2"):  # no flags: always the defaults
             train += [_flag(name), str(value)]
     train += ["--threads", str(threads)]
-    return f"{shlex.join(prepare)} && {shlex.join(train)}"
+    prepare = task.prepare_args()
+    return f"{shlex.join(prepare)} && {shlex.join(train)}" if prepare else shlex.join(train)
 
 
 def model_card(
     name: str,
-    data: TokenData,
+    task: Task,
     config: ModelConfig,
     s: TrainSettings,
     preset_name: str,
@@ -401,19 +502,16 @@ def model_card(
     progress: Progress,
     losses: dict[str, float],
 ) -> dict[str, Any]:
-    """What ``card.json`` says about an exported model: data, size, training, results, provenance."""
+    """What ``card.json`` says about an exported model: task, data, size, training, results, provenance."""
     import torch
 
-    meta = data.meta
+    fields = task.card_fields()
     return {
         "name": name,
         "architecture": arch_of(config),
-        "data": {
-            "text": meta["text_name"],
-            "sha256": meta["sha256"],
-            "splits": {k: {"chars": v["chars"], "tokens": v["tokens"]} for k, v in meta["splits"].items()},
-        },
-        "tokenizer": {"kind": data.kind, "vocab_size": data.vocab_size},
+        "task": fields["task"],
+        "data": fields["data"],
+        "tokenizer": fields["tokenizer"],
         "config": config.to_dict(),
         "preset": preset_name,
         "parameters": n_params,
@@ -428,7 +526,7 @@ def model_card(
         },
         "training": dataclasses.asdict(s),
         **losses,
-        "command": reproduce_command(data, config, s, preset_name, torch.get_num_threads(), progress.step),
+        "command": reproduce_command(task, config, s, preset_name, torch.get_num_threads(), progress.step),
     }
 
 
@@ -438,7 +536,7 @@ def model_card(
 def train(
     config: ModelConfig,
     settings: TrainSettings,
-    data: TokenData,
+    data: TokenData | Task,
     out_dir: Path,
     export_dir: Path | None = None,
     *,
@@ -446,26 +544,20 @@ def train(
     max_minutes: float | None = None,
     preset_name: str = DEFAULT_PRESET,
 ) -> TrainResult:
-    """Train (or, with ``resume``, continue) a run in ``out_dir``; the best model goes to ``export_dir``."""
+    """Train (or, with ``resume``, continue) a run in ``out_dir``; the best model goes to ``export_dir``.
+
+    ``data`` is a task (``models/tasks.py``), or prepared token data for the language-model task."""
     import torch
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     out_dir = Path(out_dir)
     export_dir = Path(export_dir) if export_dir is not None else out_dir / "export"
-    T, s = config.block_size, settings
-    if config.vocab_size != data.vocab_size:
-        raise ValueError(
-            f"the model's vocabulary ({config.vocab_size}) is not the data's ({data.vocab_size})"
-        )
-    for split, tokens in (("train", data.train), ("validation", data.val)):
-        if len(tokens) <= T:
-            raise ValueError(f"the {split} split has {len(tokens)} tokens; --block-size {T} needs more")
-    train_tokens, val_tokens = data.train.astype(np.int64), data.val.astype(np.int64)
-    eval_batches = {
-        "train": fixed_batches(train_tokens, T, s.batch_size, s.eval_iters),
-        "val": fixed_batches(val_tokens, T, s.batch_size, s.eval_iters),
-    }
+    s = settings
+    task = LMTask(data) if isinstance(data, TokenData) else data
+    check_arch(task.name, arch_of(config))
+    task.setup(config)
+    eval_batches = {split: task.eval_batches(split, s.batch_size, s.eval_iters) for split in ("train", "val")}
     rng = np.random.default_rng(s.seed)
     if resume:
         info = read_checkpoint_info(out_dir)
@@ -497,16 +589,12 @@ def train(
         "config": config.to_dict(),
         "settings": dataclasses.asdict(s),
         "preset": preset_name,
+        "task": task.info(),
     }
-    run_info["data"] = {"directory": str(data.directory.resolve()), "sha256": data.meta["sha256"]}
-    tokens_per_step = s.batch_size * s.grad_accum * T
-    log.info(
-        "%s: %d parameters, %d tokens per step, %d threads",
-        out_dir,
-        n_params,
-        tokens_per_step,
-        torch.get_num_threads(),
-    )
+    data_dir = getattr(task, "data", None)
+    if data_dir is not None:
+        run_info["data"] = {"directory": str(data_dir.directory.resolve()), "sha256": data_dir.meta["sha256"]}
+    log.info("%s: task %s, %d parameters, %d threads", out_dir, task.name, n_params, torch.get_num_threads())
 
     session_start = time.perf_counter()
     elapsed_before = progress.elapsed_s
@@ -515,13 +603,14 @@ def train(
     window = (progress.tokens, session_start)  # tokens/s is measured between evaluations
 
     def evaluate_and_record() -> None:
-        losses = {"train_loss": evaluate(model, eval_batches["train"])}
-        val_loss = evaluate(model, eval_batches["val"])
-        losses["val_loss"] = val_loss
-        losses["val_ppl"] = perplexity(val_loss)
-        losses["val_bpc"] = bits_per_char(
-            val_loss, data.meta["splits"]["val"]["tokens"], data.meta["splits"]["val"]["chars"]
-        )
+        losses: dict[str, float] = {}
+        for split in ("train", "val"):
+            loss = evaluate(model, eval_batches[split])
+            losses[f"{split}_loss"] = loss
+            model.eval()
+            with torch.inference_mode():
+                losses.update(task.measures(model, split, eval_batches[split], loss))
+            model.train()
         now = time.perf_counter()
         progress.elapsed_s = elapsed_before + now - session_start
         seen = progress.tokens - window[0]
@@ -534,20 +623,25 @@ def train(
             "tokens_per_s": seen / (now - window[1]) if seen else None,
         }
         append_metrics(out_dir, record)
+        extra = ", ".join(
+            f"{k.removeprefix('val_')} {v:.4f}"
+            for k, v in losses.items()
+            if k not in ("train_loss", "val_loss")
+        )
         log.info(
-            "step %d: train %.4f, val %.4f (ppl %.2f, %.3f bits/char), lr %.2e, %s tok/s",
+            "step %d: train %.4f, val %.4f%s, lr %.2e, %s tok/s",
             progress.step,
             losses["train_loss"],
-            val_loss,
-            losses["val_ppl"],
-            losses["val_bpc"],
+            losses["val_loss"],
+            f" ({extra})" if extra else "",
             record["lr"],
             f"{record['tokens_per_s']:.0f}" if seen else "-",
         )
+        val_loss = losses["val_loss"]
         if progress.best_val_loss is None or val_loss < progress.best_val_loss:
             progress.best_val_loss, progress.best_step = val_loss, progress.step
-            card = model_card(out_dir.name, data, config, s, preset_name, n_params, progress, losses)
-            save_model_dir(export_dir, config, model.state_arrays(), data.tokenizer_json(), card)
+            card = model_card(out_dir.name, task, config, s, preset_name, n_params, progress, losses)
+            save_model_dir(export_dir, config, model.state_arrays(), task.tokenizer_json(), card)
 
     stopped: Stop = "done"
     with (
@@ -567,9 +661,9 @@ def train(
             if stop.requested or (deadline is not None and time.perf_counter() >= deadline):
                 stopped = "interrupted" if stop.requested else "time"
                 break
-            loss = train_step(model, optimizer, train_tokens, rng, s, T, lr_at(progress.step, s))
+            loss, tokens = train_step(model, optimizer, task, rng, s, lr_at(progress.step, s))
             progress.step += 1
-            progress.tokens += tokens_per_step
+            progress.tokens += tokens
             rate = (progress.tokens - window[0]) / (time.perf_counter() - window[1])
             bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{rate:.0f}", refresh=False)
             bar.update()
@@ -592,15 +686,45 @@ def train(
 
 # -- the `playground train` command ----------------------------------------------------------------
 
+EPILOG = """tasks and architectures:
+  --task lm       (default for gpt, lstm) next-token language model on prepared windows:
+                  playground prepare --tokenizer char && playground train --preset small
+  --task numbers  (default for encoder-decoder) numbers to words, 0-999,999, generated from
+                  --split-seed (no prepare step); the test numbers are never trained on:
+                  playground train --arch encoder-decoder --n-embd 64 --max-steps 3000
+                  playground train --arch gpt --task numbers --preset tiny   ('1234=words' lines,
+                  loss on the answer only)
+  --task mlm      (default for encoder) masked LM on prepared character windows, 15% of the
+                  tokens chosen, BERT's 80/10/10: playground train --arch encoder --n-layer 2
+Model flags belong to architectures: gpt (--preset, --block-size, --n-layer, --n-head, --n-embd,
+--norm, --pos, --activation, --dropout), lstm (--block-size, --n-layer, --n-embd, --n-hidden,
+--dropout), encoder (--block-size, --n-layer, --n-head, --n-embd, --pos, --dropout),
+encoder-decoder (--n-enc-layer, --n-dec-layer, --n-head, --n-embd, --pos, --dropout).
+Numbers models are measured with `playground evaluate NAME` (held-out greedy exact match)."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = TrainSettings()
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
     parser.add_argument(
-        "--arch", choices=tuple(ARCH_FLAGS), help="gpt (a transformer, default) or lstm (a recurrent network)"
+        "--arch",
+        choices=tuple(ARCH_FLAGS),
+        help="gpt (a transformer, default), lstm (a recurrent network), encoder (a masked LM) or "
+        "encoder-decoder (a translation model)",
+    )
+    parser.add_argument(
+        "--task",
+        choices=TASKS,
+        help="what to learn: " + "; ".join(f"{k}: {v}" for k, v in TASK_HELP.items()) + " (default: the "
+        "architecture's own: lm for gpt and lstm, mlm for encoder, numbers for encoder-decoder)",
     )
     parser.add_argument("--preset", choices=PRESETS, help=f"GPT size (default {DEFAULT_PRESET})")
     parser.add_argument("--tokenizer", choices=TOKENIZERS, help="which prepared data to use (default char)")
     parser.add_argument("--data", type=Path, help="prepared data directory (default data/<text>-<tokenizer>)")
+    parser.add_argument(
+        "--split-seed", type=int, help="--task numbers: seed of the train/validation/test split (default 0)"
+    )
     parser.add_argument("--out", type=Path, help="run directory (default runs/<data>-<preset>)")
     parser.add_argument("--export", type=Path, help="where the best model is exported (default <out>/export)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -609,15 +733,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--block-size", type=int, help=f"context length in tokens (default {DEFAULT_BLOCK_SIZE})"
     )
     model.add_argument("--n-layer", type=int)
+    model.add_argument("--n-enc-layer", type=int, help="encoder-decoder: encoder layers (default 2)")
+    model.add_argument("--n-dec-layer", type=int, help="encoder-decoder: decoder layers (default 2)")
     model.add_argument("--n-head", type=int)
-    model.add_argument("--n-embd", type=int, help="GPT width; LSTM embedding width")
+    model.add_argument("--n-embd", type=int, help="transformer width; LSTM embedding width")
     model.add_argument("--n-hidden", type=int, help="LSTM hidden and cell width")
     model.add_argument("--norm", choices=("pre", "post"))
     model.add_argument("--pos", choices=("learned", "sinusoidal"))
     model.add_argument("--activation", choices=("gelu", "relu"))
     model.add_argument("--dropout", type=float, help="dropout while training (default 0)")
     opt = parser.add_argument_group("optimisation")
-    opt.add_argument("--batch-size", type=int, help=f"windows per micro-batch (default {d.batch_size})")
+    opt.add_argument("--batch-size", type=int, help=f"examples per micro-batch (default {d.batch_size})")
     opt.add_argument("--grad-accum", type=int, help=f"micro-batches per step (default {d.grad_accum})")
     opt.add_argument("--lr", type=float, help=f"peak learning rate (default {d.lr})")
     opt.add_argument(
@@ -648,10 +774,32 @@ def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-def _new_run(
-    args: argparse.Namespace, data: TokenData, preset_name: str
-) -> tuple[ModelConfig, TrainSettings]:
-    """The model from the preset and flags; the settings from the flags and defaults."""
+def _task_name(args: argparse.Namespace, arch: str) -> str:
+    task = args.task or DEFAULT_TASK[arch]
+    check_arch(task, arch)
+    return task
+
+
+def _make_task(args: argparse.Namespace, arch: str, task_name: str) -> Task:
+    """A new run's task from the flags (``--data`` / ``--tokenizer`` for prepared text,
+    ``--split-seed`` for numbers); flags that do not apply to the task are refused."""
+    if task_name == "numbers":
+        for flag in ("data", "tokenizer"):
+            if getattr(args, flag) is not None:
+                raise ValueError(
+                    f"{_flag(flag)}: --task numbers generates its own data and vocabularies (no prepare step)"
+                )
+        return numbers_task(arch, args.split_seed or 0)
+    if args.split_seed is not None:
+        raise ValueError("--split-seed applies to --task numbers only")
+    data = load_data(args.data or default_data_dir(args.tokenizer or "char"))
+    if args.tokenizer is not None and args.tokenizer != data.kind:
+        raise ValueError(f"--tokenizer {args.tokenizer}, but {data.directory} holds {data.kind} tokens")
+    return MLMTask(data) if task_name == "mlm" else LMTask(data)
+
+
+def _new_run(args: argparse.Namespace, task: Task, preset_name: str) -> tuple[ModelConfig, TrainSettings]:
+    """The model from the preset, the task and the flags; the settings from the flags and defaults."""
     arch = args.arch or "gpt"
     model_changes = _given(args, MODEL_FLAGS)
     foreign = sorted(set(model_changes) - set(ARCH_FLAGS[arch]))
@@ -659,46 +807,74 @@ def _new_run(
         raise ValueError(f"{', '.join(_flag(f) for f in foreign)}: not an option of the {arch} architecture")
     if arch == "lstm" and args.preset is not None:
         raise ValueError("--preset names GPT sizes; size an LSTM with --n-layer, --n-embd and --n-hidden")
-    block_size = model_changes.pop("block_size", DEFAULT_BLOCK_SIZE)
-    if arch == "lstm":
-        config = LSTMConfig(vocab_size=data.vocab_size, block_size=block_size, **model_changes)
-    else:
-        config = preset(preset_name, vocab_size=data.vocab_size, block_size=block_size, **model_changes)
+    if arch != "gpt" and args.preset is not None:
+        raise ValueError(f"--preset names GPT sizes; size the {arch} with its model flags (see --help)")
+    config = task.config(arch, preset_name, model_changes)
     settings = TrainSettings(**_given(args, SETTINGS))
     if settings.lr_decay_steps is None:  # fixed now, so that raising --max-steps later extends the run
         settings = settings.replace(lr_decay_steps=settings.max_steps)
     return config, settings
 
 
+def _saved_task(info: dict[str, Any], arch: str) -> Task:
+    """The task of a checkpoint (one written before tasks existed trained a language model)."""
+    saved = info.get("task") or {"name": "lm"}
+    if saved["name"] == "numbers":
+        return numbers_task(arch, saved["split_seed"])
+    data = load_data(Path(info["data"]["directory"]))
+    if data.meta["sha256"] != info["data"]["sha256"]:
+        raise ValueError(f"{data.directory} was prepared from another text than this run's (sha256 differs)")
+    return MLMTask(data) if saved["name"] == "mlm" else LMTask(data)
+
+
 def _resumed_run(
     args: argparse.Namespace, info: dict[str, Any]
-) -> tuple[ModelConfig, TrainSettings, TokenData, str]:
-    """The checkpoint's model, data and preset (flags may not change them) and its settings, which
-    flags may change (a changed setting makes the run differ from an uninterrupted one)."""
+) -> tuple[ModelConfig, TrainSettings, Task, str]:
+    """The checkpoint's model, task, data and preset (flags may not change them) and its settings,
+    which flags may change (a changed setting makes the run differ from an uninterrupted one)."""
     arch = info.get("arch", "gpt")
+    task_info = info.get("task") or {"name": "lm"}
     given = {
         **_given(args, MODEL_FLAGS),
         "arch": args.arch,
         "preset": args.preset,
+        "task": args.task,
+        "split_seed": args.split_seed,
         "data": args.data and str(args.data.resolve()),
     }
-    saved = {**info["config"], "arch": arch, "preset": info["preset"], "data": info["data"]["directory"]}
+    saved = {
+        **info["config"],
+        "arch": arch,
+        "preset": info["preset"],
+        "task": task_info["name"],
+        "split_seed": task_info.get("split_seed"),
+        "data": (info.get("data") or {}).get("directory"),
+    }
     for name, value in given.items():
-        if value is not None and value != saved[name]:
+        if value is not None and value != saved.get(name):
             raise ValueError(
                 f"{_flag(name)} {value} differs from the checkpoint's {saved.get(name)}; "
-                "a resumed run keeps its model and data (choose another --out for a new run)"
+                "a resumed run keeps its model, task and data (choose another --out for a new run)"
             )
     settings = TrainSettings(**info["settings"])
     changes = _given(args, SETTINGS)
     for name, value in changes.items():
         if value != getattr(settings, name):
             log.info("resume: %s %s → %s", _flag(name), getattr(settings, name), value)
-    data = load_data(Path(info["data"]["directory"]))
-    if data.meta["sha256"] != info["data"]["sha256"]:
-        raise ValueError(f"{data.directory} was prepared from another text than this run's (sha256 differs)")
-    config_class = LSTMConfig if arch == "lstm" else GPTConfig
-    return config_class.from_dict(info["config"]), settings.replace(**changes), data, info["preset"]
+    task = _saved_task(info, arch)
+    if args.tokenizer is not None and args.tokenizer != getattr(getattr(task, "data", None), "kind", None):
+        raise ValueError(f"--tokenizer {args.tokenizer} differs from the checkpoint's data")
+    config = CONFIGS[arch].from_dict(info["config"])
+    return config, settings.replace(**changes), task, info["preset"]
+
+
+def default_out(args: argparse.Namespace, arch: str, preset_name: str) -> Path:
+    """``runs/<data>-<preset>`` (language models), ``runs/<data>-mlm``, ``runs/numbers-<preset>``."""
+    task = args.task or DEFAULT_TASK[arch]
+    if task == "numbers":
+        return REPO_ROOT / "runs" / f"numbers-{preset_name}"
+    data_dir = args.data or default_data_dir(args.tokenizer or "char")
+    return REPO_ROOT / "runs" / f"{data_dir.name}-{'mlm' if task == 'mlm' else preset_name}"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -706,20 +882,18 @@ def main(args: argparse.Namespace) -> int:
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    preset_name = "lstm" if args.arch == "lstm" else args.preset or DEFAULT_PRESET
-    data_dir = args.data or default_data_dir(args.tokenizer or "char")
-    out_dir = args.out or REPO_ROOT / "runs" / f"{data_dir.name}-{preset_name}"
+    arch = args.arch or "gpt"
+    preset_name = (args.preset or DEFAULT_PRESET) if arch == "gpt" else arch
+    out_dir = args.out or default_out(args, arch, preset_name)
     if args.resume:
-        config, settings, data, preset_name = _resumed_run(args, read_checkpoint_info(out_dir))
+        config, settings, task, preset_name = _resumed_run(args, read_checkpoint_info(out_dir))
     else:
-        data = load_data(data_dir)
-        config, settings = _new_run(args, data, preset_name)
-    if args.tokenizer is not None and args.tokenizer != data.kind:
-        raise ValueError(f"--tokenizer {args.tokenizer}, but {data.directory} holds {data.kind} tokens")
+        task = _make_task(args, arch, _task_name(args, arch))
+        config, settings = _new_run(args, task, preset_name)
     result = train(
         config,
         settings,
-        data,
+        task,
         out_dir,
         args.export,
         resume=args.resume,

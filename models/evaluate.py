@@ -1,0 +1,269 @@
+"""Measuring trained models: ``playground evaluate NAME``.
+
+- Numbers to words (encoder-decoder or GPT): exact-match accuracy of greedy decoding on held-out
+  numbers. ``translate`` is one function for either architecture and either twin: the
+  encoder-decoder decodes from BOS until EOS (``models.seq2seq.greedy_translate``); the GPT
+  continues "1234=" until it writes a newline. A translation is right when it equals
+  ``models.numbers.to_words`` exactly.
+- Masked LM (encoder): masked-token accuracy and loss on the validation split's windows, masked
+  with a fixed seed (BERT's 80/10/10).
+
+Both report the parameters and the decoding (or reading) speed in tokens per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models import numbers as nb
+from models.tasks import spread
+from models.trace import to_numpy
+
+BATCH = 512  # numbers decoded at once
+SLICE = 300  # the card's quick check: this many test numbers, evenly spread
+
+
+@dataclass
+class Accuracy:
+    """Greedy exact match on a list of numbers."""
+
+    numbers: list[int]
+    answers: list[str]  # what the model wrote
+    correct: int
+    tokens: int  # tokens generated
+    seconds: float
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / len(self.numbers)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else float("nan")
+
+    def wrong(self) -> list[tuple[int, str]]:
+        return [(n, a) for n, a in zip(self.numbers, self.answers, strict=True) if a != nb.to_words(n)]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "numbers": len(self.numbers),
+            "correct": self.correct,
+            "exact_match": self.accuracy,
+            "tokens": self.tokens,
+            "tokens_per_s": round(self.tokens_per_s, 1),
+        }
+
+
+def is_encoder_decoder(model: Any) -> bool:
+    return hasattr(model, "encode") and hasattr(model, "decode_cached")
+
+
+def greedy_continue(model: Any, prompts: np.ndarray, stop_id: int) -> list[list[int]]:
+    """Greedy continuation of equal-length prompts (B, P) on a decoder-only twin (KV cache), until
+    every row has written ``stop_id`` or the context is full. Each output ends at its ``stop_id``."""
+    B, P = prompts.shape
+    block = model.config.block_size
+    out: list[list[int]] = [[] for _ in range(B)]
+    done = np.zeros(B, dtype=bool)
+    with model.inference_context():
+        logits, past, _ = model.forward_cached(prompts)
+        step = 0
+        while True:
+            nxt = np.argmax(to_numpy(logits[:, -1, :]), axis=-1)  # (B,)
+            for b in np.flatnonzero(~done):
+                out[b].append(int(nxt[b]))
+            done |= nxt == stop_id
+            step += 1
+            if done.all() or P + step > block:  # the next input would not fit the context
+                break
+            logits, past, _ = model.forward_cached(nxt[:, None].astype(np.int64), past)
+    return out
+
+
+def translate(
+    model: Any, numbers: Sequence[int], tokenizer: Any = None, batch_size: int = BATCH
+) -> tuple[list[str], int]:
+    """Greedy translations of ``numbers`` → (the words each model output spells, tokens generated).
+
+    An encoder-decoder's output is its words up to EOS (a special token or a missing EOS makes the
+    answer wrong); a GPT's is what it wrote after "n=" up to the newline. ``tokenizer``: the GPT's
+    (default ``models.numbers.gpt_tokenizer()``).
+    """
+    numbers = [nb.parse_number(int(n)) for n in numbers]
+    answers: list[str] = [""] * len(numbers)
+    generated = 0
+    if is_encoder_decoder(model):
+        from models.seq2seq import greedy_translate
+
+        src_tok, tgt_tok = nb.source_tokenizer(), nb.target_tokenizer()
+        for i in range(0, len(numbers), batch_size):
+            chunk = numbers[i : i + batch_size]
+            outs = greedy_translate(model, [src_tok.encode(str(n)) for n in chunk], nb.BOS_ID, nb.EOS_ID)
+            for j, ids in enumerate(outs):
+                generated += len(ids)
+                words = tgt_tok.token_strings(ids[:-1] if ids and ids[-1] == nb.EOS_ID else [*ids, nb.PAD_ID])
+                answers[i + j] = " ".join(words)
+        return answers, generated
+    tok = tokenizer or nb.gpt_tokenizer()
+    newline = tok.encode("\n")[0]
+    by_length: dict[int, list[int]] = {}
+    for k, n in enumerate(numbers):
+        by_length.setdefault(len(str(n)), []).append(k)
+    for index in by_length.values():
+        for i in range(0, len(index), batch_size):
+            rows = index[i : i + batch_size]
+            prompts = np.asarray([tok.encode(nb.gpt_prompt(numbers[k])) for k in rows], dtype=np.int64)
+            for k, ids in zip(rows, greedy_continue(model, prompts, newline), strict=True):
+                generated += len(ids)
+                text = tok.decode(ids)
+                answers[k] = text[:-1] if text.endswith("\n") else text + "\u2026"  # unfinished: wrong
+    return answers, generated
+
+
+def numbers_accuracy(
+    model: Any, numbers: Sequence[int], tokenizer: Any = None, batch_size: int = BATCH
+) -> Accuracy:
+    """Exact-match accuracy of greedy decoding on ``numbers`` (either architecture, either twin)."""
+    start = time.perf_counter()
+    answers, generated = translate(model, numbers, tokenizer, batch_size)
+    seconds = time.perf_counter() - start
+    numbers = [int(n) for n in numbers]
+    correct = sum(a == nb.to_words(n) for n, a in zip(numbers, answers, strict=True))
+    return Accuracy(numbers, answers, correct, generated, seconds)
+
+
+def held_out(split_seed: int = 0, split: str = "test", limit: int | None = None) -> np.ndarray:
+    """The held-out numbers of a split; with ``limit``, that many evenly spread over it (all lengths)."""
+    numbers = nb.split_numbers(split_seed)[split]
+    return spread(numbers, limit) if limit else numbers
+
+
+# -- masked LM -------------------------------------------------------------------------------------
+
+
+def masked_accuracy(logits: Any, targets: Any) -> tuple[int, int]:
+    """(right, scored): argmax predictions that equal the target where the target is not -1."""
+    logits, targets = to_numpy(logits), to_numpy(targets)
+    scored = targets != -1
+    return int((np.argmax(logits, axis=-1)[scored] == targets[scored]).sum()), int(scored.sum())
+
+
+@dataclass
+class MLMScores:
+    loss: float
+    accuracy: float
+    masked: int
+    tokens: int
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else float("nan")
+
+
+def mlm_scores(
+    model: Any, tokens: np.ndarray, mask_id: int, windows: int = 64, seed: int = 0, p: float = 0.15
+) -> MLMScores:
+    """Masked-token loss and accuracy on ``windows`` context-long windows evenly spread over
+    ``tokens``, masked with ``np.random.default_rng(seed)``."""
+    from models.mlm import mask_tokens
+
+    T = model.config.block_size
+    starts = np.linspace(0, len(tokens) - T, windows).round().astype(np.int64)
+    ids = np.asarray(tokens, dtype=np.int64)[starts[:, None] + np.arange(T)]
+    inputs, targets = mask_tokens(ids, mask_id, model.config.vocab_size, np.random.default_rng(seed), p)
+    start = time.perf_counter()
+    with model.inference_context():
+        logits = to_numpy(model(inputs)).astype(np.float64)
+    seconds = time.perf_counter() - start
+    scored = targets != -1
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    logp = (shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True)))[scored, targets[scored]]
+    right, total = masked_accuracy(logits, targets)
+    return MLMScores(float(-logp.mean()), right / total, total, int(ids.size), seconds)
+
+
+# -- the `playground evaluate` command -------------------------------------------------------------
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="a shipped model's name or a model directory (e.g. a run's export/)")
+    parser.add_argument(
+        "--backend", choices=("numpy", "torch"), default="numpy", help="which twin (default numpy)"
+    )
+    parser.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="numbers: which held-out split (default test)",
+    )
+    parser.add_argument(
+        "--limit", type=int, help="numbers: this many, evenly spread over the split (default all)"
+    )
+    parser.add_argument("--examples", type=int, default=3, help="translations to show (default 3)")
+    parser.add_argument(
+        "--data", type=Path, help="masked LM: prepared data directory (default data/<text>-char)"
+    )
+    parser.add_argument("--windows", type=int, default=64, help="masked LM: validation windows (default 64)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from models.loading import load_model, resolve
+    from models.weights import CARD_FILE, read_json
+
+    directory = resolve(args.model)
+    card = read_json(directory / CARD_FILE) if (directory / CARD_FILE).is_file() else {}
+    task = card.get("task", "lm")
+    if task not in ("numbers", "mlm"):
+        raise ValueError(
+            f"{args.model} is a language model (task {task}); its card holds its validation loss. "
+            "evaluate measures numbers-to-words and masked-LM models"
+        )
+    model = load_model(directory, args.backend)
+    params = model.num_parameters()
+    arch = card.get("architecture", "?")
+    say(f"{args.model}: {arch}, task {task}, {params:,} parameters, {args.backend} twin")
+    if task == "numbers":
+        if args.limit is not None and args.limit < 1:
+            raise ValueError("--limit must be at least 1")
+        seed = card["data"]["split_seed"]
+        numbers = held_out(seed, args.split, args.limit)
+        from models.loading import load_tokenizer
+
+        tokenizer = None if is_encoder_decoder(model) else load_tokenizer(directory)
+        acc = numbers_accuracy(model, numbers, tokenizer)
+        say(f"held-out {args.split} numbers (split seed {seed}): {len(numbers):,}")
+        say(f"greedy exact match: {100 * acc.accuracy:.2f}% ({acc.correct:,} / {len(numbers):,})")
+        say(f"decoding: {acc.tokens:,} tokens in {acc.seconds:.2f} s = {acc.tokens_per_s:,.0f} tokens/s")
+        for n in spread(np.asarray(numbers), args.examples) if args.examples > 0 else []:
+            k = acc.numbers.index(int(n))
+            say(f"  {int(n)} → {acc.answers[k]}")
+        for n, a in acc.wrong()[:10]:
+            say(f"  wrong: {n} → {a!r} (should be {nb.to_words(n)!r})")
+        return 0
+    if task == "mlm":
+        from models.data import default_data_dir, load_data
+        from models.loading import load_tokenizer
+        from models.mlm import MASK_CHAR
+
+        data = load_data(args.data or default_data_dir("char"))
+        mask_id = load_tokenizer(directory).stoi[MASK_CHAR]
+        s = mlm_scores(model, data.val, mask_id, args.windows)
+        say(f"validation windows: {args.windows} × {model.config.block_size} tokens, {s.masked:,} chosen")
+        say(f"masked-token accuracy: {100 * s.accuracy:.2f}%, loss {s.loss:.4f} nats")
+        say(f"reading: {s.tokens:,} tokens in {s.seconds:.2f} s = {s.tokens_per_s:,.0f} tokens/s")
+        return 0
+    raise AssertionError(task)  # unreachable

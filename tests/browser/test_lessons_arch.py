@@ -158,7 +158,7 @@ def test_lstm_step_shows_the_apis_numbers(page, base_url, api):
     assert counts["trace"] == 6 * 12 * len(TEXT) + 10 and counts["ppl"] == 6
     assert page.eval_on_selector_all("[data-gate]", "els => els.length") == 6
     rows = page.eval_on_selector_all(
-        "[data-panel=compare] tr[data-model]", "els => els.map(e => e.dataset.model)"
+        "[data-panel=compare] th[data-model]", "els => els.map(e => e.dataset.model)"
     )
     assert rows == ["tiny-lstm", "shakespeare-char"]
     shoot(page, "lesson-lstm")

@@ -144,7 +144,7 @@ export default {
       name: "beam-steps", data: tr.steps, panel: "beams",
     });
     const cell = (x, path) => h("td", { class: x.finished ? "" : "muted" }, x.text || "·", " ", checked(h("span", { class: "mono small" }, fmt(x.score, 2)), path, x.score), x.finished ? " ✓" : "");
-    b.body.append(h("table", { class: "data" }, h("tr", {}, h("th", {}, "step"), h("th", {}, "beams (score)")),
+    b.body.append(h("table", { class: "data" }, h("tr", {}, h("th", {}, "step"), h("th", { colspan: state.beams }, "beams (score), best first")),
       tr.steps.map((s, i) => h("tr", {}, h("th", {}, String(s.step)), s.beams.map((x, k) => cell(x, `tr.steps.${i}.beams.${k}.score`))))));
     b.body.append(h("p", {}, "best: ", h("b", {}, tr.best.text), " ", checked(h("span", { class: "mono" }, fmt(tr.best.score, 3)), "tr.best.score", tr.best.score)));
 

@@ -104,12 +104,17 @@ export default {
       name: "lstm-vs-gpt", data: { ppl: d.ppl, runs: d.runs }, panel: "compare",
     });
     const num = (k, key, digits = 3) => d.ppl[k].error ? "—" : checked(h("span", {}, fmt(d.ppl[k][key], digits)), `ppl.${k}.${key}`, d.ppl[k][key]);
+    const rows = [
+      ["architecture", (x) => x.architecture],
+      ["parameters", (x) => x.parameters.toLocaleString("en")],
+      ["loss (nats/token)", (x, k) => num(k, "loss")],
+      ["perplexity", (x, k) => num(k, "perplexity", 2)],
+      ["bits per char", (x, k) => num(k, "bits_per_char")],
+      ["tokens/s", (x, k) => (d.runs[k] ? fmt(d.runs[k].tokens_per_s, 0) : "—")],
+    ];
     c.body.append(h("table", { class: "data" },
-      h("tr", {}, ["model", "architecture", "parameters", "loss (nats)", "perplexity", "bits/char", "tokens/s"].map((x) => h("th", {}, x))),
-      d.pair.map((x, k) => h("tr", { "data-model": x.name }, h("td", {}, x.name), h("td", {}, x.architecture),
-        h("td", { class: "num" }, x.parameters.toLocaleString("en")), h("td", { class: "num" }, num(k, "loss")),
-        h("td", { class: "num" }, num(k, "perplexity", 2)), h("td", { class: "num" }, num(k, "bits_per_char")),
-        h("td", { class: "num" }, d.runs[k] ? fmt(d.runs[k].tokens_per_s, 0) : "—")))));
+      h("tr", {}, h("th", {}, ""), d.pair.map((x) => h("th", { class: "num", "data-model": x.name }, x.name))),
+      rows.map(([label, f]) => h("tr", {}, h("th", {}, label), d.pair.map((x, k) => h("td", { class: "num" }, f(x, k)))))));
     if (!d.gpt) c.body.append(h("p", { class: "muted small" }, "No GPT with the same tokenizer is served to compare with."));
   },
 

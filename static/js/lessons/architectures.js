@@ -38,8 +38,8 @@ export default {
   accepts: (m) => m.architecture === "encoder" || m.architecture === "encoder-decoder",
   preferredModel: "numbers-to-words",
   code: { module: "encdec", name: "CrossAttention.__call__", highlight: ["q_attn(x)", "k.transpose", "probs @ v"], only: false },
-  formula: String.raw`\begin{aligned}\text{encoder: } p(x_i \mid x_{\setminus i}) &= \operatorname{softmax}\big(\text{head}(\text{Enc}(x)_i)\big)\\` +
-    String.raw`\text{cross: } \operatorname{softmax}\!\Big(\tfrac{Q_{\text{dec}} K_{\text{enc}}^{\top}}{\sqrt{h_s}} + M_{\text{pad}}\Big) V_{\text{enc}}\end{aligned}`,
+  formula: String.raw`\begin{aligned}p(x_i \mid x_{\setminus i}) &= \operatorname{softmax}\big(\text{head}(h_i)\big),\ \ h = \text{Enc}(x)\\` +
+    String.raw`\text{cross} &= \operatorname{softmax}\big(Q_{\text{dec}} K_{\text{enc}}^{\top} / \sqrt{h_s} + M_{\text{pad}}\big)\, V_{\text{enc}}\end{aligned}`,
 
   controls(ctx) {
     const s = ctx.state();

@@ -49,7 +49,7 @@ def build_zoo(root: Path, chars: str = SHAKESPEARE_CHARS) -> Path:
     )
 
     ltok = CharTokenizer(sorted(set(chars)))
-    lcfg = LSTMConfig(vocab_size=ltok.vocab_size, block_size=128, n_layer=2, n_embd=8, n_hidden=12)
+    lcfg = LSTMConfig(vocab_size=ltok.vocab_size, block_size=128, n_layer=2, n_embd=8, n_hidden=30)
     save_model_dir(root / "tiny-lstm", lcfg, init_lstm_params(lcfg, 3), ltok.to_json(), {"name": "tiny-lstm"})
 
     gtok = gpt_tokenizer()

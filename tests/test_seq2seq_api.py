@@ -165,18 +165,20 @@ def test_lstm_gates_are_the_twins_trace(client, zoo, backend):
     assert r.status_code == 200, r.text
     got = r.json()
     ids = CharTokenizer(sorted(set(SHAKESPEARE_CHARS))).encode(text)
-    assert got["ids"] == ids and got["n_layer"] == 2 and got["n_hidden"] == 12
+    assert got["ids"] == ids and got["n_layer"] == 2 and got["n_hidden"] == 30
     _, tr = load_model(zoo / "tiny-lstm").forward(np.asarray([ids]), trace=True)
     for layer in got["layers"]:
         k = layer["layer"]
         for name in ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden"):
             a = np.asarray(layer[name])
-            assert a.shape == (len(text), 12)
+            assert a.shape == (len(text), 30)
             np.testing.assert_allclose(a, getattr(tr, name)[k, 0], atol=1e-4, err_msg=name)
     p = softmax(np.asarray(tr.logits[0, -1], dtype=np.float64))
     assert [c["id"] for c in got["next_token"]] == list(np.argsort(-p, kind="stable")[:5])
     assert got["next_token"][0]["prob"] == pytest.approx(p.max(), abs=1e-6)
-    one = client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": text, "layer": 1}).json()
+    one = client.post(
+        "/api/lstm-trace", json={"model": "tiny-lstm", "text": text, "layer": 1, "backend": backend}
+    ).json()
     assert [x["layer"] for x in one["layers"]] == [1] and one["layers"][0] == got["layers"][1]
 
 

@@ -155,7 +155,7 @@ def test_lstm_step_shows_the_apis_numbers(page, base_url, api):
         for m in ("tiny-lstm", "shakespeare-char")
     ]
     counts = assert_checked(page, {"trace": trace, "ppl": ppl})
-    assert counts["trace"] == 6 * 12 * len(TEXT) + 10 and counts["ppl"] == 6
+    assert counts["trace"] == 6 * 24 * len(TEXT) + 10 and counts["ppl"] == 6
     assert page.eval_on_selector_all("[data-gate]", "els => els.length") == 6
     rows = page.eval_on_selector_all(
         "[data-panel=compare] th[data-model]", "els => els.map(e => e.dataset.model)"
@@ -165,6 +165,14 @@ def test_lstm_step_shows_the_apis_numbers(page, base_url, api):
     page.select_option("#lesson-layer", "0")
     page.wait_for_function("() => new URLSearchParams(location.search).get('layer') === null")
     page.wait_for_selector("figure[data-panel=gates] h3:has-text('layer 0')")
+    page.select_option("#lesson-units", "24")  # 30 units: the second page holds units 24-29
+    page.wait_for_function("() => location.search.includes('units=24')")
+    page.wait_for_selector("figure[data-panel=gates] h3:has-text('units 24–29')")
+    trace = api.post(
+        "/api/lstm-trace", json={"model": "tiny-lstm", "text": TEXT, "layer": 0, "top_k": 10}
+    ).json()
+    counts = assert_checked(page, {"trace": trace, "ppl": ppl})
+    assert counts["trace"] == 6 * 6 * len(TEXT) + 10
 
 
 def test_both_steps_fit_a_phone(phone, base_url):

@@ -43,7 +43,7 @@ def build_zoo(root: Path, chars: str = SHAKESPEARE_CHARS) -> Path:
         src_vocab_size=10, tgt_vocab_size=33, src_block_size=8, tgt_block_size=12, n_enc_layer=1,
         n_dec_layer=2, n_head=2, n_embd=16,
     )  # fmt: skip
-    card = {"name": "tiny-numbers", "task": "numbers", "val_accuracy": 0.5}
+    card = {"name": "tiny-numbers", "task": "numbers", "accuracy": {"test": {"exact_match": 0.5}}}
     save_model_dir(
         root / "tiny-numbers", ecfg, jittered(init_encdec_params(ecfg, 2), 12), tokenizers_json(), card
     )

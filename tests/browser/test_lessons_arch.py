@@ -114,6 +114,9 @@ def test_architectures_step_shows_the_apis_numbers(page, base_url, api):
     assert (
         page.text_content("tr[data-model=tiny-numbers] td.num") == f"{cards['tiny-numbers']['parameters']:,}"
     )
+    assert (
+        page.text_content("tr[data-model=tiny-numbers] td:nth-child(4)") == "50.0%"
+    )  # the card's exact match
     shoot(page, "lesson-architectures")
 
 

@@ -10,7 +10,7 @@ const pick = (ctx, a) => { const m = ctx.model(); return m.architecture === a ? 
 const causalGPT = (ctx) => ctx.models.find((m) => m.name === "shakespeare-char") || ctx.models.find((m) => arch("gpt")(m) && !isNumbersGPT(m));
 const safe = (p) => p.catch((e) => ({ error: e.message }));
 const clamp = (v, n) => Math.max(0, Math.min(n - 1, v));
-const accuracy = (c = {}) => c.val_accuracy ?? c.test_accuracy ?? c.accuracy ?? c.test?.accuracy ?? c.test?.exact_match ?? c.validation?.accuracy;
+const accuracy = (c = {}) => c.accuracy?.test?.exact_match ?? c.val_accuracy; // shipped: held-out test exact match
 const letters = (text) => Array.from(text).flatMap((c, i) => (/\p{L}/u.test(c) ? [i] : []));
 
 // Which characters to hide: the URL's list, else none when the text holds █, else two letters.
@@ -149,11 +149,11 @@ export default {
     b.body.append(h("p", {}, "best: ", h("b", {}, tr.best.text), " ", checked(h("span", { class: "mono" }, fmt(tr.best.score, 3)), "tr.best.score", tr.best.score)));
 
     const t = figure(ctx.figures, { title: "The same task, two architectures", name: "numbers-compare", panel: "compare",
-      caption: `Parameters and accuracy from each model's card; the output is computed now for ${state.number}.` });
+      caption: `Parameters and held-out exact match (greedy, numbers never trained on) from each model's card; the output is computed now for ${state.number}.` });
     const answer = d.gen?.best ? d.gen.best.text.split("\n")[0] : d.gen?.error || "";
     const row = (m, out) => h("tr", { "data-model": m.name }, h("td", {}, m.name), h("td", {}, m.architecture),
       h("td", { class: "num" }, m.parameters.toLocaleString("en")), h("td", { class: "num" }, accuracy(m.card) === undefined ? "—" : pct(accuracy(m.card))), h("td", { style: "word-break:break-all" }, out));
-    t.body.append(h("table", { class: "data" }, h("tr", {}, ["model", "architecture", "parameters", "accuracy", "output"].map((x) => h("th", {}, x))),
+    t.body.append(h("table", { class: "data" }, h("tr", {}, ["model", "architecture", "parameters", "exact match", "output"].map((x) => h("th", {}, x))),
       row(d.ed, tr.greedy.text), d.dec ? row(d.dec, answer) : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No decoder-only model on this task is served."))));
   },
 

@@ -192,3 +192,14 @@ def test_lstm_trace_refusals(client):
     r = client.post("/api/lstm-trace", json={"model": "tiny-mlm", "text": "abc"})
     assert r.status_code == 422 and "tiny-lstm" in r.json()["detail"]
     assert client.post("/api/lstm-trace", json={"model": "gone", "text": "abc"}).status_code == 404
+
+
+def test_an_encoder_decoder_without_its_tokenizer_pair_is_reported(tmp_path):
+    from models.config import EncDecConfig
+    from models.weights import init_encdec_params, save_model_dir
+    from server.registry import Registry
+
+    cfg = EncDecConfig(n_enc_layer=1, n_dec_layer=1, n_embd=8)
+    save_model_dir(tmp_path / "lonely", cfg, init_encdec_params(cfg), source_tokenizer().to_json())
+    registry = Registry.scan(tmp_path)
+    assert not registry.models and "source/target tokenizer pair" in registry.errors["lonely"]

@@ -294,7 +294,7 @@ def numbers_readme(card: dict[str, Any]) -> str:
         (
             "training",
             f"{card['steps']:,} steps, {card['tokens']:,} target tokens, {card['wall_time_s'] / 60:.0f} min "
-            f"on {hw['cpu']} ({hw['threads']} threads, {hw['device']})",
+            f"on {hw['cpu']} ({hw['threads']} thread{'s' if hw['threads'] != 1 else ''}, {hw['device']})",
         ),
         (
             "train / validation loss at the best step",

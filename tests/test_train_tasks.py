@@ -7,6 +7,7 @@ Tiny models on one thread, a few dozen steps each.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,28 @@ def test_encoder_decoder_resume_equals_the_uninterrupted_run(encdec_run, tmp_pat
     assert a.keys() == b.keys()
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_encoder_decoder_ctrl_c_then_resume_equals_the_uninterrupted_run(encdec_run, tmp_path, monkeypatch):
+    from models.tasks import NumbersTask
+
+    sample = NumbersTask.train_batch
+    calls = 0
+
+    def interrupting(self, rng, batch_size):
+        nonlocal calls
+        calls += 1
+        if calls == 25:  # Ctrl-C in the middle of step 25
+            signal.raise_signal(signal.SIGINT)
+        return sample(self, rng, batch_size)
+
+    out = tmp_path / "interrupted"
+    monkeypatch.setattr(NumbersTask, "train_batch", interrupting)
+    assert train(out, *ENCDEC, "--max-steps", "40") == 130
+    monkeypatch.setattr(NumbersTask, "train_batch", sample)
+    assert json.loads((out / "checkpoint.json").read_text())["progress"]["step"] == 25
+    assert main(["train", "--out", str(out), "--resume", "--threads", "1"]) == 0
+    assert curve(out) == curve(encdec_run)
 
 
 def test_export_runs_on_both_twins_alike(encdec_run):

@@ -55,6 +55,11 @@ class ModelEntry:
     _twins: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def task(self) -> str:
+        """What the model was trained for (its card's "task"): "lm", "mlm", "numbers", …"""
+        return str(self.card.get("task") or ("mlm" if self.architecture == "encoder" else "lm"))
+
     def model(self, backend: str) -> Any:
         """The twin for ``backend``, built on first use (thread-safe)."""
         with self._lock:
@@ -141,6 +146,8 @@ class Registry:
             except (ValueError, OSError) as e:
                 errors[d.name] = str(e)
                 log.error("model %s not served: %s", d.name, e)
+        # language models first (pages default to the first one that fits), then task models, by name
+        models = dict(sorted(models.items(), key=lambda kv: (kv[1].task != "lm", kv[0])))
         log.info("serving %d model(s) from %s: %s", len(models), root, ", ".join(models) or "none")
         return cls(models, errors)
 

@@ -54,7 +54,13 @@ def build_zoo(root: Path, chars: str = SHAKESPEARE_CHARS) -> Path:
 
     gtok = gpt_tokenizer()
     gcfg = GPTConfig(vocab_size=gtok.vocab_size, block_size=80, n_layer=1, n_head=2, n_embd=16)
-    save_gpt_dir(root / "numbers-gpt", gcfg, random_params(gcfg, 4), gtok.to_json(), {"name": "numbers-gpt"})
+    save_gpt_dir(
+        root / "numbers-gpt",
+        gcfg,
+        random_params(gcfg, 4),
+        gtok.to_json(),
+        {"name": "numbers-gpt", "task": "numbers"},
+    )
     for name in (
         "tiny-mlm",
         "tiny-numbers",

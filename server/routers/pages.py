@@ -54,6 +54,7 @@ def model_cards(registry: Registry) -> list[dict[str, Any]]:
             {
                 "name": e.name,
                 "architecture": e.architecture,
+                "task": e.task,
                 "parameters": e.parameters,
                 "tokenizer": e.tokenizer.kind,
                 "vocab_size": c.vocab_size,

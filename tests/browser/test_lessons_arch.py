@@ -216,7 +216,9 @@ def test_masks_page_adds_the_cross_attention_mask(page, base_url, api):
     shoot(page, "masks-cross")
 
 
-@pytest.mark.parametrize("path", ["/playground", "/attention", "/compare", "/positions", "/learn"])
+@pytest.mark.parametrize(
+    "path", ["/", "/playground", "/attention", "/compare", "/positions", "/learn", "/learn/twins"]
+)
 def test_other_pages_live_beside_every_architecture(page, base_url, path):
     page.goto(base_url + path)
     wait_ready(page)

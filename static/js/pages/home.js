@@ -27,8 +27,11 @@ function card(m) {
   if (loss !== undefined) rows.push(["validation loss", `${fmt(loss, 4)} nats/token`]);
   const bpc = v.bits_per_char ?? c.val_bpc;
   if (bpc !== undefined) rows.push(["bits per character", fmt(bpc, 3)]);
-  const acc = c.accuracy ?? c.heldout_accuracy;
-  if (acc !== undefined) rows.push(["held-out accuracy", `${(100 * acc).toFixed(2)}%`]);
+  const acc = c.accuracy?.test;
+  if (acc?.exact_match !== undefined) {
+    rows.push(["held-out accuracy", `${(100 * acc.exact_match).toFixed(2)}% of ${acc.numbers.toLocaleString()} numbers`]);
+  }
+  if (c.task && c.task !== "lm") rows.push(["task", c.task === "numbers" ? "digits → English words" : c.task]);
   const canGenerate = m.architecture === "gpt" || m.architecture === "lstm";
   return h(
     "article",

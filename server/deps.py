@@ -18,7 +18,8 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
 TRANSFORMERS = ("gpt",)  # what routes that show attention, heads or positions can explain
-ANY = ("gpt", "lstm")
+ANY = ("gpt", "lstm")  # language models: generate, score, sample
+EVERY = ("gpt", "lstm", "encoder", "encoder-decoder")
 
 
 def lookup(registry: Registry, name: str, architectures: tuple[str, ...] = TRANSFORMERS) -> ModelEntry:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from models.train import SETTINGS, TrainSettings, lr_at
-from server.deps import RegistryDep, lookup
+from server.deps import EVERY, RegistryDep, lookup
 
 router = APIRouter(prefix="/api", tags=["models"])
 
@@ -42,7 +42,7 @@ def schedule(
     points: Annotated[int, Query(ge=2, le=5000, description="how many steps to evaluate")] = 400,
 ) -> ScheduleResponse:
     """The learning rate of every optimiser step (sampled at ``points`` steps, warm-up end included)."""
-    entry = lookup(registry, name)
+    entry = lookup(registry, name, EVERY)  # the schedule comes from the card: any model
     saved = entry.card.get("training")
     if not isinstance(saved, dict):
         raise HTTPException(status_code=404, detail=f"{name}'s card has no training settings")

@@ -29,7 +29,8 @@ function card(m) {
   if (bpc !== undefined) rows.push(["bits per character", fmt(bpc, 3)]);
   const acc = c.accuracy?.test;
   if (acc?.exact_match !== undefined) {
-    rows.push(["held-out accuracy", `${(100 * acc.exact_match).toFixed(2)}% of ${acc.numbers.toLocaleString()} numbers`]);
+    const of = acc.numbers ? ` of ${acc.numbers.toLocaleString()} numbers` : "";
+    rows.push(["held-out accuracy", `${(100 * acc.exact_match).toFixed(2)}%${of}`]);
   }
   if (c.task && c.task !== "lm") rows.push(["task", c.task === "numbers" ? "digits → English words" : c.task]);
   const canGenerate = m.architecture === "gpt" || m.architecture === "lstm";

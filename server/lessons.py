@@ -51,7 +51,7 @@ LESSONS: tuple[Lesson, ...] = (
         "architectures",
         "Encoder, decoder, encoder-decoder",
         "Fill a mask, translate numbers to words, and the same task decoder-only.",
-        needs=("encoder", "encoder-decoder"),
+        needs=("encoder-decoder",),  # the masked-LM part shows when an encoder is served too
     ),
     Lesson(
         "lstm", "LSTM vs transformer", "Gates over time against attention over everything.", needs=("lstm",)

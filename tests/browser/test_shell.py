@@ -1,6 +1,7 @@
 """The page shell: home, lesson index, one lesson end to end, 404 page, static weight budget."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,29 @@ def test_markup_typed_as_text_stays_text(page, base_url):
     assert page.query_selector("#figures b, #lesson-error b, #figures i") is None
     assert not dialogs
     assert all("422" in e for e in page.problems.errors), page.problems.errors
+
+
+def test_a_figure_exports_as_svg_png_and_json(page, base_url, api):
+    page.goto(base_url + "/learn/scores?text=To%20be")
+    wait_ready(page)
+    fig = page.locator("figure.fig").first
+    files = {}
+    for kind in ("SVG", "PNG", "JSON"):
+        with page.expect_download() as info:
+            fig.locator(".export button").get_by_text(kind, exact=True).click()
+        files[kind] = Path(info.value.path()).read_bytes()
+    assert files["SVG"].startswith(b"<svg") and b"<rect" in files["SVG"]
+    assert files["PNG"].startswith(b"\x89PNG\r\n\x1a\n") and len(files["PNG"]) > 1000
+    data = json.loads(files["JSON"])
+    trace = api.post(
+        "/api/trace", json={"model": "shakespeare-char", "text": "To be", "layer": 0, "head": 0}
+    ).json()
+    assert data["tokens"] == trace["tokens"]  # the figure's data is the API's answer it was drawn from
+
+
+def test_a_table_offers_json_only(page, base_url):
+    page.goto(base_url + "/compare")
+    wait_ready(page)
+    table_fig = page.locator("figure.fig", has=page.locator("table")).first
+    assert table_fig.locator(".export button").get_by_text("JSON", exact=True).is_visible()
+    assert not table_fig.locator(".export button").get_by_text("PNG", exact=True).is_visible()

@@ -13,8 +13,8 @@ export function figure(parent, { title, caption = "", name = "figure", data = nu
   const exportBar = h(
     "div",
     { class: "export", role: "group", "aria-label": `export ${title}` },
-    h("button", { class: "secondary small", type: "button", onclick: () => exportPNG(body, name), "aria-label": `download ${title} as PNG` }, "PNG"),
-    h("button", { class: "secondary small", type: "button", onclick: () => exportSVG(body, name), "aria-label": `download ${title} as SVG` }, "SVG"),
+    h("button", { class: "secondary small image-export", type: "button", onclick: () => exportPNG(body, name), "aria-label": `download ${title} as PNG` }, "PNG"),
+    h("button", { class: "secondary small image-export", type: "button", onclick: () => exportSVG(body, name), "aria-label": `download ${title} as SVG` }, "SVG"),
     h("button", { class: "secondary small", type: "button", onclick: () => exportJSON(current, name), "aria-label": `download the data of ${title} as JSON` }, "JSON"),
   );
   const root = h(

@@ -39,11 +39,13 @@ export function render(el, data, options = {}) {
   svg.append(hatchDefs(hatch));
   const grid = s("g", { transform: `translate(${labelW},${labelH})` });
   const cells = [];
+  let anyMasked = false;
   for (let i = 0; i < nR; i++) {
     cells.push([]);
     for (let j = 0; j < nC; j++) {
       const v = matrix[i][j];
       const masked = v === null || v === undefined || (options.mask && !options.mask[i][j]);
+      anyMasked ||= masked;
       const fill = masked ? `url(#${hatch})` : colour(v);
       const r = s("rect", {
         class: "cell",
@@ -80,7 +82,7 @@ export function render(el, data, options = {}) {
     colLabels.append(s("text", { x, y: labelH - 4, transform: `rotate(-90 ${x} ${labelH - 4})`, class: "mono" }, tokenLabel(c)));
   });
   svg.append(rowLabels, colLabels);
-  svg.append(legend(lo, hi, colour, labelW, labelH + nR * cell + 8, Math.max(120, Math.min(220, nC * cell)), hatch, format));
+  svg.append(legend(lo, hi, colour, labelW, labelH + nR * cell + 8, Math.max(120, Math.min(220, nC * cell)), anyMasked && hatch, format));
 
   let active = null;
   const describe = options.describe || ((i, j, v) => `${options.rowTitle || "row"} ${i} ${JSON.stringify(rows[i])} → ${options.colTitle || "column"} ${j} ${JSON.stringify(cols[j])}: ${v === null ? "masked (−∞ → weight 0)" : format(v)}`);
@@ -128,7 +130,9 @@ function legend(lo, hi, colour, x, y, w, hatch, format) {
   }
   g.append(s("text", { x: 0, y: 22 }, format(lo)));
   g.append(s("text", { x: w, y: 22, "text-anchor": "end" }, format(hi)));
-  g.append(s("rect", { x: w + 12, y: 0, width: 10, height: 10, fill: `url(#${hatch})`, stroke: "#999" }));
-  g.append(s("text", { x: w + 26, y: 9 }, "masked"));
+  if (hatch) {  // only a matrix with masked cells explains the hatching
+    g.append(s("rect", { x: w + 12, y: 0, width: 10, height: 10, fill: `url(#${hatch})`, stroke: "#999" }));
+    g.append(s("text", { x: w + 26, y: 9 }, "masked"));
+  }
   return g;
 }

@@ -9,9 +9,10 @@ export const Y = { loss: "loss (nats/token)", bpc: "bits per character" };
 const cache = new Map();
 const once = (url) => cache.get(url) || cache.set(url, getJSON(url).catch(() => null)).get(url);
 
-// Every served GPT's metrics log (null where none is shipped): [{model, records}]
+// Every served language model's metrics log (null where none is shipped): [{model, records}].
+// Task models (numbers to words) train on another loss, so their curves would not compare.
 export async function loadLogs(models) {
-  const gpts = models.filter((m) => m.architecture === "gpt");
+  const gpts = models.filter((m) => (m.task ?? m.card?.task ?? "lm") === "lm" && m.architecture !== "encoder");
   const logs = await Promise.all(gpts.map((m) => once(`/api/models/${encodeURIComponent(m.name)}/metrics`)));
   return gpts.map((m, i) => ({ model: m, records: logs[i]?.records || null }));
 }

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "models.evaluate",
         "measure a numbers-to-words model (held-out greedy exact match) or a masked LM; speed, parameters",
     ),
+    "compare": (
+        "models.compare",
+        "one table over every shipped model: quality from its card, speed and memory on both backends",
+    ),
     "serve": ("server.serve", "serve the models over HTTP (the API, its docs at /docs)"),
     "loadtest": (
         "server.loadtest",

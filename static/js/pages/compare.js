@@ -21,10 +21,10 @@ const int = (v) => (v === undefined ? "—" : Number(v).toLocaleString());
 // The table's rows, data-driven: {label, text(m)} or {label, path, digits} (a checked number from the model's /api/models entry).
 const ROWS = [
   { label: "architecture", text: (m) => m.architecture },
-  { label: "layers × heads × width", text: (m) => `${m.n_layer} × ${m.n_head} × ${m.n_embd}` },
-  { label: "LayerNorm", text: (m) => `${m.norm}-LN` },
-  { label: "positions", text: (m) => m.pos },
-  { label: "activation", text: (m) => m.activation },
+  { label: "layers × heads × width", text: (m) => m.n_hidden ? `${m.n_layer} LSTM layers × ${m.n_hidden} units` : `${m.n_layer} × ${m.n_head} × ${m.n_embd}` },
+  { label: "LayerNorm", text: (m) => (m.norm ? `${m.norm}-LN` : "–") },
+  { label: "positions", text: (m) => m.pos ?? "–" },
+  { label: "activation", text: (m) => m.activation ?? "–" },
   { label: "parameters", path: "parameters", format: int },
   { label: "tokenizer", text: (m) => `${m.tokenizer}, ${m.vocab_size} tokens` },
   { label: "context", text: (m) => `${m.context} tokens` },
@@ -33,6 +33,7 @@ const ROWS = [
   { label: "validation loss (nats/token)", path: "card.validation.loss", digits: 4 },
   { label: "validation perplexity", path: "card.validation.perplexity", digits: 3 },
   { label: "validation bits per char", path: "card.validation.bits_per_char", digits: 3 },
+  { label: "held-out exact match (numbers)", path: "card.accuracy.test.exact_match", digits: 4 },
 ];
 
 const input = h("input", { type: "text", id: "compare-text", value: state.text, size: 44, maxlength: 400, "data-key": "text",

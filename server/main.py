@@ -59,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # one BLAS thread per matmul: concurrent streams use the cores, and a busy machine
         # makes multi-threaded BLAS on small matrices spin and stall
         threadpool_limits(limits=settings.blas_threads, user_api="blas")
-        app.state.registry = Registry.scan(settings.models_dir, torch_threads=settings.torch_threads)
+        app.state.registry = Registry.scan(
+            settings.models_dir, torch_threads=settings.torch_threads, first=settings.default_model
+        )
         log.info("registry read in %.0f ms", (time.perf_counter() - start) * 1000)
         yield
 

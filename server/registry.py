@@ -133,7 +133,7 @@ class Registry:
     errors: dict[str, str]  # directory name → why it is not served
 
     @classmethod
-    def scan(cls, models_dir: Path, torch_threads: int = 1) -> Registry:
+    def scan(cls, models_dir: Path, torch_threads: int = 1, first: str | None = None) -> Registry:
         models, errors = {}, {}
         root = Path(models_dir)
         dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
@@ -146,8 +146,8 @@ class Registry:
             except (ValueError, OSError) as e:
                 errors[d.name] = str(e)
                 log.error("model %s not served: %s", d.name, e)
-        # language models first (pages default to the first one that fits), then task models, by name
-        models = dict(sorted(models.items(), key=lambda kv: (kv[1].task != "lm", kv[0])))
+        # ``first``, then language models, then task models, by name: pages open with the first that fits
+        models = dict(sorted(models.items(), key=lambda kv: (kv[0] != first, kv[1].task != "lm", kv[0])))
         log.info("serving %d model(s) from %s: %s", len(models), root, ", ".join(models) or "none")
         return cls(models, errors)
 

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", frozen=True)
 
     models_dir: Path = Field(default_factory=zoo_dir, description="folder of model directories to serve")
+    default_model: str = Field(
+        "shakespeare-char", description="the model pages open with (listed first) when it is served"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_streams: int = Field(

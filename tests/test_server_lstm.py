@@ -71,3 +71,13 @@ def test_routes_that_explain_attention_refuse_an_lstm_by_name(client):
     assert "tiny-lstm is an LSTM" in r.json()["detail"] and "tiny-gpt" in r.json()["detail"]
     r = client.post("/api/generate", json={"model": "tiny-lstm", "prompt": "a", "include_attention": True})
     assert r.status_code == 422 and r.json()["detail"].startswith("include_attention")
+
+
+def test_the_default_model_is_listed_first_then_language_models(tmp_path):
+    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
+    for name, task in (("a-task", "numbers"), ("b-lm", "lm"), ("c-lm", "lm")):
+        save_gpt_dir(tmp_path / name, cfg, random_params(cfg), TOK.to_json(), {"task": task})
+    for first, order in ((None, ["b-lm", "c-lm", "a-task"]), ("c-lm", ["c-lm", "b-lm", "a-task"])):
+        settings = Settings(models_dir=tmp_path, **({"default_model": first} if first else {}))
+        with TestClient(create_app(settings)) as c:
+            assert [m["name"] for m in c.get("/api/models").json()["models"]] == order

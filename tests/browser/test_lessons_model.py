@@ -101,7 +101,13 @@ def test_multi_head_shows_every_head_and_the_api_weights(page, base_url, api):
 
 
 def feed_forward_responses(api, layer: int) -> dict:
-    models = [m for m in api.get("/api/models").json()["models"] if m["architecture"] == "gpt"]
+    served = api.get("/api/models").json()["models"]
+    kind = next(m["tokenizer"] for m in served if m["name"] == MODEL)
+    models = [  # the step compares language models on the chosen model's vocabulary only
+        m
+        for m in served
+        if m["architecture"] == "gpt" and m["card"].get("task", "lm") == "lm" and m["tokenizer"] == kind
+    ]
     logs = []
     for m in models:
         r = api.get(f"/api/models/{m['name']}/metrics")

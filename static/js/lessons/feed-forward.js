@@ -37,7 +37,11 @@ export default {
   async load(state, ctx) {
     const m = ctx.model();
     const layer = Math.min(Math.max(0, state.layer), m.n_layer - 1);
-    const gpts = ctx.models.filter((x) => x.architecture === "gpt");
+    // curves compare only on the same data and vocabulary: language models with the chosen model's tokenizer
+    const chosen = ctx.model();
+    const gpts = ctx.models.filter(
+      (x) => x.architecture === "gpt" && (x.task ?? "lm") === "lm" && x.tokenizer === chosen.tokenizer,
+    );
     const [trace, layernorm, ...logs] = await Promise.all([
       ctx.api.postJSON("/api/trace", { model: state.model, text: state.text }),
       ctx.api.postJSON("/api/layernorm", { model: state.model, text: state.text, layer }),
@@ -122,7 +126,7 @@ export default {
       const norms = new Set(gpts.filter((_, i) => data.metrics[i]).map((x) => x.norm));
       const c = figure(ctx.figures, {
         title: norms.size > 1 ? "Training: pre-LN and post-LN side by side" : `Training curve (${[...norms].map((x) => NORM[x]).join(", ")} only)`,
-        caption: "Validation loss (nats per token) against training step, from each served model's own metrics log. " +
+        caption: `Validation loss (nats per token) against training step, from the metrics log of each served ${data.gpts[0]?.tokenizer ?? ""}-level language model (the same data and vocabulary, so the curves compare). ` +
           (norms.size > 1 ? "Where LayerNorm sits changes how fast and how stably a model trains."
             : `Only ${[...norms].map((x) => NORM[x]).join(" and ")} models are served now, so there is no other variant to compare with.`),
         name: "loss-curves",

@@ -112,7 +112,7 @@ def card_readme(card: dict[str, Any]) -> str:
         (
             "training",
             f"{card['steps']:,} steps, {card['tokens']:,} tokens, {card['wall_time_s'] / 60:.0f} min "
-            f"on {hw['cpu']} ({hw['threads']} threads, {hw['device']})",
+            f"on {hw['cpu']} ({hw['threads']} thread{'s' if hw['threads'] != 1 else ''}, {hw['device']})",
         ),
         (
             "train / validation loss at the best step",

@@ -1,7 +1,6 @@
 """The HTTP API: routes against the app with its lifespan, and a real server started in the test."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from models.weights import save_gpt_dir
 from server.main import create_app
 from server.settings import Settings
 
-from helpers import random_params
+from helpers import free_port, random_params
 
 TOK = CharTokenizer.train("abcdefgh ,.\n")
 
@@ -82,9 +81,7 @@ def test_openapi_documents_the_routes(client):
 @pytest.mark.slow
 def test_playground_serve_answers_health_quickly(tmp_path):
     zoo = make_zoo(tmp_path)
-    with socket.socket() as sock:  # a free port: another server may hold any fixed one
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # another server may hold any fixed one
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "models.cli", "serve", "--port", str(port), "--models", str(zoo)],

@@ -3,10 +3,6 @@ tiny random encoder, encoder-decoder, LSTM and numbers-GPT models: checked numbe
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -14,18 +10,10 @@ import httpx
 import pytest
 from arch_zoo import build_zoo
 
-from helpers import at_path, checked_numbers, shoot, wait_ready
+from helpers import at_path, checked_numbers, served, shoot, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = "ROMEO: But soft, what light"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -33,34 +21,8 @@ def base_url(tmp_path_factory):
     """A server of its own, on a zoo of shakespeare-char and tiny random models of every architecture."""
     zoo = build_zoo(tmp_path_factory.mktemp("arch-zoo"))
     (zoo / "shakespeare-char").symlink_to(ROOT / "models" / "zoo" / "shakespeare-char")
-    port = free_port()
-    env = {**os.environ, "PLAYGROUND_MODELS_DIR": str(zoo), "PYTHONUNBUFFERED": "1"}
-    (ROOT / "artifacts").mkdir(exist_ok=True)
-    log = open(ROOT / "artifacts" / "browser-server-arch.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "models.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start; see {log.name}")
-            time.sleep(0.2)
+    with served(zoo, ROOT / "artifacts" / "browser-server-arch.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

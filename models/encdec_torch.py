@@ -37,6 +37,7 @@ from models.gpt_torch import (
     sinusoidal_positions,
     softmax,
 )
+from models.torch_params import copy_params
 from models.trace import DecoderTrace, EncDecTrace, EncoderTrace
 from models.weights import init_encdec_params
 
@@ -246,16 +247,7 @@ class EncoderDecoder(nn.Module):
 
     def load_params(self, params: Mapping[str, np.ndarray]) -> None:
         """Copy arrays named as in the safetensors file into the parameters (shared ones once)."""
-        own = dict(self.named_parameters())
-        missing = sorted(set(own) - set(params))
-        if missing:
-            raise ValueError(f"weights are missing: {', '.join(missing)}")
-        with torch.no_grad():
-            for name, p in own.items():
-                value = np.asarray(params[name])
-                if tuple(value.shape) != tuple(p.shape):
-                    raise ValueError(f"{name}: expected shape {tuple(p.shape)}, got {tuple(value.shape)}")
-                p.copy_(torch.as_tensor(value))
+        copy_params(self, params)
 
     def encode(
         self, src_ids: torch.Tensor, src_padding_mask: torch.Tensor | None = None, trace: bool = False

@@ -34,6 +34,7 @@ from models.gpt_torch import (
     gelu,
     sinusoidal_positions,
 )
+from models.torch_params import copy_params
 from models.trace import EncoderTrace
 from models.weights import init_encoder_params
 
@@ -182,16 +183,7 @@ class MaskedLM(nn.Module):
 
     def load_params(self, params: Mapping[str, np.ndarray]) -> None:
         """Copy arrays named as in the safetensors file into the parameters."""
-        own = dict(self.named_parameters())
-        missing = sorted(set(own) - set(params))
-        if missing:
-            raise ValueError(f"weights are missing: {', '.join(missing)}")
-        with torch.no_grad():
-            for name, p in own.items():
-                value = np.asarray(params[name])
-                if tuple(value.shape) != tuple(p.shape):
-                    raise ValueError(f"{name}: expected shape {tuple(p.shape)}, got {tuple(value.shape)}")
-                p.copy_(torch.as_tensor(value))
+        copy_params(self, params)
 
     def head(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder output (after ln_f) → logits: (B, T, C) → (B, T, V)."""

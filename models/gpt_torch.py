@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from models.config import GPTConfig
+from models.torch_params import copy_params
 from models.trace import Trace
 from models.weights import init_gpt_params
 
@@ -229,16 +230,7 @@ class GPT(nn.Module):
 
     def load_params(self, params: Mapping[str, np.ndarray]) -> None:
         """Copy arrays named as in the safetensors file into the parameters (tied ones once)."""
-        own = dict(self.named_parameters())  # a tied matrix appears once, as transformer.wte.weight
-        missing = sorted(set(own) - set(params))
-        if missing:
-            raise ValueError(f"weights are missing: {', '.join(missing)}")
-        with torch.no_grad():
-            for name, p in own.items():
-                value = np.asarray(params[name])
-                if tuple(value.shape) != tuple(p.shape):
-                    raise ValueError(f"{name}: expected shape {tuple(p.shape)}, got {tuple(value.shape)}")
-                p.copy_(torch.as_tensor(value))
+        copy_params(self, params)
 
     def head(self, x: torch.Tensor) -> torch.Tensor:
         """Residual stream → logits: (ln_f) then x @ lm_headᵀ; (B, T, C) → (B, T, V)."""

@@ -18,6 +18,7 @@ from torch import nn
 
 from models.config import LSTMConfig
 from models.gpt_torch import cross_entropy
+from models.torch_params import copy_params
 from models.trace import LSTMTrace
 from models.weights import init_lstm_params
 
@@ -90,16 +91,7 @@ class LSTM(nn.Module):
 
     def load_params(self, params: Mapping[str, np.ndarray]) -> None:
         """Copy arrays named as in the safetensors file into the parameters."""
-        own = dict(self.named_parameters())
-        missing = sorted(set(own) - set(params))
-        if missing:
-            raise ValueError(f"weights are missing: {', '.join(missing)}")
-        with torch.no_grad():
-            for name, p in own.items():
-                value = np.asarray(params[name])
-                if tuple(value.shape) != tuple(p.shape):
-                    raise ValueError(f"{name}: expected shape {tuple(p.shape)}, got {tuple(value.shape)}")
-                p.copy_(torch.as_tensor(value))
+        copy_params(self, params)
         self.lstm.flatten_parameters()
 
     def layer(self, k: int) -> LSTMLayer:

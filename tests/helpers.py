@@ -67,10 +67,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(zoo: Path, log_path: Path) -> Iterator[str]:
-    """``playground serve`` on ``zoo`` at a free port, its output in ``log_path``: yields the base URL."""
+def served(zoo: Path, log_path: Path, **settings: str) -> Iterator[str]:
+    """``playground serve`` on ``zoo`` at a free port, its output in ``log_path``: yields the base URL.
+    ``settings`` are more server settings, e.g. ``PLAYGROUND_MAX_STREAMS="2"``."""
     port = free_port()
-    env = {**os.environ, "PLAYGROUND_MODELS_DIR": str(zoo), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **settings, "PLAYGROUND_MODELS_DIR": str(zoo), "PYTHONUNBUFFERED": "1"}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(

@@ -5,10 +5,6 @@ stream must still be closed (its cleanup run), or every Stop leaks one slot of t
 Served the way ``playground serve`` serves it: a separate process.
 """
 
-import os
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -18,38 +14,15 @@ from test_server import TOK
 from models.config import GPTConfig
 from models.weights import save_gpt_dir
 
-from helpers import random_params
+from helpers import random_params, served
 
 
 @pytest.fixture
 def fast_server(tmp_path):
     cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=1, n_head=2, n_embd=8)
     save_gpt_dir(tmp_path / "fast-char", cfg, random_params(cfg), TOK.to_json())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "PLAYGROUND_MAX_STREAMS": "2"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "models.cli", "serve", "--port", str(port), "--models", str(tmp_path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+    with served(tmp_path, tmp_path / "server.log", PLAYGROUND_MAX_STREAMS="2") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def streams(url) -> int:

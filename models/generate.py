@@ -17,7 +17,7 @@ import numpy as np
 from models.sampling import SampleStep, SamplingParams, sample_next
 from models.trace import to_numpy
 
-StopReason = Literal["max_tokens", "context", "stop_token"]
+StopReason = Literal["max_tokens", "context", "stop_token", "shutdown"]
 
 
 @dataclass
@@ -64,6 +64,144 @@ def _run(model: Any, ids: np.ndarray, past: Any, trace: bool) -> tuple[np.ndarra
     return to_numpy(logits[:, -1, :]), past, tr
 
 
+@dataclass
+class Decoding:
+    """One sequence being generated: its sampler settings, random stream, tokens so far and the
+    model's cache (KV cache or LSTM state). ``step`` advances any number of them at once."""
+
+    params: SamplingParams
+    rng: np.random.Generator
+    seq: list[int]  # prompt + generated ids
+    max_new_tokens: int
+    block: int  # the model's context
+    include_attention: bool = False
+    stop_ids: frozenset[int] = frozenset()
+    n_candidates: int = 10
+    stream: TextStream | None = None
+    out: list[int] = field(default_factory=list)  # generated ids
+    past: Any = None  # None until the prompt has been read
+    reason: StopReason | None = None  # set once finished
+    busy: float = 0.0  # seconds of compute spent on this sequence
+    ttft_ms: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.reason is not None
+
+    def done(self) -> DoneEvent:
+        n = len(self.out)
+        return DoneEvent(
+            self.reason or "max_tokens",
+            self.out,
+            n,
+            self.busy,
+            n / self.busy if self.busy else 0.0,
+            self.ttft_ms,
+        )
+
+
+def start(
+    model: Any,
+    prompt_ids: Sequence[int],
+    max_new_tokens: int,
+    params: SamplingParams | None = None,
+    seed: int | np.random.Generator | None = 0,
+    *,
+    tokenizer: Any = None,
+    include_attention: bool = False,
+    stop_ids: Sequence[int] = (),
+    n_candidates: int = 10,
+) -> Decoding:
+    """A checked ``Decoding`` of ``prompt_ids``; nothing is computed until ``step``."""
+    prompt = [int(i) for i in prompt_ids]
+    block = model.config.block_size
+    if not prompt:
+        raise ValueError("the prompt must hold at least one token")
+    if len(prompt) > block:
+        raise ValueError(f"the prompt has {len(prompt)} tokens; the model's context is {block}")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be ≥ 1, got {max_new_tokens}")
+    return Decoding(
+        params=params or SamplingParams(),
+        rng=np.random.default_rng(seed),
+        seq=prompt,
+        max_new_tokens=max_new_tokens,
+        block=block,
+        include_attention=include_attention,
+        stop_ids=frozenset(int(s) for s in stop_ids),
+        n_candidates=n_candidates,
+        stream=TextStream(tokenizer, prompt) if tokenizer is not None else None,
+    )
+
+
+def _rows(model: Any, going: list[Decoding]) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """One forward for the newest token of every decoding in ``going`` → (logits (B, V), attention rows).
+
+    Their caches have different lengths: the model left-pads them into one batch with a padding
+    mask (a padded key gets exactly zero attention, and positions count real tokens only), then
+    each row's own cache is cut back out. One row runs alone, exactly as it would unbatched.
+    """
+    trace = any(d.include_attention for d in going)
+    ids = np.asarray([[d.seq[-1]] for d in going])  # (B, 1)
+    if len(going) == 1:
+        logits, going[0].past, tr = _run(model, ids, going[0].past, trace)
+        pads = [0]
+    else:
+        with model.inference_context():
+            past, padding_mask, pads = model.merge_past([d.past for d in going])
+            out, present, tr = model.forward_cached(ids, past, padding_mask, trace)
+            rows = model.split_past(present, pads)
+        logits = to_numpy(out[:, -1, :])
+        for d, row in zip(going, rows, strict=True):
+            d.past = row
+    attention: list[np.ndarray | None] = []
+    for b, d in enumerate(going):  # (L, nh, Tk) of this row's own keys
+        attention.append(to_numpy(tr.att_probs[:, b, :, -1, pads[b] :]) if d.include_attention else None)
+    return logits, attention
+
+
+def step(model: Any, decodings: Sequence[Decoding]) -> list[TokenEvent]:
+    """Advance every unfinished decoding by one token; returns their token events in order.
+
+    A decoding's first step reads its prompt (alone: prompts differ in length); later steps of
+    all decodings share one batched forward. Each then samples from its own distribution with its
+    own random stream, so the tokens do not depend on which others were in the batch.
+    """
+    live = [d for d in decodings if not d.finished]
+    rows: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
+    for d in [d for d in live if d.past is None]:
+        t0 = time.perf_counter()
+        logits, d.past, tr = _run(model, np.asarray([d.seq]), None, d.include_attention)
+        attention = to_numpy(tr.att_probs[:, 0, :, -1, :]) if tr is not None else None
+        rows[id(d)] = (logits[0], attention, time.perf_counter() - t0)
+    going = [d for d in live if id(d) not in rows]
+    if going:
+        t0 = time.perf_counter()
+        logits, attention = _rows(model, going)
+        seconds = time.perf_counter() - t0
+        for b, d in enumerate(going):
+            rows[id(d)] = (logits[b], attention[b], seconds)
+    events = []
+    for d in live:
+        logits, attention, seconds = rows[id(d)]
+        t0 = time.perf_counter()
+        s = sample_next(logits, d.params, d.rng, d.seq, d.n_candidates)
+        d.seq.append(s.token)
+        d.out.append(s.token)
+        ms = (seconds + time.perf_counter() - t0) * 1000
+        d.busy += ms / 1000
+        d.ttft_ms = d.ttft_ms or ms
+        text = d.stream.add(s.token) if d.stream is not None else None
+        events.append(TokenEvent(len(d.out) - 1, s.token, text, s, attention, ms))
+        if s.token in d.stop_ids:
+            d.reason = "stop_token"
+        elif len(d.out) >= d.max_new_tokens:
+            d.reason = "max_tokens"
+        elif len(d.seq) > d.block:  # the newest token would need position `block`: no room to feed it
+            d.reason = "context"
+    return events
+
+
 def generate(
     model: Any,
     prompt_ids: Sequence[int],
@@ -81,44 +219,20 @@ def generate(
     Stops after ``max_new_tokens``, at a stop token, or when the sequence fills the context. A
     ``Generator`` as ``seed`` is drawn from as it is, so several calls can share one stream.
     """
-    params = params or SamplingParams()
-    prompt = [int(i) for i in prompt_ids]
-    block = model.config.block_size
-    if not prompt:
-        raise ValueError("the prompt must hold at least one token")
-    if len(prompt) > block:
-        raise ValueError(f"the prompt has {len(prompt)} tokens; the model's context is {block}")
-    if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be ≥ 1, got {max_new_tokens}")
-    rng = np.random.default_rng(seed)
-    seq, out = list(prompt), []
-    stream = TextStream(tokenizer, prompt) if tokenizer is not None else None
-    busy = 0.0  # seconds spent computing, not waiting for the consumer of this iterator
-    step_start = time.perf_counter()
-    logits, past, tr = _run(model, np.asarray([prompt]), None, include_attention)
-    ttft_ms = 0.0
-    reason: StopReason = "max_tokens"
-    while True:
-        step = sample_next(logits[0], params, rng, seq, n_candidates)
-        seq.append(step.token)
-        out.append(step.token)
-        attention = to_numpy(tr.att_probs[:, 0, :, -1, :]) if tr is not None else None  # (L, nh, Tk)
-        ms = (time.perf_counter() - step_start) * 1000
-        busy += ms / 1000
-        ttft_ms = ttft_ms or ms
-        text = stream.add(step.token) if stream is not None else None
-        yield TokenEvent(len(out) - 1, step.token, text, step, attention, ms)
-        if step.token in stop_ids:
-            reason = "stop_token"
-            break
-        if len(out) >= max_new_tokens:
-            break
-        if len(seq) > block:  # the newest token would need position `block`: no room to feed it
-            reason = "context"
-            break
-        step_start = time.perf_counter()
-        logits, past, tr = _run(model, np.asarray([[step.token]]), past, include_attention)
-    yield DoneEvent(reason, out, len(out), busy, len(out) / busy if busy > 0 else 0.0, ttft_ms)
+    d = start(
+        model,
+        prompt_ids,
+        max_new_tokens,
+        params,
+        seed,
+        tokenizer=tokenizer,
+        include_attention=include_attention,
+        stop_ids=stop_ids,
+        n_candidates=n_candidates,
+    )
+    while not d.finished:
+        yield from step(model, [d])
+    yield d.done()
 
 
 # -- beam search ------------------------------------------------------------------------------

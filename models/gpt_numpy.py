@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -312,6 +312,34 @@ class GPT:
         """Select / repeat batch rows of a KV cache (beam search)."""
         index = np.asarray(index, dtype=np.int64)
         return [(k[index], v[index]) for k, v in past]
+
+    @staticmethod
+    def merge_past(pasts: Sequence[Past]) -> tuple[Past, np.ndarray, list[int]]:
+        """Several one-row KV caches of different lengths as one batch → (cache, padding mask, pads).
+
+        Row b is left-padded with ``pads[b]`` zero keys and values; the padding mask (B, longest + 1)
+        marks its real keys and the one new token each row feeds next.
+        """
+        lengths = [p[0][0].shape[2] for p in pasts]
+        longest = max(lengths)
+        pads = [longest - n for n in lengths]
+        padding_mask = np.arange(longest + 1)[None, :] >= np.asarray(pads)[:, None]  # (B, longest + 1)
+        merged: Past = []
+        for layer in zip(*pasts, strict=True):  # one layer's (k, v) of every row
+            k0 = layer[0][0]
+            k = np.zeros((len(pasts), k0.shape[1], longest, k0.shape[3]), dtype=k0.dtype)  # (B, nh, Tk, hs)
+            v = np.zeros_like(k)
+            for b, (kb, vb) in enumerate(layer):
+                k[b, :, pads[b] :], v[b, :, pads[b] :] = kb[0], vb[0]
+            merged.append((k, v))
+        return merged, padding_mask, pads
+
+    @staticmethod
+    def split_past(past: Past, pads: Sequence[int]) -> list[Past]:
+        """The inverse of ``merge_past`` after a step: each row's own cache, its padding cut off."""
+        return [
+            [(k[b : b + 1, :, pad:], v[b : b + 1, :, pad:]) for k, v in past] for b, pad in enumerate(pads)
+        ]
 
     def num_parameters(self) -> int:
         return gpt_num_params(self.config)  # a tied matrix is counted once

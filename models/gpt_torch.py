@@ -12,7 +12,7 @@ V vocabulary, L layers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -317,6 +317,34 @@ class GPT(nn.Module):
         """Select / repeat batch rows of a KV cache (beam search)."""
         index = torch.as_tensor(np.asarray(index, dtype=np.int64))
         return [(k[index], v[index]) for k, v in past]
+
+    @staticmethod
+    def merge_past(pasts: Sequence[Past]) -> tuple[Past, torch.Tensor, list[int]]:
+        """Several one-row KV caches of different lengths as one batch → (cache, padding mask, pads).
+
+        Row b is left-padded with ``pads[b]`` zero keys and values; the padding mask (B, longest + 1)
+        marks its real keys and the one new token each row feeds next.
+        """
+        lengths = [p[0][0].shape[2] for p in pasts]
+        longest = max(lengths)
+        pads = [longest - n for n in lengths]
+        padding_mask = torch.arange(longest + 1)[None, :] >= torch.tensor(pads)[:, None]  # (B, longest + 1)
+        merged: Past = []
+        for layer in zip(*pasts, strict=True):  # one layer's (k, v) of every row
+            k0 = layer[0][0]
+            k = k0.new_zeros((len(pasts), k0.shape[1], longest, k0.shape[3]))  # (B, nh, Tk, hs)
+            v = torch.zeros_like(k)
+            for b, (kb, vb) in enumerate(layer):
+                k[b, :, pads[b] :], v[b, :, pads[b] :] = kb[0], vb[0]
+            merged.append((k, v))
+        return merged, padding_mask, pads
+
+    @staticmethod
+    def split_past(past: Past, pads: Sequence[int]) -> list[Past]:
+        """The inverse of ``merge_past`` after a step: each row's own cache, its padding cut off."""
+        return [
+            [(k[b : b + 1, :, pad:], v[b : b + 1, :, pad:]) for k, v in past] for b, pad in enumerate(pads)
+        ]
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())  # a tied matrix is counted once

@@ -10,7 +10,7 @@ Shape letters: B batch, T steps, E embedding width, H hidden width, V vocabulary
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -172,6 +172,21 @@ class LSTM(nn.Module):
         """Select / repeat batch rows of the state (beam search)."""
         index = torch.as_tensor(np.asarray(index, dtype=np.int64))
         return [(h[index], c[index]) for h, c in past]
+
+    @staticmethod
+    def merge_past(pasts: Sequence[State]) -> tuple[State, None, list[int]]:
+        """Several one-row states as one batch → (state, no padding mask, pads of 0): a state has
+        no length, so rows just stack."""
+        merged = [
+            (torch.cat([h for h, _ in layer]), torch.cat([c for _, c in layer]))
+            for layer in zip(*pasts, strict=True)
+        ]
+        return merged, None, [0] * len(pasts)
+
+    @staticmethod
+    def split_past(past: State, pads: Sequence[int]) -> list[State]:
+        """The inverse of ``merge_past``: each row's own state."""
+        return [[(h[b : b + 1], c[b : b + 1]) for h, c in past] for b in range(len(pads))]
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
 
+from server import security
 from server.deps import RegistryDep
 from server.registry import Registry
 from server.routers import (
@@ -109,4 +110,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cache.router)
     app.include_router(blocks.router)
     app.include_router(seq2seq.router)
+    security.install(app)
     return app

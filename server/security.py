@@ -1,0 +1,146 @@
+"""Security headers on every response and a limit on request bodies.
+
+One pure ASGI middleware (it never buffers a response, so generation streams pass through as they are
+produced):
+
+- every response carries ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` and
+  ``X-Frame-Options: DENY``; a response that is not an HTML page (JSON, static files) also gets a
+  ``Content-Security-Policy`` that lets it load nothing and be framed by no one. Pages keep the policy
+  ``server/routers/pages.py`` gives them.
+- a request body over ``PLAYGROUND_MAX_BODY_BYTES`` (64 KiB by default) is answered ``413`` with a JSON
+  message before the app sees it, whether its size is announced by ``Content-Length`` or only found by
+  counting a chunked body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
+# for responses that are not pages: a JSON body or a static file has nothing to run or load
+NON_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+
+class SecuritySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", frozen=True, extra="ignore")
+
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="largest request body accepted; larger ones get 413"
+    )
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class SecurityMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.decode("latin-1").lower() for k, _ in headers}
+                for name, value in HEADERS.items():
+                    if name not in present:
+                        headers.append((name.encode(), value.encode()))
+                content_type = dict(headers).get(b"content-type", b"").decode("latin-1")
+                if "content-security-policy" not in present and not content_type.startswith("text/html"):
+                    headers.append((b"content-security-policy", NON_PAGE_CSP.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        declared = self.content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await self.reject(send_with_headers)
+            return
+        try:
+            first = await self.read_body(receive)
+        except BodyTooLarge:
+            await self.reject(send_with_headers)
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            # the body once, whole; then the client's own messages (a disconnect, for streams)
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first
+            return await receive()
+
+        await self.app(scope, replay, send_with_headers)
+
+    @staticmethod
+    def content_length(scope: Scope) -> int | None:
+        for name, value in scope.get("headers", []):
+            if name.lower() == b"content-length":
+                try:
+                    return int(value)
+                except ValueError:
+                    return None
+        return None
+
+    async def read_body(self, receive: Receive) -> Message:
+        """The request's body as one message, counting bytes as they come (a chunked body has no
+        Content-Length); a disconnect before the end is passed on as it is."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_body_bytes:
+                raise BodyTooLarge
+            chunks.append(body)
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+    async def reject(self, send: Send) -> None:
+        body = json.dumps(
+            {"detail": f"request body larger than {self.max_body_bytes} bytes"}, ensure_ascii=True
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def install(app: FastAPI, max_body_bytes: int | None = None) -> None:
+    """Wrap ``app`` in the security middleware (the body limit from the environment unless given)."""
+    limit = max_body_bytes if max_body_bytes is not None else SecuritySettings().max_body_bytes
+    app.state.max_body_bytes = limit
+    app.add_middleware(SecurityMiddleware, max_body_bytes=limit)

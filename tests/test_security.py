@@ -1,0 +1,229 @@
+"""Security headers, the request-body limit, and hostile model names that must never reach the disk."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import html
+import io
+import os
+import pathlib
+
+import pytest
+from fastapi.testclient import TestClient
+
+from models.config import GPTConfig
+from models.tokenizer import CharTokenizer
+from models.weights import save_gpt_dir
+from server import security
+from server.main import create_app
+from server.routers.pages import CSP
+from server.settings import Settings
+
+from helpers import random_params
+
+TOK = CharTokenizer.train("abcdefgh ,.\n")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    root = tmp_path_factory.mktemp("zoo")
+    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
+    save_gpt_dir(root / "tiny-char", cfg, random_params(cfg), TOK.to_json(), {"name": "tiny-char"})
+    with TestClient(create_app(Settings(models_dir=root))) as c:
+        yield c
+
+
+def assert_hardened(r) -> None:
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-frame-options"] == "DENY"
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "'unsafe-inline'" not in next((d for d in csp.split(";") if "script-src" in d), "")
+    # one of each, even where the page set some itself
+    for name in ("x-content-type-options", "referrer-policy", "content-security-policy"):
+        assert len(r.headers.get_list(name)) == 1, name
+
+
+def test_the_page_policy_forbids_inline_scripts_and_framing():
+    directives = dict(d.strip().split(" ", 1) for d in CSP.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["object-src"] == "'none'"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kind"),
+    [
+        ("GET", "/", "text/html"),
+        ("GET", "/playground", "text/html"),
+        ("GET", "/no-such-page", "text/html"),
+        ("GET", "/healthz", "application/json"),
+        ("GET", "/api/models", "application/json"),
+        ("GET", "/api/models/nope", "application/json"),
+        ("GET", "/openapi.json", "application/json"),
+        ("GET", "/static/css/app.css", "text/css"),
+        ("GET", "/static/js/lib/dom.js", "javascript"),
+    ],
+)
+def test_security_headers_on_pages_api_and_static(client, method, path, kind):
+    r = client.request(method, path, headers={"accept": "text/html"} if kind == "text/html" else {})
+    assert kind in r.headers["content-type"]
+    assert_hardened(r)
+    if kind != "text/html":
+        assert r.headers["content-security-policy"] == security.NON_PAGE_CSP
+    elif r.status_code == 200:
+        assert r.headers["content-security-policy"] == CSP
+
+
+def test_validation_errors_are_hardened_too(client):
+    r = client.post("/api/tokenize", json={"model": "tiny-char"})
+    assert r.status_code == 422
+    assert_hardened(r)
+
+
+def test_a_large_body_is_a_413_with_json(client):
+    big = {"model": "tiny-char", "text": "a" * (70 * 1024)}
+    r = client.post("/api/tokenize", json=big)
+    assert r.status_code == 413
+    assert "larger than 65536 bytes" in r.json()["detail"]
+    assert_hardened(r)
+    # a body just under the limit still reaches the route (and fails its own validation: 4000 chars max)
+    r = client.post("/api/tokenize", json={"model": "tiny-char", "text": "a" * 60_000})
+    assert r.status_code == 422
+    r = client.post("/api/tokenize", json={"model": "tiny-char", "text": "abc"})
+    assert r.status_code == 200
+
+
+def test_a_chunked_body_without_content_length_is_counted(client):
+    def chunks():
+        yield b'{"model": "tiny-char", "text": "'
+        for _ in range(80):
+            yield b"a" * 1024
+        yield b'"}'
+
+    r = client.post("/api/tokenize", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "detail" in r.json()
+
+
+def asgi_call(app, messages, headers=()):
+    """Run one HTTP request through an ASGI app with the body in the given messages."""
+    sent = []
+    queue = list(messages)
+
+    async def receive():
+        return queue.pop(0) if queue else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": list(headers)}
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_the_limit_counts_body_messages_one_by_one():
+    seen = []
+
+    async def echo(scope, receive, send):
+        message = await receive()
+        seen.append(message["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    mw = security.SecurityMiddleware(echo, max_body_bytes=2048)
+    part = {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+    sent = asgi_call(mw, [part, part, {"type": "http.request", "body": b"x" * 100, "more_body": False}])
+    assert sent[0]["status"] == 413 and not seen  # the app never ran
+    sent = asgi_call(mw, [part, {"type": "http.request", "body": b"yz", "more_body": False}])
+    assert sent[0]["status"] == 200 and seen == [b"x" * 1000 + b"yz"]  # the app got the whole body at once
+    # a declared length over the limit is refused before any body is read
+    sent = asgi_call(mw, [], headers=[(b"content-length", b"999999")])
+    assert sent[0]["status"] == 413
+
+
+def test_the_limit_is_a_setting(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_BODY_BYTES", "4096")
+    assert security.SecuritySettings().max_body_bytes == 4096
+    Settings()  # the app's own settings ignore the variable rather than refuse it
+
+
+HOSTILE = [
+    "../../etc/passwd",
+    "..%2f..%2fetc%2fpasswd",
+    "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "%2e%2e",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "tiny-char/../../../etc/passwd",
+    "..",
+    "con",
+]
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """Every path the process opens or stats while the fixture is active."""
+    paths: list[str] = []
+    real_open, real_io_open, real_os_open, real_stat = builtins.open, io.open, os.open, os.stat
+    real_path_open = pathlib.Path.open
+
+    def rec(f):
+        def wrapper(file, *a, **kw):
+            paths.append(os.fsdecode(file) if isinstance(file, str | bytes | os.PathLike) else repr(file))
+            return f(file, *a, **kw)
+
+        return wrapper
+
+    monkeypatch.setattr(builtins, "open", rec(real_open))
+    monkeypatch.setattr(io, "open", rec(real_io_open))
+    monkeypatch.setattr(os, "open", rec(real_os_open))
+    monkeypatch.setattr(os, "stat", rec(real_stat))
+    monkeypatch.setattr(
+        pathlib.Path,
+        "open",
+        lambda self, *a, **kw: (paths.append(str(self)), real_path_open(self, *a, **kw))[1],
+    )
+    return paths
+
+
+def hostile_requests(name: str):
+    quoted = name.replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+    yield "GET", f"/api/models/{quoted}", None
+    yield "GET", f"/api/models/{quoted}/metrics", None
+    yield "GET", f"/api/models/{quoted}/schedule", None
+    yield "GET", f"/api/source/numpy/{quoted}", None
+    yield "GET", "/api/positional", {"params": {"kind": "learned", "model": name}}
+    for route, body in [
+        ("/api/tokenize", {"text": "abc"}),
+        ("/api/generate", {"prompt": "abc", "max_new_tokens": 1}),
+        ("/api/trace", {"text": "abc"}),
+    ]:
+        yield "POST", route, {"json": {"model": name, **body}}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_model_names_never_touch_the_file_system(client, opened, name):
+    for method, url, kw in hostile_requests(name):
+        opened.clear()
+        r = client.request(method, url, **(kw or {}))
+        assert r.status_code in (404, 422), (url, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/json")
+        touched = [p for p in opened if "passwd" in p or ".." in p or "script" in p or "onerror" in p]
+        assert not touched, (url, touched)
+
+
+@pytest.mark.parametrize("name", ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"])
+def test_hostile_names_in_pages_come_back_escaped(client, name):
+    for url in (f"/learn/{name}", f"/playground?model={name}", f"/{name}"):
+        r = client.get(url, headers={"accept": "text/html"})
+        assert r.status_code in (200, 404), url
+        assert r.headers["content-type"].startswith("text/html")
+        body = r.text
+        assert name not in body, url  # never as markup
+    # a lesson name without a slash is named back on the 404 page: as text, and in the JSON blob as \u003c
+    name = "<img src=x onerror=alert(1)>"
+    body = client.get(f"/learn/{name}", headers={"accept": "text/html"}).text
+    assert html.escape(name) in body and "\\u003cimg src=x onerror=alert(1)\\u003e" in body
+    assert name not in body

@@ -5,8 +5,9 @@
   encoder-decoder decodes from BOS until EOS (``models.seq2seq.greedy_translate``); the GPT
   continues "1234=" until it writes a newline. A translation is right when it equals
   ``models.numbers.to_words`` exactly.
-- Masked LM (encoder): masked-token accuracy and loss on the validation split's windows, masked
-  with a fixed seed (BERT's 80/10/10).
+- Masked LM (encoder): masked-token loss, top-1 and top-5 accuracy on the validation split's
+  non-overlapping context-long windows, masked once with a fixed seed (BERT's 80/10/10); and
+  ``fill_masks``, the model's best guesses for chosen positions of one text.
 
 Both report the parameters and the decoding (or reading) speed in tokens per second.
 """
@@ -156,40 +157,119 @@ def masked_accuracy(logits: Any, targets: Any) -> tuple[int, int]:
     return int((np.argmax(logits, axis=-1)[scored] == targets[scored]).sum()), int(scored.sum())
 
 
+MLM_SEED = 0  # the masking of the validation windows: fixed, so every measurement masks alike
+MLM_BATCH = 32  # windows per forward
+MLM_SLICE = 64  # the card's quick check: the first 64 masked windows of the split
+
+
+def mlm_windows(
+    tokens: np.ndarray, block_size: int, mask_id: int, vocab_size: int, seed: int = MLM_SEED, p: float = 0.15
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The split cut into non-overlapping ``block_size`` windows, all masked at once with BERT's
+    recipe and ``np.random.default_rng(seed)`` → (ids, inputs, targets), each (N, T). A slice of the
+    first n windows is masked the same whether or not the rest is measured."""
+    from models.mlm import mask_tokens
+
+    n = len(tokens) // block_size
+    if n < 1:
+        raise ValueError(f"{len(tokens)} tokens hold no window of {block_size}")
+    ids = np.asarray(tokens[: n * block_size], dtype=np.int64).reshape(n, block_size)
+    inputs, targets = mask_tokens(ids, mask_id, vocab_size, np.random.default_rng(seed), p)
+    return ids, inputs, targets
+
+
 @dataclass
 class MLMScores:
-    loss: float
-    accuracy: float
-    masked: int
-    tokens: int
+    """Masked-token loss and top-1 / top-5 accuracy over masked windows."""
+
+    loss: float  # mean nats over the chosen tokens
+    accuracy: float  # top-1 guess right
+    top5: float  # target among the 5 most likely
+    masked: int  # tokens chosen (scored)
+    windows: int
+    tokens: int  # tokens read
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def perplexity(self) -> float:
+        return float(np.exp(self.loss))
 
     @property
     def tokens_per_s(self) -> float:
         return self.tokens / self.seconds if self.seconds > 0 else float("nan")
 
+    def summary(self) -> dict[str, Any]:
+        return {
+            "loss": self.loss,
+            "perplexity": self.perplexity,
+            "accuracy": self.accuracy,
+            "top5_accuracy": self.top5,
+            "masked": self.masked,
+            "windows": self.windows,
+            "tokens": self.tokens,
+            "tokens_per_s": round(self.tokens_per_s, 1),
+        }
+
+
+def score_masked(model: Any, inputs: np.ndarray, targets: np.ndarray, batch: int = MLM_BATCH) -> MLMScores:
+    """Run the masked windows through ``model`` (either twin) and score the chosen tokens."""
+    nll, top1, top5, scored, seconds = 0.0, 0, 0, 0, 0.0
+    for i in range(0, len(inputs), batch):
+        x, y = inputs[i : i + batch], targets[i : i + batch]
+        start = time.perf_counter()
+        with model.inference_context():
+            logits = to_numpy(model(x))
+        seconds += time.perf_counter() - start
+        keep = y != -1
+        z = logits[keep].astype(np.float64)  # (n, V)
+        t = y[keep]
+        z = z - z.max(axis=-1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        target_logp = logp[np.arange(len(t)), t]
+        nll -= float(target_logp.sum())
+        top1 += int((np.argmax(z, axis=-1) == t).sum())
+        top5 += int(((logp > target_logp[:, None]).sum(axis=-1) < 5).sum())  # fewer than 5 above it
+        scored += len(t)
+    return MLMScores(
+        nll / scored, top1 / scored, top5 / scored, scored, len(inputs), int(inputs.size), seconds
+    )
+
 
 def mlm_scores(
-    model: Any, tokens: np.ndarray, mask_id: int, windows: int = 64, seed: int = 0, p: float = 0.15
+    model: Any, tokens: np.ndarray, mask_id: int, windows: int | None = None, seed: int = MLM_SEED
 ) -> MLMScores:
-    """Masked-token loss and accuracy on ``windows`` context-long windows evenly spread over
-    ``tokens``, masked with ``np.random.default_rng(seed)``."""
-    from models.mlm import mask_tokens
+    """Masked-token loss and accuracy on the non-overlapping context-long windows of ``tokens``
+    (a split), masked with a fixed seed; ``windows``: the first that many only."""
+    _, inputs, targets = mlm_windows(tokens, model.config.block_size, mask_id, model.config.vocab_size, seed)
+    if windows is not None:
+        inputs, targets = inputs[:windows], targets[:windows]
+    return score_masked(model, inputs, targets)
 
-    T = model.config.block_size
-    starts = np.linspace(0, len(tokens) - T, windows).round().astype(np.int64)
-    ids = np.asarray(tokens, dtype=np.int64)[starts[:, None] + np.arange(T)]
-    inputs, targets = mask_tokens(ids, mask_id, model.config.vocab_size, np.random.default_rng(seed), p)
-    start = time.perf_counter()
+
+def fill_masks(
+    model: Any, ids: Sequence[int], positions: Sequence[int], mask_id: int, k: int = 5
+) -> list[dict[str, Any]]:
+    """Hide ``positions`` of ``ids`` behind ``mask_id`` and return the model's ``k`` best guesses
+    for each: [{position, target, ids, probs}]."""
+    x = np.asarray(ids, dtype=np.int64)[None].copy()
+    x[0, list(positions)] = mask_id
     with model.inference_context():
-        logits = to_numpy(model(inputs)).astype(np.float64)
-    seconds = time.perf_counter() - start
-    scored = targets != -1
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    logp = (shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True)))[scored, targets[scored]]
-    right, total = masked_accuracy(logits, targets)
-    return MLMScores(float(-logp.mean()), right / total, total, int(ids.size), seconds)
+        logits = to_numpy(model(x))[0].astype(np.float64)
+    out = []
+    for pos in positions:
+        z = logits[pos] - logits[pos].max()
+        probs = np.exp(z) / np.exp(z).sum()
+        best = np.argsort(-probs, kind="stable")[:k]
+        out.append(
+            {
+                "position": int(pos),
+                "target": int(ids[pos]),
+                "ids": best.tolist(),
+                "probs": probs[best].tolist(),
+            }
+        )
+    return out
 
 
 # -- the `playground evaluate` command -------------------------------------------------------------
@@ -217,7 +297,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", type=Path, help="masked LM: prepared data directory (default data/<text>-char)"
     )
-    parser.add_argument("--windows", type=int, default=64, help="masked LM: validation windows (default 64)")
+    parser.add_argument(
+        "--windows", type=int, help="masked LM: the first this many validation windows (default all)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -259,11 +341,18 @@ def main(args: argparse.Namespace) -> int:
         from models.loading import load_tokenizer
         from models.mlm import MASK_CHAR
 
+        if args.windows is not None and args.windows < 1:
+            raise ValueError("--windows must be at least 1")
         data = load_data(args.data or default_data_dir("char"))
         mask_id = load_tokenizer(directory).stoi[MASK_CHAR]
         s = mlm_scores(model, data.val, mask_id, args.windows)
-        say(f"validation windows: {args.windows} × {model.config.block_size} tokens, {s.masked:,} chosen")
-        say(f"masked-token accuracy: {100 * s.accuracy:.2f}%, loss {s.loss:.4f} nats")
+        T = model.config.block_size
+        say(
+            f"validation: {s.windows:,} non-overlapping windows × {T} tokens, {s.masked:,} chosen "
+            f"(BERT's 80/10/10, seed {MLM_SEED})"
+        )
+        say(f"masked-token loss: {s.loss:.4f} nats (perplexity {s.perplexity:.3f})")
+        say(f"masked-token accuracy: top-1 {100 * s.accuracy:.2f}%, top-5 {100 * s.top5:.2f}%")
         say(f"reading: {s.tokens:,} tokens in {s.seconds:.2f} s = {s.tokens_per_s:,.0f} tokens/s")
         return 0
     raise AssertionError(task)  # unreachable

@@ -14,6 +14,11 @@ A numbers-to-words model (``--task numbers``: the encoder-decoder, or a GPT on "
 lines) is measured instead by greedy exact match on every held-out test and validation number
 (``models/evaluate.py``), plus a fixed slice of 300 test numbers for quick checks, and its card
 shows three example translations.
+
+A masked LM (``--task mlm``) is measured on the whole validation split in non-overlapping windows,
+masked BERT's way with a fixed seed: masked-token loss, perplexity, top-1 and top-5 accuracy, plus
+a slice of the first 64 windows; its card shows three validation lines with a few letters hidden
+and the model's guesses.
 """
 
 from __future__ import annotations
@@ -97,11 +102,25 @@ def sample_text(model: Any, tokenizer: Any, prompt: str, seed: int) -> str:
     return text[:SAMPLE_CHARS]
 
 
+def lm_shape(card: dict[str, Any]) -> str:
+    """One sentence on a language model's shape, from its card's config."""
+    c = card["config"]
+    if card.get("architecture") == "lstm":
+        return (
+            f"A {c['n_layer']}-layer LSTM: {c['n_embd']}-wide embeddings, {c['n_hidden']} hidden units per "
+            f"layer, a linear head. It reads one token at a time and carries its state; measured in "
+            f"{c['block_size']}-token windows from the zero state, as the GPTs are."
+        )
+    tied = "tied" if c["tie_weights"] else "untied"
+    return (
+        f"A {c['n_layer']}-layer, {c['n_head']}-head, {c['n_embd']}-wide GPT: {c['norm']}-LN, {c['pos']} "
+        f"positions,\n{c['activation'].upper()}, {tied} embeddings, a context of {c['block_size']} tokens."
+    )
+
+
 def card_readme(card: dict[str, Any]) -> str:
     """A short README.md for a zoo model, from its card."""
-    c, v, hw, smp = card["config"], card["validation"], card["hardware"], card["sample"]
-    tied = "tied" if c["tie_weights"] else "untied"
-    tok = card["tokenizer"]
+    v, hw, smp, tok = card["validation"], card["hardware"], card["sample"], card["tokenizer"]
     rows = [
         (
             "data",
@@ -128,8 +147,7 @@ def card_readme(card: dict[str, Any]) -> str:
     table = "\n".join(f"| {k} | {val} |" for k, val in rows)
     return f"""# {card["name"]}
 
-A {c["n_layer"]}-layer, {c["n_head"]}-head, {c["n_embd"]}-wide GPT: {c["norm"]}-LN, {c["pos"]} positions,
-{c["activation"].upper()}, {tied} embeddings, a context of {c["block_size"]} tokens.
+{lm_shape(card)}
 
 | | |
 |---|---|
@@ -175,8 +193,13 @@ def ship(run_dir: Path, name: str, zoo: Path = ZOO, seed: int = 0, prompt: str =
     task = (read_checkpoint_info(Path(run_dir)).get("task") or {"name": "lm"})["name"]
     if task == "numbers":
         return ship_numbers(run_dir, name, zoo)
+    if task == "mlm":
+        return ship_mlm(run_dir, name, zoo, seed)
     if task != "lm":
-        raise ValueError(f"{run_dir} trained --task {task}; ship takes language and numbers-to-words models")
+        raise ValueError(
+            f"{run_dir} trained --task {task}; "
+            "ship takes language, masked-language and numbers-to-words models"
+        )
     dest, info, card = _copy_export(run_dir, name, zoo)
     data = load_data(Path(info["data"]["directory"]))
     model, tokenizer = load_model(dest, "numpy"), load_tokenizer(dest)
@@ -340,13 +363,191 @@ validation numbers, learning rate and tokens per second.
 """
 
 
+# -- masked language model ------------------------------------------------------------------------
+
+N_MASKED = 4  # characters hidden in each example line
+
+
+def example_lines(text: str, n: int, block_size: int) -> list[str]:
+    """``n`` lines of ``text`` evenly spread over it, each of 30 characters or more, mostly letters
+    (cut to ``block_size``, so that each is read in one window)."""
+    from models.tasks import spread
+
+    lines = [
+        ln[:block_size] for ln in text.split("\n") if len(ln) >= 30 and sum(c.isalpha() for c in ln) >= 20
+    ]
+    return [lines[int(i)] for i in spread(np.arange(len(lines)), n)]
+
+
+def fill_in_example(model: Any, tokenizer: Any, line: str, mask_id: int, seed: int) -> dict[str, Any]:
+    """Hide ``N_MASKED`` letters of ``line`` (chosen with ``seed``) and record the model's guesses."""
+    from models.evaluate import fill_masks
+
+    letters = [i for i, ch in enumerate(line) if ch.isalpha()]
+    rng = np.random.default_rng(seed)
+    positions = sorted(int(i) for i in rng.choice(letters, size=min(N_MASKED, len(letters)), replace=False))
+    guesses = fill_masks(model, tokenizer.encode(line), positions, mask_id)
+    masked, filled = list(line), list(line)
+    for g in guesses:
+        masked[g["position"]] = tokenizer.decode([mask_id])
+        filled[g["position"]] = tokenizer.decode(g["ids"][:1])
+    return {
+        "text": line,
+        "masked": "".join(masked),
+        "filled": "".join(filled),
+        "guesses": [
+            {
+                "position": g["position"],
+                "answer": line[g["position"]],
+                "correct": g["ids"][0] == g["target"],
+                "top": [
+                    {"char": tokenizer.decode([i]), "prob": p}
+                    for i, p in zip(g["ids"], g["probs"], strict=True)
+                ],
+            }
+            for g in guesses
+        ],
+    }
+
+
+def ship_mlm(run_dir: Path, name: str, zoo: Path = ZOO, seed: int = 0) -> Path:
+    """Ship a masked-LM run: masked-token loss, perplexity, top-1 and top-5 accuracy over the whole
+    validation split (non-overlapping windows masked with a fixed seed, NumPy twin), the card's
+    slice, three example fill-ins, the reproduce command, a README."""
+    from models.evaluate import MLM_SEED, MLM_SLICE, mlm_windows, score_masked
+    from models.loading import load_model, load_tokenizer
+    from models.mlm import MASK_CHAR
+    from models.tasks import MASK_P, MLMTask
+
+    dest, info, card = _copy_export(run_dir, name, zoo)
+    data = load_data(Path(info["data"]["directory"]))
+    model, tokenizer = load_model(dest, "numpy"), load_tokenizer(dest)
+    mask_id, T = tokenizer.stoi[MASK_CHAR], model.config.block_size
+    _, inputs, targets = mlm_windows(data.val, T, mask_id, model.config.vocab_size, MLM_SEED, MASK_P)
+    whole = score_masked(model, inputs, targets)
+    piece = score_masked(model, inputs[:MLM_SLICE], targets[:MLM_SLICE])
+    card["name"] = name
+    card["validation"] = {
+        **whole.summary(),
+        "how": f"NumPy twin (float32), the validation split in non-overlapping {T}-token windows, "
+        f"{MASK_P:.0%} of tokens chosen and masked BERT's way (80% mask, 10% random, 10% kept) with "
+        f"numpy.random.default_rng({MLM_SEED}); loss and accuracy over the chosen tokens",
+        "seed": MLM_SEED,
+        "slice": {
+            "windows": MLM_SLICE,
+            "loss": piece.loss,
+            "accuracy": piece.accuracy,
+            "top5_accuracy": piece.top5,
+        },
+    }
+    text = tokenizer.decode(data.val.tolist())
+    card["examples"] = [
+        fill_in_example(model, tokenizer, line, mask_id, seed + k)
+        for k, line in enumerate(example_lines(text, N_EXAMPLES, T))
+    ]
+    config = CONFIGS[info["arch"]].from_dict(info["config"])
+    settings, threads = TrainSettings(**info["settings"]), card["hardware"]["threads"]
+    card["command"] = reproduce_command(
+        MLMTask(data), config, settings, info["preset"], threads, card["steps"]
+    )
+    atomic_write_json(dest / CARD_FILE, card)
+    atomic_write_bytes(dest / "README.md", mlm_readme(card).encode())
+    log.info(
+        "shipped %s → %s: masked-token loss %.4f nats, accuracy %.2f%% (top-5 %.2f%%) over %d masked",
+        run_dir,
+        dest,
+        whole.loss,
+        100 * whole.accuracy,
+        100 * whole.top5,
+        whole.masked,
+    )
+    return dest
+
+
+def mlm_readme(card: dict[str, Any]) -> str:
+    """README.md of a masked LM, from its card."""
+    c, v, hw, tok = card["config"], card["validation"], card["hardware"], card["tokenizer"]
+    rows = [
+        (
+            "data",
+            f"`{card['data']['text']}` (sha256 `{card['data']['sha256'][:12]}…`), 90/10 train/validation",
+        ),
+        (
+            "tokenizer",
+            f"{tok['kind']}, {tok['vocab_size']} tokens (the last is the mask, `{tok['mask_token']}`)",
+        ),
+        ("parameters", f"{card['parameters']:,}"),
+        (
+            "training",
+            f"{card['steps']:,} steps, {card['tokens']:,} tokens read, {card['wall_time_s'] / 60:.0f} min "
+            f"on {hw['cpu']} ({hw['threads']} thread{'s' if hw['threads'] != 1 else ''}, {hw['device']})",
+        ),
+        (
+            "train / validation masked loss at the best step",
+            f"{card['train_loss']:.4f} / {card['val_loss']:.4f} nats",
+        ),
+        (
+            "validation masked-token loss, whole split",
+            f"{v['loss']:.4f} nats ({v['masked']:,} masked of {v['tokens']:,} tokens, NumPy twin)",
+        ),
+        ("validation masked-token perplexity", f"{v['perplexity']:.3f}"),
+        (
+            "validation masked-token accuracy",
+            f"top-1 {100 * v['accuracy']:.2f}%, top-5 {100 * v['top5_accuracy']:.2f}%",
+        ),
+        ("reading speed (NumPy twin, batches)", f"{v['tokens_per_s']:,.0f} tokens/s"),
+    ]
+    table = "\n".join(f"| {k} | {val} |" for k, val in rows)
+    examples = "\n\n".join(
+        f"masked:  {e['masked']}\nguessed: {e['filled']}\n"
+        + "\n".join(
+            f"  {g['position']:>3} {g['answer']!r}: "
+            + ", ".join(f"{t['char']!r} {t['prob']:.2f}" for t in g["top"][:3])
+            + ("" if g["correct"] else "   (wrong)")
+            for g in e["guesses"]
+        )
+        for e in card["examples"]
+    )
+    return f"""# {card["name"]}
+
+A {c["n_layer"]}-layer, {c["n_head"]}-head, {c["n_embd"]}-wide encoder (BERT-style masked language model):
+bidirectional self-attention, {c["pos"]} positions, a context of {c["block_size"]} characters; the head's
+output matrix is the token embedding. It reads a text with some characters hidden behind
+`{tok["mask_token"]}` and guesses each from both sides.
+
+| | |
+|---|---|
+{table}
+
+Measured: {v["how"]}.
+
+Fill-ins (validation lines, {N_MASKED} letters hidden; each hidden letter's three best guesses):
+
+```text
+{examples}
+```
+
+Reproduce (from the repository root):
+
+```sh
+{card["command"]}
+```
+
+Measure again: `playground evaluate {card["name"]}`. `metrics.jsonl` holds the curves: one line per
+evaluation with the step, tokens read, train and validation masked loss, validation masked
+accuracy, learning rate and tokens per second.
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", type=Path, help="training run directory (holds checkpoint.json and export/)")
     parser.add_argument("--name", required=True, help="the shipped model's name (its folder in the zoo)")
     parser.add_argument(
         "--zoo", type=Path, default=ZOO, help=f"zoo folder (default {ZOO.relative_to(REPO_ROOT)})"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the card's sample (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the card's sample or masked examples (default 0)"
+    )
     parser.add_argument("--prompt", default="\n", help="prompt of the card's sample (default a newline)")
 
 

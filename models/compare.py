@@ -1,22 +1,34 @@
 """One table over every shipped model: ``playground compare``.
 
-For each model directory: its architecture, parameters and the quality its card records
-(validation loss, perplexity and bits per character for a language model; held-out exact match
-for the numbers-to-words task), then speed and memory measured now on each backend, and the size
-of its files. Each (model, backend) is measured in a fresh interpreter by default, so its peak
-memory is its own; the server's ``/compare`` page reads the same JSON.
+For each model directory: its architecture, parameters and the quality its card records, then
+speed and memory measured now on each backend, and the size of its files. Each (model, backend)
+is measured in a fresh interpreter by default, so its peak memory is its own. ``--json PATH``
+writes the table with the machine and date it was measured on; ``models/zoo/compare.json`` is the
+copy the server's ``/compare`` page shows.
 
-Speed is what each architecture does: new tokens per second for a language model (greedy, KV
-cache or LSTM state), output words per second for the encoder-decoder (greedy, a batch of
-numbers), tokens read per second for an encoder.
+Quality is what each task is scored by, from the card (measured once at shipping, over the whole
+validation or held-out split, by the NumPy twin; a card without that falls back to the estimate
+its training run recorded):
+
+- language models (GPT, LSTM): validation loss (nats per token), perplexity, bits per character;
+- masked LM (encoder): masked-token loss, perplexity, top-1 and top-5 accuracy;
+- numbers to words (encoder-decoder, GPT): greedy exact match on the held-out test numbers.
+
+Speed is what each architecture does: new tokens per second for a language model (greedy, one
+stream, KV cache or LSTM state), written tokens per second for the numbers models (greedy, a batch
+of numbers: words for the encoder-decoder, characters for the GPT), tokens read per second for an
+encoder (one context-long window, both directions).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import logging
 import math
+import os
+import platform
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -39,7 +51,9 @@ from models.weights import (
 log = logging.getLogger(__name__)
 
 NEW_TOKENS = 64
-NUMBERS = [7, 42, 315, 1000, 2024, 90017, 123456, 999999]  # the encoder-decoder's batch
+NUMBERS = [7, 42, 315, 1000, 2024, 90017, 123456, 999999]  # the numbers models' batch
+MIN_SECONDS = 0.2  # an encoder's forward is repeated until it has run this long
+FORMAT = "playground-compare/1"
 
 
 @dataclass
@@ -56,23 +70,48 @@ class ModelRow:
     architecture: str
     task: str
     parameters: int
-    quality: dict[str, float]  # from the card: val_loss / val_ppl / val_bpc, or exact_match
+    quality: dict[str, float]  # the task's numbers (see quality_of)
+    quality_source: str  # where they come from
     speeds: list[Speed]
     file_bytes: int
 
 
-def quality_of(card: dict[str, Any]) -> dict[str, float]:
-    """The card's headline numbers: whole-split validation when measured, else the training estimate."""
+def task_of(card: dict[str, Any], architecture: str) -> str:
+    return str(card.get("task") or {"encoder": "mlm", "encoder-decoder": "numbers"}.get(architecture, "lm"))
+
+
+def quality_of(card: dict[str, Any], task: str = "lm") -> tuple[dict[str, float], str]:
+    """The card's headline numbers for its task → (numbers, where they come from).
+
+    lm: val_loss, val_ppl, val_bpc; mlm: masked_loss, masked_ppl, masked_accuracy, masked_top5;
+    numbers: exact_match (and exact_match_numbers, how many held-out numbers it was measured on).
+    """
     v = card.get("validation") or {}
-    out = {
-        "val_loss": v.get("loss", card.get("val_loss")),
-        "val_ppl": v.get("perplexity", card.get("val_ppl")),
-        "val_bpc": v.get("bits_per_char", card.get("val_bpc")),
-    }
-    test = (card.get("accuracy") or {}).get("test") or {}
-    if "exact_match" in test:
-        out["exact_match"] = test["exact_match"]
-    return {k: float(x) for k, x in out.items() if x is not None}
+    if task == "numbers":
+        test = (card.get("accuracy") or {}).get("test") or {}
+        out = {"exact_match": test.get("exact_match"), "exact_match_numbers": test.get("numbers")}
+        source = "greedy exact match on the held-out test numbers" if "exact_match" in test else "none"
+    elif task == "mlm":
+        whole = "loss" in v
+        out = {
+            "masked_loss": v.get("loss", card.get("val_loss")),
+            "masked_ppl": v.get("perplexity"),
+            "masked_accuracy": v.get("accuracy", card.get("val_accuracy")),
+            "masked_top5": v.get("top5_accuracy"),
+        }
+        if out["masked_ppl"] is None and out["masked_loss"] is not None:
+            out["masked_ppl"] = math.exp(out["masked_loss"])
+        source = "whole validation split, masked with a fixed seed" if whole else "training-time estimate"
+    else:
+        whole = "loss" in v
+        out = {
+            "val_loss": v.get("loss", card.get("val_loss")),
+            "val_ppl": v.get("perplexity", card.get("val_ppl")),
+            "val_bpc": v.get("bits_per_char", card.get("val_bpc")),
+        }
+        source = "whole validation split" if whole else "training-time estimate"
+    numbers = {k: float(x) for k, x in out.items() if x is not None}
+    return numbers, (source if numbers else "none")
 
 
 def stored_parameters(directory: Path) -> int:
@@ -87,22 +126,27 @@ def measure(directory: str, backend: str, new_tokens: int) -> Speed:
 
     model = load_model(directory, backend=backend)
     arch = architecture_of(read_json(Path(directory) / CONFIG_FILE))
-    if arch == "encoder-decoder":
-        from models.numbers import BOS_ID, EOS_ID, source_tokenizer
-        from models.seq2seq import greedy_translate
+    card_path = Path(directory) / CARD_FILE
+    task = task_of(read_json(card_path) if card_path.is_file() else {}, arch)
+    if task == "numbers":
+        from models.evaluate import translate
+        from models.loading import load_tokenizer
 
-        src = [source_tokenizer().encode(str(n)) for n in NUMBERS]
-        greedy_translate(model, src[:1], BOS_ID, EOS_ID)  # warm-up
+        tokenizer = None if arch == "encoder-decoder" else load_tokenizer(directory)
+        translate(model, NUMBERS[:1], tokenizer)  # warm-up
         start = time.perf_counter()
-        out = greedy_translate(model, src, BOS_ID, EOS_ID)
-        n, what = sum(len(o) for o in out), f"words written, greedy, {len(NUMBERS)} numbers at once"
+        _, n = translate(model, NUMBERS, tokenizer)
+        unit = "words" if arch == "encoder-decoder" else "characters"
+        what = f"{unit} written, greedy, {len(NUMBERS)} numbers at once"
     elif arch == "encoder":
         ids = np.random.default_rng(0).integers(0, model.config.vocab_size, (1, model.config.block_size))
         with model.inference_context():
             model.forward(ids)  # warm-up
-            start = time.perf_counter()
-            model.forward(ids)
-        n, what = ids.size, "tokens read (one window, both directions)"
+            start, runs = time.perf_counter(), 0
+            while runs == 0 or time.perf_counter() - start < MIN_SECONDS:
+                model.forward(ids)
+                runs += 1
+        n, what = runs * ids.size, "tokens read, one window at a time (both directions)"
     else:
         from models.generate import DoneEvent, generate
         from models.sampling import SamplingParams
@@ -112,7 +156,7 @@ def measure(directory: str, backend: str, new_tokens: int) -> Speed:
         start = time.perf_counter()
         events = list(generate(model, [0], steps, SamplingParams(temperature=0)))
         n = next(e.n_tokens for e in events if isinstance(e, DoneEvent))
-        what = "new tokens, greedy, one stream"
+        what = "new tokens, greedy, one stream, " + ("LSTM state" if arch == "lstm" else "KV cache")
     seconds = time.perf_counter() - start
     return Speed(backend, n / seconds, what, round(_peak_rss_mib(), 1))
 
@@ -134,13 +178,17 @@ def compare(
                 with thread_limit(threads):
                     speeds.append(measure(str(directory), backend, new_tokens))
             log.info("%s on %s: %.0f tokens/s", directory.name, backend, speeds[-1].tokens_per_s)
+        arch = architecture_of(raw)
+        task = task_of(card, arch)
+        quality, source = quality_of(card, task)
         rows.append(
             ModelRow(
                 name=directory.name,
-                architecture=architecture_of(raw),
-                task=str(card.get("task") or ("mlm" if architecture_of(raw) == "encoder" else "lm")),
+                architecture=arch,
+                task=task,
                 parameters=stored_parameters(directory),
-                quality=quality_of(card),
+                quality=quality,
+                quality_source=source,
                 speeds=speeds,
                 file_bytes=sum(p.stat().st_size for p in directory.iterdir() if p.is_file()),
             )
@@ -148,11 +196,28 @@ def compare(
     return rows
 
 
-def report(rows: list[ModelRow]) -> str:
-    def q(row: ModelRow, key: str, fmt: str) -> str:
-        return format(row.quality[key], fmt) if key in row.quality else "-"
+def _loss(r: ModelRow) -> str:
+    key = "masked_loss" if r.task == "mlm" else "val_loss"
+    return f"{r.quality[key]:.4f}" if key in r.quality else "-"
 
-    header = ["model", "architecture", "task", "parameters", "val loss", "ppl", "bits/char", "exact match"]
+
+def _ppl(r: ModelRow) -> str:
+    key = "masked_ppl" if r.task == "mlm" else "val_ppl"
+    return f"{r.quality[key]:.3f}" if key in r.quality else "-"
+
+
+def _accuracy(r: ModelRow) -> str:
+    q = r.quality
+    if "exact_match" in q:
+        return f"{100 * q['exact_match']:.2f}%"
+    if "masked_accuracy" in q:
+        top5 = f" (top-5 {100 * q['masked_top5']:.1f}%)" if "masked_top5" in q else ""
+        return f"{100 * q['masked_accuracy']:.2f}%{top5}"
+    return "-"
+
+
+def report(rows: list[ModelRow]) -> str:
+    header = ["model", "architecture", "task", "parameters", "loss", "ppl", "bits/char", "accuracy"]
     header += [f"{b} tok/s" for b in BACKENDS] + [f"{b} peak MiB" for b in BACKENDS] + ["files MB"]
     table = []
     for r in rows:
@@ -163,17 +228,51 @@ def report(rows: list[ModelRow]) -> str:
                 r.architecture,
                 r.task,
                 f"{r.parameters:,}",
-                q(r, "val_loss", ".4f"),
-                q(r, "val_ppl", ".3f"),
-                q(r, "val_bpc", ".3f"),
-                f"{100 * r.quality['exact_match']:.2f}%" if "exact_match" in r.quality else "-",
-                *(f"{speed[b].tokens_per_s:.0f}" for b in BACKENDS),
+                _loss(r),
+                _ppl(r),
+                f"{r.quality['val_bpc']:.3f}" if "val_bpc" in r.quality else "-",
+                _accuracy(r),
+                *(f"{speed[b].tokens_per_s:,.0f}" for b in BACKENDS),
                 *(f"{speed[b].peak_rss_mib:.0f}" for b in BACKENDS),
                 f"{r.file_bytes / 1e6:.2f}",
             ]
         )
-    notes = sorted({f"{r.architecture}: {s.what}" for r in rows for s in r.speeds})
-    return format_table(header, table, left=3) + "\n\ntokens/s counts " + "; ".join(notes)
+    notes = [
+        "loss (nats) and ppl: next token (lm), masked tokens (mlm); accuracy: greedy exact match on the "
+        "held-out test numbers (numbers), masked-token top-1 and top-5 (mlm)",
+        "quality from each card: " + "; ".join(sorted({f"{r.task}: {r.quality_source}" for r in rows})),
+        "tok/s counts "
+        + "; ".join(sorted({f"{r.architecture} {r.task}: {s.what}" for r in rows for s in r.speeds})),
+    ]
+    return format_table(header, table, left=3) + "\n\n" + "\n".join(notes)
+
+
+def machine() -> dict[str, Any]:
+    """What the speeds were measured on."""
+    import torch
+
+    from models.train import cpu_name
+
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+    }
+
+
+def table_json(rows: list[ModelRow], new_tokens: int, threads: int, isolate: bool) -> dict[str, Any]:
+    """The table as ``--json`` writes it: when, where and how it was measured, then the rows."""
+    return {
+        "format": FORMAT,
+        "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {"new_tokens": new_tokens, "threads": threads, "fresh_interpreter": isolate},
+        "backends": list(BACKENDS),
+        "rows": [asdict(r) for r in rows],
+    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -187,7 +286,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--in-process", action="store_true", help="measure here, not in a fresh interpreter per model"
     )
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="also write the table as JSON here, with the machine and date (the server shows "
+        "models/zoo/compare.json)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -199,5 +303,6 @@ def main(args: argparse.Namespace) -> int:
     sys.stdout.write(report(rows) + "\n")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n", encoding="utf-8")
+        body = table_json(rows, args.new_tokens, args.threads, not args.in_process)
+        args.json.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     return 0

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -15,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
 
 from server import security
+from server.batching import Batchers
 from server.deps import RegistryDep
 from server.registry import Registry
 from server.routers import (
@@ -51,6 +55,26 @@ def rss_mib() -> float | None:
     return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
 
+def on_sigterm(callback: Callable[[], None]) -> Callable[[], None]:
+    """Run ``callback`` on SIGTERM before the handler already installed (uvicorn's, which stops
+    accepting and waits for open responses): streams then end with a ``done`` event at once
+    instead of holding the shutdown until they finish. Returns what puts the old handler back.
+    Only the main thread may set signal handlers; elsewhere (a test client) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        callback()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -64,7 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.models_dir, torch_threads=settings.torch_threads, first=settings.default_model
         )
         log.info("registry read in %.0f ms", (time.perf_counter() - start) * 1000)
-        yield
+        restore = on_sigterm(lambda: setattr(app.state.streams, "closing", True))
+        try:
+            yield
+        finally:
+            restore()
+            await app.state.batchers.close()
 
     app = FastAPI(
         title="Transformer Playground",
@@ -74,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.streams = StreamStats()
+    app.state.batchers = Batchers(settings.max_batch, settings.batching)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz(registry: RegistryDep) -> Health:
@@ -84,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             streams=stats.active,
             tokens=stats.tokens,
             rss_mib=rss_mib(),
+            mean_batch=app.state.batchers.stats.mean_batch,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -51,6 +51,7 @@ class Health(BaseModel):
     streams: int  # generations streaming now
     tokens: int  # tokens generated since start-up
     rss_mib: float | None  # the server's resident memory now (Linux)
+    mean_batch: float | None = None  # streams per generation forward since start-up (None before any)
 
 
 class GenerateRequest(BaseModel):
@@ -92,7 +93,7 @@ class TokenEvent(BaseModel):
 
 
 class DoneEvent(BaseModel):
-    reason: str  # max_tokens | context | stop_token
+    reason: str  # max_tokens | context | stop_token | shutdown
     tokens: list[int]
     n_tokens: int
     tokens_per_s: float

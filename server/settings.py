@@ -28,4 +28,8 @@ class Settings(BaseSettings):
     blas_threads: int = Field(
         1, ge=1, description="BLAS threads for NumPy; streams already run side by side in worker threads"
     )
+    batching: bool = Field(
+        True, description="streams on one model and backend share each forward (one batched step)"
+    )
+    max_batch: int = Field(64, ge=1, description="most streams advanced by one batched forward")
     retry_after_s: int = Field(5, ge=1, description="what a 503 tells the client to wait")

@@ -1,8 +1,10 @@
 """The one streaming core: a generation as an async iterator of typed events.
 
 The SSE endpoint (and any other transport) consumes it. Each model step runs in a worker
-thread, so a slow generation never blocks the event loop; when the consumer stops (a client
-that disconnects cancels it), no further step is computed.
+thread, so a slow generation never blocks the event loop; the steps of all streams on one model
+and backend share forwards (``server/batching.py``). When the consumer stops (a client that
+disconnects cancels it), no further step is computed; when the server is shutting down, each
+stream ends after its current step with a ``done`` event whose reason is "shutdown".
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from dataclasses import dataclass
 import anyio.to_thread
 import numpy as np
 
-from models.generate import DoneEvent as ModelDone
 from models.generate import TokenEvent as ModelToken
-from models.generate import generate
+from models.generate import start
 from models.sampling import SamplingParams
+from server.batching import Batchers
 from server.registry import ModelEntry
 from server.schemas import Candidate, DoneEvent, ErrorEvent, GenerateRequest, StartEvent, TokenEvent
 
@@ -39,6 +41,7 @@ class StreamStats:
 
     active: int = 0
     tokens: int = 0
+    closing: bool = False  # the server is shutting down: streams end after their current step
 
 
 @dataclass
@@ -73,17 +76,17 @@ def token_event(entry: ModelEntry, event: ModelToken) -> TokenEvent:
     )
 
 
-async def generation_events(g: Generation, stats: StreamStats) -> AsyncIterator[Event]:
+async def generation_events(g: Generation, stats: StreamStats, batchers: Batchers) -> AsyncIterator[Event]:
     """start, one token event per new token, then done (or error)."""
     stats.active += 1
     try:
-        async for event in _events(g, stats):
+        async for event in _events(g, stats, batchers):
             yield event
     finally:  # also when the consumer goes away: no step runs after this
         stats.active -= 1
 
 
-async def _events(g: Generation, stats: StreamStats) -> AsyncIterator[Event]:
+async def _events(g: Generation, stats: StreamStats, batchers: Batchers) -> AsyncIterator[Event]:
     body, entry = g.body, g.entry
     yield StartEvent(
         model=entry.name,
@@ -93,7 +96,7 @@ async def _events(g: Generation, stats: StreamStats) -> AsyncIterator[Event]:
     )
     try:
         model = await anyio.to_thread.run_sync(entry.model, body.backend)
-        steps = generate(
+        decoding = start(
             model,
             g.prompt_ids,
             body.max_new_tokens,
@@ -102,18 +105,21 @@ async def _events(g: Generation, stats: StreamStats) -> AsyncIterator[Event]:
             tokenizer=entry.tokenizer,
             include_attention=body.include_attention,
         )
-        while (event := await anyio.to_thread.run_sync(next, steps, None)) is not None:
-            if isinstance(event, ModelDone):
-                yield DoneEvent(
-                    reason=event.reason,
-                    tokens=event.tokens,
-                    n_tokens=event.n_tokens,
-                    tokens_per_s=round(event.tokens_per_s, 2),
-                    ttft_ms=round(event.ttft_ms, 3),
-                )
-            else:
-                stats.tokens += 1
-                yield token_event(entry, event)
+        while not decoding.finished:
+            if stats.closing:
+                decoding.reason = "shutdown"
+                break
+            event = await batchers.step(entry.name, body.backend, model, decoding)
+            stats.tokens += 1
+            yield token_event(entry, event)
+        done = decoding.done()
+        yield DoneEvent(
+            reason=done.reason,
+            tokens=done.tokens,
+            n_tokens=done.n_tokens,
+            tokens_per_s=round(done.tokens_per_s, 2),
+            ttft_ms=round(done.ttft_ms, 3),
+        )
     except Exception as e:  # a failure mid-stream becomes an event: the response has started
         log.exception("generation with %s failed", entry.name)
         yield ErrorEvent(message=f"{type(e).__name__}: {e}")

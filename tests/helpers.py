@@ -70,6 +70,13 @@ def free_port() -> int:
 def served(zoo: Path, log_path: Path, **settings: str) -> Iterator[str]:
     """``playground serve`` on ``zoo`` at a free port, its output in ``log_path``: yields the base URL.
     ``settings`` are more server settings, e.g. ``PLAYGROUND_MAX_STREAMS="2"``."""
+    with server_process(zoo, log_path, **settings) as (_, url):
+        yield url
+
+
+@contextlib.contextmanager
+def server_process(zoo: Path, log_path: Path, **settings: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """As ``served``, yielding (the server process, its base URL)."""
     port = free_port()
     env = {**os.environ, **settings, "PLAYGROUND_MODELS_DIR": str(zoo), "PYTHONUNBUFFERED": "1"}
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +100,7 @@ def served(zoo: Path, log_path: Path, **settings: str) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not start; see {log_path}")
                 time.sleep(0.2)
-            yield url
+            yield proc, url
         finally:
             proc.terminate()
             proc.wait(timeout=10)

@@ -41,7 +41,7 @@ async def event_stream(
     """The generation's events, closed when the request ends: a client that disconnects mid-stream
     leaves the stream suspended at a ``yield``, and only this close runs its cleanup (the count of
     open streams)."""
-    events = generation_events(g, request.app.state.streams)
+    events = generation_events(g, request.app.state.streams, request.app.state.batchers)
     try:
         yield events
     finally:

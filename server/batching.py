@@ -1,0 +1,111 @@
+"""One forward for many streams: a batcher per (model, backend).
+
+Every open generation asks its model's batcher for its next token and waits. The batcher takes
+all requests waiting at that moment (up to ``max_batch``), advances them together with one
+``models.generate.step`` in a worker thread, and hands each stream its own token event. While that
+step runs, new requests gather for the next one, so the batch grows with the load by itself and
+no request waits for a timer. With batching off, each stream runs its own step in its own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
+
+from models.generate import Decoding, TokenEvent, step
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchStats:
+    """Steps run and rows advanced by them: rows / steps is the mean batch."""
+
+    steps: int = 0
+    rows: int = 0
+
+    @property
+    def mean_batch(self) -> float | None:
+        return round(self.rows / self.steps, 2) if self.steps else None
+
+
+class Batcher:
+    def __init__(self, model: Any, max_batch: int, stats: BatchStats):
+        self.model, self.max_batch, self.stats = model, max_batch, stats
+        self._pending: list[tuple[Decoding, asyncio.Future[TokenEvent]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def step(self, decoding: Decoding) -> TokenEvent:
+        """``decoding``'s next token event, computed with whatever else is waiting."""
+        future: asyncio.Future[TokenEvent] = asyncio.get_running_loop().create_future()
+        self._pending.append((decoding, future))
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            waiting = [(d, f) for d, f in self._pending if not f.cancelled()]  # a gone client's is dropped
+            batch, self._pending = waiting[: self.max_batch], waiting[self.max_batch :]
+            if self._pending:
+                self._wake.set()
+            if not batch:
+                continue
+            decodings = [d for d, _ in batch]
+            try:
+                events = await anyio.to_thread.run_sync(step, self.model, decodings)
+            except Exception as e:  # every stream of the batch reports it
+                for _, f in batch:
+                    if not f.done():
+                        f.set_exception(e)
+                continue
+            self.stats.steps += 1
+            self.stats.rows += len(batch)
+            for (_, f), event in zip(batch, events, strict=True):
+                if not f.done():
+                    f.set_result(event)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        for _, f in self._pending:
+            f.cancel()
+
+
+@dataclass
+class Batchers:
+    """The batchers of one app, made on first use; ``enabled=False`` steps each stream alone."""
+
+    max_batch: int = 64
+    enabled: bool = True
+    stats: BatchStats = field(default_factory=BatchStats)
+    _batchers: dict[tuple[str, str], Batcher] = field(default_factory=dict)
+
+    async def step(self, name: str, backend: str, model: Any, decoding: Decoding) -> TokenEvent:
+        if not self.enabled:
+            (event,) = await anyio.to_thread.run_sync(step, model, [decoding])
+            self.stats.steps += 1
+            self.stats.rows += 1
+            return event
+        key = (name, backend)
+        if key not in self._batchers:
+            self._batchers[key] = Batcher(model, self.max_batch, self.stats)
+            log.info("batching %s on %s (up to %d streams per forward)", name, backend, self.max_batch)
+        return await self._batchers[key].step(decoding)
+
+    async def close(self) -> None:
+        for b in self._batchers.values():
+            await b.close()
+        self._batchers.clear()

@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench browser clean
+.PHONY: install run test lint bench browser clean docker-check audit
 
 install: $(STAMP)
 
@@ -31,6 +31,14 @@ test: install browser lint
 
 bench: install
 	$(BIN)/playground bench
+
+# the Dockerfile's install steps in a clean venv, then its CMD and HEALTHCHECK (installs torch: minutes)
+docker-check:
+	bash scripts/docker-recipe.sh
+
+# pip-audit over the installed dependencies → artifacts/audit.txt
+audit: install
+	bash scripts/audit.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

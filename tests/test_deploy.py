@@ -1,0 +1,144 @@
+"""The delivery files agree with each other: Dockerfile, .dockerignore, compose + nginx, Kubernetes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from server.security import SecuritySettings
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+INSTRUCTIONS = DOCKERFILE.replace("\\\n", " ")
+
+
+def instruction(name: str) -> list[str]:
+    return re.findall(rf"^{name} (.*)$", INSTRUCTIONS, re.M)
+
+
+def exposed_port() -> int:
+    (port,) = instruction("EXPOSE")
+    return int(port)
+
+
+def test_dockerfile_essentials():
+    (base,) = instruction("FROM")
+    assert re.fullmatch(r"python:3\.11-slim(-\w+)?", base)
+    install = (ROOT / "scripts" / "image-install.sh").read_text()
+    assert 'TORCH="torch==2.13.0"' in install  # pinned, and the same pin as pyproject.toml
+    assert '"torch==2.13.0"' in (ROOT / "pyproject.toml").read_text()
+    runs = instruction("RUN")
+    assert runs.index(next(r for r in runs if "image-install.sh torch" in r)) < runs.index(
+        next(r for r in runs if "image-install.sh project" in r)
+    )  # torch before the project
+    assert "-e " not in install and "--editable" not in install
+    (user,) = instruction("USER")
+    assert user.split(":")[0] not in ("root", "0")
+    assert exposed_port() == 8000
+    (health,) = instruction("HEALTHCHECK")
+    probe = json.loads(health.split(" CMD ", 1)[1])
+    assert probe[0] == "python" and f"127.0.0.1:{exposed_port()}/healthz" in probe[-1]
+    (cmd,) = instruction("CMD")
+    assert json.loads(cmd) == ["playground", "serve", "--host", "0.0.0.0", "--port", "8000"]
+    for text in (DOCKERFILE, install):
+        assert not re.search(r"(curl|wget)[^\n|]*\|\s*(ba)?sh", text)  # nothing piped into a shell
+    assert "ADD " not in DOCKERFILE
+
+
+def test_dockerignore_keeps_what_the_image_needs():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".git", ".venv", "runs", "data", "artifacts"} <= ignored
+    for needed in ("models", "server", "templates", "static", "scripts", "pyproject.toml", "README.md"):
+        assert needed not in ignored
+    assert (ROOT / "models" / "zoo").is_dir()
+
+
+@pytest.mark.skipif(shutil.which("hadolint") is None, reason="hadolint is not installed")
+def test_hadolint_passes():
+    r = subprocess.run(["hadolint", "Dockerfile"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_compose_puts_replicas_behind_nginx():
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    app, proxy = compose["services"]["playground"], compose["services"]["proxy"]
+    assert app["expose"] == [str(exposed_port())]
+    assert "replicas" in app["deploy"] and app["deploy"]["resources"]["limits"]["memory"]
+    assert app["build"]["dockerfile"] == "Dockerfile"
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["ports"] == ["8000:80"]
+    assert proxy["depends_on"]["playground"]["condition"] == "service_healthy"
+    assert any(v.startswith("./nginx.conf:") for v in proxy["volumes"])
+    for key in app["environment"]:
+        assert key.startswith("PLAYGROUND_")
+
+
+def test_nginx_streams_without_buffering():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    directives = {
+        m[1]: m[2].strip() for m in re.finditer(r"^\s*([a-z_]+)\s+([^;{]*);", conf, re.M) if m[1] != "server"
+    }
+    assert directives["proxy_buffering"] == "off"
+    assert directives["proxy_http_version"] == "1.1"
+    assert re.search(r"^\s*least_conn;", conf, re.M)
+    assert int(directives["keepalive"]) > 0
+    assert int(directives["proxy_read_timeout"].rstrip("s")) >= 300
+    assert 'proxy_set_header Connection ""' in conf
+    assert f"server playground:{exposed_port()}" in conf
+    assert directives["client_max_body_size"] == f"{SecuritySettings().max_body_bytes // 1024}k"
+    listen = int(directives["listen"])
+    assert (
+        f":{listen}"
+        in yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]["proxy"]["ports"][0]
+    )
+
+
+def test_kubernetes_deployment_service_autoscaler():
+    docs = list(yaml.safe_load_all((ROOT / "deploy" / "k8s.yaml").read_text()))
+    by_kind = {d["kind"]: d for d in docs}
+    assert set(by_kind) == {"Deployment", "Service", "HorizontalPodAutoscaler"}
+    dep, svc, hpa = by_kind["Deployment"], by_kind["Service"], by_kind["HorizontalPodAutoscaler"]
+    pod = dep["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    (port,) = container["ports"]
+    assert port["containerPort"] == exposed_port()
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": port["name"]}
+    assert set(container["resources"]) == {"requests", "limits"}
+    assert container["resources"]["requests"]["cpu"]  # the autoscaler's utilisation needs a request
+    uid = int(instruction("USER")[0].split(":")[0])
+    assert (
+        pod["spec"]["securityContext"]["runAsUser"] == uid and pod["spec"]["securityContext"]["runAsNonRoot"]
+    )
+    labels = pod["metadata"]["labels"]
+    assert dep["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert svc["spec"]["selector"].items() <= labels.items()
+    assert svc["spec"]["ports"][0]["targetPort"] in (port["name"], port["containerPort"])
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": dep["metadata"]["name"],
+    }
+    assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
+
+
+def test_readme_has_the_classroom_section():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Classroom delivery", 1)[1].split("\n## ", 1)[0]
+    for needed in (
+        "docker build",
+        "docker run",
+        "docker save",
+        "docker load",
+        "compose",
+        "kubectl",
+        "<!-- capacity",
+    ):
+        assert needed in section, needed

@@ -175,7 +175,9 @@ def compare(
             if isolate:
                 speeds.append(in_child(threads, measure, str(directory), backend, new_tokens))
             else:
-                with thread_limit(threads):
+                from threadpoolctl import threadpool_limits
+
+                with thread_limit(threads), threadpool_limits(limits=threads, user_api="blas"):
                     speeds.append(measure(str(directory), backend, new_tokens))
             log.info("%s on %s: %.0f tokens/s", directory.name, backend, speeds[-1].tokens_per_s)
         arch = architecture_of(raw)

@@ -187,7 +187,15 @@ def _copy_export(run_dir: Path, name: str, zoo: Path) -> tuple[Path, dict[str, A
 
 
 def ship(run_dir: Path, name: str, zoo: Path = ZOO, seed: int = 0, prompt: str = "\n") -> Path:
-    """Copy the run's exported model into ``zoo/name`` and complete its card; returns the directory."""
+    """Copy the run's exported model into ``zoo/name`` and complete its card; returns the directory.
+    Measured with one BLAS thread: on a busy machine more threads on small matrices stall."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _ship(run_dir, name, zoo, seed, prompt)
+
+
+def _ship(run_dir: Path, name: str, zoo: Path, seed: int, prompt: str) -> Path:
     from models.loading import load_model, load_tokenizer
 
     task = (read_checkpoint_info(Path(run_dir)).get("task") or {"name": "lm"})["name"]
@@ -429,7 +437,8 @@ def ship_mlm(run_dir: Path, name: str, zoo: Path = ZOO, seed: int = 0) -> Path:
     card["name"] = name
     card["validation"] = {
         **whole.summary(),
-        "how": f"NumPy twin (float32), the validation split in non-overlapping {T}-token windows, "
+        "how": f"NumPy twin (float32, one thread), the validation split in non-overlapping {T}-token "
+        "windows, "
         f"{MASK_P:.0%} of tokens chosen and masked BERT's way (80% mask, 10% random, 10% kept) with "
         f"numpy.random.default_rng({MLM_SEED}); loss and accuracy over the chosen tokens",
         "seed": MLM_SEED,

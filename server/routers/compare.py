@@ -1,20 +1,26 @@
-"""How a served model was trained: ``GET /api/models/{name}/schedule``, its learning-rate schedule.
+"""Comparing the served models.
 
-The metrics log records the learning rate only at each evaluation (every few hundred steps), too
-coarse to show a warm-up of a few hundred steps; this route evaluates the training code's own
-``lr_at`` from the settings saved in the model's card.
+- ``GET /api/models/{name}/schedule``: how a model was trained, its learning-rate schedule. The
+  metrics log records the learning rate only at each evaluation (every few hundred steps), too
+  coarse to show a warm-up of a few hundred steps; this route evaluates the training code's own
+  ``lr_at`` from the settings saved in the model's card.
+- ``GET /api/compare-table``: the table ``playground compare --json`` wrote next to the models
+  (``compare.json`` in the models folder), its rows filtered to the models served now.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ValidationError
 
 from models.train import SETTINGS, TrainSettings, lr_at
 from server.deps import EVERY, RegistryDep, lookup
+
+COMPARE_FILE = "compare.json"
 
 router = APIRouter(prefix="/api", tags=["models"])
 
@@ -67,3 +73,55 @@ def schedule(
         steps=grid.tolist(),
         lrs=[lr_at(int(step), s) for step in grid],
     )
+
+
+class CompareSpeed(BaseModel):
+    backend: str
+    tokens_per_s: float
+    what: str  # which tokens were counted
+    peak_rss_mib: float  # peak memory of the process that measured it
+
+
+class CompareRow(BaseModel):
+    name: str
+    architecture: str
+    task: str  # lm, mlm or numbers
+    parameters: int
+    quality: dict[str, float]  # val_loss/val_ppl/val_bpc, masked_loss/…/masked_top5, or exact_match
+    quality_source: str = ""  # where the quality numbers come from
+    speeds: list[CompareSpeed]
+    file_bytes: int
+
+
+class CompareTable(BaseModel):
+    format: str
+    generated: str  # when the table was measured (ISO 8601, UTC)
+    machine: dict[str, Any]  # what it was measured on
+    settings: dict[str, Any]
+    backends: list[str]
+    rows: list[CompareRow]  # served models only, in the order pages list them
+    missing: list[str]  # served models the table has no row for (shipped after it was measured)
+
+
+@router.get(
+    "/compare-table",
+    response_model=CompareTable,
+    responses={404: {"description": "no compare.json beside the models"}},
+)
+def compare_table(request: Request, registry: RegistryDep) -> CompareTable:
+    """``playground compare``'s table of the served models: quality, speed and memory per backend."""
+    path = request.app.state.settings.models_dir / COMPARE_FILE
+    if not path.is_file():
+        raise HTTPException(
+            status_code=404,
+            detail=f"no comparison table: {COMPARE_FILE} is not in the models folder; "
+            f"`playground compare --json {COMPARE_FILE}` in it writes one",
+        )
+    try:
+        table = CompareTable(**{**json.loads(path.read_text(encoding="utf-8")), "missing": []})
+    except (ValueError, TypeError, ValidationError) as e:
+        raise HTTPException(status_code=500, detail=f"{COMPARE_FILE} is unreadable: {e}") from e
+    rows = {r.name: r for r in table.rows}
+    table.rows = [rows[name] for name in registry.models if name in rows]
+    table.missing = [name for name in registry.models if name not in rows]
+    return table

@@ -1,0 +1,66 @@
+"""GET /api/compare-table: `playground compare --json`'s table beside the models, filtered to those served."""
+
+import json
+
+import pytest
+from arch_zoo import build_zoo
+from fastapi.testclient import TestClient
+
+from models.cli import main
+from server.main import create_app
+from server.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    """A tiny zoo of every architecture and its table, written by the CLI."""
+    zoo = build_zoo(tmp_path_factory.mktemp("zoo"))
+    models = [str(zoo / n) for n in ("tiny-lstm", "tiny-mlm", "tiny-numbers", "numbers-gpt")]
+    out = zoo / "compare.json"
+    assert main(["compare", "--in-process", "--new-tokens", "4", "--json", str(out), *models]) == 0
+    return zoo, json.loads(out.read_text())
+
+
+def get(zoo):
+    with TestClient(create_app(Settings(models_dir=zoo))) as c:
+        return c.get("/api/compare-table")
+
+
+def test_the_table_is_the_clis_for_the_served_models(table):
+    zoo, written = table
+    r = get(zoo)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert {r["name"] for r in body["rows"]} == {"tiny-lstm", "tiny-mlm", "tiny-numbers", "numbers-gpt"}
+    assert body["missing"] == []
+    for key in ("generated", "machine", "settings", "backends", "format"):
+        assert body[key] == written[key]
+    by_name = {r["name"]: r for r in written["rows"]}
+    for row in body["rows"]:
+        assert row == by_name[row["name"]]  # every number as the CLI wrote it
+    with TestClient(create_app(Settings(models_dir=zoo))) as c:
+        served = [m["name"] for m in c.get("/api/models").json()["models"]]
+    assert [r["name"] for r in body["rows"]] == served  # in the order pages list the models
+
+
+def test_rows_of_models_not_served_are_left_out(table, tmp_path):
+    zoo, written = table
+    other = tmp_path / "zoo"
+    other.mkdir()
+    for name in ("tiny-lstm", "tiny-mlm"):
+        (other / name).symlink_to(zoo / name)
+    ghost = {**written["rows"][0], "name": "gone-model"}
+    rows = [r for r in written["rows"] if r["name"] != "tiny-mlm"] + [ghost]
+    (other / "compare.json").write_text(json.dumps({**written, "rows": rows}))
+    body = get(other).json()
+    assert [r["name"] for r in body["rows"]] == ["tiny-lstm"]
+    assert body["missing"] == ["tiny-mlm"]
+
+
+def test_no_table_is_a_404_that_says_how_to_make_one(tmp_path):
+    r = get(tmp_path)
+    assert r.status_code == 404
+    assert "playground compare --json" in r.json()["detail"]
+    (tmp_path / "compare.json").write_text("[1, 2")
+    r = get(tmp_path)
+    assert r.status_code == 500 and "unreadable" in r.json()["detail"]

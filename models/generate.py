@@ -134,71 +134,116 @@ def start(
     )
 
 
-def _rows(model: Any, going: list[Decoding]) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """One forward for the newest token of every decoding in ``going`` → (logits (B, V), attention rows).
+class DecodeBatch:
+    """Decodings advanced together, one forward per step for all of them.
 
-    Their caches have different lengths: the model left-pads them into one batch with a padding
-    mask (a padded key gets exactly zero attention, and positions count real tokens only), then
-    each row's own cache is cut back out. One row runs alone, exactly as it would unbatched.
+    Their caches (KV caches, or LSTM states) have different lengths, so the model left-pads
+    them into one batch (``merge_past``) and a padding mask keeps every padded key at exactly
+    zero attention; positions count real tokens only. The merged cache is kept from step to step
+    while the members stay the same; a member that leaves is dropped by selecting rows, and only
+    a newcomer makes the batch merge again. A decoding's first step reads its prompt alone
+    (prompts differ in length). One member alone runs exactly as it would unbatched.
     """
-    trace = any(d.include_attention for d in going)
-    ids = np.asarray([[d.seq[-1]] for d in going])  # (B, 1)
-    if len(going) == 1:
-        logits, going[0].past, tr = _run(model, ids, going[0].past, trace)
-        pads = [0]
-    else:
-        with model.inference_context():
-            past, padding_mask, pads = model.merge_past([d.past for d in going])
-            out, present, tr = model.forward_cached(ids, past, padding_mask, trace)
-            rows = model.split_past(present, pads)
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.members: list[Decoding] = []  # whose caches ``past`` holds, in row order
+        self.past: Any = None
+        self.pads: list[int] = []  # left padding of each row
+
+    def _arrange(self, going: list[Decoding]) -> None:
+        """Make ``past`` hold the caches of ``going``, in that order."""
+        if going == self.members:
+            return
+        index = {id(d): i for i, d in enumerate(self.members)}
+        if all(id(d) in index for d in going):  # some left: keep the others' rows
+            rows = [index[id(d)] for d in going]
+            past = self.model.reorder_past(self.past, np.asarray(rows))
+            pads = [self.pads[i] for i in rows]
+            cut = min(pads)
+            if cut:  # columns that are padding in every row left
+                past = [tuple(x[:, :, cut:] for x in layer) for layer in past]
+                pads = [p - cut for p in pads]
+            self.past, self.pads = past, pads
+        else:
+            self.release()
+            self.past, _, self.pads = self.model.merge_past([d.past for d in going])
+            for d in going:
+                d.past = None
+        self.members = list(going)
+
+    def release(self) -> None:
+        """Give every member its own cache back (its padding cut off)."""
+        if self.members:
+            rows = self.model.split_past(self.past, self.pads) if len(self.members) > 1 else [self.past]
+            for d, row in zip(self.members, rows, strict=True):
+                d.past = row
+        self.members, self.past, self.pads = [], None, []
+
+    def _forward(self, going: list[Decoding]) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """One forward for the newest token of every decoding → (logits (B, V), attention rows)."""
+        trace = any(d.include_attention for d in going)
+        ids = np.asarray([[d.seq[-1]] for d in going])  # (B, 1)
+        with self.model.inference_context():
+            self._arrange(going)
+            padding_mask = None
+            if any(self.pads):
+                length = self.past[0][0].shape[2] + 1  # the keys after this step
+                padding_mask = np.arange(length)[None, :] >= np.asarray(self.pads)[:, None]  # (B, Tk)
+            out, self.past, tr = self.model.forward_cached(ids, self.past, padding_mask, trace)
         logits = to_numpy(out[:, -1, :])
-        for d, row in zip(going, rows, strict=True):
-            d.past = row
-    attention: list[np.ndarray | None] = []
-    for b, d in enumerate(going):  # (L, nh, Tk) of this row's own keys
-        attention.append(to_numpy(tr.att_probs[:, b, :, -1, pads[b] :]) if d.include_attention else None)
-    return logits, attention
+        attention: list[np.ndarray | None] = []
+        for b, d in enumerate(going):  # (L, nh, Tk) of this row's own keys
+            attention.append(
+                to_numpy(tr.att_probs[:, b, :, -1, self.pads[b] :]) if d.include_attention else None
+            )
+        return logits, attention
+
+    def step(self, decodings: Sequence[Decoding]) -> list[TokenEvent]:
+        """Advance every unfinished decoding by one token; returns their token events in order.
+        Each samples from its own distribution with its own random stream, so its tokens do not
+        depend on which others share the batch."""
+        live = [d for d in decodings if not d.finished]
+        rows: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
+        member = {id(d) for d in self.members}
+        for d in [d for d in live if d.past is None and id(d) not in member]:
+            t0 = time.perf_counter()
+            logits, d.past, tr = _run(self.model, np.asarray([d.seq]), None, d.include_attention)
+            attention = to_numpy(tr.att_probs[:, 0, :, -1, :]) if tr is not None else None
+            rows[id(d)] = (logits[0], attention, time.perf_counter() - t0)
+        going = [d for d in live if id(d) not in rows]
+        if going:
+            t0 = time.perf_counter()
+            logits, attention = self._forward(going)
+            seconds = time.perf_counter() - t0
+            for b, d in enumerate(going):
+                rows[id(d)] = (logits[b], attention[b], seconds)
+        events = []
+        for d in live:
+            logits, attention, seconds = rows[id(d)]
+            t0 = time.perf_counter()
+            s = sample_next(logits, d.params, d.rng, d.seq, d.n_candidates)
+            d.seq.append(s.token)
+            d.out.append(s.token)
+            ms = (seconds + time.perf_counter() - t0) * 1000
+            d.busy += ms / 1000
+            d.ttft_ms = d.ttft_ms or ms
+            text = d.stream.add(s.token) if d.stream is not None else None
+            events.append(TokenEvent(len(d.out) - 1, s.token, text, s, attention, ms))
+            if s.token in d.stop_ids:
+                d.reason = "stop_token"
+            elif len(d.out) >= d.max_new_tokens:
+                d.reason = "max_tokens"
+            elif len(d.seq) > d.block:  # the newest token would need position `block`: no room to feed it
+                d.reason = "context"
+        return events
 
 
 def step(model: Any, decodings: Sequence[Decoding]) -> list[TokenEvent]:
-    """Advance every unfinished decoding by one token; returns their token events in order.
-
-    A decoding's first step reads its prompt (alone: prompts differ in length); later steps of
-    all decodings share one batched forward. Each then samples from its own distribution with its
-    own random stream, so the tokens do not depend on which others were in the batch.
-    """
-    live = [d for d in decodings if not d.finished]
-    rows: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
-    for d in [d for d in live if d.past is None]:
-        t0 = time.perf_counter()
-        logits, d.past, tr = _run(model, np.asarray([d.seq]), None, d.include_attention)
-        attention = to_numpy(tr.att_probs[:, 0, :, -1, :]) if tr is not None else None
-        rows[id(d)] = (logits[0], attention, time.perf_counter() - t0)
-    going = [d for d in live if id(d) not in rows]
-    if going:
-        t0 = time.perf_counter()
-        logits, attention = _rows(model, going)
-        seconds = time.perf_counter() - t0
-        for b, d in enumerate(going):
-            rows[id(d)] = (logits[b], attention[b], seconds)
-    events = []
-    for d in live:
-        logits, attention, seconds = rows[id(d)]
-        t0 = time.perf_counter()
-        s = sample_next(logits, d.params, d.rng, d.seq, d.n_candidates)
-        d.seq.append(s.token)
-        d.out.append(s.token)
-        ms = (seconds + time.perf_counter() - t0) * 1000
-        d.busy += ms / 1000
-        d.ttft_ms = d.ttft_ms or ms
-        text = d.stream.add(s.token) if d.stream is not None else None
-        events.append(TokenEvent(len(d.out) - 1, s.token, text, s, attention, ms))
-        if s.token in d.stop_ids:
-            d.reason = "stop_token"
-        elif len(d.out) >= d.max_new_tokens:
-            d.reason = "max_tokens"
-        elif len(d.seq) > d.block:  # the newest token would need position `block`: no room to feed it
-            d.reason = "context"
+    """Advance every unfinished decoding by one token in one batch, each keeping its own cache."""
+    batch = DecodeBatch(model)
+    events = batch.step(decodings)
+    batch.release()
     return events
 
 
@@ -230,8 +275,9 @@ def generate(
         stop_ids=stop_ids,
         n_candidates=n_candidates,
     )
+    batch = DecodeBatch(model)
     while not d.finished:
-        yield from step(model, [d])
+        yield from batch.step([d])
     yield d.done()
 
 

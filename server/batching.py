@@ -2,9 +2,11 @@
 
 Every open generation asks its model's batcher for its next token and waits. The batcher takes
 all requests waiting at that moment (up to ``max_batch``), advances them together with one
-``models.generate.step`` in a worker thread, and hands each stream its own token event. While that
-step runs, new requests gather for the next one, so the batch grows with the load by itself and
-no request waits for a timer. With batching off, each stream runs its own step in its own thread.
+``models.generate.DecodeBatch`` step in a worker thread, and hands each stream its own token event.
+While that step runs, new requests gather for the next one, so the batch grows with the load by
+itself and no request waits for a timer. The batch keeps its members' caches merged between
+steps and lets them go after ``IDLE_RELEASE_S`` without requests. With batching off, each stream
+runs its own step in its own thread.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 
 import anyio.to_thread
 
-from models.generate import Decoding, TokenEvent, step
+from models.generate import DecodeBatch, Decoding, TokenEvent, step
 
 log = logging.getLogger(__name__)
+
+IDLE_RELEASE_S = 1.0
 
 
 @dataclass
@@ -36,6 +40,7 @@ class BatchStats:
 class Batcher:
     def __init__(self, model: Any, max_batch: int, stats: BatchStats):
         self.model, self.max_batch, self.stats = model, max_batch, stats
+        self.batch = DecodeBatch(model)
         self._pending: list[tuple[Decoding, asyncio.Future[TokenEvent]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -51,7 +56,11 @@ class Batcher:
 
     async def _run(self) -> None:
         while True:
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), IDLE_RELEASE_S)
+            except TimeoutError:  # nobody is generating: give the cached rows back
+                self.batch.release()
+                continue
             self._wake.clear()
             waiting = [(d, f) for d, f in self._pending if not f.cancelled()]  # a gone client's is dropped
             batch, self._pending = waiting[: self.max_batch], waiting[self.max_batch :]
@@ -61,8 +70,9 @@ class Batcher:
                 continue
             decodings = [d for d, _ in batch]
             try:
-                events = await anyio.to_thread.run_sync(step, self.model, decodings)
+                events = await anyio.to_thread.run_sync(self.batch.step, decodings)
             except Exception as e:  # every stream of the batch reports it
+                self.batch = DecodeBatch(self.model)
                 for _, f in batch:
                     if not f.done():
                         f.set_exception(e)

@@ -21,9 +21,9 @@ def table(tmp_path_factory):
     return zoo, json.loads(out.read_text())
 
 
-def get(zoo):
+def get(zoo, **params):
     with TestClient(create_app(Settings(models_dir=zoo))) as c:
-        return c.get("/api/compare-table")
+        return c.get("/api/compare-table", params=params)
 
 
 def test_the_table_is_the_clis_for_the_served_models(table):
@@ -52,7 +52,7 @@ def test_rows_of_models_not_served_are_left_out(table, tmp_path):
     ghost = {**written["rows"][0], "name": "gone-model"}
     rows = [r for r in written["rows"] if r["name"] != "tiny-mlm"] + [ghost]
     (other / "compare.json").write_text(json.dumps({**written, "rows": rows}))
-    body = get(other).json()
+    body = get(other, optional="true").json()
     assert [r["name"] for r in body["rows"]] == ["tiny-lstm"]
     assert body["missing"] == ["tiny-mlm"]
 
@@ -61,6 +61,8 @@ def test_no_table_is_a_404_that_says_how_to_make_one(tmp_path):
     r = get(tmp_path)
     assert r.status_code == 404
     assert "playground compare --json" in r.json()["detail"]
+    r = get(tmp_path, optional="true")  # what the page asks: no console error for a missing table
+    assert r.status_code == 204 and r.content == b""
     (tmp_path / "compare.json").write_text("[1, 2")
     r = get(tmp_path)
     assert r.status_code == 500 and "unreadable" in r.json()["detail"]

@@ -14,7 +14,7 @@ import json
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from models.train import SETTINGS, TrainSettings, lr_at
@@ -106,12 +106,21 @@ class CompareTable(BaseModel):
 @router.get(
     "/compare-table",
     response_model=CompareTable,
-    responses={404: {"description": "no compare.json beside the models"}},
+    responses={
+        204: {"description": "no compare.json beside the models, asked with optional=true"},
+        404: {"description": "no compare.json beside the models"},
+    },
 )
-def compare_table(request: Request, registry: RegistryDep) -> CompareTable:
+def compare_table(
+    request: Request,
+    registry: RegistryDep,
+    optional: Annotated[bool, Query(description="answer 204 instead of 404 when there is no table")] = False,
+) -> CompareTable | Response:
     """``playground compare``'s table of the served models: quality, speed and memory per backend."""
     path = request.app.state.settings.models_dir / COMPARE_FILE
     if not path.is_file():
+        if optional:
+            return Response(status_code=204)
         raise HTTPException(
             status_code=404,
             detail=f"no comparison table: {COMPARE_FILE} is not in the models folder; "

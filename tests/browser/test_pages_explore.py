@@ -164,12 +164,12 @@ def test_compare_url_round_trip(page, base_url):
     page.click("button[data-key='x'][data-value='steps']")
     page.click("button[data-key='y'][data-value='loss']")
     page.wait_for_function("() => location.search.includes('x=steps') && location.search.includes('y=loss')")
-    assert "optimiser step" in page.text_content("figure h3 >> nth=1")
+    assert "optimiser step" in page.text_content("figure h3 >> nth=-1")
     page.reload()
     wait_ready(page)
     assert page.get_attribute("button[data-key='x'][data-value='steps']", "aria-pressed") == "true"
     assert page.get_attribute("button[data-key='y'][data-value='loss']", "aria-pressed") == "true"
-    assert "loss (nats/token)" in page.text_content("figure h3 >> nth=1")
+    assert "loss (nats/token)" in page.text_content("figure h3 >> nth=-1")
 
 
 def test_compare_on_a_phone(phone, base_url):

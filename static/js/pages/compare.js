@@ -1,6 +1,7 @@
-// /compare: one table over every served model, both backends measured live, all loss curves on one chart.
-import { postJSON } from "../lib/api.js";
-import { checked, debounce, fmt, h } from "../lib/dom.js";
+// /compare: `playground compare`'s measured table (GET /api/compare-table), then one table over every served
+// model with both backends measured live, and all loss curves on one chart.
+import { getJSON, postJSON } from "../lib/api.js";
+import { checked, debounce, fmt, h, pct } from "../lib/dom.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
 import { figure } from "../vis/figure.js";
 import { curves, loadLogs, toggle } from "../lessons/training.js";
@@ -96,8 +97,68 @@ function table(parent) {
     h("tbody", {}, body, backends)));
 }
 
+// The measured table: one row per served model, every number as compare.json holds it.
+const QUALITY = {
+  lm: [["val_loss", "loss ", (v) => fmt(v, 4)], ["val_ppl", "ppl ", (v) => fmt(v, 3)], ["val_bpc", "", (v) => `${fmt(v, 3)} bits/char`]],
+  mlm: [["masked_accuracy", "masked top-1 ", (v) => pct(v, 2)], ["masked_top5", "top-5 ", (v) => pct(v, 1)], ["masked_loss", "loss ", (v) => fmt(v, 4)]],
+  numbers: [["exact_match", "exact match ", (v) => pct(v, 2)]],
+};
+
+function num(text, path, value, title = String(value)) {
+  return checked(h("span", { title }, text), path, value);
+}
+
+function measuredTable(parent, t) {
+  const when = t.generated.slice(0, 10);
+  const whats = [...new Set(t.rows.flatMap((r) => r.speeds.map((s) => `${r.architecture} ${r.task}: ${s.what}`)))];
+  const f = figure(parent, {
+    title: `Measured: ${t.rows.length} served model${t.rows.length === 1 ? "" : "s"}, ${t.backends.join(" and ")}`,
+    caption: `From models/zoo/compare.json, written by playground compare on ${t.machine.cpu} (${t.machine.cores} cores, ` +
+      `torch ${t.machine.torch}, NumPy ${t.machine.numpy}) on ${when}; each model and backend in a fresh interpreter with ` +
+      `${t.settings.threads} thread${t.settings.threads === 1 ? "" : "s"}. Quality from each card. tokens/s counts ${whats.join("; ")}.` +
+      (t.missing.length ? ` Not in the table (shipped after it was measured): ${t.missing.join(", ")}.` : ""),
+    name: "compare-measured",
+    data: t,
+    panel: "measured",
+  });
+  const head = [["model"], ["architecture"], ["parameters"], ["quality"], ...t.backends.map((b) => [b, "tokens/s"]),
+    ...t.backends.map((b) => [b, "peak MiB"]), ["files", "MB"]];
+  const show = (r) => (f.readout.textContent = `${r.name} (${r.task}): ` + r.speeds.map((s) =>
+    `${s.backend} ${s.tokens_per_s.toFixed(1)} tokens/s, ${s.peak_rss_mib} MiB`).join("; ") +
+    ` — ${r.speeds[0]?.what ?? ""}; quality: ${r.quality_source}`);
+  const body = t.rows.map((r, i) => {
+    const at = `table.rows.${i}`;
+    const speed = Object.fromEntries(r.speeds.map((s, j) => [s.backend, [s, j]]));
+    const quality = (QUALITY[r.task] || []).filter(([k]) => k in r.quality)
+      .flatMap(([k, label, text], n) => [n ? " · " : "", label, num(text(r.quality[k]), `${at}.quality.${k}`, r.quality[k])]);
+    const tr = h("tr", { tabindex: 0, "data-row": r.name, "aria-label": `${r.name}: measured numbers`,
+      onmouseenter: () => show(r), onfocus: () => show(r) },
+      h("th", { scope: "row", class: "mono" }, r.name),
+      h("td", {}, r.architecture),
+      h("td", { class: "num" }, num(r.parameters.toLocaleString(), `${at}.parameters`, r.parameters)),
+      h("td", {}, quality.length ? quality : "—"),
+      t.backends.map((b) => h("td", { class: "num", title: speed[b]?.[0].what }, speed[b]
+        ? num(Math.round(speed[b][0].tokens_per_s).toLocaleString(), `${at}.speeds.${speed[b][1]}.tokens_per_s`, speed[b][0].tokens_per_s) : "—")),
+      t.backends.map((b) => h("td", { class: "num" }, speed[b]
+        ? num(Math.round(speed[b][0].peak_rss_mib).toLocaleString(), `${at}.speeds.${speed[b][1]}.peak_rss_mib`, speed[b][0].peak_rss_mib) : "—")),
+      h("td", { class: "num" }, num((r.file_bytes / 1e6).toFixed(2), `${at}.file_bytes`, r.file_bytes, `${r.file_bytes.toLocaleString()} bytes`)));
+    return tr;
+  });
+  f.body.append(h("table", { class: "data measured" },
+    h("thead", {}, h("tr", {}, head.map(([a, b], k) => h("th", { scope: "col", class: k === 2 || k > 3 ? "num" : undefined }, a, b && h("br"), b)))),
+    h("tbody", {}, body)));
+}
+
+async function measured(parent) {
+  const t = await getJSON("/api/compare-table?optional=true").catch((e) => e.message || String(e));
+  if (t && typeof t === "object") return measuredTable(parent, t);
+  parent.append(h("p", { class: "muted small", "data-panel": "measured" }, t ? `No measured table: ${t}` :
+    "No measured table yet: `playground compare --json models/zoo/compare.json` writes one."));
+}
+
 async function main() {
   try {
+    await measured(figures.appendChild(h("div", {})));
     const pair = figures.appendChild(h("div", { class: "grid cols-2", style: "align-items:start" }));
     table(pair);
     const holder = h("div", {});

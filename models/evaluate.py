@@ -346,6 +346,12 @@ def main(args: argparse.Namespace) -> int:
         if args.windows is not None and args.windows < 1:
             raise ValueError("--windows must be at least 1")
         data = load_data(args.data or default_data_dir("char"))
+        trained_on = (card.get("data") or {}).get("sha256")
+        if trained_on and trained_on != data.meta["sha256"]:
+            raise ValueError(
+                f"{data.directory} was prepared from another text than {args.model} was trained on "
+                "(sha256 differs); name the right one with --data"
+            )
         mask_id = load_tokenizer(directory).stoi[MASK_CHAR]
         with threadpool_limits(limits=1, user_api="blas"):  # small matrices: more threads only wait
             s = mlm_scores(model, data.val, mask_id, args.windows)

@@ -131,6 +131,15 @@ def test_evaluate_prints_the_cards_numbers(shipped_mlm, text_data, capsys):
     assert f"masked-token loss: {v['slice']['loss']:.4f} nats" in capsys.readouterr().out
 
 
+def test_evaluate_refuses_data_of_another_text(shipped_mlm, tmp_path, capsys):
+    text = tmp_path / "other.txt"
+    text.write_text("the king and the queen, my lord.\n" * 300, encoding="utf-8")
+    assert main(["prepare", "--text", str(text), "--out", str(tmp_path / "other")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(shipped_mlm), "--data", str(tmp_path / "other")]) == 2
+    assert "prepared from another text" in capsys.readouterr().err
+
+
 def test_an_lstm_ships_with_a_card_of_its_own_shape(text_data, tmp_path):
     run = tmp_path / "lstm"
     assert (

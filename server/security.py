@@ -139,8 +139,26 @@ class SecurityMiddleware:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+def document_string_details(app: FastAPI) -> None:
+    """The OpenAPI's 422 body says ``detail`` is a list of field errors; the routes' own 422s (an unknown
+    character, a model of the wrong architecture, too many tokens) send one message string. Document
+    both, so clients and schema checkers accept every 422 the API really sends."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = make()
+        error = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        detail = error and error.get("properties", {}).get("detail")
+        if detail and "anyOf" not in detail:
+            error["properties"]["detail"] = {"anyOf": [detail, {"type": "string"}], "title": "Detail"}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI, max_body_bytes: int | None = None) -> None:
     """Wrap ``app`` in the security middleware (the body limit from the environment unless given)."""
     limit = max_body_bytes if max_body_bytes is not None else SecuritySettings().max_body_bytes
     app.state.max_body_bytes = limit
     app.add_middleware(SecurityMiddleware, max_body_bytes=limit)
+    document_string_details(app)

@@ -227,3 +227,13 @@ def test_hostile_names_in_pages_come_back_escaped(client, name):
     body = client.get(f"/learn/{name}", headers={"accept": "text/html"}).text
     assert html.escape(name) in body and "\\u003cimg src=x onerror=alert(1)\\u003e" in body
     assert name not in body
+
+
+def test_the_openapi_documents_message_422s(client):
+    """The routes' own 422s send one message string; the schema says so beside the field-error list."""
+    detail = client.get("/openapi.json").json()["components"]["schemas"]["HTTPValidationError"]["properties"][
+        "detail"
+    ]
+    assert {"type": "string"} in detail["anyOf"] and any(d.get("type") == "array" for d in detail["anyOf"])
+    r = client.post("/api/tokenize", json={"model": "tiny-char", "text": "xyz"})
+    assert r.status_code == 422 and isinstance(r.json()["detail"], str)

@@ -1,0 +1,170 @@
+"""Schemathesis fuzzes the whole OpenAPI: no response is a server error, every one matches its schema.
+
+A real server (``playground serve``) serves a tiny random zoo of every architecture, so forwards are
+fast. In 4 of 5 generated cases the model name is swapped for a served one and the text fields are
+mapped onto that model's alphabet, so the fuzzer reaches the models and not only the 404s and unknown-
+character 422s; the other cases go as generated. Both positive and negative cases (schemathesis'
+default), few examples per route and a fixed seed: the run is the same every time and fits a busy machine.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+schemathesis = pytest.importorskip("schemathesis")
+
+import httpx  # noqa: E402
+from arch_zoo import SHAKESPEARE_CHARS, build_zoo  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+from models.config import GPTConfig  # noqa: E402
+from models.loading import load_tokenizer  # noqa: E402
+from models.tokenizer import CharTokenizer  # noqa: E402
+from models.weights import save_gpt_dir  # noqa: E402
+from server.main import create_app  # noqa: E402
+
+from helpers import random_params, served  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+TEXT_FIELDS = ("text", "prompt", "source", "texts", "sources")
+SEEN: Counter[tuple[str, int]] = Counter()  # (operation, status) → responses
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    root = build_zoo(tmp_path_factory.mktemp("fuzz-zoo"))
+    tok = CharTokenizer(sorted(set(SHAKESPEARE_CHARS)))
+    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=16)
+    save_gpt_dir(root / "tiny-char", cfg, random_params(cfg, 7), tok.to_json(), {"name": "tiny-char"})
+    return root
+
+
+@pytest.fixture(scope="module")
+def base_url(zoo):
+    with served(zoo, ROOT / "artifacts" / "fuzz-server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def alphabets(base_url, zoo) -> dict[str, str]:
+    """Served model name → the characters its (source) tokenizer knows."""
+    out = {}
+    for m in httpx.get(f"{base_url}/api/models").json()["models"]:
+        tok = load_tokenizer(zoo / m["name"])
+        out[m["name"]] = "".join(getattr(getattr(tok, "source", tok), "chars", []))
+    return out
+
+
+def plain_tuples(node):
+    """``prefixItems`` of one type (a pair of ints) as ``items`` of that type and a fixed length: the same
+    constraint, in a form schemathesis 4.32 validates (it rewrites prefixItems into a 3.1-invalid list)."""
+    if isinstance(node, list):
+        return [plain_tuples(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: plain_tuples(v) for k, v in node.items()}
+    prefix = node.get("prefixItems")
+    if prefix and all(p == prefix[0] for p in prefix) and "items" not in node:
+        node = {k: v for k, v in node.items() if k != "prefixItems"}
+        node.update(items=prefix[0], minItems=len(prefix), maxItems=len(prefix))
+    return node
+
+
+def openapi_schema():
+    with TestClient(create_app()) as c:  # the routes and their models do not depend on the zoo
+        return schemathesis.openapi.from_dict(plain_tuples(c.get("/openapi.json").json()))
+
+
+schema = openapi_schema()
+FAST = settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def aim_at_served_models(case, alphabets: dict[str, str]) -> None:
+    """In 4 of 5 cases (chosen by the case's own data): a served model's name, and text in its alphabet."""
+    h = zlib.crc32(repr((case.body, case.path_parameters, case.query)).encode())
+    if h % 5 == 0:
+        return
+    names = sorted(alphabets)
+    name = names[h % len(names)]
+    alphabet = alphabets[name]
+
+    def in_alphabet(text: str) -> str:
+        return "".join(alphabet[ord(c) % len(alphabet)] for c in text) if alphabet else text
+
+    if isinstance(case.body, dict):
+        if isinstance(case.body.get("model"), str):
+            case.body["model"] = name
+        for key in TEXT_FIELDS:
+            value = case.body.get(key)
+            if isinstance(value, str):
+                case.body[key] = in_alphabet(value)
+            elif isinstance(value, list):
+                case.body[key] = [in_alphabet(v) if isinstance(v, str) else v for v in value]
+    for params in (case.path_parameters, case.query):
+        for key in ("model", "name"):
+            if params and isinstance(params.get(key), str) and "source" not in case.operation.path:
+                params[key] = name
+
+
+def steer_clear_of_known_bugs(case) -> None:
+    """Inputs that hit the bugs the xfail tests below pin down, nudged just inside, so the fuzzer goes on
+    finding new ones."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    penalty = body.get("repetition_penalty")
+    if isinstance(penalty, float) and 0 < penalty < 1e-300:
+        body["repetition_penalty"] = 1e-300
+    if case.operation.path == "/api/cross-mask" and isinstance(body.get("sources"), list):
+        body["sources"] = [s or "1" if isinstance(s, str) else s for s in body["sources"]]
+
+
+@schema.parametrize()
+@FAST
+def test_every_route_survives_the_fuzzer(case, base_url, alphabets):
+    aim_at_served_models(case, alphabets)
+    steer_clear_of_known_bugs(case)
+    response = case.call_and_validate(base_url=base_url, checks=CHECKS, timeout=60)
+    SEEN[(case.operation.label, response.status_code)] += 1
+
+
+def test_the_fuzzer_reached_the_models():
+    """Most routes answered some fuzzed cases with success: the fuzzer got past the 404s and 422s."""
+    if not SEEN:
+        pytest.skip("the fuzz test did not run in this session")
+    operations = {op for op, _ in SEEN}
+    succeeded = {op for op, status in SEEN if 200 <= status < 300}
+    print({op: {s: n for (o, s), n in SEEN.items() if o == op} for op in sorted(operations)})
+    assert not any(status >= 500 for _, status in SEEN)
+    assert len(succeeded) >= 0.6 * len(operations), sorted(operations - succeeded)
+
+
+@pytest.mark.xfail(strict=True, reason="server/routers/seq2seq.py passes an empty source to pad_batch: 500")
+def test_cross_mask_refuses_an_empty_source(base_url):
+    r = httpx.post(f"{base_url}/api/cross-mask", json={"model": "tiny-numbers", "sources": ["", ""]})
+    assert r.status_code == 422, r.text
+
+
+@pytest.mark.xfail(strict=True, reason="models/sampling.py: a penalty below ~1e-305 overflows; probs are NaN")
+def test_a_denormal_repetition_penalty_gives_numbers(base_url):
+    body = {"model": "tiny-char", "prompt": "j", "repetition_penalty": 5e-324, "n": 30}
+    r = httpx.post(f"{base_url}/api/sampler", json=body)
+    assert r.status_code in (200, 422)
+    assert "null" not in r.text, r.text[:300]

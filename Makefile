@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench browser clean docker-check audit
+.PHONY: install run test lint bench browser clean soak docker-check audit
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ test: install browser lint
 
 bench: install
 	$(BIN)/playground bench
+
+# 50 streams for 2 minutes, then 100 against the limit: figures in artifacts/soak-*.json
+soak: install
+	BIN=$(BIN) bash scripts/soak.sh
 
 # the Dockerfile's install steps in a clean venv, then its CMD and HEALTHCHECK (installs torch: minutes)
 docker-check:

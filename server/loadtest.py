@@ -1,9 +1,11 @@
 """``playground loadtest``: many concurrent generation streams against a running server.
 
 Each of ``--streams`` clients (async httpx, one connection each) asks for generations one after
-another until ``--duration`` seconds have passed, reading every Server-Sent Event. Printed:
-errors and 503s, time to first token, the gaps between tokens, aggregate tokens per second, and
-the server's resident memory before and after (from ``/healthz``). Traffic goes only to ``--url``.
+another until ``--warmup`` + ``--duration`` seconds have passed, reading every Server-Sent Event.
+Printed for the ``--duration`` after the warm-up: errors and 503s, time to first token, the gaps
+between tokens, aggregate tokens per second, the server's resident memory at the start and the
+end of that window and its mean batch (from ``/healthz``). ``--max-p95-ms`` and
+``--max-rss-growth`` turn targets into the exit status. Traffic goes only to ``--url``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Tally:
     generations: int = 0
     errors: list[str] = field(default_factory=list)
     busy: int = 0  # 503 answers
+    since: float = 0.0  # perf_counter time from which figures count (the end of the warm-up)
+    retry_after: set[str] = field(default_factory=set)  # Retry-After values of the 503s
 
 
 async def one_generation(client: Any, url: str, body: dict[str, Any], tally: Tally) -> None:
@@ -44,7 +48,9 @@ async def one_generation(client: Any, url: str, body: dict[str, Any], tally: Tal
     last = None
     async with client.stream("POST", f"{url}/api/generate", json=body) as r:
         if r.status_code == 503:
-            tally.busy += 1
+            if time.perf_counter() >= tally.since:
+                tally.busy += 1
+                tally.retry_after.add(r.headers.get("retry-after", "missing"))
             await asyncio.sleep(float(r.headers.get("retry-after", "1")))
             return
         if r.status_code != 200:
@@ -56,6 +62,9 @@ async def one_generation(client: Any, url: str, body: dict[str, Any], tally: Tal
                 event = line[6:].strip()
             elif line.startswith("data:") and event == "token":
                 now = time.perf_counter()
+                if now < tally.since:
+                    last = now
+                    continue
                 if last is None:
                     tally.ttft_ms.append((now - start) * 1000)
                 else:
@@ -100,19 +109,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
 
     url = args.url.rstrip("/")
-    before = httpx.get(f"{url}/healthz", timeout=10).json()
-    tally = Tally()
-    start = time.perf_counter()
-    deadline = start + args.duration
-    await asyncio.gather(*(client_loop(url, i, args, deadline, tally) for i in range(args.streams)))
-    elapsed = time.perf_counter() - start
-    after = httpx.get(f"{url}/healthz", timeout=10).json()
+    begin = time.perf_counter()
+    tally = Tally(since=begin + args.warmup)
+    deadline = tally.since + args.duration
+    marks: dict[str, Any] = {}
+
+    async def health_at(name: str, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        async with httpx.AsyncClient(timeout=30) as c:
+            marks[name] = (await c.get(f"{url}/healthz")).json()
+
+    async def clients() -> None:
+        await asyncio.gather(*(client_loop(url, i, args, deadline, tally) for i in range(args.streams)))
+        marks["end"] = time.perf_counter()
+
+    await asyncio.gather(health_at("before", tally.since), clients(), health_at("after", deadline))
+    before, after = marks["before"], marks["after"]
+    elapsed = min(marks["end"], deadline) - tally.since
     return {
         "url": url,
         "model": args.model,
         "backend": args.backend,
         "attention": args.attention,
         "streams": args.streams,
+        "warmup_s": args.warmup,
         "duration_s": round(elapsed, 1),
         "generations": tally.generations,
         "tokens": tally.tokens,
@@ -120,9 +140,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "errors": len(tally.errors),
         "error_samples": tally.errors[:5],
         "busy_503": tally.busy,
+        "retry_after": sorted(tally.retry_after),
         "ttft_ms": percentiles(tally.ttft_ms),
         "inter_token_ms": percentiles(tally.gaps_ms),
         "server_rss_mib": {"before": before.get("rss_mib"), "after": after.get("rss_mib")},
+        "mean_batch": after.get("mean_batch"),
     }
 
 
@@ -136,14 +158,18 @@ def report(r: dict[str, Any]) -> str:
         ("duration", f"{r['duration_s']} s"),
         ("generations", str(r["generations"])),
         ("errors", str(r["errors"])),
-        ("503 (busy)", str(r["busy_503"])),
+        ("503 (busy), Retry-After", f"{r['busy_503']}, {', '.join(r['retry_after']) or '-'}"),
         ("time to first token p50 / p95 / max", f"{ms(r['ttft_ms'])} ms"),
         ("inter-token p50 / p95 / max", f"{ms(r['inter_token_ms'])} ms"),
         ("aggregate tokens/s", f"{r['tokens_per_s']:.0f}"),
         ("server RSS before → after", f"{rss['before']} → {rss['after']} MiB"),
+        ("mean streams per forward (since start-up)", str(r["mean_batch"])),
     ]
     width = max(len(k) for k, _ in rows)
-    head = f"{r['model']} on {r['backend']}{' with attention' if r['attention'] else ''} at {r['url']}\n"
+    head = (
+        f"{r['model']} on {r['backend']}{' with attention' if r['attention'] else ''} at {r['url']}, "
+        f"after {r['warmup_s']:g} s of warm-up\n"
+    )
     return head + "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows) + "\n"
 
 
@@ -153,6 +179,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--streams", type=int, default=50, help="concurrent clients (default 50)")
     parser.add_argument("--duration", type=float, default=60, help="seconds to keep streaming (default 60)")
+    parser.add_argument(
+        "--warmup", type=float, default=0, help="seconds of load before the figures count (default 0)"
+    )
     parser.add_argument("--model", default="shakespeare-char")
     parser.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
     parser.add_argument("--max-new-tokens", type=int, default=100)
@@ -161,13 +190,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--attention", action="store_true", help="ask for attention rows with every token")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--max-p95-ms", type=float, help="fail (exit 1) when inter-token p95 is above this")
+    parser.add_argument(
+        "--max-rss-growth", type=float, help="fail when server memory grows by more than this fraction"
+    )
+    parser.add_argument("--expect-busy", action="store_true", help="fail unless some requests got 503")
+
+
+def failures(r: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """The targets ``r`` misses."""
+    out = []
+    if r["errors"]:
+        out.append(f"{r['errors']} errors, e.g. {r['error_samples'][:2]}")
+    p95 = r["inter_token_ms"]["p95"]
+    if args.max_p95_ms is not None and (p95 is None or p95 > args.max_p95_ms):
+        out.append(f"inter-token p95 {p95} ms > {args.max_p95_ms} ms")
+    rss = r["server_rss_mib"]
+    if args.max_rss_growth is not None and rss["before"] and rss["after"]:
+        growth = rss["after"] / rss["before"] - 1
+        if growth > args.max_rss_growth:
+            out.append(f"server memory grew {100 * growth:.1f}% > {100 * args.max_rss_growth:.0f}%")
+    if args.expect_busy and not r["busy_503"]:
+        out.append("no request was turned away with 503")
+    if r["busy_503"] and "missing" in r["retry_after"]:
+        out.append("a 503 came without Retry-After")
+    return out
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.streams < 1 or args.duration <= 0:
-        raise ValueError("--streams must be ≥ 1 and --duration > 0")
+    if args.streams < 1 or args.duration <= 0 or args.warmup < 0:
+        raise ValueError("--streams must be ≥ 1, --duration > 0 and --warmup ≥ 0")
     result = asyncio.run(run(args))
+    result["failures"] = failures(result, args)
     sys.stdout.write(report(result))
+    for f in result["failures"]:
+        sys.stdout.write(f"MISSED: {f}\n")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")
-    return 1 if result["errors"] else 0
+    return 1 if result["failures"] else 0

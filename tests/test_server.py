@@ -356,4 +356,11 @@ def test_loadtest_reports_latency_of_concurrent_streams(live_server, tmp_path, c
     assert r["errors"] == 0 and r["generations"] >= 4 and r["tokens"] >= 4 * 19
     assert r["inter_token_ms"]["p95"] > 0 and r["ttft_ms"]["p50"] > 0
     assert r["server_rss_mib"]["after"] > 10
+    assert r["mean_batch"] >= 1 and r["failures"] == []
     assert "inter-token p50 / p95 / max" in capsys.readouterr().out
+    # targets become the exit status: the same load cannot meet a p95 of 1 µs, nor produce 503s
+    strict = [*args, "--max-new-tokens", "5", "--warmup", "0.5", "--max-p95-ms", "0.001", "--expect-busy"]
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(main, strict).result() == 1
+    printed = capsys.readouterr().out
+    assert "MISSED: inter-token p95" in printed and "MISSED: no request was turned away" in printed

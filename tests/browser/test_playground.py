@@ -161,6 +161,26 @@ def test_slider_values_survive_a_reload(page, base_url):
     assert page.text_content("#o-temperature") == "1.25"
 
 
+def test_share_copies_a_link_that_opens_the_same_view(page, base_url):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    open_playground(page, base_url, "&prompt=JULIET%3A")
+    set_slider(page, "temperature", 0.55)
+    page.fill("#seed", "77")
+    page.press("#seed", "Tab")
+    page.wait_for_function("() => location.search.includes('seed=77')")
+    page.click("#share")
+    page.wait_for_function("() => document.body.innerText.includes('Link copied')")
+    link = page.evaluate("() => navigator.clipboard.readText()")
+    assert link == page.url and "temperature=0.55" in link
+    other = page.context.new_page()
+    other.goto(link)
+    wait_ready(other)
+    assert other.input_value("#prompt") == "JULIET:"
+    assert other.input_value("#s-temperature") == "0.55"
+    assert other.input_value("#seed") == "77"
+    other.close()
+
+
 def test_teacher_presets_lock_and_hide(page, base_url):
     open_playground(page, base_url, "&lock=temperature,top_k&hide=attention")
     assert page.is_disabled("#s-temperature") and page.is_disabled("#s-top_k")

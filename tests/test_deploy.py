@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,69 @@ def test_readme_has_the_classroom_section():
         "<!-- capacity",
     ):
         assert needed in section, needed
+
+
+@pytest.fixture
+def tiny_zoo(tmp_path):
+    from models.config import GPTConfig
+    from models.tokenizer import CharTokenizer
+    from models.weights import save_gpt_dir
+
+    from helpers import random_params
+
+    tok = CharTokenizer.train("abcdefgh ,.\n")
+    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=8)
+    save_gpt_dir(
+        tmp_path / "zoo" / "tiny-char", cfg, random_params(cfg), tok.to_json(), {"name": "tiny-char"}
+    )
+    return tmp_path / "zoo"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+def test_nginx_config_proxies_a_token_stream(tmp_path, tiny_zoo):
+    """deploy/nginx.conf, pointed at one real replica on loopback: it loads, and a stream passes whole."""
+    import httpx
+
+    from helpers import free_port, served
+
+    with served(tiny_zoo, tmp_path / "server.log") as upstream:
+        port = free_port()
+        conf = (ROOT / "deploy" / "nginx.conf").read_text()
+        conf = conf.replace("server playground:8000", f"server {upstream.removeprefix('http://')}")
+        conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};")
+        (tmp_path / "logs").mkdir()
+        (tmp_path / "nginx.conf").write_text(conf)
+        cmd = ["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
+        globals_ = ["-g", f"daemon off; pid {tmp_path}/nginx.pid; error_log {tmp_path}/logs/error.log;"]
+        check = subprocess.run([*cmd, "-t", *globals_], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        proxy = subprocess.Popen([*cmd, *globals_], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                assert proxy.poll() is None, (tmp_path / "logs" / "error.log").read_text()
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            health = httpx.get(f"{url}/healthz")
+            assert health.status_code == 200 and health.headers["x-frame-options"] == "DENY"
+            assert "nginx/" not in health.headers.get("server", "")  # server_tokens off
+            body = {"model": "tiny-char", "prompt": "abc", "max_new_tokens": 20, "seed": 3}
+            events = []
+            with httpx.stream("POST", f"{url}/api/generate", json=body, timeout=30) as r:
+                assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+                assert "content-length" not in r.headers
+                events = [
+                    line.split(":", 1)[1].strip() for line in r.iter_lines() if line.startswith("event:")
+                ]
+            assert events[0] == "start" and events.count("token") == 20 and events[-1] == "done"
+            big = httpx.post(
+                f"{url}/api/tokenize", content=b"x" * 70_000, headers={"content-type": "application/json"}
+            )
+            assert big.status_code == 413
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=10)

@@ -90,9 +90,10 @@ finally:
     stop = time.perf_counter()
     server.send_signal(signal.SIGTERM)
     rc = server.wait(timeout=30)
-    print(f"[docker-recipe] SIGTERM: exited {rc} in {time.perf_counter() - stop:.1f} s")
     log.seek(0)
     out = log.read()
+    graceful = "Application shutdown complete" in out  # uvicorn then re-raises the signal: status -15
+    print(f"[docker-recipe] SIGTERM: exited {rc} in {time.perf_counter() - stop:.1f} s, graceful: {graceful}")
     if sys.exc_info()[0] is not None:
         print(out)
     else:

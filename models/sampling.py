@@ -17,6 +17,9 @@ import numpy as np
 STAGES = ("model", "penalty", "temperature", "top_k", "top_p")
 
 
+MIN_PENALTY = 0.05  # a smaller penalty divides a logit into overflow; 0.05 already multiplies it by 20
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     temperature: float = 1.0  # 0 = greedy (argmax)
@@ -31,9 +34,9 @@ class SamplingParams:
             raise ValueError(f"top_k must be an integer ≥ 0 (0 = off), got {self.top_k!r}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p!r}")
-        if not (np.isfinite(self.repetition_penalty) and self.repetition_penalty > 0):
+        if not (np.isfinite(self.repetition_penalty) and self.repetition_penalty >= MIN_PENALTY):
             raise ValueError(
-                f"repetition_penalty must be a finite number > 0, got {self.repetition_penalty!r}"
+                f"repetition_penalty must be a finite number ≥ {MIN_PENALTY}, got {self.repetition_penalty!r}"
             )
 
     @property

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+
+from models.sampling import MIN_PENALTY
 
 MODEL_NAME = Field(
     min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$", description="a served model's name"
@@ -62,7 +64,9 @@ class GenerateRequest(BaseModel):
     temperature: float = Field(0.8, ge=0, le=5, description="0 = greedy")
     top_k: int = Field(0, ge=0, le=1_000_000, description="keep the k most likely tokens; 0 = off")
     top_p: float = Field(1.0, gt=0, le=1, description="keep the smallest set reaching p; 1 = off")
-    repetition_penalty: float = Field(1.0, gt=0, le=5, description="> 1 discourages repeats; 1 = off")
+    repetition_penalty: float = Field(
+        1.0, ge=MIN_PENALTY, le=5, description="> 1 discourages repeats; 1 = off"
+    )
     seed: int = Field(0, ge=0, le=2**32 - 1)
     include_attention: bool = Field(False, description="send each new token's attention row per layer × head")
 
@@ -179,7 +183,9 @@ class CompareBackendsResponse(BaseModel):
 
 class MasksRequest(BaseModel):
     model: str = MODEL_NAME
-    texts: list[str] = Field(min_length=1, max_length=8, description="a batch of unequal prompts")
+    texts: list[Annotated[str, Field(max_length=4000)]] = Field(
+        min_length=1, max_length=8, description="a batch of unequal prompts"
+    )
 
 
 class MasksResponse(BaseModel):

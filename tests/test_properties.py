@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from models.loading import load_tokenizer, shipped_models, zoo_dir
 from models.numbers import Seq2SeqTokenizers, WordTokenizer
-from models.sampling import STAGES, SamplingParams, filtered_distribution, sample_next
+from models.sampling import MIN_PENALTY, STAGES, SamplingParams, filtered_distribution, sample_next
 from models.tokenizer import BPETokenizer, CharTokenizer, UnknownCharacterError
 from server.main import create_app
 from server.schemas import GenerateRequest
@@ -112,9 +112,7 @@ LOGITS = st.integers(1, 80).flatmap(
     temperature=bounded("temperature") | st.sampled_from([0.0, 1e-9, 1e-3, 1.0]),
     top_k=st.integers(0, 1_000_000) | st.integers(0, 5),
     top_p=bounded("top_p") | st.sampled_from([1e-12, 1.0]),
-    # down to 1e-300: below about 1e-305 dividing a logit overflows (the xfail test below)
-    penalty=bounded("repetition_penalty").filter(lambda x: x >= 1e-300)
-    | st.sampled_from([1e-300, 1e-6, 1.0, 5.0]),
+    penalty=bounded("repetition_penalty") | st.sampled_from([MIN_PENALTY, 1.0, 5.0]),
     history=st.lists(st.integers(0, 79), max_size=20),
     seed=st.integers(0, 2**32 - 1),
 )
@@ -135,10 +133,10 @@ def test_sampler_within_bounds_gives_distributions(logits, temperature, top_k, t
         assert step.kept == 1
 
 
-@pytest.mark.xfail(
-    strict=True, reason="models/sampling.py: a repetition penalty below ~1e-305 overflows to inf, NaN"
-)
-def test_a_denormal_repetition_penalty_still_gives_a_distribution():
-    params = SamplingParams(repetition_penalty=5e-324)  # within GenerateRequest's bounds (> 0)
-    p = filtered_distribution(np.array([1.0, 2.0]), params, history=[0])["penalty"]
+def test_a_repetition_penalty_that_would_overflow_is_refused():
+    with pytest.raises(ValueError, match="repetition_penalty"):
+        SamplingParams(repetition_penalty=5e-324)
+    p = filtered_distribution(np.array([1.0, 2.0]), SamplingParams(repetition_penalty=MIN_PENALTY), [0])[
+        "penalty"
+    ]
     assert np.all(np.isfinite(p)) and abs(p.sum() - 1) < 1e-9

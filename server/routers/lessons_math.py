@@ -8,7 +8,7 @@ so the page can show that padded keys get exactly zero weight and padding change
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import anyio.to_thread
 import numpy as np
@@ -56,7 +56,9 @@ class QKVResponse(BaseModel):
 
 
 class PaddedRequest(LayerHead):
-    texts: list[str] = Field(min_length=1, max_length=4, description="a batch of unequal prompts")
+    texts: list[Annotated[str, Field(max_length=4000)]] = Field(
+        min_length=1, max_length=4, description="a batch of unequal prompts"
+    )
 
 
 class PaddedResponse(BaseModel):

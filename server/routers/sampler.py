@@ -16,7 +16,7 @@ import numpy as np
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from models.sampling import STAGES, SamplingParams, filtered_distribution
+from models.sampling import MIN_PENALTY, STAGES, SamplingParams, filtered_distribution
 from models.trace import to_numpy
 from server.deps import ANY, RegistryDep, encode, lookup
 from server.registry import ModelEntry
@@ -32,7 +32,7 @@ class SamplerRequest(BaseModel):
     temperature: float = Field(0.8, ge=0, le=5, description="0 = greedy")
     top_k: int = Field(0, ge=0, le=1_000_000, description="0 = off")
     top_p: float = Field(1.0, gt=0, le=1, description="1 = off")
-    repetition_penalty: float = Field(1.0, gt=0, le=5, description="1 = off")
+    repetition_penalty: float = Field(1.0, ge=MIN_PENALTY, le=5, description="1 = off")
     n: int = Field(30, ge=1, le=200, description="how many tokens to report (the model's most likely first)")
 
 

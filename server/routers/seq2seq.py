@@ -7,7 +7,7 @@ the rows the pages draw and rounds them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import numpy as np
@@ -202,6 +202,8 @@ def source_ids(entry: ModelEntry, text: str, field: str = "source") -> list[int]
         ids = entry.source_tokenizer.encode(text)
     except (UnknownCharacterError, ValueError) as e:
         raise HTTPException(status_code=422, detail=f"{field}: {e}") from e
+    if not ids:
+        raise HTTPException(status_code=422, detail=f"{field}: empty; give at least one digit")
     if len(ids) > entry.config.src_block_size:
         raise HTTPException(
             status_code=422,
@@ -280,7 +282,9 @@ async def translate(body: TranslateRequest, registry: RegistryDep) -> TranslateR
 
 class CrossMaskRequest(BaseModel):
     model: str = MODEL_NAME
-    sources: list[str] = Field(min_length=1, max_length=8, description="a batch of unequal sources")
+    sources: list[Annotated[str, Field(max_length=64)]] = Field(
+        min_length=1, max_length=8, description="a batch of unequal sources"
+    )
 
 
 class CrossMaskResponse(BaseModel):

@@ -54,6 +54,21 @@ def test_tokenization_step_shows_the_api_numbers(page, base_url, api):
     shoot(page, "lesson-tokenization")
 
 
+@pytest.mark.console_errors_expected  # Chromium logs the char tokenizer's 422 it shows
+def test_a_character_the_char_tokenizer_lacks_leaves_the_bpe_tokens_shown(page, base_url, api):
+    text = "Tokyo → 東京"  # outside Shakespeare's 65 characters; byte-level BPE reads anything
+    page.goto(base_url + "/learn/tokenization?model=shakespeare-char&text=" + text)
+    wait_ready(page)
+    assert page.is_hidden("#lesson-error")
+    figures = page.text_content("#figures")
+    assert (
+        "cannot read this text (shakespeare-char)" in figures and "not in this model's vocabulary" in figures
+    )
+    bpe = api.post("/api/tokenize", json={"model": "shakespeare-bpe", "text": text}).json()
+    shown = page.eval_on_selector_all("[data-tokens='shakespeare-bpe'] .tok", "els => els.length")
+    assert shown == len(bpe["ids"])
+
+
 def test_typing_updates_the_url_and_a_reload_restores_it(page, base_url):
     page.goto(base_url + "/learn/tokenization")
     wait_ready(page)

@@ -19,12 +19,24 @@ export default {
 
   async load(state, ctx) {
     const list = tokenizers(ctx, state);
-    const results = await Promise.all(list.map((m) => ctx.api.postJSON("/api/tokenize", { model: m.name, text: state.text })));
+    // a tokenizer that cannot read the text (a character missing from its vocabulary) says so in its
+    // own figure; the others still show their tokens
+    const results = await Promise.all(list.map((m, i) => ctx.api.postJSON("/api/tokenize", { model: m.name, text: state.text })
+      .catch((e) => { if (i === 0 && list.length === 1) throw e; return { error: e.message }; })));
     return list.map((m, i) => ({ ...results[i], model: m }));
   },
 
   render(data, state, ctx) {
     for (const [k, r] of data.entries()) {
+      if (r.error) {
+        const f = figure(ctx.figures, {
+          title: `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: cannot read this text (${r.model.name})`,
+          caption: `${r.model.name}'s tokenizer (${r.model.tokenizer}, vocabulary ${r.model.vocab_size}) has no token for part of your text.`,
+          name: `tokens-${r.model.name}`, data: r,
+        });
+        f.body.append(h("p", { class: "error", role: "status" }, r.error));
+        continue;
+      }
       const f = figure(ctx.figures, {
         title: `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: ${r.ids.length} tokens (${r.model.name})`,
         caption: `Computed by ${r.model.name}'s tokenizer (${r.model.tokenizer}, vocabulary ${r.model.vocab_size}) on your text. ` +
@@ -46,8 +58,8 @@ export default {
   },
 
   question(data, state) {
-    if (state.text.length < 2) return null;
-    const r = data[0];
+    const r = data.find((x) => !x.error);
+    if (state.text.length < 2 || !r) return null;
     const n = r.ids.length;
     const choices = [...new Set([n, state.text.length, Math.max(1, Math.round(state.text.length / 3)), state.text.split(/\s+/).filter(Boolean).length])];
     choices.sort((a, b) => a - b);

@@ -149,9 +149,12 @@ def test_markup_typed_as_text_stays_text(page, base_url):
     wait_ready(page)
     page.fill("#lesson-text", payload)
     page.wait_for_function("() => location.search.includes('text=')")
-    # the char model cannot encode "<", so the step shows the server's message, as text
-    page.wait_for_selector("#lesson-error:not([hidden])")
-    assert "text:" in page.text_content("#lesson-error")
+    # the char model cannot encode "<": its figure shows the server's message, the BPE one the tokens, as text
+    page.wait_for_function("() => document.querySelector('#figures').textContent.includes('cannot read')")
+    assert "text:" in page.text_content("#figures")
+    assert "<b>" in "".join(
+        page.eval_on_selector_all("[data-tokens] .tok", "els => els.map(e => e.textContent)")
+    )
     assert page.query_selector("#figures b, #lesson-error b, #figures i") is None
     assert not dialogs
     assert all("422" in e for e in page.problems.errors), page.problems.errors

@@ -58,7 +58,7 @@ class TextStream:
         return new
 
 
-def _run(model: Any, ids: np.ndarray, past: Any, trace: bool) -> tuple[np.ndarray, Any, Any]:
+def _run(model: Any, ids: np.ndarray, past: Any, trace: bool | str) -> tuple[np.ndarray, Any, Any]:
     with model.inference_context():
         logits, past, tr = model.forward_cached(ids, past, None, trace)
     return to_numpy(logits[:, -1, :]), past, tr
@@ -167,7 +167,10 @@ class DecodeBatch:
             self.past, self.pads = past, pads
         else:
             self.release()
-            self.past, _, self.pads = self.model.merge_past([d.past for d in going])
+            if len(going) == 1:  # alone: its own cache as it is
+                self.past, self.pads = going[0].past, [0]
+            else:
+                self.past, _, self.pads = self.model.merge_past([d.past for d in going])
             for d in going:
                 d.past = None
         self.members = list(going)
@@ -182,7 +185,7 @@ class DecodeBatch:
 
     def _forward(self, going: list[Decoding]) -> tuple[np.ndarray, list[np.ndarray | None]]:
         """One forward for the newest token of every decoding → (logits (B, V), attention rows)."""
-        trace = any(d.include_attention for d in going)
+        trace = "attention" if any(d.include_attention for d in going) else False  # the weights alone
         ids = np.asarray([[d.seq[-1]] for d in going])  # (B, 1)
         with self.model.inference_context():
             self._arrange(going)
@@ -208,7 +211,8 @@ class DecodeBatch:
         member = {id(d) for d in self.members}
         for d in [d for d in live if d.past is None and id(d) not in member]:
             t0 = time.perf_counter()
-            logits, d.past, tr = _run(self.model, np.asarray([d.seq]), None, d.include_attention)
+            trace = "attention" if d.include_attention else False
+            logits, d.past, tr = _run(self.model, np.asarray([d.seq]), None, trace)
             attention = to_numpy(tr.att_probs[:, 0, :, -1, :]) if tr is not None else None
             rows[id(d)] = (logits[0], attention, time.perf_counter() - t0)
         going = [d for d in live if id(d) not in rows]

@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 
 from models.config import GPTConfig
-from models.trace import Trace
+from models.trace import AttentionTrace, Trace
 from models.weights import gpt_num_params
 
 Past = list[tuple[np.ndarray, np.ndarray]]  # per layer: (k, v), each (B, nh, Tk, hs)
@@ -246,11 +247,12 @@ class GPT:
         ids: np.ndarray,
         past: Past | None = None,
         padding_mask: np.ndarray | None = None,
-        trace: bool = False,
-    ) -> tuple[np.ndarray, Past, Trace | None]:
+        trace: bool | Literal["attention"] = False,
+    ) -> tuple[np.ndarray, Past, Trace | AttentionTrace | None]:
         """Run T new tokens after a KV cache; return (logits (B, T, V), the new cache, trace or None).
 
-        ``padding_mask`` (B, past + T) marks real tokens with 1 and padding with 0.
+        ``padding_mask`` (B, past + T) marks real tokens with 1 and padding with 0. ``trace="attention"``
+        keeps only the attention weights (an ``AttentionTrace``).
         """
         ids = np.asarray(ids, dtype=np.int64)
         B, T = ids.shape
@@ -274,6 +276,9 @@ class GPT:
 
         def stack(key: str) -> np.ndarray:
             return np.stack([r[key] for r in records])
+
+        if trace == "attention":
+            return logits, present, AttentionTrace(att_probs=stack("att_probs"))
 
         tr = Trace(
             tok_emb=tok_emb,

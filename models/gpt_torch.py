@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from torch import nn
 
 from models.config import GPTConfig
 from models.torch_params import copy_params
-from models.trace import Trace
+from models.trace import AttentionTrace, Trace
 from models.weights import init_gpt_params
 
 Past = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (k, v), each (B, nh, Tk, hs)
@@ -251,11 +252,12 @@ class GPT(nn.Module):
         ids: torch.Tensor,
         past: Past | None = None,
         padding_mask: torch.Tensor | None = None,
-        trace: bool = False,
-    ) -> tuple[torch.Tensor, Past, Trace | None]:
+        trace: bool | Literal["attention"] = False,
+    ) -> tuple[torch.Tensor, Past, Trace | AttentionTrace | None]:
         """Run T new tokens after a KV cache; return (logits (B, T, V), the new cache, trace or None).
 
-        ``padding_mask`` (B, past + T) marks real tokens with 1 and padding with 0.
+        ``padding_mask`` (B, past + T) marks real tokens with 1 and padding with 0. ``trace="attention"``
+        keeps only the attention weights (an ``AttentionTrace``).
         """
         ids = torch.as_tensor(ids, dtype=torch.long)
         B, T = ids.shape
@@ -279,6 +281,9 @@ class GPT(nn.Module):
 
         def stack(key: str) -> torch.Tensor:
             return torch.stack([r[key] for r in records])
+
+        if trace == "attention":
+            return logits, present, AttentionTrace(att_probs=stack("att_probs"))
 
         tr = Trace(
             tok_emb=tok_emb,

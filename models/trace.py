@@ -50,6 +50,15 @@ class Trace:
 
 
 @dataclass
+class AttentionTrace:
+    """The attention weights alone: what ``forward_cached(..., trace="attention")`` keeps (a
+    streamed token carries its attention row; stacking every other tensor would cost more than
+    the forward itself)."""
+
+    att_probs: Any  # (L, B, nh, T, Tk)
+
+
+@dataclass
 class LSTMTrace:
     """What an LSTM forward pass saw, step by step (every gate per layer, time step and unit)."""
 

@@ -174,3 +174,15 @@ def test_generate_is_one_decoding_stepped_alone(gpt_dir):
     d = start(model, [1, 2], 5, SAMPLED, seed=3)
     ids = [e.id for e in together(model, [d])[0]]
     assert ids == events[-1].tokens
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_an_attention_only_trace_holds_the_full_traces_weights(gpt_dir, backend):
+    model = load_model(gpt_dir, backend, "float64")
+    ids = np.asarray([[1, 2, 3, 4]])
+    with model.inference_context():
+        logits, _, full = model.forward_cached(ids, None, None, True)
+        logits_a, _, light = model.forward_cached(ids, None, None, "attention")
+    assert type(light).__name__ == "AttentionTrace"
+    assert_close("logits", np.asarray(logits), np.asarray(logits_a), 0.0)
+    assert_close("att_probs", np.asarray(full.att_probs), np.asarray(light.att_probs), 0.0)

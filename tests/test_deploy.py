@@ -140,7 +140,7 @@ def test_readme_has_the_classroom_section():
         "docker load",
         "compose",
         "kubectl",
-        "<!-- capacity",
+        "**Capacity.**",
     ):
         assert needed in section, needed
 

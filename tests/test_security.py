@@ -8,6 +8,7 @@ import html
 import io
 import os
 import pathlib
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -107,6 +108,12 @@ def test_a_chunked_body_without_content_length_is_counted(client):
     assert r.status_code == 413 and "detail" in r.json()
 
 
+def run_in_own_loop(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def asgi_call(app, messages, headers=()):
     """Run one HTTP request through an ASGI app with the body in the given messages."""
     sent = []
@@ -119,7 +126,7 @@ def asgi_call(app, messages, headers=()):
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/", "headers": list(headers)}
-    asyncio.run(app(scope, receive, send))
+    run_in_own_loop(app(scope, receive, send))
     return sent
 
 

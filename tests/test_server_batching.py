@@ -7,6 +7,7 @@ import json
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -64,7 +65,8 @@ def test_concurrent_streams_give_what_each_gives_alone(zoo, batching):
         }
         for i, p in enumerate(PROMPTS)
     ]
-    streams, health = asyncio.run(run_streams(app, bodies))
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own: Playwright's may be running in this thread
+        streams, health = pool.submit(asyncio.run, run_streams(app, bodies)).result()
     model = load_model(zoo / "tiny-char", "numpy")
     for body, events in zip(bodies, streams, strict=True):
         alone = list(

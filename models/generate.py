@@ -100,6 +100,19 @@ class Decoding:
         )
 
 
+def checked_prompt(model: Any, prompt_ids: Sequence[int], max_new_tokens: int) -> tuple[list[int], int]:
+    """(the prompt as ints, the model's context), or ValueError saying what is wrong."""
+    prompt = [int(i) for i in prompt_ids]
+    block = model.config.block_size
+    if not prompt:
+        raise ValueError("the prompt must hold at least one token")
+    if len(prompt) > block:
+        raise ValueError(f"the prompt has {len(prompt)} tokens; the model's context is {block}")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be ≥ 1, got {max_new_tokens}")
+    return prompt, block
+
+
 def start(
     model: Any,
     prompt_ids: Sequence[int],
@@ -113,14 +126,7 @@ def start(
     n_candidates: int = 10,
 ) -> Decoding:
     """A checked ``Decoding`` of ``prompt_ids``; nothing is computed until ``step``."""
-    prompt = [int(i) for i in prompt_ids]
-    block = model.config.block_size
-    if not prompt:
-        raise ValueError("the prompt must hold at least one token")
-    if len(prompt) > block:
-        raise ValueError(f"the prompt has {len(prompt)} tokens; the model's context is {block}")
-    if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be ≥ 1, got {max_new_tokens}")
+    prompt, block = checked_prompt(model, prompt_ids, max_new_tokens)
     return Decoding(
         params=params or SamplingParams(),
         rng=np.random.default_rng(seed),
@@ -338,16 +344,9 @@ def beam_search(
     ``num_beams`` hypotheses are finished and the best live beam scores no better than the worst
     of them. With one beam this is greedy.
     """
-    prompt = [int(i) for i in prompt_ids]
-    block = model.config.block_size
-    if not prompt:
-        raise ValueError("the prompt must hold at least one token")
     if num_beams < 1:
         raise ValueError(f"num_beams must be ≥ 1, got {num_beams}")
-    if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be ≥ 1, got {max_new_tokens}")
-    if len(prompt) > block:
-        raise ValueError(f"the prompt has {len(prompt)} tokens; the model's context is {block}")
+    prompt, block = checked_prompt(model, prompt_ids, max_new_tokens)
     stop = set(int(s) for s in stop_ids)
     logits, past, _ = _run(model, np.asarray([prompt]), None, False)  # (1, V)
     live = [Beam([], 0.0, length_penalty=length_penalty)]

@@ -1,8 +1,9 @@
 """What a lesson step shows about one input, computed from one traced forward pass.
 
-``explain(model, ids, layer, head, top_k)`` runs the model once with ``trace=True`` (either
-twin) and returns plain NumPy arrays: the numbers behind every figure, ready to be sent as
-JSON. Probabilities come from the same softmax the model uses; nothing here is approximated.
+``explain`` (a GPT or an encoder), ``explain_encdec`` and ``explain_lstm`` run the model once with
+``trace=True`` (either twin) and return plain NumPy arrays: the numbers behind every figure, ready
+to be sent as JSON. Probabilities come from the same softmax the model uses; nothing here is
+approximated.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from models.trace import to_numpy
 
 @dataclass
 class Explanation:
+    """One transformer stack (a GPT, an encoder, or either half of an encoder-decoder) on one input."""
+
     positions: np.ndarray  # (T,)
     tok_emb: np.ndarray  # (T, C) rows of wte
     pos_emb: np.ndarray  # (T, C) position vectors added to them
@@ -33,9 +36,36 @@ class Explanation:
     mlp_mean: np.ndarray  # (L, T) mean MLP activation per token
     mlp_active: np.ndarray  # (L, T) fraction of MLP units > 0
     residual_norm: np.ndarray  # (L+1, T) ‖x‖ of the residual stream: embeddings, then after each block
-    lens_ids: np.ndarray  # (L, T, k) logit lens: each block's top-k next tokens
-    lens_probs: np.ndarray  # (L, T, k) and their probabilities
-    next_logits: np.ndarray  # (V,) the last position's logits: the sampler's input
+    lens_ids: np.ndarray | None  # (L, T, k) logit lens: each block's top-k tokens (None: no head)
+    lens_probs: np.ndarray | None  # (L, T, k) and their probabilities
+    next_logits: np.ndarray | None  # (V,) the last position's logits: the sampler's input
+
+
+@dataclass
+class CrossExplanation:
+    """The decoder's cross-attention in an encoder-decoder: T target queries read S source positions."""
+
+    mask: np.ndarray  # (T, S) True where target query t may read source position s
+    q: np.ndarray  # (T, hs) the chosen layer and head: queries from the target
+    k: np.ndarray  # (S, hs) keys from the encoder's output
+    v: np.ndarray  # (S, hs) values from the encoder's output
+    scores: np.ndarray  # (T, S) q·k/√hs, -inf where the source is padding
+    attention: np.ndarray  # (L, nh, T, S) every layer and head
+
+
+@dataclass
+class LSTMExplanation:
+    """An LSTM on one input: one layer's gates and states step by step, every layer's state sizes."""
+
+    tok_emb: np.ndarray  # (T, E) rows of the embedding table
+    layer: int
+    gates: dict[str, np.ndarray]  # input_gate, forget_gate, cell_input, output_gate, cell, hidden: (T, H)
+    hidden_norm: np.ndarray  # (L, T) ‖h_t‖ of every layer
+    cell_norm: np.ndarray  # (L, T) ‖c_t‖ of every layer
+    next_logits: np.ndarray  # (V,)
+
+
+LSTM_FIELDS = ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden")
 
 
 def top_k(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,20 +75,19 @@ def top_k(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return ids, np.take_along_axis(probs, ids, axis=-1)
 
 
-def explain(model: Any, ids: list[int], layer: int = 0, head: int = 0, k: int = 5) -> Explanation:
-    """Trace ``ids`` (one sequence) through ``model`` and gather what the lessons show."""
-    cfg = model.config
-    if not 0 <= layer < cfg.n_layer:
-        raise ValueError(f"layer must be in 0..{cfg.n_layer - 1}, got {layer}")
-    if not 0 <= head < cfg.n_head:
-        raise ValueError(f"head must be in 0..{cfg.n_head - 1}, got {head}")
-    if not ids:
-        raise ValueError("the text must hold at least one token")
-    with model.inference_context():
-        _, tr = model.forward(np.asarray([ids]), trace=True)
-    t = tr.to_numpy()
-    lens_ids, lens_probs = top_k(softmax(t["logit_lens"][:, 0]), k)  # (L, T, k)
+def _check(n_layer: int, n_head: int, layer: int, head: int) -> None:
+    if not 0 <= layer < n_layer:
+        raise ValueError(f"layer must be in 0..{n_layer - 1}, got {layer}")
+    if not 0 <= head < n_head:
+        raise ValueError(f"head must be in 0..{n_head - 1}, got {head}")
+
+
+def stack_explanation(t: dict[str, np.ndarray], layer: int, head: int, k: int) -> Explanation:
+    """Pick what the lessons show from one stack's trace fields (``Trace``'s names, batch of one)."""
+    lens = t.get("logit_lens")
+    lens_ids, lens_probs = top_k(softmax(lens[:, 0]), k) if lens is not None else (None, None)
     mlp = t["mlp_act"][:, 0]  # (L, T, 4C)
+    logits = t.get("logits")
     return Explanation(
         positions=t["positions"][0],
         tok_emb=t["tok_emb"][0],
@@ -76,7 +105,66 @@ def explain(model: Any, ids: list[int], layer: int = 0, head: int = 0, k: int = 
         residual_norm=np.linalg.norm(t["residual"][:, 0], axis=-1),
         lens_ids=lens_ids,
         lens_probs=lens_probs,
-        next_logits=to_numpy(t["logits"][0, -1]),
+        next_logits=None if logits is None else logits[0, -1],
+    )
+
+
+def explain(model: Any, ids: list[int], layer: int = 0, head: int = 0, k: int = 5) -> Explanation:
+    """Trace ``ids`` (one sequence) through a GPT or an encoder and gather what the lessons show.
+
+    For an encoder (the masked LM) the "logit lens" is what each block would fill in at every
+    position, and ``next_logits`` its head's logits at the last position.
+    """
+    cfg = model.config
+    _check(cfg.n_layer, cfg.n_head, layer, head)
+    if not ids:
+        raise ValueError("the text must hold at least one token")
+    with model.inference_context():
+        _, tr = model.forward(np.asarray([ids]), trace=True)
+    return stack_explanation(tr.to_numpy(), layer, head, k)
+
+
+def explain_encdec(
+    model: Any, src: list[int], tgt_in: list[int], layer: int = 0, head: int = 0, k: int = 5
+) -> tuple[Explanation, Explanation, CrossExplanation]:
+    """Teacher-forced encoder-decoder pass: (encoder, decoder, cross-attention). ``tgt_in`` is what
+    the decoder reads (start token first); row t of the decoder predicts the token after tgt_in[t]."""
+    cfg = model.config
+    _check(min(cfg.n_enc_layer, cfg.n_dec_layer), cfg.n_head, layer, head)
+    if not src or not tgt_in:
+        raise ValueError("the source and the target must hold at least one token each")
+    with model.inference_context():
+        _, tr = model.forward(np.asarray([src]), np.asarray([tgt_in]), trace=True)
+    t = tr.to_numpy()
+    enc = {n[len("encoder.") :]: a for n, a in t.items() if n.startswith("encoder.")}
+    dec = {n[len("decoder.") :]: a for n, a in t.items() if n.startswith("decoder.")}
+    cross = CrossExplanation(
+        mask=dec["cross_mask"][0],
+        q=dec["cross_q"][layer, 0, head],
+        k=dec["cross_k"][layer, 0, head],
+        v=dec["cross_v"][layer, 0, head],
+        scores=dec["cross_scores"][layer, 0, head],
+        attention=dec["cross_probs"][:, 0],
+    )
+    return stack_explanation(enc, layer, head, k), stack_explanation(dec, layer, head, k), cross
+
+
+def explain_lstm(model: Any, ids: list[int], layer: int = 0) -> LSTMExplanation:
+    """Trace ``ids`` through an LSTM: the chosen layer's gates and states, every layer's norms."""
+    cfg = model.config
+    _check(cfg.n_layer, 1, layer, 0)
+    if not ids:
+        raise ValueError("the text must hold at least one token")
+    with model.inference_context():
+        _, tr = model.forward(np.asarray([ids]), trace=True)
+    t = tr.to_numpy()
+    return LSTMExplanation(
+        tok_emb=t["tok_emb"][0],
+        layer=layer,
+        gates={name: t[name][layer, 0] for name in LSTM_FIELDS},
+        hidden_norm=np.linalg.norm(t["hidden"][:, 0], axis=-1),
+        cell_norm=np.linalg.norm(t["cell"][:, 0], axis=-1),
+        next_logits=t["logits"][0, -1],
     )
 
 

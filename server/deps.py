@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from models.numbers import BOS_ID, EOS_ID
 from models.tokenizer import UnknownCharacterError
 from server.registry import ModelEntry, Registry
 
@@ -49,5 +50,28 @@ def encode(entry: ModelEntry, text: str, field: str = "text") -> list[int]:
         raise HTTPException(
             status_code=422,
             detail=f"{field}: {len(ids)} tokens exceed the model's context of {entry.config.block_size}",
+        )
+    return ids
+
+
+def special_ids(entry: ModelEntry) -> tuple[int, int]:
+    """An encoder-decoder's start and end token ids."""
+    stoi = getattr(entry.tokenizer, "stoi", {})
+    return stoi.get("<s>", BOS_ID), stoi.get("</s>", EOS_ID)
+
+
+def source_ids(entry: ModelEntry, text: str, field: str = "source") -> list[int]:
+    """An encoder-decoder's source ids that fit its encoder, or a 422 naming ``field``."""
+    try:
+        ids = entry.source_tokenizer.encode(text)
+    except (UnknownCharacterError, ValueError) as e:
+        raise HTTPException(status_code=422, detail=f"{field}: {e}") from e
+    if not ids:
+        raise HTTPException(status_code=422, detail=f"{field}: empty; give at least one digit")
+    if len(ids) > entry.config.src_block_size:
+        raise HTTPException(
+            status_code=422,
+            detail=f"{field}: {len(ids)} tokens exceed the encoder's context of "
+            f"{entry.config.src_block_size}",
         )
     return ids

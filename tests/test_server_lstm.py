@@ -66,7 +66,7 @@ def test_the_lstm_is_scored_and_sampled(client):
 
 
 def test_routes_that_explain_attention_refuse_an_lstm_by_name(client):
-    r = client.post("/api/trace", json={"model": "tiny-lstm", "text": "abc"})
+    r = client.post("/api/masks", json={"model": "tiny-lstm", "texts": ["abc", "a"]})
     assert r.status_code == 422
     assert "tiny-lstm is an LSTM" in r.json()["detail"] and "tiny-gpt" in r.json()["detail"]
     r = client.post("/api/generate", json={"model": "tiny-lstm", "prompt": "a", "include_attention": True})

@@ -11,7 +11,8 @@ from fastapi import APIRouter, HTTPException
 
 from models.explain import compare_traces, token_losses
 from models.metrics import bits_per_char, perplexity
-from server.deps import ANY, RegistryDep, encode, lookup
+from models.seq2seq import greedy_translate
+from server.deps import ANY, EVERY, RegistryDep, encode, lookup, source_ids, special_ids
 from server.schemas import (
     BackendTiming,
     CompareBackendsRequest,
@@ -44,22 +45,34 @@ async def perplexity_of(body: TextRequest, registry: RegistryDep) -> PerplexityR
     )
 
 
-def _traced(model: Any, ids: list[int]) -> tuple[Any, float]:
-    """One traced forward and its wall time in ms."""
+def _traced(model: Any, inputs: list[list[int]]) -> tuple[Any, float]:
+    """One traced forward (an encoder-decoder takes source and target) and its wall time in ms."""
     start = time.perf_counter()
     with model.inference_context():
-        _, tr = model.forward(np.asarray([ids]), trace=True)
+        _, tr = model.forward(*(np.asarray([x]) for x in inputs), trace=True)
     return tr, (time.perf_counter() - start) * 1000
 
 
 @router.post("/compare-backends", response_model=CompareBackendsResponse, responses=ERRORS)
 async def compare_backends(body: CompareBackendsRequest, registry: RegistryDep) -> CompareBackendsResponse:
-    entry = lookup(registry, body.model, ANY)
-    ids = encode(entry, body.text)
+    """Every trace tensor of the two twins on the same input. An encoder-decoder reads the text as
+    its source and its own greedy translation (NumPy twin) as the target."""
+    entry = lookup(registry, body.model, EVERY)
+    if entry.architecture == "encoder-decoder":
+        ids = source_ids(entry, body.text, "text")
+        bos, eos = special_ids(entry)
+        numpy_model = await anyio.to_thread.run_sync(entry.model, "numpy")
+        out = await anyio.to_thread.run_sync(
+            greedy_translate, numpy_model, [ids], bos, eos, entry.config.tgt_block_size - 1
+        )
+        inputs = [ids, [bos, *[i for i in out[0] if i != eos]]]
+    else:
+        ids = encode(entry, body.text)
+        inputs = [ids]
     traces, timings = {}, []
     for backend in ("numpy", "torch"):
         model = await anyio.to_thread.run_sync(entry.model, backend)
-        traces[backend], ms = await anyio.to_thread.run_sync(_traced, model, ids)
+        traces[backend], ms = await anyio.to_thread.run_sync(_traced, model, inputs)
         timings.append(BackendTiming(backend=backend, ms=round(ms, 3)))
     return CompareBackendsResponse(
         model=entry.name,

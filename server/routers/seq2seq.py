@@ -18,11 +18,10 @@ from models.batch import pad_batch
 from models.explain import top_k as top_k_of
 from models.generate import Beam
 from models.mlm import MASK_CHAR
-from models.numbers import BOS_ID, EOS_ID, parse_number, to_words
+from models.numbers import parse_number, to_words
 from models.sampling import softmax
 from models.seq2seq import beam_translate, greedy_translate
-from models.tokenizer import UnknownCharacterError
-from server.deps import RegistryDep, encode, lookup
+from server.deps import RegistryDep, encode, lookup, source_ids, special_ids
 from server.registry import ModelEntry
 from server.schemas import MODEL_NAME, LensEntry
 
@@ -190,27 +189,6 @@ class TranslateResponse(BaseModel):
     steps: list[BeamStepOut]
     cross_attention: list[list[list[list[float]]]]
     self_attention: list[list[list[list[float]]]]
-
-
-def special_ids(entry: ModelEntry) -> tuple[int, int]:
-    stoi = getattr(entry.tokenizer, "stoi", {})
-    return stoi.get("<s>", BOS_ID), stoi.get("</s>", EOS_ID)
-
-
-def source_ids(entry: ModelEntry, text: str, field: str = "source") -> list[int]:
-    try:
-        ids = entry.source_tokenizer.encode(text)
-    except (UnknownCharacterError, ValueError) as e:
-        raise HTTPException(status_code=422, detail=f"{field}: {e}") from e
-    if not ids:
-        raise HTTPException(status_code=422, detail=f"{field}: empty; give at least one digit")
-    if len(ids) > entry.config.src_block_size:
-        raise HTTPException(
-            status_code=422,
-            detail=f"{field}: {len(ids)} tokens exceed the encoder's context of "
-            f"{entry.config.src_block_size}",
-        )
-    return ids
 
 
 def reference_of(text: str) -> str | None:

@@ -136,3 +136,30 @@ def test_phone_layout(phone, base_url):
     phone.wait_for_selector("#pertoken-box figure[data-done]")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(phone, "attention-phone")
+
+
+def test_the_masked_lm_reads_both_ways_and_does_not_generate(page, base_url, api):
+    mlm = "shakespeare-mlm"
+    page.goto(f"{base_url}/attention?model={mlm}&text={quote(TEXT)}&zoom=1.1")
+    wait_ready(page)
+    page.wait_for_selector("#zoom-box svg.heatmap")
+    trace = api.post("/api/trace", json={"model": mlm, "text": TEXT, "layer": 1, "head": 1}).json()
+    assert trace["architecture"] == "encoder"
+    T = len(trace["tokens"])
+    shown = [n for n in checked_numbers(page) if n["path"].startswith("trace.attention.1.1.")]
+    assert len(shown) == T * T  # nothing masked: later keys are read too
+    for n in shown:
+        assert float(n["value"]) == at_path({"trace": trace}, n["path"])
+    assert page.eval_on_selector_all("#zoom-box rect.cell[data-value='masked']", "els => els.length") == 0
+    upper = sum(trace["attention"][1][1][i][j] for i in range(T) for j in range(i + 1, T))
+    assert upper > 0.5  # the encoder puts real weight on keys to the right
+    assert "both sides" in page.text_content("#grid-box figcaption")
+    page.wait_for_selector("#pertoken-box figure[data-done='0']")
+    assert "no generation to step through" in page.text_content("#context-note")
+    assert page.eval_on_selector_all("#generated .tok", "els => els.length") == 0
+    assert page.is_hidden("#n") and page.is_hidden("#step")
+    shoot(page, "attention-mlm")
+    # back to a GPT: causal again, and it generates
+    page.select_option("#model", MODEL)
+    page.wait_for_selector("#pertoken-box figure[data-done='20']", timeout=60_000)
+    assert page.text_content("#context-note") == "" and page.is_visible("#n")

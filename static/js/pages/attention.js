@@ -1,5 +1,6 @@
 // Attention explorer: the head view (one layer, all heads or one), the model view (every layer × head,
 // click to enlarge), and per generated token: the attention row each new token was predicted with.
+// A GPT's attention is causal (a query reads only earlier keys); the masked LM's encoder reads both sides.
 import { latestOnly, postJSON, streamEvents } from "../lib/api.js";
 import { checked, debounce, fmt, h, modelSelect } from "../lib/dom.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
@@ -10,13 +11,14 @@ import { render as heatmap } from "../vis/heatmap.js";
 import { inkOn, viridis } from "../vis/scales.js";
 import { render as chips, tokenLabel } from "../vis/tokens.js";
 
-const models = pageData().models.filter((m) => m.architecture === "gpt");
+const models = pageData().models.filter((m) => m.architecture === "gpt" || m.architecture === "encoder");
 const preferred = models.some((m) => m.name === "shakespeare-char") ? "shakespeare-char" : models[0]?.name || "";
 const defaults = { text: "ROMEO:\nBut soft, what light through yonder window breaks?", model: preferred, layer: 0, head: "all", zoom: "",
   n: 20, seed: 42, step: 0 };
 let state = readState(defaults);
 if (!models.some((m) => m.name === state.model)) state.model = defaults.model;
 const model = () => models.find((m) => m.name === state.model);
+const bidirectional = () => model()?.architecture === "encoder";
 const $ = (id) => document.getElementById(id);
 const save = () => writeState(state, defaults);
 const fill = (n) => Array.from({ length: n }, (_, i) => i);
@@ -86,12 +88,13 @@ async function refresh() {
     if (!t) return;
     showError(null);
     trace = t;
-    rows = causalRows(t.attention);
+    rows = bidirectional() ? t.attention : causalRows(t.attention);
     drawHeadView();
     drawGrid();
     drawZoom();
     ready();
-    generate();
+    if (bidirectional()) noGeneration();
+    else generate();
   } catch (e) {
     showError(e);
   }
@@ -115,7 +118,8 @@ function drawGrid() {
   const [zl, zh] = state.zoom ? state.zoom.split(".").map(Number) : [-1, -1];
   const size = Math.max(44, Math.min(90, Math.floor((Math.min(innerWidth, 760) - 110) / H) - 8));
   grid(gridFig.body, { tokens: trace.tokens, rows }, { readout: gridFig.readout, onOpen: (l, hd) => setZoom(`${l}.${hd}`), selected: [zl, zh], size });
-  gridFig.setCaption(`${input()}: ${rows.length} layers × ${H} heads; in each thumbnail row = query, column = key, hatched = masked. ` +
+  gridFig.setCaption(`${input()}: ${rows.length} layers × ${H} heads; in each thumbnail row = query, column = key, ` +
+    `${bidirectional() ? "nothing masked: the encoder reads keys on both sides" : "hatched = masked"}. ` +
     "Each is scaled to its own largest weight; hover for values, click or press Enter to enlarge.");
   gridFig.setData({ tokens: trace.tokens, attention: trace.attention });
 }
@@ -140,11 +144,12 @@ function drawZoom() {
       describe: (i, j, v) => `query ${i} ${JSON.stringify(trace.tokens[i])} → key ${j} ${JSON.stringify(trace.tokens[j])}: ${v === null ? "masked (a later key)" : fmt(v, 4)}` });
   for (const r of svg.querySelectorAll("rect.cell")) {
     const [i, j] = [Number(r.dataset.i), Number(r.dataset.j)];
-    if (j <= i) checked(r, `trace.attention.${l}.${hd}.${i}.${j}`, trace.attention[l][hd][i][j]);
+    if (j <= i || bidirectional()) checked(r, `trace.attention.${l}.${hd}.${i}.${j}`, trace.attention[l][hd][i][j]);
   }
   zoomFig.setTitle(`Layer ${l}, head ${hd}`);
   zoomFig.setCaption(`${input()}, layer ${l}, head ${hd}: softmax(q·k/√d) for each query row (each row sums to 1); ` +
-    "hatched = masked (a later key). Hover, or focus and use the arrow keys, for exact values.");
+    `${bidirectional() ? "no mask: a bidirectional encoder reads later keys too" : "hatched = masked (a later key)"}. ` +
+    "Hover, or focus and use the arrow keys, for exact values.");
   zoomFig.setData({ layer: l, head: hd, tokens: trace.tokens, attention: trace.attention[l][hd] });
 }
 
@@ -157,15 +162,12 @@ const stepOut = h("output", { for: "step", class: "mono" });
 const strip = h("div", { id: "generated" });
 const stepBox = h("div", { id: "step-heatmap" });
 const note = h("p", { class: "muted small", id: "context-note" });
-tokFig.body.append(
-  h("div", { class: "row" },
-    h("span", { class: "field" }, h("label", { for: "n" }, "Tokens"), nInput),
-    h("span", { class: "field" }, h("label", { for: "seed" }, "Seed"), seedInput)),
-  strip,
-  note,
-  h("div", { class: "step-row" }, h("label", { for: "step" }, "Step"), slider, stepOut),
-  stepBox,
-);
+const genControls = h("div", { class: "row" },
+  h("span", { class: "field" }, h("label", { for: "n" }, "Tokens"), nInput),
+  h("span", { class: "field" }, h("label", { for: "seed" }, "Seed"), seedInput));
+const stepRow = h("div", { class: "step-row" }, h("label", { for: "step" }, "Step"), slider, stepOut);
+tokFig.body.append(genControls, strip, note, stepRow, stepBox);
+const showGeneration = (on) => { genControls.classList.toggle("hidden", !on); stepRow.classList.toggle("hidden", !on); };
 for (const [el, key, max] of [[nInput, "n", 64], [seedInput, "seed", 4294967295]]) {
   el.addEventListener("change", () => {
     state[key] = Math.max(key === "n" ? 1 : 0, Math.min(max, Math.floor(Number(el.value) || 0)));
@@ -178,10 +180,25 @@ slider.addEventListener("input", () => showStep(Number(slider.value)));
 
 let stream = null;
 let controller = null;
+function noGeneration() {  // a masked LM fills in, it does not write on
+  controller?.abort();
+  stream = null;
+  strip.replaceChildren();
+  stepBox.replaceChildren();
+  slider.max = 0;
+  stepOut.textContent = "";
+  note.textContent = `${state.model} is an encoder (a masked language model): it reads the whole text at once and fills in ` +
+    "hidden tokens instead of writing new ones, so there is no generation to step through. Pick a GPT to see one.";
+  showGeneration(false);
+  tokFig.root.dataset.done = "0";
+  tokFig.setTitle("Per generated token");
+  tokFig.setCaption("");
+}
 async function generate() {
   controller?.abort();
   controller = new AbortController();
   const mine = controller;
+  showGeneration(true);
   const body = { model: state.model, prompt: state.text, backend: "numpy", max_new_tokens: state.n, temperature: 0.8, top_k: 0, top_p: 1,
     repetition_penalty: 1, seed: state.seed, include_attention: true };
   const got = { prompt: [], events: [], done: null };
@@ -253,5 +270,5 @@ function showStep(i) {
 }
 
 applyTeacherPresets();
-if (!models.length) showError(new Error("No GPT model is served."));
+if (!models.length) showError(new Error("No GPT or encoder model is served."));
 else refresh();

@@ -118,6 +118,19 @@ def test_a_full_context_input_stays_usable(viewport, request, base_url):
     assert rows == 6 * 4 * (124 + 3)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     shoot(page, f"attention-long-{viewport}")
+    if viewport == "phone":
+        return
+    # the head view of a long input draws only the lines of weight >= 0.1 (4 heads × 124 queries of faint
+    # lines would hide the strong ones); the Lines picker brings the faint ones back
+    att = request.getfixturevalue("api").post("/api/trace", json={"model": MODEL, "text": text}).json()
+    layer0 = [w for head in att["attention"][0] for q, row in enumerate(head) for w in row[: q + 1]]
+    figure = "#headview-box figure"
+    assert int(page.get_attribute(figure, "data-drawn")) == sum(w >= 0.1 for w in layer0)
+    assert "weight ≥ 0.1 (auto: a long input)" in page.text_content(f"{figure} figcaption")
+    page.select_option("#sel-cut", "0.01")
+    page.wait_for_function("() => location.search.includes('cut=0.01')")
+    assert int(page.get_attribute(figure, "data-drawn")) == sum(w >= 0.01 for w in layer0)
+    assert sum(w >= 0.01 for w in layer0) > 2 * sum(w >= 0.1 for w in layer0)
 
 
 @pytest.mark.console_errors_expected  # Chromium logs the 422 response; nothing else may be logged

@@ -98,6 +98,14 @@ def test_the_measured_table_on_a_phone(phone, base_url):
     wait_ready(phone)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # the table scrolls inside its figure, the page does not widen
+    # scrolled to its right end, the table still shows which model each row is
+    box = "figure:has(table.measured) .body"
+    phone.eval_on_selector(box, "el => { el.scrollLeft = el.scrollWidth; }")
+    phone.wait_for_function(f"() => document.querySelector('{box}').scrollLeft > 0")
+    first = "table.measured tbody tr:first-child > :first-child"
+    left = phone.eval_on_selector(first, "el => el.getBoundingClientRect().left")
+    body_left = phone.eval_on_selector(box, "el => el.getBoundingClientRect().left")
+    assert abs(left - body_left) < 2 and phone.is_visible(first)
     shoot(phone, "compare-measured-phone")
 
 

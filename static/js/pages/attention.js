@@ -6,14 +6,14 @@ import { checked, debounce, fmt, h, modelSelect } from "../lib/dom.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
 import { causalRows, render as grid, square } from "../vis/attngrid.js";
 import { figure } from "../vis/figure.js";
-import { render as headview } from "../vis/headview.js";
+import { autoCut, LONG, render as headview } from "../vis/headview.js";
 import { render as heatmap } from "../vis/heatmap.js";
 import { inkOn, viridis } from "../vis/scales.js";
 import { render as chips, tokenLabel } from "../vis/tokens.js";
 
 const models = pageData().models.filter((m) => m.architecture === "gpt" || m.architecture === "encoder");
 const preferred = models.some((m) => m.name === "shakespeare-char") ? "shakespeare-char" : models[0]?.name || "";
-const defaults = { text: "ROMEO:\nBut soft, what light through yonder window breaks?", model: preferred, layer: 0, head: "all", zoom: "",
+const defaults = { text: "ROMEO:\nBut soft, what light through yonder window breaks?", model: preferred, layer: 0, head: "all", cut: "auto", zoom: "",
   n: 20, seed: 42, step: 0 };
 let state = readState(defaults);
 if (!models.some((m) => m.name === state.model)) state.model = defaults.model;
@@ -69,6 +69,8 @@ $("att-pickers").append(
   h("span", { class: "field" }, h("label", { for: "model" }, "Model"), select),
   picker("layer", "Head view layer", () => fill(model().n_layer).map((l) => [l, `layer ${l}`]), drawHeadView),
   picker("head", "Heads", () => [["all", "all heads"], ...fill(model().n_head).map((k) => [k, `head ${k}`])], drawHeadView),
+  picker("cut", "Lines from", () => [["auto", "auto"], ...["0.01", "0.05", "0.1", "0.25", "0.5"].map((w) => [w, `weight ≥ ${w}`])],
+    drawHeadView),
 );
 
 // ---- head view, model view, enlarged cell --------------------------------------------------------------
@@ -105,11 +107,17 @@ const input = () => `${state.model} on ${JSON.stringify(state.text.length > 40 ?
 function drawHeadView() {
   if (!trace) return;
   const layer = Math.min(state.layer, rows.length - 1);
-  headview(hvFig.body, { tokens: trace.tokens, attention: rows[layer], heads: state.head === "all" ? null : [Number(state.head)] },
-    { readout: hvFig.readout, label: `head view of layer ${layer}` });
+  const T = trace.tokens.length;
+  const minWeight = state.cut === "auto" ? autoCut(T) : Number(state.cut);
+  const { drawn, total } = headview(hvFig.body,
+    { tokens: trace.tokens, attention: rows[layer], heads: state.head === "all" ? null : [Number(state.head)] },
+    { readout: hvFig.readout, label: `head view of layer ${layer}`, minWeight });
+  hvFig.root.dataset.drawn = drawn;
   hvFig.setTitle(`Head view · layer ${layer}`);
   hvFig.setCaption(`${input()}, layer ${layer}, ${state.head === "all" ? "all heads, one colour each" : `head ${state.head}`}. ` +
-    "A line joins a query (left) to a key (right); its opacity is the attention weight. Hover or focus a token on the left to isolate its lines.");
+    "A line joins a query (left) to a key (right); its opacity is the attention weight. Hover or focus a token on the left to isolate its lines. " +
+    `Lines of weight ≥ ${minWeight}${state.cut === "auto" ? (T > LONG ? " (auto: a long input)" : " (auto)") : ""}: ` +
+    `${drawn.toLocaleString()} of ${total.toLocaleString()} drawn.`);
   hvFig.setData({ layer, tokens: trace.tokens, attention: trace.attention[layer] });
 }
 

@@ -5,15 +5,16 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench browser clean soak docker-check audit
+.PHONY: install run test lint bench browser clean soak docker-check audit lock
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# run-time dependencies at requirements.lock's versions (the image's), test tools at their newest
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install "torch==2.13.0"
-	$(BIN)/python -m pip install -e ".[test]"
+	$(BIN)/python -m pip install -c requirements.lock -e ".[test]"
 	touch $(STAMP)
 
 browser:
@@ -40,7 +41,11 @@ soak: install
 docker-check:
 	bash scripts/docker-recipe.sh
 
-# pip-audit over the installed dependencies → artifacts/audit.txt
+# requirements.lock from this environment's run-time dependencies (after changing pyproject.toml)
+lock: install
+	$(BIN)/python scripts/lock.py
+
+# pip-audit over requirements.lock → artifacts/audit.txt
 audit: install
 	bash scripts/audit.sh
 

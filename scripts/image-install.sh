@@ -4,7 +4,8 @@
 #
 #   image-install.sh torch            CPU torch, pinned, first (from $TORCH_INDEX_URL when set, else
 #                                     from pip's own configuration: an index or a folder of wheels)
-#   image-install.sh project SRC      the project from SRC, not editable, with the shipped models
+#   image-install.sh project SRC      the project from SRC, not editable, with the shipped models, its
+#                                     run-time dependencies at SRC/requirements.lock's versions
 #
 # PYTHON (default: python) is the interpreter of the environment to install into.
 set -euo pipefail
@@ -23,7 +24,7 @@ torch)
     ;;
 project)
     src=${2:?usage: image-install.sh project SRC}
-    pip_install "$src"
+    pip_install -c "$src/requirements.lock" "$src"
     # the pages read templates/ and static/ beside the installed server package
     site=$(cd / && "$PYTHON" -I -c 'import pathlib, server; print(pathlib.Path(server.__file__).resolve().parents[1])')
     cp -r "$src/templates" "$src/static" "$site/"

@@ -6,7 +6,9 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -52,10 +54,44 @@ def test_dockerfile_essentials():
     assert "ADD " not in DOCKERFILE
 
 
+def test_requirements_lock_pins_every_run_time_dependency():
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for spec in project["dependencies"]:
+        req = Requirement(spec)
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{req.name} is not in requirements.lock: run make lock"
+        assert req.specifier.contains(pins[name], prereleases=True), (spec, pins[name])
+    assert pins["torch"] == "2.13.0"
+    # the image and the Makefile install with it; this environment's run-time closure is the lock
+    assert '-c "$src/requirements.lock"' in (ROOT / "scripts" / "image-install.sh").read_text()
+    assert "-c requirements.lock" in (ROOT / "Makefile").read_text()
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "lock.py"), "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
 def test_dockerignore_keeps_what_the_image_needs():
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
     assert {".git", ".venv", "runs", "data", "artifacts"} <= ignored
-    for needed in ("models", "server", "templates", "static", "scripts", "pyproject.toml", "README.md"):
+    for needed in (
+        "models",
+        "server",
+        "templates",
+        "static",
+        "scripts",
+        "pyproject.toml",
+        "README.md",
+        "requirements.lock",
+    ):
         assert needed not in ignored
     assert (ROOT / "models" / "zoo").is_dir()
 

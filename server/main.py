@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Small pretrained transformers, computed live in PyTorch and in NumPy.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # /docs is a page of ours, with Swagger UI served from static/vendor (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.streams = StreamStats()

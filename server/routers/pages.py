@@ -146,6 +146,12 @@ def compare(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "compare.html", registry, "Compare")
 
 
+@router.get("/docs")
+def api_docs(request: Request, registry: RegistryDep) -> HTMLResponse:
+    """The OpenAPI reference, drawn by the vendored Swagger UI (FastAPI's own page loads it from a CDN)."""
+    return page(request, "api.html", registry, "API")
+
+
 def not_found(request: Request, detail: str) -> HTMLResponse:
     registry = request.app.state.registry
     response = page(request, "404.html", registry, "Not found", detail=detail)

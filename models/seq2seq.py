@@ -83,6 +83,14 @@ def greedy_translate(
     return out
 
 
+def greedy_decoder_input(model: Any, src_ids: Sequence[int], bos_id: int, eos_id: int) -> list[int]:
+    """What the decoder reads when it is traced on its own greedy translation: the start token,
+    then the words (no end token), within the decoder's context. Row t of a teacher-forced pass on
+    it predicts word t + 1, and the last row the end token."""
+    out = greedy_translate(model, [src_ids], bos_id, eos_id, model.config.block_size - 1)[0]
+    return [bos_id, *[i for i in out if i != eos_id]]
+
+
 def beam_translate(
     model: Any,
     src_ids: Sequence[int],

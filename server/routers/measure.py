@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException
 
 from models.explain import compare_traces, token_losses
 from models.metrics import bits_per_char, perplexity
-from models.seq2seq import greedy_translate
+from models.seq2seq import greedy_decoder_input
 from server.deps import ANY, EVERY, RegistryDep, encode, lookup, source_ids, special_ids
 from server.schemas import (
     BackendTiming,
@@ -62,10 +62,8 @@ async def compare_backends(body: CompareBackendsRequest, registry: RegistryDep) 
         ids = source_ids(entry, body.text, "text")
         bos, eos = special_ids(entry)
         numpy_model = await anyio.to_thread.run_sync(entry.model, "numpy")
-        out = await anyio.to_thread.run_sync(
-            greedy_translate, numpy_model, [ids], bos, eos, entry.config.tgt_block_size - 1
-        )
-        inputs = [ids, [bos, *[i for i in out[0] if i != eos]]]
+        target = await anyio.to_thread.run_sync(greedy_decoder_input, numpy_model, ids, bos, eos)
+        inputs = [ids, target]
     else:
         ids = encode(entry, body.text)
         inputs = [ids]

@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from models.batch import pad_batch
+from models.explain import LSTM_FIELDS
 from models.explain import top_k as top_k_of
 from models.generate import Beam
 from models.mlm import MASK_CHAR
@@ -23,7 +24,7 @@ from models.sampling import softmax
 from models.seq2seq import beam_translate, greedy_translate
 from server.deps import RegistryDep, encode, lookup, source_ids, special_ids
 from server.registry import ModelEntry
-from server.schemas import MODEL_NAME, LensEntry
+from server.schemas import MODEL_NAME, LensEntry, LSTMLayerOut
 
 router = APIRouter(prefix="/api", tags=["architectures"])
 DECIMALS = 4
@@ -325,18 +326,6 @@ class LSTMTraceRequest(BaseModel):
     backend: Backend = "numpy"
 
 
-class LSTMLayerOut(BaseModel):
-    """Each array is [step][unit], rounded to 4 decimals."""
-
-    layer: int
-    input_gate: list[list[float]]  # i = σ(·)
-    forget_gate: list[list[float]]  # f = σ(·)
-    cell_input: list[list[float]]  # g = tanh(·)
-    output_gate: list[list[float]]  # o = σ(·)
-    cell: list[list[float]]  # c_t
-    hidden: list[list[float]]  # h_t
-
-
 class LSTMTraceResponse(BaseModel):
     model: str
     backend: str
@@ -346,9 +335,6 @@ class LSTMTraceResponse(BaseModel):
     n_hidden: int
     layers: list[LSTMLayerOut]
     next_token: list[LensEntry]  # after the last step, most likely first
-
-
-GATES = ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden")
 
 
 @router.post("/lstm-trace", response_model=LSTMTraceResponse, responses=ERRORS)
@@ -376,6 +362,6 @@ async def lstm_trace(body: LSTMTraceRequest, registry: RegistryDep) -> LSTMTrace
         tokens=entry.tokenizer.token_strings(ids),
         n_layer=cfg.n_layer,
         n_hidden=cfg.n_hidden,
-        layers=[LSTMLayerOut(layer=k, **{g: rounded(t[g][k, 0]) for g in GATES}) for k in layers],
+        layers=[LSTMLayerOut(layer=k, **{g: rounded(t[g][k, 0]) for g in LSTM_FIELDS}) for k in layers],
         next_token=entries(vocab, next_ids, next_probs),
     )

@@ -22,7 +22,7 @@ from models.explain import (
     top_k,
 )
 from models.sampling import softmax
-from models.seq2seq import greedy_translate
+from models.seq2seq import greedy_decoder_input
 from server.deps import EVERY, RegistryDep, encode, lookup, source_ids, special_ids
 from server.registry import ModelEntry
 from server.schemas import (
@@ -113,8 +113,7 @@ def target_ids(entry: ModelEntry, model: Any, src: list[int], target: str | None
     bos, eos = special_ids(entry)
     limit = entry.config.tgt_block_size
     if target is None:
-        out = greedy_translate(model, [src], bos, eos, limit - 1)[0]
-        return [bos, *[i for i in out if i != eos]]
+        return greedy_decoder_input(model, src, bos, eos)
     try:
         words = entry.tokenizer.encode(target)
     except ValueError as e:

@@ -1,5 +1,5 @@
 // /docs: the OpenAPI reference of this server, drawn by the vendored Swagger UI from /openapi.json.
-const ui = window.SwaggerUIBundle({
+window.SwaggerUIBundle({
   url: "/openapi.json",
   dom_id: "#swagger-ui",
   deepLinking: true,
@@ -10,4 +10,3 @@ const ui = window.SwaggerUIBundle({
   validatorUrl: null, // never ask an outside validator about the schema
   onComplete: () => (document.body.dataset.ready = "1"),
 });
-window.playgroundApiDocs = ui;

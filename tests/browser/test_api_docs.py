@@ -39,3 +39,11 @@ def test_the_api_reference_loads_from_this_server_and_runs_a_request(page, base_
 def test_fastapis_cdn_pages_are_not_served(api):
     assert api.get("/redoc").status_code == 404
     assert api.get("/openapi.json").json()["info"]["title"] == "Transformer Playground"
+
+
+def test_the_api_reference_on_a_phone(phone, base_url):
+    phone.goto(base_url + "/docs")
+    wait_ready(phone)
+    phone.wait_for_selector("#swagger-ui .opblock")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(phone, "api-docs-phone")

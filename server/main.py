@@ -107,7 +107,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.streams = StreamStats()
     app.state.batchers = Batchers(settings.max_batch, settings.batching)
 
-    @app.get("/healthz", response_model=Health, tags=["health"])
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        tags=["health"],
+        summary="Health: models served, open streams, memory",
+    )
     def healthz(registry: RegistryDep) -> Health:
         stats = app.state.streams
         return Health(

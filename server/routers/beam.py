@@ -23,7 +23,12 @@ def beam_out(entry: ModelEntry, beam: Beam) -> BeamOut:
     )
 
 
-@router.post("/beam", response_model=BeamResponse, responses={404: {"description": "unknown model"}})
+@router.post(
+    "/beam",
+    summary="Beam search on a language model, every step's beams and scores",
+    response_model=BeamResponse,
+    responses={404: {"description": "unknown model"}},
+)
 async def beam(body: BeamRequest, registry: RegistryDep) -> BeamResponse:
     entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.prompt, "prompt")

@@ -80,6 +80,7 @@ def work_through(model, ids: list[int], layer: int, position: int) -> dict:
 
 @router.post(
     "/layernorm",
+    summary="One LayerNorm worked through: mean, variance, normalised vector, output",
     response_model=LayerNormResponse,
     responses={404: {"description": "unknown model"}, 422: {"description": "bad text, layer or position"}},
 )

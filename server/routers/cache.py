@@ -85,6 +85,7 @@ def measure(model, prompt: list[int], n: int) -> dict:
 
 @router.post(
     "/kv-cache",
+    summary="Greedy generation with and without the KV cache: same tokens, time per step, cache size",
     response_model=CacheResponse,
     responses={404: {"description": "unknown model"}, 422: {"description": "bad text or n"}},
 )

@@ -39,6 +39,7 @@ class ScheduleResponse(BaseModel):
 
 @router.get(
     "/models/{name}/schedule",
+    summary="A model's training schedule (learning rate per step)",
     response_model=ScheduleResponse,
     responses={404: {"description": "unknown model, or a card without training settings"}},
 )
@@ -105,6 +106,7 @@ class CompareTable(BaseModel):
 
 @router.get(
     "/compare-table",
+    summary="The measured comparison table of every shipped model",
     response_model=CompareTable,
     responses={
         204: {"description": "no compare.json beside the models, asked with optional=true"},

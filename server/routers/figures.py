@@ -18,7 +18,12 @@ router = APIRouter(prefix="/api", tags=["figures"])
 DECIMALS = 4
 
 
-@router.post("/masks", response_model=MasksResponse, responses={404: {"description": "unknown model"}})
+@router.post(
+    "/masks",
+    summary="Padding, causal and combined masks of a real padded batch",
+    response_model=MasksResponse,
+    responses={404: {"description": "unknown model"}},
+)
 def masks(body: MasksRequest, registry: RegistryDep) -> MasksResponse:
     """The masks of a real batch of unequal prompts, built by the same functions the twins run."""
     entry = lookup(registry, body.model)
@@ -41,7 +46,10 @@ def masks(body: MasksRequest, registry: RegistryDep) -> MasksResponse:
 
 
 @router.get(
-    "/positional", response_model=PositionalResponse, responses={404: {"description": "unknown model"}}
+    "/positional",
+    summary="Positional encodings and their position-similarity matrix",
+    response_model=PositionalResponse,
+    responses={404: {"description": "unknown model"}},
 )
 async def positional(
     registry: RegistryDep,

@@ -50,6 +50,7 @@ async def event_stream(
 
 @router.post(
     "/generate",
+    summary="Stream a generation as Server-Sent Events",
     response_class=EventSourceResponse,
     responses={
         404: {"description": "unknown model"},

@@ -89,7 +89,12 @@ def maybe(a: np.ndarray | None) -> list | None:
     return None if a is None else rounded(a)
 
 
-@router.post("/qkv", response_model=QKVResponse, responses={404: {"description": "unknown model"}})
+@router.post(
+    "/qkv",
+    summary="The attention input and one head's slices of W_q, W_k, W_v, to check q = x·W_q + b_q by hand",
+    response_model=QKVResponse,
+    responses={404: {"description": "unknown model"}},
+)
 async def qkv(body: QKVRequest, registry: RegistryDep) -> QKVResponse:
     entry = lookup(registry, body.model)
     check_layer_head(entry, body)
@@ -121,7 +126,12 @@ async def qkv(body: QKVRequest, registry: RegistryDep) -> QKVResponse:
     )
 
 
-@router.post("/padded", response_model=PaddedResponse, responses={404: {"description": "unknown model"}})
+@router.post(
+    "/padded",
+    summary="A left-padded batch beside each prompt alone: padded keys get zero weight",
+    response_model=PaddedResponse,
+    responses={404: {"description": "unknown model"}},
+)
 async def padded(body: PaddedRequest, registry: RegistryDep) -> PaddedResponse:
     entry = lookup(registry, body.model)
     check_layer_head(entry, body)

@@ -25,7 +25,12 @@ router = APIRouter(prefix="/api", tags=["measure"])
 ERRORS = {404: {"description": "unknown model"}, 422: {"description": "text the model cannot read"}}
 
 
-@router.post("/perplexity", response_model=PerplexityResponse, responses=ERRORS)
+@router.post(
+    "/perplexity",
+    summary="Per-token loss, perplexity and bits per character of a text",
+    response_model=PerplexityResponse,
+    responses=ERRORS,
+)
 async def perplexity_of(body: TextRequest, registry: RegistryDep) -> PerplexityResponse:
     entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.text)
@@ -53,7 +58,12 @@ def _traced(model: Any, inputs: list[list[int]]) -> tuple[Any, float]:
     return tr, (time.perf_counter() - start) * 1000
 
 
-@router.post("/compare-backends", response_model=CompareBackendsResponse, responses=ERRORS)
+@router.post(
+    "/compare-backends",
+    summary="PyTorch twin vs NumPy twin: max difference per trace tensor, and time",
+    response_model=CompareBackendsResponse,
+    responses=ERRORS,
+)
 async def compare_backends(body: CompareBackendsRequest, registry: RegistryDep) -> CompareBackendsResponse:
     """Every trace tensor of the two twins on the same input. An encoder-decoder reads the text as
     its source and its own greedy translation (NumPy twin) as the target."""

@@ -29,20 +29,26 @@ def summary(entry: ModelEntry, backends: tuple[str, ...]) -> ModelSummary:
     )
 
 
-@router.get("/models", response_model=ModelList)
+@router.get("/models", summary="Every served model", response_model=ModelList)
 def list_models(registry: RegistryDep) -> ModelList:
     return ModelList(
         models=[summary(e, registry.backends) for e in registry.models.values()], unavailable=registry.errors
     )
 
 
-@router.get("/models/{name}", response_model=ModelSummary, responses={404: {"description": "unknown model"}})
+@router.get(
+    "/models/{name}",
+    summary="One served model: architecture, config, card",
+    response_model=ModelSummary,
+    responses={404: {"description": "unknown model"}},
+)
 def get_model(registry: RegistryDep, name: str = Path(max_length=100)) -> ModelSummary:
     return summary(lookup(registry, name, ARCHITECTURES), registry.backends)
 
 
 @router.get(
     "/models/{name}/metrics",
+    summary="A model's training log",
     response_model=MetricsLog,
     responses={404: {"description": "unknown model, or no metrics log shipped with it"}},
 )

@@ -66,7 +66,12 @@ def next_logits(entry: ModelEntry, backend: str, ids: tuple[int, ...]) -> np.nda
     return to_numpy(logits[0, -1]).astype(np.float64)
 
 
-@router.post("/sampler", response_model=SamplerResponse, responses={404: {"description": "unknown model"}})
+@router.post(
+    "/sampler",
+    summary="The sampler's stages: temperature, top-k, top-p, repetition penalty",
+    response_model=SamplerResponse,
+    responses={404: {"description": "unknown model"}},
+)
 async def sampler(body: SamplerRequest, registry: RegistryDep) -> SamplerResponse:
     entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.prompt, "prompt")

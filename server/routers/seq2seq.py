@@ -88,7 +88,12 @@ def mask_id_of(entry: ModelEntry) -> int:
     return stoi[MASK_CHAR]
 
 
-@router.post("/fill-mask", response_model=FillMaskResponse, responses=ERRORS)
+@router.post(
+    "/fill-mask",
+    summary="Masked LM: the top candidates for each hidden token",
+    response_model=FillMaskResponse,
+    responses=ERRORS,
+)
 async def fill_mask(body: FillMaskRequest, registry: RegistryDep) -> FillMaskResponse:
     entry = lookup(registry, body.model, ("encoder",))
     mask_id = mask_id_of(entry)
@@ -215,7 +220,12 @@ def hypothesis(entry: ModelEntry, beam: Beam) -> Hypothesis:
     )
 
 
-@router.post("/translate", response_model=TranslateResponse, responses=ERRORS)
+@router.post(
+    "/translate",
+    summary="Encoder-decoder: greedy and beam translation with cross-attention",
+    response_model=TranslateResponse,
+    responses=ERRORS,
+)
 async def translate(body: TranslateRequest, registry: RegistryDep) -> TranslateResponse:
     entry = lookup(registry, body.model, ("encoder-decoder",))
     src = source_ids(entry, body.source)
@@ -274,7 +284,12 @@ class CrossMaskResponse(BaseModel):
     cross: list[list[list[bool]]]  # (B, T, S) target query t may read source position s
 
 
-@router.post("/cross-mask", response_model=CrossMaskResponse, responses=ERRORS)
+@router.post(
+    "/cross-mask",
+    summary="Encoder-decoder: the cross-attention mask of a padded batch",
+    response_model=CrossMaskResponse,
+    responses=ERRORS,
+)
 async def cross_mask(body: CrossMaskRequest, registry: RegistryDep) -> CrossMaskResponse:
     """The cross-attention mask of a real padded batch: the sources are translated greedily, then the
     decoder reads (start token + output) for every row at once and its trace gives the mask."""
@@ -337,7 +352,12 @@ class LSTMTraceResponse(BaseModel):
     next_token: list[LensEntry]  # after the last step, most likely first
 
 
-@router.post("/lstm-trace", response_model=LSTMTraceResponse, responses=ERRORS)
+@router.post(
+    "/lstm-trace",
+    summary="LSTM: gates, cell and hidden state of every layer, step by step",
+    response_model=LSTMTraceResponse,
+    responses=ERRORS,
+)
 async def lstm_trace(body: LSTMTraceRequest, registry: RegistryDep) -> LSTMTraceResponse:
     entry = lookup(registry, body.model, ("lstm",))
     cfg = entry.config

@@ -62,6 +62,7 @@ def source_of(backend: str, name: str) -> SourceResponse:
 
 @router.get(
     "/source/{backend}/{name}",
+    summary="The source of a twin's function, as served",
     response_model=SourceResponse,
     responses={404: {"description": "unknown name"}},
 )

@@ -13,6 +13,7 @@ router = APIRouter(prefix="/api", tags=["tokens"])
 
 @router.post(
     "/tokenize",
+    summary="Text to tokens, with character offsets",
     response_model=TokenizeResponse,
     responses={404: {"description": "unknown model"}, 422: {"description": "text the model cannot encode"}},
 )

@@ -128,6 +128,7 @@ def target_ids(entry: ModelEntry, model: Any, src: list[int], target: str | None
 
 @router.post(
     "/trace",
+    summary="Every number a lesson step needs, for one input and any model",
     response_model=TraceResponse,
     responses={404: {"description": "unknown model"}, 422: {"description": "bad text, layer or head"}},
 )

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-from arch_zoo import SHAKESPEARE_CHARS, build_zoo
-from fastapi.testclient import TestClient
+from arch_zoo import SHAKESPEARE_CHARS
 
 from models.loading import load_model
 from models.mlm import MASK_CHAR
@@ -11,45 +10,33 @@ from models.numbers import BOS_ID, EOS_ID, source_tokenizer, target_tokenizer, t
 from models.sampling import softmax
 from models.seq2seq import beam_translate, greedy_translate
 from models.tokenizer import CharTokenizer
-from server.main import create_app
-from server.settings import Settings
 
 
-@pytest.fixture(scope="module")
-def zoo(tmp_path_factory):
-    return build_zoo(tmp_path_factory.mktemp("arch-zoo"))
-
-
-@pytest.fixture(scope="module")
-def client(zoo):
-    with TestClient(create_app(Settings(models_dir=zoo))) as c:
-        yield c
-
-
-def test_every_architecture_is_listed_with_its_shape(client):
-    models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+def test_every_architecture_is_listed_with_its_shape(arch_client):
+    models = {m["name"]: m for m in arch_client.get("/api/models").json()["models"]}
     assert {"tiny-mlm", "tiny-numbers", "tiny-lstm", "numbers-gpt"} <= set(models)
     assert models["tiny-mlm"]["architecture"] == "encoder"
     enc = models["tiny-numbers"]
     assert enc["architecture"] == "encoder-decoder" and enc["tokenizer"] == "word" and enc["vocab_size"] == 33
     assert (
         enc["parameters"]
-        == load_model(client.app.state.registry.get("tiny-numbers").directory).num_parameters()
+        == load_model(arch_client.app.state.registry.get("tiny-numbers").directory).num_parameters()
     )
-    assert client.get("/api/models/tiny-numbers").json()["config"]["n_dec_layer"] == 2
-    assert client.get("/", headers={"accept": "text/html"}).status_code == 200
-    learn = client.get("/learn", headers={"accept": "text/html"}).text
+    assert arch_client.get("/api/models/tiny-numbers").json()["config"]["n_dec_layer"] == 2
+    assert arch_client.get("/", headers={"accept": "text/html"}).status_code == 200
+    learn = arch_client.get("/learn", headers={"accept": "text/html"}).text
     assert "/learn/architectures" in learn and "/learn/lstm" in learn
 
 
-def test_fill_mask_is_the_twins_softmax(client, zoo):
+def test_fill_mask_is_the_twins_softmax(arch_client, arch_zoo):
     text = f"To b{MASK_CHAR}, or not"
-    r = client.post("/api/fill-mask", json={"model": "tiny-mlm", "text": text, "positions": [7], "top_k": 6})
+    body = {"model": "tiny-mlm", "text": text, "positions": [7], "top_k": 6}
+    r = arch_client.post("/api/fill-mask", json=body)
     assert r.status_code == 200, r.text
     got = r.json()
     assert [m["position"] for m in got["masked"]] == [4, 7]
     assert got["masked"][0]["original"] is None and got["masked"][1]["original"]["token"] == "o"
-    model = load_model(zoo / "tiny-mlm")
+    model = load_model(arch_zoo / "tiny-mlm")
     _, tr = model.forward(np.asarray([got["ids"]]), trace=True)
     probs = softmax(np.asarray(tr.logits[0], dtype=np.float64))
     for m in got["masked"]:
@@ -69,9 +56,9 @@ def test_fill_mask_is_the_twins_softmax(client, zoo):
     assert got["filled"][4] == got["masked"][0]["candidates"][0]["token"]
 
 
-def test_fill_mask_refusals_name_the_field(client):
+def test_fill_mask_refusals_name_the_field(arch_client):
     def post(**body):
-        return client.post("/api/fill-mask", json={"model": "tiny-mlm", "text": "abc", **body})
+        return arch_client.post("/api/fill-mask", json={"model": "tiny-mlm", "text": "abc", **body})
 
     r = post()
     assert r.status_code == 422 and r.json()["detail"].startswith("text: nothing is masked")
@@ -88,7 +75,7 @@ def test_fill_mask_refusals_name_the_field(client):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_translate_greedy_beam_and_cross_attention(client, zoo, backend):
+def test_translate_greedy_beam_and_cross_attention(arch_client, arch_zoo, backend):
     body = {
         "model": "tiny-numbers",
         "source": "4012",
@@ -96,10 +83,10 @@ def test_translate_greedy_beam_and_cross_attention(client, zoo, backend):
         "length_penalty": 0.5,
         "backend": backend,
     }
-    r = client.post("/api/translate", json=body)
+    r = arch_client.post("/api/translate", json=body)
     assert r.status_code == 200, r.text
     got = r.json()
-    model = load_model(zoo / "tiny-numbers")
+    model = load_model(arch_zoo / "tiny-numbers")
     src = source_tokenizer().encode("4012")
     want = greedy_translate(model, [src], BOS_ID, EOS_ID)[0]
     assert got["greedy"]["ids"] == want and got["source_tokens"] == list("4012")
@@ -117,15 +104,15 @@ def test_translate_greedy_beam_and_cross_attention(client, zoo, backend):
     np.testing.assert_allclose(cross, tr.decoder.cross_probs[:, 0], atol=1e-4)
 
 
-def test_one_beam_is_greedy(client):
-    r = client.post("/api/translate", json={"model": "tiny-numbers", "source": "987654", "num_beams": 1})
+def test_one_beam_is_greedy(arch_client):
+    r = arch_client.post("/api/translate", json={"model": "tiny-numbers", "source": "987654", "num_beams": 1})
     got = r.json()
     assert got["best"]["ids"] == got["greedy"]["ids"]
 
 
-def test_translate_refusals_name_the_field(client):
+def test_translate_refusals_name_the_field(arch_client):
     def post(**body):
-        return client.post("/api/translate", json={"model": "tiny-numbers", "source": "12", **body})
+        return arch_client.post("/api/translate", json={"model": "tiny-numbers", "source": "12", **body})
 
     r = post(source="12a")
     assert r.status_code == 422 and r.json()["detail"].startswith("source:")
@@ -137,12 +124,12 @@ def test_translate_refusals_name_the_field(client):
     assert post(model="missing").status_code == 404
     r = post(model="tiny-lstm")
     assert r.status_code == 422 and "tiny-numbers" in r.json()["detail"]
-    r = client.post("/api/generate", json={"model": "tiny-numbers", "prompt": "1"})
+    r = arch_client.post("/api/generate", json={"model": "tiny-numbers", "prompt": "1"})
     assert r.status_code == 422 and "tiny-lstm" in r.json()["detail"]  # the language-model routes refuse it
 
 
-def test_cross_mask_of_a_padded_batch(client):
-    r = client.post("/api/cross-mask", json={"model": "tiny-numbers", "sources": ["7", "12345", "808"]})
+def test_cross_mask_of_a_padded_batch(arch_client):
+    r = arch_client.post("/api/cross-mask", json={"model": "tiny-numbers", "sources": ["7", "12345", "808"]})
     assert r.status_code == 200, r.text
     got = r.json()
     assert got["source_padding"] == [[0, 0, 0, 0, 1], [1, 1, 1, 1, 1], [0, 0, 1, 1, 1]]
@@ -152,21 +139,21 @@ def test_cross_mask_of_a_padded_batch(client):
     tgt = np.asarray(got["target_padding"], dtype=bool)
     np.testing.assert_array_equal(cross, tgt[:, :, None] & src[:, None, :])
     assert all(row[0] == "<s>" for row in got["target_tokens"])
-    r = client.post("/api/cross-mask", json={"model": "tiny-numbers", "sources": ["1", "x"]})
+    r = arch_client.post("/api/cross-mask", json={"model": "tiny-numbers", "sources": ["1", "x"]})
     assert r.status_code == 422 and r.json()["detail"].startswith("sources.1:")
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_lstm_gates_are_the_twins_trace(client, zoo, backend):
+def test_lstm_gates_are_the_twins_trace(arch_client, arch_zoo, backend):
     text = "ROMEO: But soft"
-    r = client.post(
+    r = arch_client.post(
         "/api/lstm-trace", json={"model": "tiny-lstm", "text": text, "top_k": 5, "backend": backend}
     )
     assert r.status_code == 200, r.text
     got = r.json()
     ids = CharTokenizer(sorted(set(SHAKESPEARE_CHARS))).encode(text)
     assert got["ids"] == ids and got["n_layer"] == 2 and got["n_hidden"] == 30
-    _, tr = load_model(zoo / "tiny-lstm").forward(np.asarray([ids]), trace=True)
+    _, tr = load_model(arch_zoo / "tiny-lstm").forward(np.asarray([ids]), trace=True)
     for layer in got["layers"]:
         k = layer["layer"]
         for name in ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden"):
@@ -176,22 +163,22 @@ def test_lstm_gates_are_the_twins_trace(client, zoo, backend):
     p = softmax(np.asarray(tr.logits[0, -1], dtype=np.float64))
     assert [c["id"] for c in got["next_token"]] == list(np.argsort(-p, kind="stable")[:5])
     assert got["next_token"][0]["prob"] == pytest.approx(p.max(), abs=1e-6)
-    one = client.post(
+    one = arch_client.post(
         "/api/lstm-trace", json={"model": "tiny-lstm", "text": text, "layer": 1, "backend": backend}
     ).json()
     assert [x["layer"] for x in one["layers"]] == [1] and one["layers"][0] == got["layers"][1]
 
 
-def test_lstm_trace_refusals(client):
-    r = client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": "abc", "layer": 2})
+def test_lstm_trace_refusals(arch_client):
+    r = arch_client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": "abc", "layer": 2})
     assert r.status_code == 422 and r.json()["detail"] == "layer: the model has layers 0..1"
-    r = client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": ""})
+    r = arch_client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": ""})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "text"
-    r = client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": "a" * 129})
+    r = arch_client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": "a" * 129})
     assert r.status_code == 422 and "context of 128" in r.json()["detail"]
-    r = client.post("/api/lstm-trace", json={"model": "tiny-mlm", "text": "abc"})
+    r = arch_client.post("/api/lstm-trace", json={"model": "tiny-mlm", "text": "abc"})
     assert r.status_code == 422 and "tiny-lstm" in r.json()["detail"]
-    assert client.post("/api/lstm-trace", json={"model": "gone", "text": "abc"}).status_code == 404
+    assert arch_client.post("/api/lstm-trace", json={"model": "gone", "text": "abc"}).status_code == 404
 
 
 def test_an_encoder_decoder_without_its_tokenizer_pair_is_reported(tmp_path):

@@ -4,8 +4,7 @@ numbers equal the twins' own traces; refusals name the field."""
 
 import numpy as np
 import pytest
-from arch_zoo import SHAKESPEARE_CHARS, build_zoo
-from fastapi.testclient import TestClient
+from arch_zoo import SHAKESPEARE_CHARS
 
 from models.loading import load_model
 from models.mlm import with_mask_token
@@ -13,38 +12,25 @@ from models.numbers import BOS_ID, EOS_ID, source_tokenizer, target_tokenizer
 from models.sampling import softmax
 from models.seq2seq import greedy_translate
 from models.tokenizer import CharTokenizer
-from server.main import create_app
-from server.settings import Settings
 
 TEXT = "ROMEO: But soft"
 
 
-@pytest.fixture(scope="module")
-def zoo(tmp_path_factory):
-    return build_zoo(tmp_path_factory.mktemp("trace-zoo"))
-
-
-@pytest.fixture(scope="module")
-def client(zoo):
-    with TestClient(create_app(Settings(models_dir=zoo))) as c:
-        yield c
-
-
-def trace(client, **body):
-    r = client.post("/api/trace", json=body)
+def trace(arch_client, **body):
+    r = arch_client.post("/api/trace", json=body)
     assert r.status_code == 200, r.text
     return r.json()
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_an_encoder_is_traced_with_bidirectional_attention(client, zoo, backend):
-    got = trace(client, model="tiny-mlm", text=TEXT, layer=1, head=1, backend=backend)
+def test_an_encoder_is_traced_with_bidirectional_attention(arch_client, arch_zoo, backend):
+    got = trace(arch_client, model="tiny-mlm", text=TEXT, layer=1, head=1, backend=backend)
     tok, _ = with_mask_token(CharTokenizer(sorted(set(SHAKESPEARE_CHARS))))
     ids = tok.encode(TEXT)
     assert got["architecture"] == "encoder" and got["ids"] == ids and got["head"] == 1
     T = len(ids)
     assert np.asarray(got["mask"]).all()  # no triangle: every token sees every token
-    _, tr = load_model(zoo / "tiny-mlm").forward(np.asarray([ids]), trace=True)
+    _, tr = load_model(arch_zoo / "tiny-mlm").forward(np.asarray([ids]), trace=True)
     att = np.asarray(got["attention"])
     assert att.shape == (2, 2, T, T)
     np.testing.assert_allclose(att, tr.att_probs[:, 0], atol=1e-4)
@@ -58,9 +44,9 @@ def test_an_encoder_is_traced_with_bidirectional_attention(client, zoo, backend)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_an_encoder_decoder_traces_its_greedy_translation(client, zoo, backend):
-    got = trace(client, model="tiny-numbers", text="4012", head=1, backend=backend)
-    model = load_model(zoo / "tiny-numbers")
+def test_an_encoder_decoder_traces_its_greedy_translation(arch_client, arch_zoo, backend):
+    got = trace(arch_client, model="tiny-numbers", text="4012", head=1, backend=backend)
+    model = load_model(arch_zoo / "tiny-numbers")
     src = source_tokenizer().encode("4012")
     out = greedy_translate(model, [src], BOS_ID, EOS_ID, 11)[0]
     tgt = [BOS_ID, *[i for i in out if i != EOS_ID]]
@@ -87,19 +73,19 @@ def test_an_encoder_decoder_traces_its_greedy_translation(client, zoo, backend):
     assert dec["next_token"][0]["prob"] == pytest.approx(p.max(), abs=1e-6)
 
 
-def test_an_encoder_decoder_reads_a_given_target(client, zoo):
-    got = trace(client, model="tiny-numbers", text="42", target="forty two", layer=0)
+def test_an_encoder_decoder_reads_a_given_target(arch_client, arch_zoo):
+    got = trace(arch_client, model="tiny-numbers", text="42", target="forty two", layer=0)
     want = [BOS_ID, *target_tokenizer().encode("forty two")]
     assert got["decoder"]["ids"] == want and got["decoder"]["tokens"] == ["<s>", "forty", "two"]
     assert np.asarray(got["decoder"]["cross"]["attention"]).shape == (2, 2, 3, 2)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_an_lstm_sends_one_layers_gates_and_every_layers_state_sizes(client, zoo, backend):
-    got = trace(client, model="tiny-lstm", text=TEXT, layer=1, backend=backend)
+def test_an_lstm_sends_one_layers_gates_and_every_layers_state_sizes(arch_client, arch_zoo, backend):
+    got = trace(arch_client, model="tiny-lstm", text=TEXT, layer=1, backend=backend)
     ids = CharTokenizer(sorted(set(SHAKESPEARE_CHARS))).encode(TEXT)
     assert got["architecture"] == "lstm" and got["head"] is None and got["attention"] is None
-    _, tr = load_model(zoo / "tiny-lstm").forward(np.asarray([ids]), trace=True)
+    _, tr = load_model(arch_zoo / "tiny-lstm").forward(np.asarray([ids]), trace=True)
     lstm = got["lstm"]
     assert lstm["n_hidden"] == 30 and lstm["gates"]["layer"] == 1
     for name in ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden"):
@@ -111,14 +97,14 @@ def test_an_lstm_sends_one_layers_gates_and_every_layers_state_sizes(client, zoo
     assert got["next_token"][0]["id"] == int(np.argmax(p)) and len(got["next_logits"]) == 65
 
 
-def test_both_backends_trace_every_architecture_alike(client):
+def test_both_backends_trace_every_architecture_alike(arch_client):
     for body in (
         {"model": "tiny-mlm", "text": TEXT},
         {"model": "tiny-numbers", "text": "918273"},
         {"model": "tiny-lstm", "text": TEXT},
     ):
-        a = trace(client, **body, backend="numpy")
-        b = trace(client, **body, backend="torch")
+        a = trace(arch_client, **body, backend="numpy")
+        b = trace(arch_client, **body, backend="torch")
         for key in ("attention", "tok_emb", "residual_norm", "lstm", "decoder"):
             if a[key] is None:
                 assert b[key] is None
@@ -143,18 +129,18 @@ def test_both_backends_trace_every_architecture_alike(client):
         ({"model": "tiny-mlm", "text": "abc", "target": "x"}, "target: only an encoder-decoder"),
     ],
 )
-def test_trace_refusals_name_the_field(client, body, field):
-    r = client.post("/api/trace", json=body)
+def test_trace_refusals_name_the_field(arch_client, body, field):
+    r = arch_client.post("/api/trace", json=body)
     assert r.status_code == 422 and field in r.json()["detail"], r.text
 
 
-def test_backends_compare_on_every_architecture(client):
+def test_backends_compare_on_every_architecture(arch_client):
     for model, text, fields in (
         ("tiny-mlm", TEXT, {"att_probs", "logits"}),
         ("tiny-numbers", "4012", {"encoder.att_probs", "decoder.cross_probs", "decoder.logits"}),
         ("tiny-lstm", TEXT, {"forget_gate", "logits"}),
     ):
-        r = client.post("/api/compare-backends", json={"model": model, "text": text})
+        r = arch_client.post("/api/compare-backends", json={"model": model, "text": text})
         assert r.status_code == 200, r.text
         diff = r.json()["max_abs_diff"]
         assert fields <= set(diff) and max(diff.values()) < 1e-4, (model, diff)

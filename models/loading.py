@@ -8,25 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from models.architectures import ARCHITECTURES, BACKENDS, Backend, architecture
 from models.tokenizer import AnyTokenizer, load_tokenizer_file
-from models.weights import (
-    CONFIG_FILE,
-    TOKENIZER_FILE,
-    ModelFileError,
-    architecture_of,
-    load_encdec_dir,
-    load_encoder_dir,
-    load_gpt_dir,
-    load_lstm_dir,
-    read_json,
-)
+from models.weights import CONFIG_FILE, TOKENIZER_FILE, ModelFileError, architecture_of, read_json
 
-Backend = Literal["torch", "numpy"]
-BACKENDS = ("torch", "numpy")
 DTYPES = ("float32", "float64")
-ARCHITECTURES = ("gpt", "lstm", "encoder", "encoder-decoder")
+__all__ = ["ARCHITECTURES", "BACKENDS", "DTYPES", "load_model", "load_tokenizer", "resolve", "shipped_models"]
 
 
 def zoo_dir() -> Path:
@@ -64,37 +53,10 @@ def load_model(
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     directory = resolve(name_or_dir)
-    arch = architecture_of(read_json(directory / CONFIG_FILE))
-    if arch not in ARCHITECTURES:
-        raise ModelFileError(
-            f"{directory}: architecture {arch!r} is not known; known: {', '.join(ARCHITECTURES)}"
-        )
+    arch = architecture(architecture_of(read_json(directory / CONFIG_FILE)))
+    config, params = arch.load_dir(directory)
     try:
-        if arch == "lstm":
-            config, params = load_lstm_dir(directory)
-            if backend == "numpy":
-                from models.lstm_numpy import LSTM as Model
-            else:
-                from models.lstm_torch import LSTM as Model
-        elif arch == "encoder":
-            config, params = load_encoder_dir(directory)
-            if backend == "numpy":
-                from models.encoder_numpy import MaskedLM as Model
-            else:
-                from models.encoder_torch import MaskedLM as Model
-        elif arch == "encoder-decoder":
-            config, params = load_encdec_dir(directory)
-            if backend == "numpy":
-                from models.encdec_numpy import EncoderDecoder as Model
-            else:
-                from models.encdec_torch import EncoderDecoder as Model
-        else:
-            config, params = load_gpt_dir(directory)
-            if backend == "numpy":
-                from models.gpt_numpy import GPT as Model
-            else:
-                from models.gpt_torch import GPT as Model
-        return Model(config, params, dtype=dtype)
+        return arch.build(config, params, backend, dtype=dtype)
     except (KeyError, ValueError) as e:
         raise ModelFileError(f"{directory}: weights do not fit config.json: {e}") from e
 

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from models.tokenizer import CharTokenizer, Errors
+from models.tokenizer import CharTokenizer, WordTokenizer
 
 MAX_NUMBER = 999_999
 ONES = (
@@ -112,59 +112,6 @@ def split_numbers(seed: int = 0, per_length: int = 1000, max_fraction: float = 0
 # -- tokenizers ------------------------------------------------------------------------------
 
 
-class WordTokenizer:
-    """Each word of a fixed list is one token (text splits on spaces); the interface of ``CharTokenizer``."""
-
-    kind = "word"
-
-    def __init__(self, words: Sequence[str]):
-        words = list(words)
-        if not words or len(set(words)) != len(words) or any(not w or " " in w for w in words):
-            raise ValueError("a word vocabulary is a non-empty list of distinct words without spaces")
-        self.words = words
-        self.stoi = {w: i for i, w in enumerate(words)}
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.words)
-
-    def encode(self, text: str, errors: Errors = "strict") -> list[int]:
-        return self.encode_with_offsets(text, errors)[0]
-
-    def encode_with_offsets(
-        self, text: str, errors: Errors = "strict"
-    ) -> tuple[list[int], list[tuple[int, int]]]:
-        """Ids and the (start, end) character span of each word; unknown words per ``errors``
-        ("replace" substitutes ``<pad>``)."""
-        ids, offsets, unknown, start = [], [], [], 0
-        for word in text.split(" "):
-            end = start + len(word)
-            if word:
-                idx = self.stoi.get(word)
-                if idx is None and errors == "strict":
-                    unknown.append(word)
-                elif idx is not None or errors == "replace":
-                    ids.append(PAD_ID if idx is None else idx)
-                    offsets.append((start, end))
-            start = end + 1
-        if unknown:
-            raise ValueError(f"words not in this vocabulary: {', '.join(repr(w) for w in unknown[:10])}")
-        return ids, offsets
-
-    def decode(self, ids: Iterable[int]) -> str:
-        return " ".join(self.token_strings(ids))
-
-    def token_strings(self, ids: Iterable[int]) -> list[str]:
-        ids = [int(i) for i in ids]
-        bad = [i for i in ids if not 0 <= i < len(self.words)]
-        if bad:
-            raise ValueError(f"token ids out of range 0..{len(self.words) - 1}: {bad[:10]}")
-        return [self.words[i] for i in ids]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": "word", "words": self.words}
-
-
 def source_tokenizer() -> CharTokenizer:
     """Digits, one token each; id = the digit's value."""
     return CharTokenizer(list(DIGITS))
@@ -178,35 +125,6 @@ def target_tokenizer() -> WordTokenizer:
 def tokenizers_json() -> dict[str, Any]:
     """Both vocabularies as one JSON object ({"kind": "seq2seq", "source": …, "target": …})."""
     return {"kind": "seq2seq", "source": source_tokenizer().to_json(), "target": target_tokenizer().to_json()}
-
-
-class Seq2SeqTokenizers(NamedTuple):
-    """An encoder-decoder's two vocabularies, saved as one ``tokenizer.json``; unpacks as
-    ``source, target``. ``vocab_size`` is the target's (the model's output vocabulary)."""
-
-    source: CharTokenizer
-    target: WordTokenizer
-
-    @property
-    def kind(self) -> str:
-        return "seq2seq"
-
-    @property
-    def vocab_size(self) -> int:
-        return self.target.vocab_size
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": "seq2seq", "source": self.source.to_json(), "target": self.target.to_json()}
-
-
-def tokenizers_from_json(data: dict[str, Any]) -> Seq2SeqTokenizers:
-    """The (source, target) tokenizers written by ``tokenizers_json``."""
-    if data.get("kind") != "seq2seq":
-        raise ValueError("not a source/target tokenizer pair (kind must be 'seq2seq')")
-    source, target = data["source"], data["target"]
-    if source.get("kind") != "char" or target.get("kind") != "word":
-        raise ValueError("expected a character source vocabulary and a word target vocabulary")
-    return Seq2SeqTokenizers(CharTokenizer(source["chars"]), WordTokenizer(target["words"]))
 
 
 # -- examples and batches for the encoder-decoder --------------------------------------------

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 Errors = Literal["strict", "replace", "ignore"]
+PAD = "<pad>"  # a word vocabulary's padding token: what an unknown word becomes with errors="replace"
 
 
 class UnknownCharacterError(ValueError):
@@ -147,6 +148,88 @@ class BPETokenizer:
         return json.loads(self.tokenizer.to_str())
 
 
+class WordTokenizer:
+    """Each word of a fixed list is one token (text splits on spaces); the interface of ``CharTokenizer``."""
+
+    kind = "word"
+
+    def __init__(self, words: Sequence[str]):
+        words = list(words)
+        if not words or len(set(words)) != len(words) or any(not w or " " in w for w in words):
+            raise ValueError("a word vocabulary is a non-empty list of distinct words without spaces")
+        self.words = words
+        self.stoi = {w: i for i, w in enumerate(words)}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.words)
+
+    def encode(self, text: str, errors: Errors = "strict") -> list[int]:
+        return self.encode_with_offsets(text, errors)[0]
+
+    def encode_with_offsets(
+        self, text: str, errors: Errors = "strict"
+    ) -> tuple[list[int], list[tuple[int, int]]]:
+        """Ids and the (start, end) character span of each word; unknown words per ``errors``
+        ("replace" substitutes ``<pad>``)."""
+        ids, offsets, unknown, start = [], [], [], 0
+        for word in text.split(" "):
+            end = start + len(word)
+            if word:
+                idx = self.stoi.get(word)
+                if idx is None and errors == "strict":
+                    unknown.append(word)
+                elif idx is not None or errors == "replace":
+                    ids.append(self.stoi.get(PAD, 0) if idx is None else idx)
+                    offsets.append((start, end))
+            start = end + 1
+        if unknown:
+            raise ValueError(f"words not in this vocabulary: {', '.join(repr(w) for w in unknown[:10])}")
+        return ids, offsets
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return " ".join(self.token_strings(ids))
+
+    def token_strings(self, ids: Iterable[int]) -> list[str]:
+        ids = [int(i) for i in ids]
+        bad = [i for i in ids if not 0 <= i < len(self.words)]
+        if bad:
+            raise ValueError(f"token ids out of range 0..{len(self.words) - 1}: {bad[:10]}")
+        return [self.words[i] for i in ids]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "word", "words": self.words}
+
+
+class Seq2SeqTokenizers(NamedTuple):
+    """An encoder-decoder's two vocabularies, saved as one ``tokenizer.json``; unpacks as
+    ``source, target``. ``vocab_size`` is the target's (the model's output vocabulary)."""
+
+    source: CharTokenizer
+    target: WordTokenizer
+
+    @property
+    def kind(self) -> str:
+        return "seq2seq"
+
+    @property
+    def vocab_size(self) -> int:
+        return self.target.vocab_size
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "seq2seq", "source": self.source.to_json(), "target": self.target.to_json()}
+
+
+def tokenizers_from_json(data: dict[str, Any]) -> Seq2SeqTokenizers:
+    """The (source, target) tokenizers written by ``tokenizers_json``."""
+    if data.get("kind") != "seq2seq":
+        raise ValueError("not a source/target tokenizer pair (kind must be 'seq2seq')")
+    source, target = data["source"], data["target"]
+    if source.get("kind") != "char" or target.get("kind") != "word":
+        raise ValueError("expected a character source vocabulary and a word target vocabulary")
+    return Seq2SeqTokenizers(CharTokenizer(source["chars"]), WordTokenizer(target["words"]))
+
+
 AnyTokenizer = CharTokenizer | BPETokenizer
 
 
@@ -157,8 +240,6 @@ def tokenizer_from_json(data: dict[str, Any]) -> AnyTokenizer:
     if isinstance(data.get("model"), dict):
         return BPETokenizer(Tokenizer.from_str(json.dumps(data)))
     if data.get("kind") in ("word", "seq2seq"):  # numbers to words: words, or a source/target pair
-        from models.numbers import WordTokenizer, tokenizers_from_json
-
         return WordTokenizer(data["words"]) if data["kind"] == "word" else tokenizers_from_json(data)
     raise ValueError("unrecognised tokenizer JSON: neither a character vocabulary nor a tokenizers file")
 

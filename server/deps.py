@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from models.architectures import ARCHITECTURES, CAUSAL_TRANSFORMERS, LANGUAGE_MODELS
 from models.numbers import BOS_ID, EOS_ID
 from models.tokenizer import UnknownCharacterError
 from server.registry import ModelEntry, Registry
@@ -18,9 +19,9 @@ def get_registry(request: Request) -> Registry:
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
-TRANSFORMERS = ("gpt",)  # what routes that show attention, heads or positions can explain
-ANY = ("gpt", "lstm")  # language models: generate, score, sample
-EVERY = ("gpt", "lstm", "encoder", "encoder-decoder")
+TRANSFORMERS = CAUSAL_TRANSFORMERS  # what routes that show attention, heads or positions can explain
+ANY = LANGUAGE_MODELS  # language models: generate, score, sample
+EVERY = tuple(ARCHITECTURES)
 
 
 def lookup(registry: Registry, name: str, architectures: tuple[str, ...] = TRANSFORMERS) -> ModelEntry:

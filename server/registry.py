@@ -14,26 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.config import EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig
-from models.loading import BACKENDS, load_model
-from models.numbers import WordTokenizer, tokenizers_from_json
-from models.tokenizer import AnyTokenizer, CharTokenizer, load_tokenizer_file
+from models.architectures import BACKENDS, ModelConfig, architecture
+from models.loading import load_model
+from models.tokenizer import (
+    AnyTokenizer,
+    CharTokenizer,
+    WordTokenizer,
+    load_tokenizer_file,
+    tokenizers_from_json,
+)
 from models.weights import (
     CARD_FILE,
     CONFIG_FILE,
     TOKENIZER_FILE,
     WEIGHTS_FILE,
+    ModelFileError,
     architecture_of,
-    check_params,
-    encdec_num_params,
-    encdec_param_shapes,
-    encoder_num_params,
-    encoder_param_shapes,
-    gpt_num_params,
-    gpt_weight_problems,
-    lstm_num_params,
-    lstm_weight_problems,
-    normalise_gpt_names,
     read_json,
     read_safetensors_shapes,
 )
@@ -46,7 +42,7 @@ class ModelEntry:
     name: str
     directory: Path
     architecture: str
-    config: GPTConfig | LSTMConfig | EncoderConfig | EncDecConfig
+    config: ModelConfig
     card: dict[str, Any]
     tokenizer: AnyTokenizer | WordTokenizer  # an encoder-decoder's: the target (output) vocabulary
     parameters: int
@@ -58,7 +54,7 @@ class ModelEntry:
     @property
     def task(self) -> str:
         """What the model was trained for (its card's "task"): "lm", "mlm", "numbers", …"""
-        return str(self.card.get("task") or ("mlm" if self.architecture == "encoder" else "lm"))
+        return str(self.card.get("task") or architecture(self.architecture).task)
 
     def model(self, backend: str) -> Any:
         """The twin for ``backend``, built on first use (thread-safe)."""
@@ -78,28 +74,17 @@ def read_entry(directory: Path) -> ModelEntry:
     raw = read_json(directory / CONFIG_FILE)
     arch = architecture_of(raw)
     shapes = read_safetensors_shapes(directory / WEIGHTS_FILE)  # the header only
-    if arch == "gpt":
-        config = GPTConfig.from_hf_dict(raw)
-        problems = gpt_weight_problems(config, normalise_gpt_names(shapes))
-        parameters = gpt_num_params(config)
-    elif arch == "lstm":
-        config = LSTMConfig.from_hf_dict(raw)
-        problems = lstm_weight_problems(config, shapes)
-        parameters = lstm_num_params(config)
-    elif arch == "encoder":
-        config = EncoderConfig.from_hf_dict(raw)
-        problems = check_params(encoder_param_shapes(config), shapes)
-        parameters = encoder_num_params(config)
-    elif arch == "encoder-decoder":
-        config = EncDecConfig.from_hf_dict(raw)
-        problems = check_params(encdec_param_shapes(config), shapes)
-        parameters = encdec_num_params(config)
-    else:
-        raise ValueError(f"architecture {arch!r} is not served yet")
+    try:
+        kind = architecture(arch)
+    except ModelFileError as e:
+        raise ValueError(f"architecture {arch!r} is not served: {e}") from e
+    config = kind.config.from_hf_dict(raw)
+    problems = kind.weight_problems(config, kind.stored_names(shapes))
+    parameters = kind.num_params(config)
     if problems:
         raise ValueError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
     source = None
-    if arch == "encoder-decoder":
+    if kind.kind == "seq2seq":  # two vocabularies: source and target
         source, tokenizer = read_seq2seq_tokenizers(directory / TOKENIZER_FILE)
         if source.vocab_size != config.src_vocab_size:
             raise ValueError(

@@ -82,7 +82,7 @@ def server_process(zoo: Path, log_path: Path, **settings: str) -> Iterator[tuple
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "models.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
             cwd=Path(__file__).resolve().parents[1],
             env=env,
             stdout=log,

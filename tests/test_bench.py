@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from models.bench import IMPLS, format_table
-from models.cli import main
+from models.commands.bench import IMPLS
+from models.commands.bench_report import format_table
+from server.cli import main
 
 
 @pytest.mark.slow

@@ -1,9 +1,9 @@
 """The ``playground`` command: demo output and clear errors instead of tracebacks."""
 
-from models.cli import main
 from models.config import GPTConfig
 from models.tokenizer import CharTokenizer
 from models.weights import save_gpt_dir
+from server.cli import main
 
 from helpers import random_params
 

@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from models.config import GPTConfig
 from models.tokenizer import CharTokenizer
-from models.train import TrainSettings, lr_at
+from models.training.settings import TrainSettings, lr_at
 from models.weights import save_gpt_dir
 from server.main import create_app
 from server.settings import Settings

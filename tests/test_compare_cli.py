@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from arch_zoo import build_zoo
 
-from models.cli import main
+from server.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_one_row_per_model_with_both_backends(zoo, tmp_path, capsys, monkeypatch
 
 
 def test_quality_is_what_each_task_is_scored_by():
-    from models.compare import quality_of
+    from models.commands.compare import quality_of
 
     lm = {"val_loss": 1.7, "val_ppl": 5.5, "val_bpc": 2.45, "validation": {"loss": 1.5, "perplexity": 4.5}}
     assert quality_of(lm, "lm") == (
@@ -63,7 +63,7 @@ def test_quality_is_what_each_task_is_scored_by():
 
 
 def test_an_isolated_measurement_reports_its_own_memory(zoo):
-    from models.compare import compare
+    from models.commands.compare import compare
 
     (row,) = compare([str(zoo / "tiny-lstm")], new_tokens=4)  # a fresh interpreter per backend
     assert row.architecture == "lstm" and all(s.tokens_per_s > 0 for s in row.speeds)

@@ -6,7 +6,7 @@ import pytest
 from arch_zoo import build_zoo
 from fastapi.testclient import TestClient
 
-from models.cli import main
+from server.cli import main
 from server.main import create_app
 from server.settings import Settings
 

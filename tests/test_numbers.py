@@ -10,7 +10,6 @@ from models.numbers import (
     MAX_WORDS,
     PAD_ID,
     WORDS,
-    WordTokenizer,
     encdec_batch,
     encdec_example,
     gpt_answer,
@@ -22,9 +21,9 @@ from models.numbers import (
     split_numbers,
     target_tokenizer,
     to_words,
-    tokenizers_from_json,
     tokenizers_json,
 )
+from models.tokenizer import WordTokenizer, tokenizers_from_json
 
 CASES = {
     0: "zero",

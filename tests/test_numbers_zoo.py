@@ -7,7 +7,8 @@ import pytest
 
 from models import load_model, load_tokenizer, shipped_models, zoo_dir
 from models.evaluate import SLICE, held_out, numbers_accuracy, translate
-from models.numbers import Seq2SeqTokenizers, split_numbers, to_words
+from models.numbers import split_numbers, to_words
+from models.tokenizer import Seq2SeqTokenizers
 from models.weights import read_json
 
 NAMES = {"numbers-to-words": "encoder-decoder", "numbers-to-words-decoder": "gpt"}

@@ -9,9 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.loading import load_tokenizer, shipped_models, zoo_dir
-from models.numbers import Seq2SeqTokenizers, WordTokenizer
 from models.sampling import MIN_PENALTY, STAGES, SamplingParams, filtered_distribution, sample_next
-from models.tokenizer import BPETokenizer, CharTokenizer, UnknownCharacterError
+from models.tokenizer import (
+    BPETokenizer,
+    CharTokenizer,
+    Seq2SeqTokenizers,
+    UnknownCharacterError,
+    WordTokenizer,
+)
 from server.main import create_app
 from server.schemas import GenerateRequest
 from server.settings import Settings

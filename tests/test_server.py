@@ -84,7 +84,7 @@ def test_playground_serve_answers_health_quickly(tmp_path):
     port = free_port()  # another server may hold any fixed one
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "models.cli", "serve", "--port", str(port), "--models", str(zoo)],
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--models", str(zoo)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -343,7 +343,7 @@ def test_over_the_stream_limit_is_a_503_with_retry_after(tmp_path):
 
 @pytest.mark.slow
 def test_loadtest_reports_latency_of_concurrent_streams(live_server, tmp_path, capsys):
-    from models.cli import main
+    from server.cli import main
 
     out = tmp_path / "load.json"
     args = ["loadtest", "--url", live_server, "--streams", "4", "--duration", "2", "--model", "tiny-char"]

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from models import load_model, load_tokenizer
-from models.cli import main
-from models.data import load_data
+from models.commands.ship import N_MASKED
 from models.evaluate import MLM_SLICE, fill_masks, mlm_windows, score_masked
 from models.mlm import MASK_CHAR
-from models.ship import N_MASKED
+from models.training.data import load_data
+from server.cli import main
 
 OPTS = [
     "--batch-size", "16", "--eval-interval", "10", "--eval-iters", "2", "--warmup", "5", "--lr", "1e-2",

@@ -15,11 +15,12 @@ import pytest
 import torch
 from safetensors.numpy import load_file
 
-import models.data
-import models.train
+import models.training.data
+import models.training.loop
+import models.training.tasks
 from models import load_model, load_tokenizer
-from models.cli import main
-from models.data import load_data
+from models.training.data import load_data
+from server.cli import main
 
 TINY = [
     "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "32", "--dropout", "0.1",
@@ -125,7 +126,7 @@ def test_resume_reproduces_the_uninterrupted_run(char_data, full_run, tmp_path):
 
 
 def test_ctrl_c_saves_a_checkpoint_that_resumes_exactly(char_data, full_run, tmp_path, monkeypatch):
-    sample = models.train.sample_batch
+    sample = models.training.tasks.sample_batch
     calls = 0
 
     def interrupting_sample(*args, **kwargs):
@@ -136,9 +137,9 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes_exactly(char_data, full_run, tmp
         return sample(*args, **kwargs)
 
     out = tmp_path / "interrupted"
-    monkeypatch.setattr(models.train, "sample_batch", interrupting_sample)
+    monkeypatch.setattr(models.training.tasks, "sample_batch", interrupting_sample)
     assert train(char_data, out, "--max-steps", "40") == 130
-    monkeypatch.setattr(models.train, "sample_batch", sample)
+    monkeypatch.setattr(models.training.tasks, "sample_batch", sample)
     assert json.loads((out / "checkpoint.json").read_text())["progress"]["step"] == 25
     assert main(["train", "--out", str(out), "--resume", "--threads", "1"]) == 0
     assert curve(out) == curve(full_run)
@@ -180,8 +181,8 @@ def test_export_loads_in_both_twins_with_equal_loss(char_data, full_run):
 
 
 def test_missing_text_names_the_flag(tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv(models.data.TEXT_ENV, raising=False)
-    monkeypatch.setattr(models.data, "DEFAULT_TEXT", tmp_path / "absent.txt")
+    monkeypatch.delenv(models.training.data.TEXT_ENV, raising=False)
+    monkeypatch.setattr(models.training.data, "DEFAULT_TEXT", tmp_path / "absent.txt")
     assert main(["prepare", "--out", str(tmp_path / "data")]) == 2
     assert "--text" in capsys.readouterr().err
     assert main(["prepare", "--text", str(tmp_path / "nope.txt")]) == 2
@@ -213,7 +214,7 @@ def test_nothing_is_pickled(char_data, full_run):
             load_file(path)  # safetensors only: raises on anything else
     for split in ("train", "val"):
         assert np.load(char_data / f"{split}.npy", allow_pickle=False).dtype == np.uint16
-    for module in (models.train, models.data):
+    for module in (models.training.loop, models.training.data):
         source = Path(module.__file__).read_text()
         for forbidden in ("torch.save(", "torch.load(", "import pickle", "allow_pickle=True"):
             assert forbidden not in source, f"{module.__name__} uses {forbidden}"
@@ -238,7 +239,7 @@ def test_ship_copies_the_best_model_and_completes_its_card(full_run, tmp_path):
     assert (d / "metrics.jsonl").read_text() == (full_run / "metrics.jsonl").read_text()
     # the same model on both twins, the same sample again from the same seed
     tok = load_tokenizer(d)
-    from models.ship import sample_text
+    from models.commands.ship import sample_text
 
     assert sample_text(load_model(d, "torch"), tok, "\n", 3) == card["sample"]["text"]
 

@@ -15,11 +15,11 @@ import pytest
 import torch
 
 from models import load_model, load_tokenizer
-from models.cli import main
 from models.evaluate import held_out, numbers_accuracy, translate
-from models.numbers import Seq2SeqTokenizers, WordTokenizer, gpt_line, split_numbers, to_words
-from models.tasks import PromptNumbersTask, longest_gpt_line
-from models.tokenizer import tokenizer_from_json
+from models.numbers import gpt_line, split_numbers, to_words
+from models.tokenizer import Seq2SeqTokenizers, WordTokenizer, tokenizer_from_json
+from models.training.tasks import PromptNumbersTask, longest_gpt_line
+from server.cli import main
 
 OPTS = [
     "--batch-size", "16", "--eval-interval", "10", "--eval-iters", "2", "--warmup", "5", "--lr", "1e-2",
@@ -119,7 +119,7 @@ def test_encoder_decoder_resume_equals_the_uninterrupted_run(encdec_run, tmp_pat
 
 
 def test_encoder_decoder_ctrl_c_then_resume_equals_the_uninterrupted_run(encdec_run, tmp_path, monkeypatch):
-    from models.tasks import NumbersTask
+    from models.training.tasks import NumbersTask
 
     sample = NumbersTask.train_batch
     calls = 0

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from models import SamplingParams, generate, load_model, load_tokenizer, shipped_models, zoo_dir
+from models.commands.ship import slice_loss
 from models.generate import TokenEvent
-from models.ship import slice_loss
 from models.weights import read_json
 
 TEXT = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"

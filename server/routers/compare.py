@@ -17,7 +17,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from models.train import SETTINGS, TrainSettings, lr_at
+from models.training.settings import SETTINGS, TrainSettings, lr_at
 from server.deps import EVERY, RegistryDep, lookup
 
 COMPARE_FILE = "compare.json"

@@ -6,7 +6,7 @@ import json
 
 from fastapi import APIRouter, HTTPException, Path
 
-from models.loading import ARCHITECTURES
+from models.architectures import ARCHITECTURES
 from server.deps import RegistryDep, lookup
 from server.registry import ModelEntry
 from server.schemas import MetricsLog, ModelList, ModelSummary

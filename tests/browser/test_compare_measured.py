@@ -10,7 +10,7 @@ import httpx
 import pytest
 from arch_zoo import build_zoo
 
-from models.cli import main
+from server.cli import main
 
 from helpers import at_path, checked_numbers, served, shoot, wait_ready
 

@@ -1,8 +1,8 @@
 """Preparing a text for training: a tokenizer, a 90/10 train/validation split, token arrays.
 
-``playground prepare`` reads one text file, cuts it by characters (the first 90 % trains, the
-last 10 % validates), builds the tokenizer (a character vocabulary, or byte-level BPE learned
-from the training split only) and writes a data directory::
+``prepare`` (the ``playground prepare`` command) reads one text file, cuts it by characters
+(the first 90 % trains, the last 10 % validates), builds the tokenizer (a character vocabulary,
+or byte-level BPE learned from the training split only) and writes a data directory::
 
     data/<text>-<tokenizer>/
         train.npy  val.npy   token ids, uint16 (.npy, read back with allow_pickle=False)
@@ -15,7 +15,6 @@ character count is what turns a loss per token into bits per character.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import logging
@@ -31,7 +30,7 @@ from models.weights import TOKENIZER_FILE, atomic_write_bytes, atomic_write_json
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEXT = REPO_ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 TEXT_ENV = "PLAYGROUND_TEXT"
 TOKENIZERS = ("char", "bpe")
@@ -179,20 +178,18 @@ def load_data(directory: Path) -> TokenData:
 # -- the `playground prepare` command ---------------------------------------------------------
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--text",
-        help=f"training text, UTF-8 (default: ${TEXT_ENV}, else {DEFAULT_TEXT} when it exists)",
-    )
-    parser.add_argument(
-        "--tokenizer", choices=TOKENIZERS, default="char", help="vocabulary kind (default char)"
-    )
-    parser.add_argument(
-        "--vocab-size", type=int, help=f"BPE vocabulary size, bytes included (default {DEFAULT_BPE_VOCAB})"
-    )
-    parser.add_argument("--out", type=Path, help="data directory (default data/<text name>-<tokenizer>)")
+def shown_path(path: Path) -> str:
+    """A path as a command in the repository root would name it: relative when it is near the repo."""
+    path = Path(path).resolve()
+    if path.is_relative_to(REPO_ROOT.parent):
+        return os.path.relpath(path, REPO_ROOT)
+    return str(path)
 
 
-def main(args: argparse.Namespace) -> int:
-    prepare(resolve_text(args.text), args.tokenizer, args.vocab_size, args.out)
-    return 0
+def prepare_args(data: TokenData) -> list[str]:
+    """``playground prepare …`` that makes ``data`` again."""
+    meta = data.meta
+    prepare = ["playground", "prepare", "--text", shown_path(Path(meta["text"])), "--tokenizer", data.kind]
+    if data.kind == "bpe":
+        prepare += ["--vocab-size", str(meta["requested_vocab_size"])]
+    return [*prepare, "--out", shown_path(data.directory)]

@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from models.bench import _peak_rss_mib, format_table, in_child, thread_limit
+from models.commands.bench import _peak_rss_mib, in_child, thread_limit
+from models.commands.bench_report import format_table
 from models.loading import BACKENDS, resolve, shipped_models
 from models.weights import (
     CARD_FILE,
@@ -253,7 +254,7 @@ def machine() -> dict[str, Any]:
     """What the speeds were measured on."""
     import torch
 
-    from models.train import cpu_name
+    from models.training.card import cpu_name
 
     return {
         "cpu": cpu_name(),

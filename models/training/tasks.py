@@ -1,6 +1,6 @@
 """What ``playground train`` trains on: one small *task* object per kind of data.
 
-The training loop (``models/train.py``) knows nothing of windows, masks or translations. It asks
+The training loop (``models/training/loop.py``) knows nothing of windows, masks or translations. It asks
 its task for:
 
 - ``config(arch, preset_name, changes)``: the model configuration for an architecture the task
@@ -25,8 +25,9 @@ Tasks here:
   lines, scored on the answer only.
 - ``MLMTask``: a masked LM on prepared character windows (15 % chosen, BERT's 80/10/10).
 
-The language-model task on prepared windows (``LMTask``) lives beside the loop in
-``models/train.py``. Numbers need no prepare step: the split is drawn from ``split_seed``.
+- ``LMTask``: next-token prediction on random windows of a prepared data directory (GPT, LSTM).
+
+Numbers need no prepare step: the split is drawn from ``split_seed``.
 torch is imported inside the functions that use it.
 """
 
@@ -38,12 +39,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models import numbers as nb
-from models.config import EncDecConfig, EncoderConfig, GPTConfig, preset
+from models.architectures import ARCHITECTURES, ModelConfig
+from models.config import EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig, preset
+from models.evaluate import masked_accuracy, numbers_accuracy, spread
+from models.metrics import bits_per_char, perplexity
 from models.mlm import MASK_CHAR, mask_tokens, with_mask_token
 from models.tokenizer import CharTokenizer
+from models.training.data import TokenData, prepare_args, shown_path
 
 if TYPE_CHECKING:
-    from models.data import TokenData
+    import torch
 
 TASKS = ("lm", "numbers", "mlm")
 TASK_HELP = {
@@ -51,7 +56,8 @@ TASK_HELP = {
     "numbers": "numbers to words, 0-999,999 (encoder-decoder; gpt as '1234=words' lines)",
     "mlm": "masked language model on prepared character windows (encoder)",
 }
-DEFAULT_TASK = {"gpt": "lm", "lstm": "lm", "encoder": "mlm", "encoder-decoder": "numbers"}
+DEFAULT_TASK = {name: a.task for name, a in ARCHITECTURES.items()}
+DEFAULT_BLOCK_SIZE = 128  # a language model's context unless --block-size says otherwise
 TASK_ARCHS = {"lm": ("gpt", "lstm"), "numbers": ("encoder-decoder", "gpt"), "mlm": ("encoder",)}
 MLM_BLOCK_SIZE = 128
 MASK_P = 0.15
@@ -167,8 +173,6 @@ class NumbersTask:
     def measures(self, model: Any, split: str, batches: list[Batch], loss: float) -> dict[str, float]:
         if split != "val":
             return {}
-        from models.evaluate import numbers_accuracy
-
         return {"val_accuracy": numbers_accuracy(model, self.batch_numbers(batches)).accuracy}
 
     def tokenizer_json(self) -> dict[str, Any]:
@@ -250,13 +254,6 @@ class PromptNumbersTask(NumbersTask):
         return fields
 
 
-def spread(values: np.ndarray, n: int) -> np.ndarray:
-    """``n`` entries evenly spread over ``values`` (all of them when there are no more than ``n``)."""
-    if n >= len(values):
-        return np.asarray(values)
-    return np.asarray(values)[np.linspace(0, len(values) - 1, n).round().astype(np.int64)]
-
-
 def numbers_task(arch: str, split_seed: int = 0) -> NumbersTask:
     """The numbers task in the format ``arch`` reads."""
     check_arch("numbers", arch)
@@ -323,8 +320,6 @@ class MLMTask:
     def measures(self, model: Any, split: str, batches: list[Batch], loss: float) -> dict[str, float]:
         if split != "val":
             return {}
-        from models.evaluate import masked_accuracy
-
         right = total = 0
         for b in batches:
             r, t = masked_accuracy(model(b.args[0]), b.args[1])
@@ -353,11 +348,104 @@ class MLMTask:
         return {"name": self.name}
 
     def prepare_args(self) -> list[str]:
-        from models.train import prepare_args
-
         return prepare_args(self.data)
 
     def train_args(self) -> list[str]:
-        from models.train import _shown
+        return ["--task", self.name, "--tokenizer", self.data.kind, "--data", shown_path(self.data.directory)]
 
-        return ["--task", self.name, "--tokenizer", self.data.kind, "--data", _shown(self.data.directory)]
+
+def sample_batch(
+    tokens: np.ndarray, block_size: int, batch_size: int, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch_size`` windows at random offsets: inputs (B, T) and next-token targets (B, T)."""
+    import torch
+
+    starts = rng.integers(0, len(tokens) - block_size, size=batch_size)  # (B,)
+    windows = torch.from_numpy(tokens[starts[:, None] + np.arange(block_size + 1)])  # (B, T+1)
+    return windows[:, :-1], windows[:, 1:]
+
+
+def fixed_batches(
+    tokens: np.ndarray, block_size: int, batch_size: int, n_batches: int
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``n_batches`` batches of windows spread evenly over a split: the same at every evaluation."""
+    import torch
+
+    starts = np.linspace(0, len(tokens) - block_size - 1, n_batches * batch_size).round().astype(np.int64)
+    windows = torch.from_numpy(tokens[starts[:, None] + np.arange(block_size + 1)])  # (N·B, T+1)
+    return [(w[:, :-1], w[:, 1:]) for w in windows.split(batch_size)]
+
+
+class LMTask:
+    """Next-token prediction on random windows of a prepared data directory (GPT or LSTM): the
+    task that reads a ``TokenData``."""
+
+    name = "lm"
+    archs = ("gpt", "lstm")
+
+    def __init__(self, data: TokenData):
+        self.data = data
+        self.train_tokens, self.val_tokens = data.train.astype(np.int64), data.val.astype(np.int64)
+        self.block_size = DEFAULT_BLOCK_SIZE
+
+    def config(self, arch: str, preset_name: str, changes: dict[str, Any]) -> ModelConfig:
+        check_arch(self.name, arch)
+        changes = dict(changes)
+        block_size = changes.pop("block_size", DEFAULT_BLOCK_SIZE)
+        if arch == "lstm":
+            return LSTMConfig(vocab_size=self.data.vocab_size, block_size=block_size, **changes)
+        return preset(preset_name, vocab_size=self.data.vocab_size, block_size=block_size, **changes)
+
+    def setup(self, config: ModelConfig) -> None:
+        T = self.block_size = config.block_size
+        if config.vocab_size != self.data.vocab_size:
+            raise ValueError(
+                f"the model's vocabulary ({config.vocab_size}) is not the data's ({self.data.vocab_size})"
+            )
+        for split, tokens in (("train", self.train_tokens), ("validation", self.val_tokens)):
+            if len(tokens) <= T:
+                raise ValueError(f"the {split} split has {len(tokens)} tokens; --block-size {T} needs more")
+
+    def train_batch(self, rng: np.random.Generator, batch_size: int) -> Batch:
+        x, y = sample_batch(self.train_tokens, self.block_size, batch_size, rng)
+        return Batch((x, y), batch_size * self.block_size)
+
+    def eval_batches(self, split: str, batch_size: int, n_batches: int) -> list[Batch]:
+        tokens = self.train_tokens if split == "train" else self.val_tokens
+        batches = fixed_batches(tokens, self.block_size, batch_size, n_batches)
+        return [Batch((x, y), x.numel()) for x, y in batches]
+
+    def measures(self, model: Any, split: str, batches: list[Batch], loss: float) -> dict[str, float]:
+        if split != "val":
+            return {}
+        val = self.data.meta["splits"]["val"]
+        return {"val_ppl": perplexity(loss), "val_bpc": bits_per_char(loss, val["tokens"], val["chars"])}
+
+    def tokenizer_json(self) -> dict[str, Any]:
+        return self.data.tokenizer_json()
+
+    def card_fields(self) -> dict[str, Any]:
+        meta = self.data.meta
+        return {
+            "task": self.name,
+            "data": {
+                "text": meta["text_name"],
+                "sha256": meta["sha256"],
+                "splits": {
+                    k: {"chars": v["chars"], "tokens": v["tokens"]} for k, v in meta["splits"].items()
+                },
+            },
+            "tokenizer": {"kind": self.data.kind, "vocab_size": self.data.vocab_size},
+        }
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def prepare_args(self) -> list[str]:
+        return prepare_args(self.data)
+
+    def train_args(self) -> list[str]:
+        return ["--tokenizer", self.data.kind, "--data", shown_path(self.data.directory)]
+
+
+Task = Any  # LMTask, NumbersTask, PromptNumbersTask or MLMTask: the interface above

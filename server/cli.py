@@ -1,6 +1,8 @@
 """The ``playground`` command: one sub-command per job, each defined beside the code it runs.
 
-Every sub-command module offers ``add_arguments(parser)`` and ``main(args) -> int``; modules are
+It sits in ``server`` because it dispatches to both sides: the model commands (``models.commands``)
+and the server's own (``serve``, ``loadtest``); the model library never imports it. Every
+sub-command module offers ``add_arguments(parser)`` and ``main(args) -> int``; modules are
 imported only when their command runs, so ``playground --help`` stays fast.
 """
 
@@ -13,20 +15,26 @@ import sys
 
 # command → (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("models.demo", "generate text from a model in the terminal, on either backend"),
-    "bench": ("models.bench", "benchmark generation speed: transformers vs the PyTorch and NumPy twins"),
-    "prepare": ("models.data", "tokenize a text into train/validation token arrays for training"),
+    "demo": ("models.commands.demo", "generate text from a model in the terminal, on either backend"),
+    "bench": (
+        "models.commands.bench",
+        "benchmark generation speed: transformers vs the PyTorch and NumPy twins",
+    ),
+    "prepare": (
+        "models.commands.prepare",
+        "tokenize a text into train/validation token arrays for training",
+    ),
     "train": (
-        "models.train",
+        "models.commands.train",
         "train a model (PyTorch twin): GPT or LSTM on prepared text, the encoder-decoder or a GPT on "
         "numbers to words, a masked LM; checkpoints, resume, export",
     ),
     "evaluate": (
-        "models.evaluate",
+        "models.commands.evaluate",
         "measure a numbers-to-words model (held-out greedy exact match) or a masked LM; speed, parameters",
     ),
     "compare": (
-        "models.compare",
+        "models.commands.compare",
         "one table over every shipped model: quality from its card, speed and memory on both backends",
     ),
     "serve": ("server.serve", "serve the models over HTTP (the API, its docs at /docs)"),
@@ -34,7 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "server.loadtest",
         "stream many generations at once from a running server and report latency",
     ),
-    "ship": ("models.ship", "copy a run's best model into the zoo with its card, sample and README"),
+    "ship": (
+        "models.commands.ship",
+        "copy a run's best model into the zoo with its card, sample and README",
+    ),
 }
 
 

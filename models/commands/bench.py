@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import importlib.metadata
 import importlib.util
 import logging
 import multiprocessing
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -33,14 +31,24 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
+from models.commands.bench_report import (
+    CacheTiming,
+    Row,
+    Target,
+    describe,
+    machine_info,
+    model_report,
+    targets_report,
+    write_json,
+)
 from models.config import GPTConfig, preset
-from models.weights import atomic_write_json, init_gpt_params, save_gpt_dir
+from models.weights import init_gpt_params, save_gpt_dir
 
 log = logging.getLogger(__name__)
 
@@ -89,69 +97,6 @@ class Job:
     new_tokens: int
     runs: int
     budget_s: float
-
-
-@dataclass
-class Row:
-    """One (model, implementation) line of the table; ``tokens`` are the greedy ids it generated."""
-
-    impl: str
-    model: str
-    tokens_per_s: float
-    ms_per_token: float
-    ttft_ms: float
-    peak_rss_mib: float
-    parameters: int
-    runs: int
-    new_tokens: int
-    tokens: list[int] = field(repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON row: every field but the generated ids."""
-        return {
-            "impl": self.impl,
-            "model": self.model,
-            "tokens_per_s": self.tokens_per_s,
-            "ms_per_token": self.ms_per_token,
-            "ttft_ms": self.ttft_ms,
-            "peak_rss_mib": self.peak_rss_mib,
-            "parameters": self.parameters,
-            "runs": self.runs,
-            "new_tokens": self.new_tokens,
-        }
-
-
-@dataclass
-class CacheTiming:
-    """The NumPy twin at a ``context``-token context: one cached step vs the full forward."""
-
-    model: str
-    context: int
-    cached_step_ms: float
-    full_forward_ms: float
-    repeats: int
-
-    @property
-    def ratio(self) -> float:
-        return self.full_forward_ms / self.cached_step_ms
-
-    def to_json(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "ratio": self.ratio}
-
-
-@dataclass
-class Target:
-    """One ratio from this run and the minimum the project aims for."""
-
-    model: str
-    key: str
-    label: str
-    ratio: float | None  # None when a row it needs was skipped
-    minimum: float
-
-    @property
-    def met(self) -> bool | None:
-        return None if self.ratio is None else self.ratio >= self.minimum
 
 
 # -- the child-process side: load once, warm up, time ----------------------------------------
@@ -329,13 +274,6 @@ def in_child(threads: int, fn: Callable[..., T], *args: Any) -> T:
 # -- the parent side: weights, rows, report -----------------------------------------------------
 
 
-def describe(config: GPTConfig) -> str:
-    return (
-        f"{config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide, "
-        f"vocab {config.vocab_size}, context {config.block_size}"
-    )
-
-
 def bench_model(
     name: str, impls: Sequence[str], new_tokens: int, runs: int, budget_s: float, threads: int
 ) -> tuple[list[Row], CacheTiming]:
@@ -364,120 +302,6 @@ def targets_for(model: str, rows: Sequence[Row], cache: CacheTiming) -> list[Tar
     ]
     key, label, minimum = CACHE_TARGET
     return [*out, Target(model, key, label, cache.ratio, minimum)]
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
-    """Columns padded to their widest cell; the first ``left`` columns left-aligned, the rest right."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(header), *(line(r) for r in rows)])
-
-
-def agreement(rows: Sequence[Row]) -> str:
-    """Do all implementations generate the same greedy tokens as the first row?"""
-    ref = rows[0]
-    notes = []
-    for row in rows[1:]:
-        if row.tokens != ref.tokens:
-            first = next(i for i, (a, b) in enumerate(zip(row.tokens, ref.tokens, strict=True)) if a != b)
-            notes.append(f"{row.impl} departs from {ref.impl} at new token {first}")
-    return "; ".join(notes) if notes else f"the same {len(ref.tokens)} tokens from every row"
-
-
-def model_report(name: str, rows: Sequence[Row], cache: CacheTiming, hf_note: str | None) -> str:
-    header = ("impl", "tokens/s", "ms/token", "TTFT ms", "peak RSS MiB", "parameters", "runs")
-    table = format_table(
-        header,
-        [
-            (
-                r.impl,
-                f"{r.tokens_per_s:.1f}",
-                f"{r.ms_per_token:.2f}",
-                f"{r.ttft_ms:.2f}",
-                f"{r.peak_rss_mib:.0f}",
-                f"{r.parameters:,}",
-                str(r.runs),
-            )
-            for r in rows
-        ],
-    )
-    lines = [
-        f"{name}: {describe(BENCH_MODELS[name])}",
-        f"prompt {PROMPT_TOKENS} tokens, {rows[0].new_tokens} new tokens, greedy; median of the runs",
-        table,
-    ]
-    if hf_note:
-        lines.append(f"hf-generate: {hf_note}")
-    lines += [
-        f"greedy tokens: {agreement(rows)}",
-        f"NumPy twin at {cache.context} tokens: cached step {cache.cached_step_ms:.2f} ms, "
-        f"full forward {cache.full_forward_ms:.2f} ms ({cache.ratio:.1f}×, median of {cache.repeats})",
-    ]
-    return "\n".join(lines) + "\n\n"
-
-
-def targets_report(targets: Sequence[Target]) -> str:
-    def result(t: Target) -> str:
-        return "SKIP" if t.met is None else "PASS" if t.met else "MISS"
-
-    table = format_table(
-        ("model", "ratio", "value", "target", "result"),
-        [
-            (
-                t.model,
-                t.label,
-                "n/a" if t.ratio is None else f"{t.ratio:.2f}×",
-                f"≥ {t.minimum:g}×",
-                result(t),
-            )
-            for t in targets
-        ],
-        left=2,
-    )
-    return f"targets (ratios from this run)\n{table}\n"
-
-
-def machine_info(threads: int) -> dict[str, Any]:
-    def version(package: str) -> str | None:
-        try:
-            return importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "threads": threads,
-        "load_average_at_start": os.getloadavg()[0],
-        "versions": {p: version(p) for p in ("torch", "numpy", "transformers")},
-    }
-
-
-def write_json(
-    path: Path,
-    rows: Sequence[Row],
-    caches: Sequence[CacheTiming],
-    targets: Sequence[Target],
-    machine: dict[str, Any],
-) -> None:
-    """{"rows": [...], "cache": [...], "ratios": {model: {key: {ratio, target, met}}}, "machine": {...}}."""
-    ratios: dict[str, dict[str, Any]] = {}
-    for t in targets:
-        ratios.setdefault(t.model, {})[t.key] = {"ratio": t.ratio, "target": t.minimum, "met": t.met}
-    report = {
-        "rows": [r.to_json() for r in rows],
-        "cache": [c.to_json() for c in caches],
-        "ratios": ratios,
-        "machine": machine,
-    }
-    atomic_write_json(path, report)
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -558,7 +382,7 @@ def main(args: argparse.Namespace) -> int:
         all_rows += rows
         caches.append(cache)
         targets += targets_for(name, rows, cache)
-        sys.stdout.write(model_report(name, rows, cache, hf_note))
+        sys.stdout.write(model_report(name, BENCH_MODELS[name], PROMPT_TOKENS, rows, cache, hf_note))
         sys.stdout.flush()
     sys.stdout.write(targets_report(targets))
     sys.stdout.write(f"\ntotal time {time.perf_counter() - start:.0f} s\n")

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from models.architectures import ARCHITECTURES
 from models.commands.bench import _peak_rss_mib, in_child, thread_limit
 from models.commands.bench_report import format_table
 from models.loading import BACKENDS, resolve, shipped_models
@@ -78,7 +79,7 @@ class ModelRow:
 
 
 def task_of(card: dict[str, Any], architecture: str) -> str:
-    return str(card.get("task") or {"encoder": "mlm", "encoder-decoder": "numbers"}.get(architecture, "lm"))
+    return str(card.get("task") or ARCHITECTURES[architecture].task)
 
 
 def quality_of(card: dict[str, Any], task: str = "lm") -> tuple[dict[str, float], str]:
@@ -126,20 +127,21 @@ def measure(directory: str, backend: str, new_tokens: int) -> Speed:
     from models.loading import load_model
 
     model = load_model(directory, backend=backend)
-    arch = architecture_of(read_json(Path(directory) / CONFIG_FILE))
+    arch = ARCHITECTURES[architecture_of(read_json(Path(directory) / CONFIG_FILE))]
     card_path = Path(directory) / CARD_FILE
-    task = task_of(read_json(card_path) if card_path.is_file() else {}, arch)
+    task = task_of(read_json(card_path) if card_path.is_file() else {}, arch.name)
     if task == "numbers":
         from models.evaluate import translate
         from models.loading import load_tokenizer
 
-        tokenizer = None if arch == "encoder-decoder" else load_tokenizer(directory)
+        seq2seq = arch.kind == "seq2seq"  # its own vocabularies; a GPT writes characters
+        tokenizer = None if seq2seq else load_tokenizer(directory)
         translate(model, NUMBERS[:1], tokenizer)  # warm-up
         start = time.perf_counter()
         _, n = translate(model, NUMBERS, tokenizer)
-        unit = "words" if arch == "encoder-decoder" else "characters"
+        unit = "words" if seq2seq else "characters"
         what = f"{unit} written, greedy, {len(NUMBERS)} numbers at once"
-    elif arch == "encoder":
+    elif arch.kind == "masked-lm":
         ids = np.random.default_rng(0).integers(0, model.config.vocab_size, (1, model.config.block_size))
         with model.inference_context():
             model.forward(ids)  # warm-up
@@ -157,7 +159,7 @@ def measure(directory: str, backend: str, new_tokens: int) -> Speed:
         start = time.perf_counter()
         events = list(generate(model, [0], steps, SamplingParams(temperature=0)))
         n = next(e.n_tokens for e in events if isinstance(e, DoneEvent))
-        what = "new tokens, greedy, one stream, " + ("LSTM state" if arch == "lstm" else "KV cache")
+        what = "new tokens, greedy, one stream, " + ("KV cache" if arch.attention else "LSTM state")
     seconds = time.perf_counter() - start
     return Speed(backend, n / seconds, what, round(_peak_rss_mib(), 1))
 

@@ -57,16 +57,16 @@ export default {
     const ed = pick(ctx, "encoder-decoder");
     const gpt = causalGPT(ctx);
     const dec = ctx.models.find(isNumbersGPT);
-    const at = (m, n) => ({ layer: clamp(state.layer, n ?? m.n_layer), head: clamp(state.head, m.n_head) });
-    const post = (url, body) => safe(ctx.api.postJSON(url, body));
+    const layerHeadOf = (m, n) => ({ layer: clamp(state.layer, n ?? m.n_layer), head: clamp(state.head, m.n_head) });
+    const postOrError = (url, body) => safe(ctx.api.postJSON(url, body));
     const positions = hidden(state);
     const [fill, causal, tr, gen] = await Promise.all([
-      enc && post("/api/fill-mask", { model: enc.name, text: state.text, positions }),
-      enc && gpt && post("/api/trace", { model: gpt.name, text: state.text, ...at(gpt) }),
-      ed && post("/api/translate", { model: ed.name, source: state.number, num_beams: state.beams, length_penalty: state.penalty }),
-      ed && dec && post("/api/beam", { model: dec.name, prompt: `${state.number}=`, num_beams: 1, max_new_tokens: 64 }),
+      enc && postOrError("/api/fill-mask", { model: enc.name, text: state.text, positions }),
+      enc && gpt && postOrError("/api/trace", { model: gpt.name, text: state.text, ...layerHeadOf(gpt) }),
+      ed && postOrError("/api/translate", { model: ed.name, source: state.number, num_beams: state.beams, length_penalty: state.penalty }),
+      ed && dec && postOrError("/api/beam", { model: dec.name, prompt: `${state.number}=`, num_beams: 1, max_new_tokens: 64 }),
     ]);
-    return { enc, ed, gpt, dec, fill, causal, tr, gen, positions, encAt: enc && at(enc), edAt: ed && at(ed, ed.n_dec_layer) };
+    return { enc, ed, gpt, dec, fill, causal, tr, gen, positions, encAt: enc && layerHeadOf(enc), edAt: ed && layerHeadOf(ed, ed.n_dec_layer) };
   },
 
   render(d, state, ctx) {

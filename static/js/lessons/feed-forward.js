@@ -3,11 +3,11 @@ import { checked, fmt, h } from "../lib/dom.js";
 import { figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
 import { render as linechart } from "../vis/linechart.js";
-import { tokenLabel } from "../vis/tokens.js";
+import { quotedToken, tokenLabel } from "../vis/tokens.js";
 
 const NORM = { pre: "pre-LN", post: "post-LN" };
 const metrics = new Map(); // model name → its metrics log (or null): fetched once per page
-const num = (path, v, digits = 3) => checked(h("b", { class: "mono", title: String(v) }, fmt(v, digits)), path, v);
+const boldNumber = (path, v, digits = 3) => checked(h("b", { class: "mono", title: String(v) }, fmt(v, digits)), path, v);
 
 function metricsOf(ctx, name) {
   if (!metrics.has(name)) metrics.set(name, ctx.api.getJSON(`/api/models/${encodeURIComponent(name)}/metrics`).catch(() => null));
@@ -65,15 +65,15 @@ export default {
       name: "residual-norm",
       data: { tokens: trace.tokens, residual_norm: trace.residual_norm },
     });
-    const at = (t) => trace.residual_norm.map((row, l) => [l, row[t]]);
+    const normsOf = (t) => trace.residual_norm.map((row, l) => [l, row[t]]);
     const mean = trace.residual_norm.map((row, l) => [l, row.reduce((a, b) => a + b, 0) / T]);
     linechart(r.body, [
-      { name: `last “${tokenLabel(trace.tokens[T - 1])}”`, points: at(T - 1), markers: true },
-      { name: `first “${tokenLabel(trace.tokens[0])}”`, points: at(0), dash: "5 3" },
+      { name: `last ${quotedToken(trace.tokens[T - 1])}`, points: normsOf(T - 1), markers: true },
+      { name: `first ${quotedToken(trace.tokens[0])}`, points: normsOf(0), dash: "5 3" },
       { name: "mean of tokens", points: mean, dash: "2 3" },
     ], { xLabel: "block (0 = embeddings)", yLabel: "‖x‖", readout: r.readout, height: 240, yMin: 0, label: "residual stream norm per block" });
-    r.body.append(h("p", { class: "small" }, `Last token: ‖x‖ = `, num(`trace.residual_norm.0.${T - 1}`, trace.residual_norm[0][T - 1]),
-      " after the embeddings, ", num(`trace.residual_norm.${L}.${T - 1}`, trace.residual_norm[L][T - 1]), ` after block ${L - 1}.`));
+    r.body.append(h("p", { class: "small" }, `Last token: ‖x‖ = `, boldNumber(`trace.residual_norm.0.${T - 1}`, trace.residual_norm[0][T - 1]),
+      " after the embeddings, ", boldNumber(`trace.residual_norm.${L}.${T - 1}`, trace.residual_norm[L][T - 1]), ` after block ${L - 1}.`));
 
     // MLP activity
     const key = state.mlp === "mean" ? "mlp_mean" : "mlp_active";
@@ -105,9 +105,9 @@ export default {
       { name: "γ·x̂ + β", points: ch(ln.output), width: 1, dash: "4 2" },
     ], { xLabel: "channel", yLabel: "value", readout: g.readout, height: 240, label: "LayerNorm input and output per channel" });
     g.body.append(h("p", { class: "small" },
-      "μ = ", num("layernorm.mean", ln.mean, 4), " · σ² = ", num("layernorm.var", ln.var, 4), " · σ = √(σ² + ", String(ln.eps), ") = ",
-      num("layernorm.std", ln.std, 4), " → normalised: mean ", num("layernorm.normalised_mean", ln.normalised_mean, 4),
-      ", variance ", num("layernorm.normalised_var", ln.normalised_var, 4), "."));
+      "μ = ", boldNumber("layernorm.mean", ln.mean, 4), " · σ² = ", boldNumber("layernorm.var", ln.var, 4), " · σ = √(σ² + ", String(ln.eps), ") = ",
+      boldNumber("layernorm.std", ln.std, 4), " → normalised: mean ", boldNumber("layernorm.normalised_mean", ln.normalised_mean, 4),
+      ", variance ", boldNumber("layernorm.normalised_var", ln.normalised_var, 4), "."));
 
     // training curves of the served models
     const series = [];
@@ -120,7 +120,7 @@ export default {
       const twin = gpts.filter((x, j) => data.metrics[j] && x.norm === model.norm).length > 1;
       series.push({ name: twin ? model.name.slice(0, 16) : NORM[model.norm] || model.norm, points: recs.map((x) => [x.step, x.val_loss]) });
       rows.push(h("li", {}, `${model.name}, ${NORM[model.norm] || model.norm}: validation loss `,
-        num(`metrics.${i}.records.${log.records.indexOf(recs[last])}.val_loss`, recs[last].val_loss, 4), ` nats after ${recs[last].step} steps`));
+        boldNumber(`metrics.${i}.records.${log.records.indexOf(recs[last])}.val_loss`, recs[last].val_loss, 4), ` nats after ${recs[last].step} steps`));
     });
     if (series.length) {
       const norms = new Set(gpts.filter((_, i) => data.metrics[i]).map((x) => x.norm));

@@ -3,9 +3,8 @@ import { checked, h, pct } from "../lib/dom.js";
 import { figure } from "../vis/figure.js";
 import { inkOn, viridis } from "../vis/scales.js";
 import { s, svgRoot } from "../vis/svg.js";
-import { tokenLabel } from "../vis/tokens.js";
+import { quotedToken, tokenLabel } from "../vis/tokens.js";
 
-const q = (t) => `“${tokenLabel(t)}”`;
 const short = (t) => (tokenLabel(t).length > 4 ? `${tokenLabel(t).slice(0, 3)}…` : tokenLabel(t));
 
 // Layers × positions: each cell the block's top prediction, coloured by its probability (viridis 0..1).
@@ -26,8 +25,8 @@ function grid(el, trace, readout) {
     cells.flat().forEach((c) => c.firstChild.classList.remove("active"));
     cells[l][t].firstChild.classList.add("active");
     const e = lens[l][t];
-    readout.textContent = `block ${l}${l === L - 1 ? " (the output)" : ""}, position ${t} ${q(trace.tokens[t])} → ` +
-      e.map((x, k) => `${k + 1}. ${q(x.token)} ${pct(x.prob)}`).join(" · ");
+    readout.textContent = `block ${l}${l === L - 1 ? " (the output)" : ""}, position ${t} ${quotedToken(trace.tokens[t])} → ` +
+      e.map((x, k) => `${k + 1}. ${quotedToken(x.token)} ${pct(x.prob)}`).join(" · ");
     at = [l, t];
   };
   let at = null;
@@ -101,9 +100,9 @@ export default {
     const last = trace.logit_lens[L - 1][T - 1][0];
     const model = trace.next_token[0];
     f.body.after(h("p", { class: "small", "data-final": "" },
-      `Block ${L - 1} at the last position predicts ${q(last.token)} `,
+      `Block ${L - 1} at the last position predicts ${quotedToken(last.token)} `,
       checked(h("b", { class: "mono" }, pct(last.prob)), `trace.logit_lens.${L - 1}.${T - 1}.0.prob`, last.prob),
-      `; the model's real next-token prediction is ${q(model.token)} `,
+      `; the model's real next-token prediction is ${quotedToken(model.token)} `,
       checked(h("b", { class: "mono" }, pct(model.prob)), "trace.next_token.0.prob", model.prob),
       last.id === model.id ? ": the same, because the last block's output is what the model's head reads." : "."));
   },
@@ -116,11 +115,11 @@ export default {
     const first = col.findIndex((e) => e.id === final.id);
     if (L < 2) return null;
     return {
-      prompt: `At the last position the model finally predicts ${q(final.token)}. Which is the first block whose top guess there is already ${q(final.token)}?`,
+      prompt: `At the last position the model finally predicts ${quotedToken(final.token)}. Which is the first block whose top guess there is already ${quotedToken(final.token)}?`,
       choices: col.map((_, l) => `block ${l}`),
       answer: first,
-      reveal: `Block ${first}${first ? `; before it the top guesses were ${col.slice(0, first).map((e) => q(e.token)).join(", ")}` : ": even the first block's output already points to it"}. ` +
-        `Probability of ${q(final.token)} on top, block by block: ${col.map((e) => (e.id === final.id ? pct(e.prob, 0) : "–")).join(" → ")}.`,
+      reveal: `Block ${first}${first ? `; before it the top guesses were ${col.slice(0, first).map((e) => quotedToken(e.token)).join(", ")}` : ": even the first block's output already points to it"}. ` +
+        `Probability of ${quotedToken(final.token)} on top, block by block: ${col.map((e) => (e.id === final.id ? pct(e.prob, 0) : "–")).join(" → ")}.`,
     };
   },
 
@@ -129,5 +128,5 @@ export default {
     "then the product with the token-embedding matrix. The logit lens applies that same reading to the stream after every block, " +
     "as if the model stopped there.\n\n" +
     `Early blocks often guess a frequent token; later blocks refine the guess using the context. The last row is exactly the model's output, ` +
-    `so its last cell equals the next-token prediction (${q(trace.next_token[0].token)}). The dots mark where a block's guess is the character that really comes next in your text.`,
+    `so its last cell equals the next-token prediction (${quotedToken(trace.next_token[0].token)}). The dots mark where a block's guess is the character that really comes next in your text.`,
 };

@@ -103,13 +103,13 @@ export default {
         "tokens/s from a 32-token greedy generation on this server, one model after the other (expect noise). Parameters from the model cards.",
       name: "lstm-vs-gpt", data: { ppl: d.ppl, runs: d.runs }, panel: "compare",
     });
-    const num = (k, key, digits = 3) => d.ppl[k].error ? "—" : checked(h("span", {}, fmt(d.ppl[k][key], digits)), `ppl.${k}.${key}`, d.ppl[k][key]);
+    const perplexityNumber = (k, key, digits = 3) => d.ppl[k].error ? "—" : checked(h("span", {}, fmt(d.ppl[k][key], digits)), `ppl.${k}.${key}`, d.ppl[k][key]);
     const rows = [
       ["architecture", (x) => x.architecture],
       ["parameters", (x) => x.parameters.toLocaleString("en")],
-      ["loss (nats/token)", (x, k) => num(k, "loss")],
-      ["perplexity", (x, k) => num(k, "perplexity", 2)],
-      ["bits per char", (x, k) => num(k, "bits_per_char")],
+      ["loss (nats/token)", (x, k) => perplexityNumber(k, "loss")],
+      ["perplexity", (x, k) => perplexityNumber(k, "perplexity", 2)],
+      ["bits per char", (x, k) => perplexityNumber(k, "bits_per_char")],
       ["tokens/s", (x, k) => (d.runs[k] ? fmt(d.runs[k].tokens_per_s, 0) : "—")],
     ];
     c.body.append(h("table", { class: "data" },

@@ -1,10 +1,12 @@
 // Step 6 · Masks: a real batch of unequal prompts, left-padded; padding, causal and combined masks side by
 // side; the model's attention on the padded batch next to each prompt run alone.
-import { debounce, fmt, h } from "../lib/dom.js";
+import { postJSONCached } from "../lib/api.js";
+import { checkedNumber, debounce, fmt, h } from "../lib/dom.js";
+import { addLayerHeadPickers, addPicker, clampedLayerHead, fillPicker } from "../lib/lesson-controls.js";
+import { range } from "../lib/math.js";
 import { figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
-import { render as chips } from "../vis/tokens.js";
-import { fill, layerHead, lh, num, picker, post, quote, range } from "./qkv.js";
+import { render as chips, quotedToken } from "../vis/tokens.js";
 
 const texts = (state) => [state.text, state.second, state.third];
 
@@ -28,15 +30,15 @@ export default {
       input.addEventListener("input", debounce(() => ctx.set({ [key]: input.value }), 300));
       ctx.controls.append(h("label", { for: `lesson-${key}` }, label), input);
     }
-    picker(ctx, "row", "Prompt");
-    layerHead(ctx);
+    addPicker(ctx, "row", "Prompt");
+    addLayerHeadPickers(ctx);
   },
 
   async load(state, ctx) {
-    const { layer, head } = lh(ctx, state);
+    const { layer, head } = clampedLayerHead(ctx, state);
     const [masks, padded] = await Promise.all([
-      post(ctx, "/api/masks", { model: state.model, texts: texts(state) }),
-      post(ctx, "/api/lessons/padded", { model: state.model, texts: texts(state), layer, head }),
+      postJSONCached("/api/masks", { model: state.model, texts: texts(state) }),
+      postJSONCached("/api/lessons/padded", { model: state.model, texts: texts(state), layer, head }),
     ]);
     return { masks, padded };
   },
@@ -48,7 +50,7 @@ export default {
     const shortest = lengths.indexOf(Math.min(...lengths));
     const b = state.row >= 0 && state.row < B ? state.row : shortest;
     const prompts = texts(state);
-    fill("row", prompts.map((t, k) => [k, `${k + 1}: ${t.slice(0, 16)} (${lengths[k]} tok)`]), b);
+    fillPicker("row", prompts.map((t, k) => [k, `${k + 1}: ${t.slice(0, 16)} (${lengths[k]} tok)`]), b);
     const where = `${padded.model}, a batch of ${B} prompts padded to T = ${T}`;
 
     const f = figure(ctx.figures, {
@@ -63,7 +65,7 @@ export default {
       row.forEach((tok, t) => {
         const chip = h("div");
         chips(chip, [tok ?? "pad"], { classes: [tok === null ? "hatch" : ""], titles: [tok === null ? "padding (not a token)" : `position ${masks.positions[k][t]}: ${JSON.stringify(tok)}`] });
-        tr.append(h("td", { style: "padding:2px;text-align:center" }, chip, tok === null ? h("span", { class: "small muted" }, "–") : num(`masks.positions.${k}.${t}`, masks.positions[k][t], 0)));
+        tr.append(h("td", { style: "padding:2px;text-align:center" }, chip, tok === null ? h("span", { class: "small muted" }, "–") : checkedNumber(`masks.positions.${k}.${t}`, masks.positions[k][t], 0)));
       });
       table.append(tr);
     });
@@ -99,8 +101,8 @@ export default {
     const wopts = { scale: "viridis", min: 0, max: 1, readout: a.readout, format: (v) => fmt(v, 3) };
     small(pair, "in the padded batch", padded.attention[b], labels, { ...wopts, mask: masks.combined[b], label: "attention in the batch" });
     small(pair, "alone", padded.alone[b], masks.tokens[b].slice(T - n), { ...wopts, mask: range(n).map((i) => range(n).map((j) => j <= i)), label: "attention alone" });
-    a.body.append(h("p", {}, "Weight that real queries give padded keys, summed over the whole batch: ", num("padded.pad_weight", padded.pad_weight, 4),
-      ". Largest change of any real weight between batch and alone: ", num("padded.max_change", padded.max_change, 7), "."));
+    a.body.append(h("p", {}, "Weight that real queries give padded keys, summed over the whole batch: ", checkedNumber("padded.pad_weight", padded.pad_weight, 4),
+      ". Largest change of any real weight between batch and alone: ", checkedNumber("padded.max_change", padded.max_change, 7), "."));
   },
 
   question({ masks }, state) {
@@ -112,7 +114,7 @@ export default {
     const pos = masks.positions[b][pads];
     const choices = [...new Set([0, 1, pads, pads + 1])].sort((x, y) => x - y);
     return {
-      prompt: `Prompt ${b + 1} is padded with ${pads} pads on the left. What position does the model give its first real token ${quote(masks.tokens[b][pads])}?`,
+      prompt: `Prompt ${b + 1} is padded with ${pads} pads on the left. What position does the model give its first real token ${quotedToken(masks.tokens[b][pads])}?`,
       choices: choices.map(String),
       answer: choices.indexOf(pos),
       reveal: `Position ${pos}. Positions count the real tokens a query can see (position_ids), so padding does not shift them: the prompt gets the same position vectors, and the same attention, as when it runs alone.`,

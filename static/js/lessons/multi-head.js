@@ -4,10 +4,9 @@ import { figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
 import { HEAD_COLOURS, render as headview } from "../vis/headview.js";
 import { s, svgRoot } from "../vis/svg.js";
-import { tokenLabel } from "../vis/tokens.js";
+import { quotedToken } from "../vis/tokens.js";
 
 const KINDS = { previous: "the previous token", self: "itself", first: "the first token", same: "earlier copies of its own token" };
-const q = (t) => `“${tokenLabel(t)}”`;
 
 // Mean weight a head puts on the previous token, itself, the first token, and earlier copies of the
 // query's own token, over the queries that have such a key (query 0 sees only itself and is left out).
@@ -88,7 +87,7 @@ export default {
       box.append(
         h("h4", {}, h("span", { class: "swatch", style: `display:inline-block;width:12px;height:12px;background:${HEAD_COLOURS[k % HEAD_COLOURS.length]}` }), ` head ${k}`),
         map,
-        h("p", { class: "small" }, `last token ${q(trace.tokens[T - 1])} → ${q(trace.tokens[best])} `,
+        h("p", { class: "small" }, `last token ${quotedToken(trace.tokens[T - 1])} → ${quotedToken(trace.tokens[best])} `,
           checked(h("b", { class: "mono" }, fmt(last[best], 3)), `trace.attention.${L}.${k}.${T - 1}.${best}`, last[best])),
         h("p", { class: "small muted", "data-pattern": top?.kind || "" },
           top ? `mostly ${KINDS[top.kind]} (mean ${fmt(top.mean, 2)})${top.mean < 0.3 ? ", but spread out" : ""}` : "one token: nothing to compare"),

@@ -1,11 +1,12 @@
 // Step 3 · Positional encoding: the model's learned table or fixed sinusoids, as a heatmap, as waves,
 // and as a position-similarity matrix; a slider sets how many positions are drawn.
-import { debounce, fmt, h } from "../lib/dom.js";
-import { figure } from "../vis/figure.js";
+import { checkedNumber, debounce, fmt, h } from "../lib/dom.js";
+import { fillPicker } from "../lib/lesson-controls.js";
+import { range } from "../lib/math.js";
+import { addWorkedTable, figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
 import { render as lines } from "../vis/linechart.js";
-import { render as chips } from "../vis/tokens.js";
-import { fill, num, quote, range, worked } from "./qkv.js";
+import { render as chips, quotedToken } from "../vis/tokens.js";
 
 const kindOf = (state, model) => (state.table === "sinusoidal" || model.pos !== "learned" ? "sinusoidal" : "learned");
 
@@ -34,7 +35,7 @@ export default {
   async load(state, ctx) {
     const model = ctx.model();
     const kind = kindOf(state, model);
-    fill("table", model.pos === "learned" ? [["model", "the model's learned table"], ["sinusoidal", "sinusoids (for comparison)"]]
+    fillPicker("table", model.pos === "learned" ? [["model", "the model's learned table"], ["sinusoidal", "sinusoids (for comparison)"]]
       : [["model", "the model's sinusoids"]], model.pos === "learned" ? state.table : "model");
     const n = Math.min(Math.max(4, state.n), model.context);
     const q = new URLSearchParams({ kind, model: model.name, positions: n });
@@ -95,10 +96,10 @@ export default {
     const angle = (d) => p / 10000 ** ((d - (d % 2)) / C);
     const rows = kind === "sinusoidal"
       ? range(4).map((d) => [`PE[${p}][${d}]`, `${d % 2 ? "cos" : "sin"}(${p} / 10000^(${d - (d % 2)}/${C})) = ${d % 2 ? "cos" : "sin"}(${fmt(angle(d), 4)})`,
-        fmt(d % 2 ? Math.cos(angle(d)) : Math.sin(angle(d)), 4), num(`positional.vectors.${p}.${d}`, V[p][d])])
-      : range(4).map((d) => [`PE[${p}][${d}]`, `row ${p} of wpe, channel ${d}`, "learned", num(`positional.vectors.${p}.${d}`, V[p][d])]);
-    worked(s, `position ${p} (your last token${p < T - 1 ? " drawn" : ""}), by hand`, [["", "how", "by hand", "the table"], ...rows,
-      ["cos(p, p−1)", `similarity of positions ${p} and ${Math.max(0, p - 1)}`, "", num(`positional.similarity.${p}.${Math.max(0, p - 1)}`, positional.similarity[p][Math.max(0, p - 1)])]]);
+        fmt(d % 2 ? Math.cos(angle(d)) : Math.sin(angle(d)), 4), checkedNumber(`positional.vectors.${p}.${d}`, V[p][d])])
+      : range(4).map((d) => [`PE[${p}][${d}]`, `row ${p} of wpe, channel ${d}`, "learned", checkedNumber(`positional.vectors.${p}.${d}`, V[p][d])]);
+    addWorkedTable(s, `position ${p} (your last token${p < T - 1 ? " drawn" : ""}), by hand`, [["", "how", "by hand", "the table"], ...rows,
+      ["cos(p, p−1)", `similarity of positions ${p} and ${Math.max(0, p - 1)}`, "", checkedNumber(`positional.similarity.${p}.${Math.max(0, p - 1)}`, positional.similarity[p][Math.max(0, p - 1)])]]);
   },
 
   question({ kind, positional, tokens, model }) {
@@ -109,7 +110,7 @@ export default {
     const best = range(n).filter((j) => j !== p).reduce((a, b) => (row[b] > row[a] ? b : a), p ? 0 : 1);
     const cands = [...new Set([best, p - 1, Math.min(n - 1, p + 1), 0, Math.floor(p / 2)])].filter((j) => j !== p).slice(0, 4).sort((a, b) => a - b);
     return {
-      prompt: `Your last token sits at position ${p} ${quote(tokens[p])}. Which other position's vector in the ${kind === "learned" ? `learned table of ${model.name}` : "sinusoid table"} is most similar to it (cosine)?`,
+      prompt: `Your last token sits at position ${p} ${quotedToken(tokens[p])}. Which other position's vector in the ${kind === "learned" ? `learned table of ${model.name}` : "sinusoid table"} is most similar to it (cosine)?`,
       choices: cands.map((j) => `position ${j}`),
       answer: cands.indexOf(best),
       reveal: `Position ${best}: cosine ${fmt(row[best], 3)}. ${Math.abs(best - p) <= 1 ? "A neighbour, as the bright diagonal band promises." : "Not a neighbour: this table is less orderly than a clock."}`,

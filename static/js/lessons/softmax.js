@@ -1,9 +1,14 @@
 // Step 7 · Softmax: one query's scores become weights that sum to one; the whole T × T weight matrix.
-import { fmt, h, pct } from "../lib/dom.js";
+import { postJSONCached } from "../lib/api.js";
+import { checkedNumber, fmt, h, pct } from "../lib/dom.js";
+import {
+  addLayerHeadPickers, addPicker, clampedLayerHead, fillPicker, tokenIndexOrLast, tokenPickerOptions,
+} from "../lib/lesson-controls.js";
+import { range } from "../lib/math.js";
 import { render as bars } from "../vis/bars.js";
-import { figure } from "../vis/figure.js";
+import { addWorkedTable, figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
-import { at, fill, layerHead, lh, num, picker, post, quote, range, tokenOptions, worked } from "./qkv.js";
+import { quotedToken } from "../vis/tokens.js";
 
 const SHOWN = 8; // keys in the worked table (the highest scores); the sum runs over all of them
 
@@ -13,27 +18,27 @@ export default {
   formula: String.raw`\begin{aligned} w_{ij} &= \frac{e^{\,s_{ij} - m_i}}{\sum_{j'} e^{\,s_{ij'} - m_i}}, \quad m_i = \max_{j} s_{ij} \\ e^{-\infty} &= 0, \quad \textstyle\sum_j w_{ij} = 1 \end{aligned}`,
 
   controls(ctx) {
-    layerHead(ctx);
-    picker(ctx, "query", "Query");
+    addLayerHeadPickers(ctx);
+    addPicker(ctx, "query", "Query");
   },
 
   async load(state, ctx) {
-    const { layer, head } = lh(ctx, state);
-    return post(ctx, "/api/trace", { model: state.model, text: state.text, layer, head });
+    const { layer, head } = clampedLayerHead(ctx, state);
+    return postJSONCached("/api/trace", { model: state.model, text: state.text, layer, head });
   },
 
   render(trace, state, ctx) {
     const T = trace.tokens.length;
     const L = trace.layer;
     const H = trace.head;
-    const i = at(state.query, T);
-    fill("query", tokenOptions(trace.tokens), i);
+    const i = tokenIndexOrLast(state.query, T);
+    fillPicker("query", tokenPickerOptions(trace.tokens), i);
     const scores = trace.scores[i];
     const weights = trace.attention[L][H][i];
     const where = `${trace.model}, layer ${L}, head ${H}, on your text`;
 
     const f = figure(ctx.figures, {
-      title: `Query ${i} ${quote(trace.tokens[i])}: scores → weights`,
+      title: `Query ${i} ${quotedToken(trace.tokens[i])}: scores → weights`,
       caption: `Row ${i} of the score table and its softmax (${where}). Keys after the query are masked: score −∞, weight exactly 0.`,
       name: `softmax-row-${i}`,
       data: { tokens: trace.tokens, scores, weights },
@@ -56,10 +61,10 @@ export default {
       name: "softmax-worked",
       data: { scores, weights },
     });
-    worked(g, `query ${i} ${quote(trace.tokens[i])}, layer ${L}, head ${H}`, [
+    addWorkedTable(g, `query ${i} ${quotedToken(trace.tokens[i])}, layer ${L}, head ${H}`, [
       ["key", "score s", "s − max", "exp(s − max)", "÷ Σ (by hand)", "model's weight"],
-      ...top.map((j) => [`${j} ${quote(trace.tokens[j])}`, num(`trace.scores.${i}.${j}`, scores[j]), fmt(scores[j] - m, 4),
-        fmt(e(j), 4), fmt(e(j) / Z, 4), num(`trace.attention.${L}.${H}.${i}.${j}`, weights[j])]),
+      ...top.map((j) => [`${j} ${quotedToken(trace.tokens[j])}`, checkedNumber(`trace.scores.${i}.${j}`, scores[j]), fmt(scores[j] - m, 4),
+        fmt(e(j), 4), fmt(e(j) / Z, 4), checkedNumber(`trace.attention.${L}.${H}.${i}.${j}`, weights[j])]),
       ["Σ", "", "", fmt(Z, 4), "1.0000", fmt(weights.reduce((a, b) => a + b, 0), 4)],
     ]);
 
@@ -72,7 +77,7 @@ export default {
     const map = heatmap(w.body, { matrix: trace.attention[L][H], rows: trace.tokens, cols: trace.tokens }, {
       scale: "viridis", min: 0, max: 1, mask: trace.mask, values: true, readout: w.readout, rowTitle: "query", colTitle: "key",
       label: `attention weights of layer ${L} head ${H}`, format: (v) => (v < 0.005 ? "0" : fmt(v, 2)),
-      describe: (a, b, v) => `query ${a} ${quote(trace.tokens[a])} → key ${b} ${quote(trace.tokens[b])}: ${v === null ? "masked: weight exactly 0" : fmt(v, 4)}`, onClick: (a) => ctx.set({ query: a }),
+      describe: (a, b, v) => `query ${a} ${quotedToken(trace.tokens[a])} → key ${b} ${quotedToken(trace.tokens[b])}: ${v === null ? "masked: weight exactly 0" : fmt(v, 4)}`, onClick: (a) => ctx.set({ query: a }),
     });
     map.activate(i, weights.indexOf(Math.max(...weights)));
     const sums = trace.attention[L][H].map((r) => r.reduce((a, b) => a + b, 0));
@@ -82,7 +87,7 @@ export default {
 
   question(trace, state) {
     const T = trace.tokens.length;
-    const i = at(state.query, T);
+    const i = tokenIndexOrLast(state.query, T);
     if (i < 1) return null;
     const wts = trace.attention[trace.layer][trace.head][i];
     const best = Math.max(...wts);
@@ -90,9 +95,9 @@ export default {
     const answer = best < 0.25 ? 0 : best < 0.5 ? 1 : best < 0.9 ? 2 : 3;
     const j = wts.indexOf(best);
     return {
-      prompt: `Query ${i} ${quote(trace.tokens[i])} can see ${i + 1} keys. How much of its weight will its favourite key get?`,
+      prompt: `Query ${i} ${quotedToken(trace.tokens[i])} can see ${i + 1} keys. How much of its weight will its favourite key get?`,
       choices: bins, answer,
-      reveal: `Key ${j} ${quote(trace.tokens[j])} gets ${pct(best, 1)}. A score gap of d between two keys becomes a weight ratio of e^d: ` +
+      reveal: `Key ${j} ${quotedToken(trace.tokens[j])} gets ${pct(best, 1)}. A score gap of d between two keys becomes a weight ratio of e^d: ` +
         "a gap of 3 already means twenty times more weight, so a few points of score decide a lot.",
     };
   },

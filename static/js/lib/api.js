@@ -43,6 +43,22 @@ export async function postJSON(url, body, { signal } = {}) {
   );
 }
 
+// postJSON, once per distinct URL and body (a lesson redrawn for a new query or key does not refetch);
+// a failed call is forgotten, so the next one tries again.
+const postCache = new Map();
+export function postJSONCached(url, body) {
+  const key = url + JSON.stringify(body);
+  if (!postCache.has(key)) {
+    if (postCache.size > 8) postCache.clear();
+    const call = postJSON(url, body).catch((e) => {
+      postCache.delete(key);
+      throw e;
+    });
+    postCache.set(key, call);
+  }
+  return postCache.get(key);
+}
+
 // POST a body and read Server-Sent Events from the response: onEvent(name, data) per event.
 // Aborting `signal` closes the connection, and the server stops generating.
 export async function streamEvents(url, body, { signal, onEvent }) {

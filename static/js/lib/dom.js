@@ -65,3 +65,7 @@ export function checked(el, path, value) {
   el.dataset.value = String(value);
   return el;
 }
+
+// A number shown with `digits` decimals, its exact value on hover, marked for the browser tests.
+export const checkedNumber = (path, value, digits = 4) =>
+  checked(h("span", { title: String(value) }, fmt(value, digits)), path, value);

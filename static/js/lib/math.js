@@ -1,4 +1,9 @@
-// Formulas with the vendored KaTeX; the source stays readable in the title for copy and screen readers.
+// Formulas with the vendored KaTeX, and small numeric helpers.
+
+// 0, 1, …, n − 1
+export const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+// A formula; the source stays readable in the aria-label for copy and screen readers.
 export function tex(el, source, { display = true } = {}) {
   el.setAttribute("aria-label", source);
   if (window.katex) {

@@ -3,6 +3,7 @@
 // A GPT's attention is causal (a query reads only earlier keys); the masked LM's encoder reads both sides.
 import { latestOnly, postJSON, streamEvents } from "../lib/api.js";
 import { checked, debounce, fmt, h, modelSelect } from "../lib/dom.js";
+import { range } from "../lib/math.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
 import { causalRows, render as grid, square } from "../vis/attngrid.js";
 import { figure } from "../vis/figure.js";
@@ -21,7 +22,6 @@ const model = () => models.find((m) => m.name === state.model);
 const bidirectional = () => model()?.architecture === "encoder";
 const $ = (id) => document.getElementById(id);
 const save = () => writeState(state, defaults);
-const fill = (n) => Array.from({ length: n }, (_, i) => i);
 const ready = () => (document.body.dataset.ready ||= "1");
 
 function showError(e) {
@@ -67,8 +67,8 @@ function picker(key, label, options, onChange) {
 }
 $("att-pickers").append(
   h("span", { class: "field" }, h("label", { for: "model" }, "Model"), select),
-  picker("layer", "Head view layer", () => fill(model().n_layer).map((l) => [l, `layer ${l}`]), drawHeadView),
-  picker("head", "Heads", () => [["all", "all heads"], ...fill(model().n_head).map((k) => [k, `head ${k}`])], drawHeadView),
+  picker("layer", "Head view layer", () => range(model().n_layer).map((l) => [l, `layer ${l}`]), drawHeadView),
+  picker("head", "Heads", () => [["all", "all heads"], ...range(model().n_head).map((k) => [k, `head ${k}`])], drawHeadView),
   picker("cut", "Lines from", () => [["auto", "auto"], ...["0.01", "0.05", "0.1", "0.25", "0.5"].map((w) => [w, `weight ≥ ${w}`])],
     drawHeadView),
 );

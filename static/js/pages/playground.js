@@ -3,6 +3,7 @@
 // extended by each new token's row; PyTorch and NumPy side by side.
 import { latestOnly, postJSON, streamEvents } from "../lib/api.js";
 import { checked, debounce, fmt, h, modelSelect, pct, toast } from "../lib/dom.js";
+import { range } from "../lib/math.js";
 import { applyTeacherPresets, hiddenPanels, locked, pageData, readState, writeState } from "../lib/state.js";
 import { causalRows, render as grid, square } from "../vis/attngrid.js";
 import { render as bars } from "../vis/bars.js";
@@ -159,7 +160,6 @@ const detail = h("div", { class: "token-detail", id: "token-detail" });
 outFig.body.append(text, legend, detail);
 let gen = { prompt: [], events: [] };
 
-const fill = (n) => Array.from({ length: n }, (_, i) => i);
 function picker(key, label, options, onChange) {
   const sel = h("select", { id: `sel-${key}`, "data-key": key, "aria-label": label });
   const set = (opts) => {
@@ -177,9 +177,9 @@ function picker(key, label, options, onChange) {
   return h("span", { class: "field" }, h("label", { for: sel.id }, label), sel);
 }
 const pickers = [];
-const layerOptions = () => fill(model().n_layer).map((l) => [l, `layer ${l}`]);
+const layerOptions = () => range(model().n_layer).map((l) => [l, `layer ${l}`]);
 rowSelects.append(picker("rlayer", "Layer", layerOptions, () => showDetail(selected)),
-  picker("rhead", "Head", () => [["mean", "mean over heads"], ...fill(model().n_head).map((k) => [k, `head ${k}`])], () => showDetail(selected)));
+  picker("rhead", "Head", () => [["mean", "mean over heads"], ...range(model().n_head).map((k) => [k, `head ${k}`])], () => showDetail(selected)));
 
 function chip(token, cls) {
   return h("span", { class: `tok ${cls}` }, token.replace(/\n/g, "↵\n"));
@@ -371,7 +371,7 @@ const fetchTrace = latestOnly((body, signal) => postJSON("/api/trace", body, { s
 const attControls = h("div", { class: "card row", "aria-label": "attention panel settings" },
   h("h2", {}, "Attention"),
   picker("layer", "Head view layer", layerOptions, () => drawAttention()),
-  picker("head", "Heads", () => [["all", "all heads"], ...fill(model().n_head).map((k) => [k, `head ${k}`])], () => drawAttention()));
+  picker("head", "Heads", () => [["all", "all heads"], ...range(model().n_head).map((k) => [k, `head ${k}`])], () => drawAttention()));
 attBox.append(attControls);
 const attRow = h("div", { class: "att-row" });
 attBox.append(attRow);

@@ -36,6 +36,18 @@ export function figure(parent, { title, caption = "", name = "figure", data = nu
   };
 }
 
+// A small "check it by hand" table above a figure's caption: rows of [label, cell, cell, …].
+export function addWorkedTable(fig, title, rows) {
+  const row = ([label, ...cells]) =>
+    h("tr", {}, h("th", { scope: "row", style: "white-space:nowrap" }, label),
+      ...cells.map((c) => h("td", { class: "num" }, c)));
+  const table = h("table", { class: "data worked" },
+    h("caption", { class: "small muted" }, title),
+    h("tbody", {}, rows.map(row)));
+  fig.root.querySelector("figcaption").before(h("div", { class: "body" }, table));
+  return table;
+}
+
 function download(blob, filename) {
   const url = URL.createObjectURL(blob);
   const a = h("a", { href: url, download: filename });

@@ -7,6 +7,9 @@ export function tokenLabel(s) {
   return s.replace(/ /g, "·").replace(/\n/g, "↵").replace(/\t/g, "→");
 }
 
+// A token in prose: “·dog”.
+export const quotedToken = (t) => `“${tokenLabel(t)}”`;
+
 // One chip per token. options: {colors: [css], titles: [string], onSelect(i), selected: i, classes: [string]}
 export function render(el, tokens, options = {}) {
   el.classList.add("tokens");

@@ -1,18 +1,13 @@
 // Step 9 · Feed-forward, residual stream, LayerNorm, pre-LN vs post-LN.
 import { checked, fmt, h } from "../lib/dom.js";
+import { loadMetrics } from "../lib/metrics.js";
 import { figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
 import { render as linechart } from "../vis/linechart.js";
 import { quotedToken, tokenLabel } from "../vis/tokens.js";
 
 const NORM = { pre: "pre-LN", post: "post-LN" };
-const metrics = new Map(); // model name → its metrics log (or null): fetched once per page
 const boldNumber = (path, v, digits = 3) => checked(h("b", { class: "mono", title: String(v) }, fmt(v, digits)), path, v);
-
-function metricsOf(ctx, name) {
-  if (!metrics.has(name)) metrics.set(name, ctx.api.getJSON(`/api/models/${encodeURIComponent(name)}/metrics`).catch(() => null));
-  return metrics.get(name);
-}
 
 function select(ctx, key, label, options) {
   const el = h("select", { id: `lesson-${key}`, "data-key": key, "aria-label": label },
@@ -45,7 +40,7 @@ export default {
     const [trace, layernorm, ...logs] = await Promise.all([
       ctx.api.postJSON("/api/trace", { model: state.model, text: state.text }),
       ctx.api.postJSON("/api/layernorm", { model: state.model, text: state.text, layer }),
-      ...gpts.map((x) => metricsOf(ctx, x.name)),
+      ...gpts.map((x) => loadMetrics(x.name)),
     ]);
     return { trace, layernorm, metrics: logs, gpts };
   },

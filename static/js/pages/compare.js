@@ -1,10 +1,11 @@
 // /compare: `playground compare`'s measured table (GET /api/compare-table), then one table over every served
 // model with both backends measured live, and all loss curves on one chart.
 import { getJSON, postJSON } from "../lib/api.js";
-import { checked, debounce, fmt, h, pct } from "../lib/dom.js";
+import { checked, debounce, fmt, h, pct, segmentedToggle, syncSegmentedToggles } from "../lib/dom.js";
+import { loadMetricsLogs } from "../lib/metrics.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
 import { figure } from "../vis/figure.js";
-import { curves, loadLogs, toggle } from "../lessons/training.js";
+import { lossCurvesFigure } from "../vis/loss-curves.js";
 
 const { models } = pageData();
 const controls = document.getElementById("compare-controls");
@@ -104,7 +105,8 @@ const QUALITY = {
   numbers: [["exact_match", "exact match ", (v) => pct(v, 2)]],
 };
 
-function num(text, path, value, title = String(value)) {
+// Text standing for an API number: the exact value on hover, marked for the browser tests.
+function checkedText(text, path, value, title = String(value)) {
   return checked(h("span", { title }, text), path, value);
 }
 
@@ -127,21 +129,21 @@ function measuredTable(parent, t) {
     `${s.backend} ${s.tokens_per_s.toFixed(1)} tokens/s, ${s.peak_rss_mib} MiB`).join("; ") +
     ` — ${r.speeds[0]?.what ?? ""}; quality: ${r.quality_source}`);
   const body = t.rows.map((r, i) => {
-    const at = `table.rows.${i}`;
+    const rowPath = `table.rows.${i}`;
     const speed = Object.fromEntries(r.speeds.map((s, j) => [s.backend, [s, j]]));
     const quality = (QUALITY[r.task] || []).filter(([k]) => k in r.quality)
-      .flatMap(([k, label, text], n) => [n ? " · " : "", label, num(text(r.quality[k]), `${at}.quality.${k}`, r.quality[k])]);
+      .flatMap(([k, label, text], n) => [n ? " · " : "", label, checkedText(text(r.quality[k]), `${rowPath}.quality.${k}`, r.quality[k])]);
     const tr = h("tr", { tabindex: 0, "data-row": r.name, "aria-label": `${r.name}: measured numbers`,
       onmouseenter: () => show(r), onfocus: () => show(r) },
       h("th", { scope: "row", class: "mono" }, r.name),
       h("td", {}, r.architecture),
-      h("td", { class: "num" }, num(r.parameters.toLocaleString(), `${at}.parameters`, r.parameters)),
+      h("td", { class: "num" }, checkedText(r.parameters.toLocaleString(), `${rowPath}.parameters`, r.parameters)),
       h("td", {}, quality.length ? quality : "—"),
       t.backends.map((b) => h("td", { class: "num", title: speed[b]?.[0].what }, speed[b]
-        ? num(Math.round(speed[b][0].tokens_per_s).toLocaleString(), `${at}.speeds.${speed[b][1]}.tokens_per_s`, speed[b][0].tokens_per_s) : "—")),
+        ? checkedText(Math.round(speed[b][0].tokens_per_s).toLocaleString(), `${rowPath}.speeds.${speed[b][1]}.tokens_per_s`, speed[b][0].tokens_per_s) : "—")),
       t.backends.map((b) => h("td", { class: "num" }, speed[b]
-        ? num(Math.round(speed[b][0].peak_rss_mib).toLocaleString(), `${at}.speeds.${speed[b][1]}.peak_rss_mib`, speed[b][0].peak_rss_mib) : "—")),
-      h("td", { class: "num" }, num((r.file_bytes / 1e6).toFixed(2), `${at}.file_bytes`, r.file_bytes, `${r.file_bytes.toLocaleString()} bytes`)));
+        ? checkedText(Math.round(speed[b][0].peak_rss_mib).toLocaleString(), `${rowPath}.speeds.${speed[b][1]}.peak_rss_mib`, speed[b][0].peak_rss_mib) : "—")),
+      h("td", { class: "num" }, checkedText((r.file_bytes / 1e6).toFixed(2), `${rowPath}.file_bytes`, r.file_bytes, `${r.file_bytes.toLocaleString()} bytes`)));
     return tr;
   });
   f.body.append(h("table", { class: "data measured" },
@@ -165,14 +167,14 @@ async function main() {
     const xs = { steps: "steps", tokens: "tokens", time: "wall time" };
     const bar = h("div", { class: "row", "data-panel": "curve-controls" });
     pair.append(h("div", { class: "stack" }, bar, holder));
-    const logs = await loadLogs(models);
+    const logs = await loadMetricsLogs(models);
     const draw = () => {
       holder.replaceChildren();
-      curves(holder, logs, { x: state.x, y: state.y, name: "compare-loss-curves" });
-      for (const b of bar.querySelectorAll("[data-value]")) b.setAttribute("aria-pressed", String(state[b.dataset.key] === b.dataset.value));
+      lossCurvesFigure(holder, logs, { x: state.x, y: state.y, name: "compare-loss-curves" });
+      syncSegmentedToggles(bar, state);
     };
-    bar.append(h("span", { class: "small" }, "Loss curves: x"), toggle("x axis", "x", xs, state.x, (k) => (set({ x: k }), draw())),
-      h("span", { class: "small" }, "y"), toggle("y axis", "y", { loss: "loss", bpc: "bits/char" }, state.y, (k) => (set({ y: k }), draw())));
+    bar.append(h("span", { class: "small" }, "Loss curves: x"), segmentedToggle("x axis", "x", xs, state.x, (k) => (set({ x: k }), draw())),
+      h("span", { class: "small" }, "y"), segmentedToggle("y axis", "y", { loss: "loss", bpc: "bits/char" }, state.y, (k) => (set({ y: k }), draw())));
     applyTeacherPresets(bar);
     draw();
   } catch (e) {

@@ -24,7 +24,11 @@ function repeated(trace) {
 
 export default {
   defaults: { token: -1, dims: 32 },
-  code: { name: "GPT.embed", highlight: ["self.wte[ids]", "self.wpe[positions]", "sinusoidal_positions("], only: false },
+  code: {
+    name: "GPT.embed",
+    highlight: ["self.wte[ids]", "self.wpe[positions]", "sinusoidal_positions("],
+    only: false,
+  },
   formula: String.raw`\begin{aligned} x_t &= \underbrace{W_{te}[\,\mathrm{id}_t\,]}_{\text{token row}} + \underbrace{W_{pe}[\,p_t\,]}_{\text{position}} \\ W_{te} &\in \mathbb{R}^{V \times C} \end{aligned}`,
 
   controls(ctx) {
@@ -43,7 +47,11 @@ export default {
     const t = state.token >= 0 && state.token < T ? state.token : pair ? pair[1] : T - 1;
     const d = state.dims > 0 ? Math.min(state.dims, C) : C;
     fillPicker("token", tokenPickerOptions(trace.tokens), t);
-    fillPicker("dims", DIMS.map((n) => [n, n ? `first ${Math.min(n, C)}` : `all ${C}`]), state.dims);
+    fillPicker(
+      "dims",
+      DIMS.map((n) => [n, n ? `first ${Math.min(n, C)}` : `all ${C}`]),
+      state.dims,
+    );
     const cut = (m) => m.map((r) => r.slice(0, d));
     const rows = trace.tokens;
     const cols = range(d).map(String);
@@ -51,19 +59,34 @@ export default {
 
     const f = figure(ctx.figures, {
       title: `Token embeddings: row id of wte for each of your ${T} tokens (${T} × ${C})`,
-      caption: `Rows of ${trace.model}'s token table (V = ${model.vocab_size} rows of C = ${C}), picked by your text's ids (hover a row for its id). ` +
+      caption:
+        `Rows of ${trace.model}'s token table (V = ${model.vocab_size} rows of C = ${C}), picked by your text's ids (hover a row for its id). ` +
         `${d < C ? `First ${d} of ${C} channels. ` : ""}Blue negative, red positive; the same token always gives the same row. Click a row to follow it below.`,
       name: "token-embeddings",
       data: { tokens: trace.tokens, ids: trace.ids, tok_emb: trace.tok_emb },
     });
-    heatmap(f.body, { matrix: cut(trace.tok_emb), rows, cols }, {
-      scale: "diverging", cell: d > 64 ? 6 : undefined, readout: f.readout, label: "token embedding rows",
-      describe: (i, c, v) => `token ${i} ${quotedToken(trace.tokens[i])} = id ${trace.ids[i]} → wte[${trace.ids[i]}][${c}] = ${fmt(v, 4)}`, onClick: (i) => ctx.set({ token: i }),
-    });
+    heatmap(
+      f.body,
+      { matrix: cut(trace.tok_emb), rows, cols },
+      {
+        scale: "diverging",
+        cell: d > 64 ? 6 : undefined,
+        readout: f.readout,
+        label: "token embedding rows",
+        describe: (i, c, v) =>
+          `token ${i} ${quotedToken(trace.tokens[i])} = id ${trace.ids[i]} → wte[${trace.ids[i]}][${c}] = ${fmt(v, 4)}`,
+        onClick: (i) => ctx.set({ token: i }),
+      },
+    );
     if (pair) {
       const same = trace.tok_emb[pair[0]].every((v, c) => v === trace.tok_emb[pair[1]][c]);
-      f.body.append(h("p", { class: "small", "data-same": String(same) },
-        `Tokens ${pair[0]} and ${pair[1]} are both ${quotedToken(trace.tokens[pair[0]])} (id ${trace.ids[pair[0]]}): their rows are ${same ? "identical, number for number" : "different"}.`));
+      f.body.append(
+        h(
+          "p",
+          { class: "small", "data-same": String(same) },
+          `Tokens ${pair[0]} and ${pair[1]} are both ${quotedToken(trace.tokens[pair[0]])} (id ${trace.ids[pair[0]]}): their rows are ${same ? "identical, number for number" : "different"}.`,
+        ),
+      );
     }
 
     const p = trace.positions[t];
@@ -72,14 +95,27 @@ export default {
     const x = tok.map((v, c) => v + pos[c]);
     const g = figure(ctx.figures, {
       title: `Token ${t} ${quotedToken(trace.tokens[t])}: token row + position vector = x`,
-      caption: `wte row ${trace.ids[t]} plus the ${model.pos === "learned" ? `learned wpe row ${p}` : `sinusoid of position ${p}`} (${trace.model}); ` +
+      caption:
+        `wte row ${trace.ids[t]} plus the ${model.pos === "learned" ? `learned wpe row ${p}` : `sinusoid of position ${p}`} (${trace.model}); ` +
         `the sum is what the first block reads.${d < C ? ` First ${d} channels.` : ""}`,
       name: "embedding-plus-position",
       data: { token: tok, position: pos, x },
     });
-    heatmap(g.body, { matrix: [tok, pos, x].map((r) => r.slice(0, d)), rows: [`wte[${trace.ids[t]}]`, `pos[${p}]`, "x"], cols }, {
-      scale: "diverging", cell: d > 64 ? 6 : undefined, readout: g.readout, colTitle: "channel", label: "token row, position vector and their sum",
-    });
+    heatmap(
+      g.body,
+      {
+        matrix: [tok, pos, x].map((r) => r.slice(0, d)),
+        rows: [`wte[${trace.ids[t]}]`, `pos[${p}]`, "x"],
+        cols,
+      },
+      {
+        scale: "diverging",
+        cell: d > 64 ? 6 : undefined,
+        readout: g.readout,
+        colTitle: "channel",
+        label: "token row, position vector and their sum",
+      },
+    );
     addWorkedTable(g, "the first channels, by hand", [
       ["channel", ...range(4).map(String)],
       [`wte[${trace.ids[t]}]`, ...range(4).map((c) => checkedNumber(`trace.tok_emb.${t}.${c}`, tok[c]))],
@@ -93,12 +129,17 @@ export default {
     if (!pair) return null;
     const [a, b] = pair;
     const diff = Math.max(...trace.pos_emb[a].map((v, c) => Math.abs(v - trace.pos_emb[b][c])));
-    const choices = ["Identical: same token, same vector", "Different: the position vectors differ", "Different: wte picks a new row each time"];
+    const choices = [
+      "Identical: same token, same vector",
+      "Different: the position vectors differ",
+      "Different: wte picks a new row each time",
+    ];
     return {
       prompt: `${quotedToken(trace.tokens[a])} is token ${a} and again token ${b}. Their wte rows are identical. After the position vectors are added, are their vectors x the same?`,
       choices,
       answer: diff > 0 ? 1 : 0,
-      reveal: `They differ by as much as ${fmt(diff, 3)} in one channel: position ${trace.positions[a]} and position ${trace.positions[b]} add different vectors, ` +
+      reveal:
+        `They differ by as much as ${fmt(diff, 3)} in one channel: position ${trace.positions[a]} and position ${trace.positions[b]} add different vectors, ` +
         "and that difference is the only way the model can tell the two apart.",
     };
   },

@@ -19,14 +19,23 @@ const SIGNED = new Set(["cell_input", "cell", "hidden"]);
 // A short greedy generation: the server's own tokens per second for this model.
 async function speed(model, prompt) {
   let done = null;
-  await streamEvents("/api/generate", { model, prompt, max_new_tokens: 32, temperature: 0 }, { onEvent: (n, d) => n === "done" && (done = d) });
+  await streamEvents(
+    "/api/generate",
+    { model, prompt, max_new_tokens: 32, temperature: 0 },
+    { onEvent: (n, d) => n === "done" && (done = d) },
+  );
   return done;
 }
 
 function select(ctx, key, label, n, name, step = 1) {
   const v = ctx.state()[key];
-  const el = h("select", { id: `lesson-${key}`, "data-key": key, "aria-label": label },
-    Array.from({ length: n }, (_, i) => h("option", { value: i * step, selected: i * step === v }, name(i * step))));
+  const el = h(
+    "select",
+    { id: `lesson-${key}`, "data-key": key, "aria-label": label },
+    Array.from({ length: n }, (_, i) =>
+      h("option", { value: i * step, selected: i * step === v }, name(i * step)),
+    ),
+  );
   el.addEventListener("change", () => ctx.set({ [key]: Number(el.value) }));
   ctx.controls.append(h("label", { for: el.id }, label), el);
 }
@@ -35,23 +44,50 @@ export default {
   defaults: { layer: 0, units: 0 },
   accepts: (m) => m.architecture === "lstm",
   preferredModel: "shakespeare-lstm",
-  code: { module: "lstm", name: "LSTMLayer.__call__", highlight: ["np.split(z, 4", "c_new = f * c + i * g", "h_new = o * np.tanh(c_new)"], only: false },
-  formula: String.raw`\begin{aligned}[i, f, g, o] &= [\sigma, \sigma, \tanh, \sigma]\big(W_{ih} x_t + W_{hh} h_{t-1} + b\big)\\` +
+  code: {
+    module: "lstm",
+    name: "LSTMLayer.__call__",
+    highlight: ["np.split(z, 4", "c_new = f * c + i * g", "h_new = o * np.tanh(c_new)"],
+    only: false,
+  },
+  formula:
+    String.raw`\begin{aligned}[i, f, g, o] &= [\sigma, \sigma, \tanh, \sigma]\big(W_{ih} x_t + W_{hh} h_{t-1} + b\big)\\` +
     String.raw`c_t &= f \odot c_{t-1} + i \odot g\\ h_t &= o \odot \tanh(c_t)\end{aligned}`,
 
   controls(ctx) {
     const m = ctx.model();
     select(ctx, "layer", "Layer", m.n_layer, (i) => `layer ${i}`);
-    if (m.n_hidden > UNITS) select(ctx, "units", "Units", Math.ceil(m.n_hidden / UNITS), (i) => `${i}–${Math.min(m.n_hidden, i + UNITS) - 1}`, UNITS);
+    if (m.n_hidden > UNITS)
+      select(
+        ctx,
+        "units",
+        "Units",
+        Math.ceil(m.n_hidden / UNITS),
+        (i) => `${i}–${Math.min(m.n_hidden, i + UNITS) - 1}`,
+        UNITS,
+      );
   },
 
   async load(state, ctx) {
     const m = ctx.model();
     const layer = Math.max(0, Math.min(m.n_layer - 1, state.layer));
-    const gpt = ctx.models.find((x) => x.name === "shakespeare-char") || ctx.models.find((x) => x.architecture === "gpt" && x.tokenizer === m.tokenizer);
-    const trace = await ctx.api.postJSON("/api/lstm-trace", { model: m.name, text: state.text, layer, top_k: 10 });
+    const gpt =
+      ctx.models.find((x) => x.name === "shakespeare-char") ||
+      ctx.models.find((x) => x.architecture === "gpt" && x.tokenizer === m.tokenizer);
+    const trace = await ctx.api.postJSON("/api/lstm-trace", {
+      model: m.name,
+      text: state.text,
+      layer,
+      top_k: 10,
+    });
     const pair = gpt ? [m, gpt] : [m];
-    const ppl = await Promise.all(pair.map((x) => ctx.api.postJSON("/api/perplexity", { model: x.name, text: state.text }).catch((e) => ({ error: e.message }))));
+    const ppl = await Promise.all(
+      pair.map((x) =>
+        ctx.api
+          .postJSON("/api/perplexity", { model: x.name, text: state.text })
+          .catch((e) => ({ error: e.message })),
+      ),
+    );
     const runs = [];
     for (const x of pair) runs.push(await speed(x.name, state.text).catch(() => null)); // one after the other: fair timing
     return { m, gpt, pair, trace, ppl, runs, layer };
@@ -66,25 +102,44 @@ export default {
     const cell = Math.max(4, Math.min(16, Math.floor(270 / T)));
     const f = figure(ctx.figures, {
       title: `Gates over time: ${m.name}, layer ${layer}, units ${units[0]}–${units.at(-1)}`,
-      caption: `Each map is units (rows) × steps (columns, your ${T} characters) for ${m.name}, layer ${layer}. Gates i, f, o run 0–1 (viridis); ` +
+      caption:
+        `Each map is units (rows) × steps (columns, your ${T} characters) for ${m.name}, layer ${layer}. Gates i, f, o run 0–1 (viridis); ` +
         "the candidate g, the cell c and the hidden state h are signed (blue < 0 < red). Hover or focus a cell for its value.",
-      name: `lstm-gates-L${layer}`, data: trace, panel: "gates",
+      name: `lstm-gates-L${layer}`,
+      data: trace,
+      panel: "gates",
     });
-    const grid = h("div", { class: "grid", style: "grid-template-columns:repeat(auto-fill,minmax(min(100%,300px),1fr))" });
+    const grid = h("div", {
+      class: "grid",
+      style: "grid-template-columns:repeat(auto-fill,minmax(min(100%,300px),1fr))",
+    });
     f.body.style.maxHeight = "none";
     for (const [key, title, what] of GATES) {
       const box = h("div", { "data-gate": key, style: "overflow-x:auto;min-width:0" });
       const M = units.map((u) => L[key].map((step) => step[u]));
       const signed = SIGNED.has(key);
-      heatmap(box, { matrix: M, rows: units.map((u) => `u${u}`), cols: trace.tokens }, {
-        scale: signed ? "diverging" : "viridis", min: signed ? undefined : 0, max: signed ? undefined : 1, cell, readout: f.readout,
-        label: `${key} of layer ${layer}`, describe: (i, j, v) => `${key} · unit ${units[i]} · step ${j} ${JSON.stringify(trace.tokens[j])}: ${fmt(v, 4)}`,
-      });
+      heatmap(
+        box,
+        { matrix: M, rows: units.map((u) => `u${u}`), cols: trace.tokens },
+        {
+          scale: signed ? "diverging" : "viridis",
+          min: signed ? undefined : 0,
+          max: signed ? undefined : 1,
+          cell,
+          readout: f.readout,
+          label: `${key} of layer ${layer}`,
+          describe: (i, j, v) =>
+            `${key} · unit ${units[i]} · step ${j} ${JSON.stringify(trace.tokens[j])}: ${fmt(v, 4)}`,
+        },
+      );
       box.querySelectorAll("rect.cell").forEach((r) => {
         const u = units[r.dataset.i];
         checked(r, `trace.layers.0.${key}.${r.dataset.j}.${u}`, L[key][r.dataset.j][u]);
       });
-      box.prepend(h("h4", { style: "margin:0" }, title), h("p", { class: "small muted", style: "margin:0" }, what));
+      box.prepend(
+        h("h4", { style: "margin:0" }, title),
+        h("p", { class: "small muted", style: "margin:0" }, what),
+      );
       grid.append(box);
     }
     f.body.append(grid);
@@ -92,18 +147,32 @@ export default {
     const n = figure(ctx.figures, {
       title: `Next character after your text (${m.name})`,
       caption: `The ${trace.next_token.length} most likely next tokens from ${m.name}'s head on the last hidden state of the top layer.`,
-      name: "lstm-next", data: trace.next_token, panel: "next",
+      name: "lstm-next",
+      data: trace.next_token,
+      panel: "next",
     });
-    const g = bars(n.body, trace.next_token.map((c) => ({ token: c.token, prob: c.prob })), { label: "next-token probabilities" });
-    g.querySelectorAll(".p").forEach((p, j) => checked(p, `trace.next_token.${j}.prob`, trace.next_token[j].prob));
+    const g = bars(
+      n.body,
+      trace.next_token.map((c) => ({ token: c.token, prob: c.prob })),
+      { label: "next-token probabilities" },
+    );
+    g.querySelectorAll(".p").forEach((p, j) =>
+      checked(p, `trace.next_token.${j}.prob`, trace.next_token[j].prob),
+    );
 
     const c = figure(ctx.figures, {
       title: "LSTM vs transformer on your text",
-      caption: `Loss, perplexity and bits per character of each model predicting every next token of your text (/api/perplexity); ` +
+      caption:
+        `Loss, perplexity and bits per character of each model predicting every next token of your text (/api/perplexity); ` +
         "tokens/s from a 32-token greedy generation on this server, one model after the other (expect noise). Parameters from the model cards.",
-      name: "lstm-vs-gpt", data: { ppl: d.ppl, runs: d.runs }, panel: "compare",
+      name: "lstm-vs-gpt",
+      data: { ppl: d.ppl, runs: d.runs },
+      panel: "compare",
     });
-    const perplexityNumber = (k, key, digits = 3) => d.ppl[k].error ? "—" : checked(h("span", {}, fmt(d.ppl[k][key], digits)), `ppl.${k}.${key}`, d.ppl[k][key]);
+    const perplexityNumber = (k, key, digits = 3) =>
+      d.ppl[k].error
+        ? "—"
+        : checked(h("span", {}, fmt(d.ppl[k][key], digits)), `ppl.${k}.${key}`, d.ppl[k][key]);
     const rows = [
       ["architecture", (x) => x.architecture],
       ["parameters", (x) => x.parameters.toLocaleString("en")],
@@ -112,10 +181,30 @@ export default {
       ["bits per char", (x, k) => perplexityNumber(k, "bits_per_char")],
       ["tokens/s", (x, k) => (d.runs[k] ? fmt(d.runs[k].tokens_per_s, 0) : "—")],
     ];
-    c.body.append(h("table", { class: "data" },
-      h("tr", {}, h("th", {}, ""), d.pair.map((x) => h("th", { class: "num", "data-model": x.name }, x.name))),
-      rows.map(([label, f]) => h("tr", {}, h("th", {}, label), d.pair.map((x, k) => h("td", { class: "num" }, f(x, k)))))));
-    if (!d.gpt) c.body.append(h("p", { class: "muted small" }, "No GPT with the same tokenizer is served to compare with."));
+    c.body.append(
+      h(
+        "table",
+        { class: "data" },
+        h(
+          "tr",
+          {},
+          h("th", {}, ""),
+          d.pair.map((x) => h("th", { class: "num", "data-model": x.name }, x.name)),
+        ),
+        rows.map(([label, f]) =>
+          h(
+            "tr",
+            {},
+            h("th", {}, label),
+            d.pair.map((x, k) => h("td", { class: "num" }, f(x, k))),
+          ),
+        ),
+      ),
+    );
+    if (!d.gpt)
+      c.body.append(
+        h("p", { class: "muted small" }, "No GPT with the same tokenizer is served to compare with."),
+      );
   },
 
   question(d) {

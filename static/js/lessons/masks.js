@@ -15,19 +15,46 @@ function small(parent, title, matrix, labels, options) {
   parent.append(box);
   const el = h("div");
   box.append(el);
-  heatmap(el, { matrix, rows: labels, cols: labels }, { cell: Math.max(5, Math.min(20, Math.floor(150 / labels.length))), rowTitle: "query", colTitle: "key", ...options });
+  heatmap(
+    el,
+    { matrix, rows: labels, cols: labels },
+    {
+      cell: Math.max(5, Math.min(20, Math.floor(150 / labels.length))),
+      rowTitle: "query",
+      colTitle: "key",
+      ...options,
+    },
+  );
 }
 
 export default {
   defaults: { layer: 0, head: 0, row: -1, second: "Good night.", third: "Ay." },
-  code: { name: "attention_mask", highlight: ["causal[past_len", "real[:, None, :]", "real = "], only: false },
+  code: {
+    name: "attention_mask",
+    highlight: ["causal[past_len", "real[:, None, :]", "real = "],
+    only: false,
+  },
   formula: String.raw`\begin{aligned} M_{ij} &= \underbrace{[\,j \le i\,]}_{\text{causal}} \wedge \underbrace{\text{real}_j \wedge \text{real}_i}_{\text{padding}} \\ M_{ij} = 0 &\;\Rightarrow\; s_{ij} = -\infty \;\Rightarrow\; w_{ij} = 0 \end{aligned}`,
 
   controls(ctx) {
     const state = ctx.state();
-    for (const [key, label] of [["second", "Second prompt"], ["third", "Third prompt"]]) {
-      const input = h("input", { type: "text", id: `lesson-${key}`, value: state[key], size: 14, maxlength: 200, "data-key": key, "aria-label": label.toLowerCase() });
-      input.addEventListener("input", debounce(() => ctx.set({ [key]: input.value }), 300));
+    for (const [key, label] of [
+      ["second", "Second prompt"],
+      ["third", "Third prompt"],
+    ]) {
+      const input = h("input", {
+        type: "text",
+        id: `lesson-${key}`,
+        value: state[key],
+        size: 14,
+        maxlength: 200,
+        "data-key": key,
+        "aria-label": label.toLowerCase(),
+      });
+      input.addEventListener(
+        "input",
+        debounce(() => ctx.set({ [key]: input.value }), 300),
+      );
       ctx.controls.append(h("label", { for: `lesson-${key}` }, label), input);
     }
     addPicker(ctx, "row", "Prompt");
@@ -50,7 +77,11 @@ export default {
     const shortest = lengths.indexOf(Math.min(...lengths));
     const b = state.row >= 0 && state.row < B ? state.row : shortest;
     const prompts = texts(state);
-    fillPicker("row", prompts.map((t, k) => [k, `${k + 1}: ${t.slice(0, 16)} (${lengths[k]} tok)`]), b);
+    fillPicker(
+      "row",
+      prompts.map((t, k) => [k, `${k + 1}: ${t.slice(0, 16)} (${lengths[k]} tok)`]),
+      b,
+    );
     const where = `${padded.model}, a batch of ${B} prompts padded to T = ${T}`;
 
     const f = figure(ctx.figures, {
@@ -64,8 +95,24 @@ export default {
       const tr = h("tr", { class: k === b ? "chosen" : "" }, h("th", { scope: "row" }, `${k + 1}`));
       row.forEach((tok, t) => {
         const chip = h("div");
-        chips(chip, [tok ?? "pad"], { classes: [tok === null ? "hatch" : ""], titles: [tok === null ? "padding (not a token)" : `position ${masks.positions[k][t]}: ${JSON.stringify(tok)}`] });
-        tr.append(h("td", { style: "padding:2px;text-align:center" }, chip, tok === null ? h("span", { class: "small muted" }, "–") : checkedNumber(`masks.positions.${k}.${t}`, masks.positions[k][t], 0)));
+        chips(chip, [tok ?? "pad"], {
+          classes: [tok === null ? "hatch" : ""],
+          titles: [
+            tok === null
+              ? "padding (not a token)"
+              : `position ${masks.positions[k][t]}: ${JSON.stringify(tok)}`,
+          ],
+        });
+        tr.append(
+          h(
+            "td",
+            { style: "padding:2px;text-align:center" },
+            chip,
+            tok === null
+              ? h("span", { class: "small muted" }, "–")
+              : checkedNumber(`masks.positions.${k}.${t}`, masks.positions[k][t], 0),
+          ),
+        );
       });
       table.append(tr);
     });
@@ -82,8 +129,17 @@ export default {
     });
     const row = h("div", { class: "row", style: "align-items:flex-start;gap:8px" });
     g.body.append(row);
-    const opts = { scale: "viridis", min: 0, max: 1, readout: g.readout, format: (v) => (v ? "allowed" : "masked") };
-    small(row, "padding", bool(real.map((qi) => real.map((kj) => qi && kj))), labels, { ...opts, label: "padding mask" });
+    const opts = {
+      scale: "viridis",
+      min: 0,
+      max: 1,
+      readout: g.readout,
+      format: (v) => (v ? "allowed" : "masked"),
+    };
+    small(row, "padding", bool(real.map((qi) => real.map((kj) => qi && kj))), labels, {
+      ...opts,
+      label: "padding mask",
+    });
     small(row, "causal", bool(masks.causal), labels, { ...opts, label: "causal mask" });
     small(row, "combined", bool(masks.combined[b]), labels, { ...opts, label: "combined mask" });
 
@@ -99,10 +155,27 @@ export default {
     const pair = h("div", { class: "row", style: "align-items:flex-start;gap:8px" });
     a.body.append(pair);
     const wopts = { scale: "viridis", min: 0, max: 1, readout: a.readout, format: (v) => fmt(v, 3) };
-    small(pair, "in the padded batch", padded.attention[b], labels, { ...wopts, mask: masks.combined[b], label: "attention in the batch" });
-    small(pair, "alone", padded.alone[b], masks.tokens[b].slice(T - n), { ...wopts, mask: range(n).map((i) => range(n).map((j) => j <= i)), label: "attention alone" });
-    a.body.append(h("p", {}, "Weight that real queries give padded keys, summed over the whole batch: ", checkedNumber("padded.pad_weight", padded.pad_weight, 4),
-      ". Largest change of any real weight between batch and alone: ", checkedNumber("padded.max_change", padded.max_change, 7), "."));
+    small(pair, "in the padded batch", padded.attention[b], labels, {
+      ...wopts,
+      mask: masks.combined[b],
+      label: "attention in the batch",
+    });
+    small(pair, "alone", padded.alone[b], masks.tokens[b].slice(T - n), {
+      ...wopts,
+      mask: range(n).map((i) => range(n).map((j) => j <= i)),
+      label: "attention alone",
+    });
+    a.body.append(
+      h(
+        "p",
+        {},
+        "Weight that real queries give padded keys, summed over the whole batch: ",
+        checkedNumber("padded.pad_weight", padded.pad_weight, 4),
+        ". Largest change of any real weight between batch and alone: ",
+        checkedNumber("padded.max_change", padded.max_change, 7),
+        ".",
+      ),
+    );
   },
 
   question({ masks }, state) {

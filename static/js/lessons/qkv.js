@@ -2,7 +2,12 @@
 import { postJSONCached } from "../lib/api.js";
 import { checkedNumber, fmt, h } from "../lib/dom.js";
 import {
-  addLayerHeadPickers, addPicker, clampedLayerHead, fillPicker, tokenIndexOrLast, tokenPickerOptions,
+  addLayerHeadPickers,
+  addPicker,
+  clampedLayerHead,
+  fillPicker,
+  tokenIndexOrLast,
+  tokenPickerOptions,
 } from "../lib/lesson-controls.js";
 import { whichKeyChoices } from "../lib/lesson-questions.js";
 import { range } from "../lib/math.js";
@@ -28,7 +33,10 @@ export default {
   async load(state, ctx) {
     const { layer, head } = clampedLayerHead(ctx, state);
     const body = { model: state.model, text: state.text, layer, head };
-    const [trace, qkv] = await Promise.all([postJSONCached("/api/trace", body), postJSONCached("/api/lessons/qkv", body)]);
+    const [trace, qkv] = await Promise.all([
+      postJSONCached("/api/trace", body),
+      postJSONCached("/api/lessons/qkv", body),
+    ]);
     return { trace, qkv };
   },
 
@@ -49,34 +57,61 @@ export default {
     const parts = ["q", "k", "v"];
     const el = h("div", { "data-matrix": "qkv" });
     f.body.append(el);
-    heatmap(el, { matrix: trace.q.map((r, i) => [...r, ...trace.k[i], ...trace.v[i]]), rows: trace.tokens,
-      cols: parts.flatMap((p) => range(hs).map((c) => `${p}${c}`)) }, {
-      scale: "diverging", cell: Math.max(4, Math.min(10, Math.floor(600 / (3 * hs)))), readout: f.readout, label: `q, k and v of layer ${trace.layer} head ${trace.head}`,
-      describe: (i, c, v) => `${parts[Math.floor(c / hs)]}[${i}][${c % hs}] of ${quotedToken(trace.tokens[i])} = ${fmt(v, 4)}`,
-      onClick: (i, c) => ctx.set({ token: i, dim: c % hs }),
-    }).activate(t, j);
+    heatmap(
+      el,
+      {
+        matrix: trace.q.map((r, i) => [...r, ...trace.k[i], ...trace.v[i]]),
+        rows: trace.tokens,
+        cols: parts.flatMap((p) => range(hs).map((c) => `${p}${c}`)),
+      },
+      {
+        scale: "diverging",
+        cell: Math.max(4, Math.min(10, Math.floor(600 / (3 * hs)))),
+        readout: f.readout,
+        label: `q, k and v of layer ${trace.layer} head ${trace.head}`,
+        describe: (i, c, v) =>
+          `${parts[Math.floor(c / hs)]}[${i}][${c % hs}] of ${quotedToken(trace.tokens[i])} = ${fmt(v, 4)}`,
+        onClick: (i, c) => ctx.set({ token: i, dim: c % hs }),
+      },
+    ).activate(t, j);
 
     const g = figure(ctx.figures, {
       title: `Check one number: q, k, v of ${quotedToken(trace.tokens[t])} (token ${t}), dimension ${j}`,
-      caption: `x is what layer ${trace.layer}'s attention reads (${qkv.norm === "pre" ? "the residual stream after LayerNorm ln_1" : "the residual stream itself, post-LN"}); ` +
+      caption:
+        `x is what layer ${trace.layer}'s attention reads (${qkv.norm === "pre" ? "the residual stream after LayerNorm ln_1" : "the residual stream itself, post-LN"}); ` +
         `W are head ${trace.head}'s ${hs} columns of c_attn. Each element is a dot product of x_t with one column, plus a bias.`,
       name: "qkv-worked",
       data: { x: qkv.x[t], w_q: qkv.w_q, b_q: qkv.b_q },
     });
     const strip = h("div");
     g.body.append(strip);
-    heatmap(strip, { matrix: [qkv.x[t]], rows: [`x_${t}`], cols: qkv.x[t].map((_, c) => String(c)) }, {
-      scale: "diverging", cell: 5, readout: g.readout, label: `x of token ${t}`, colTitle: "channel",
-    });
+    heatmap(
+      strip,
+      { matrix: [qkv.x[t]], rows: [`x_${t}`], cols: qkv.x[t].map((_, c) => String(c)) },
+      {
+        scale: "diverging",
+        cell: 5,
+        readout: g.readout,
+        label: `x of token ${t}`,
+        colTitle: "channel",
+      },
+    );
     const rows = ["q", "k", "v"].map((p) => {
       const w = qkv[`w_${p}`];
       const b = qkv[`b_${p}`];
       const x = qkv.x[t];
       const byHand = x.reduce((s, xc, c) => s + xc * w[c][j], 0) + (b ? b[j] : 0);
-      return [`${p}[${t}][${j}]`, terms(x, w, j), b ? fmt(b[j], 4) : "0", fmt(byHand, 4), checkedNumber(`trace.${p}.${t}.${j}`, trace[p][t][j])];
+      return [
+        `${p}[${t}][${j}]`,
+        terms(x, w, j),
+        b ? fmt(b[j], 4) : "0",
+        fmt(byHand, 4),
+        checkedNumber(`trace.${p}.${t}.${j}`, trace[p][t][j]),
+      ];
     });
     addWorkedTable(g, "Σ_c x[c]·W[c][j]  +  bias  =  by hand (from the rounded numbers)  vs  the model", [
-      ["", "x · W column", "+ bias", "= by hand", "model"], ...rows,
+      ["", "x · W column", "+ bias", "= by hand", "model"],
+      ...rows,
     ]);
   },
 
@@ -90,7 +125,8 @@ export default {
     const { choices, answer } = whichKeyChoices(trace.tokens, seen, best);
     return {
       prompt: `Next step compares queries with keys. Which key will the query of ${quotedToken(trace.tokens[t])} (token ${t}) match best, in layer ${trace.layer}, head ${trace.head}?`,
-      choices, answer,
+      choices,
+      answer,
       reveal: `q_${t}·k_${best}/√${trace.q[0].length} = ${fmt(row[best], 3)} is the largest score in row ${t}. Nothing in the tokens' letters says so: W_Q and W_K were learned, and they decide what matches.`,
     };
   },

@@ -2,7 +2,12 @@
 import { postJSONCached } from "../lib/api.js";
 import { checkedNumber, fmt, h } from "../lib/dom.js";
 import {
-  addLayerHeadPickers, addPicker, clampedLayerHead, fillPicker, tokenIndexOrLast, tokenPickerOptions,
+  addLayerHeadPickers,
+  addPicker,
+  clampedLayerHead,
+  fillPicker,
+  tokenIndexOrLast,
+  tokenPickerOptions,
 } from "../lib/lesson-controls.js";
 import { whichKeyChoices } from "../lib/lesson-questions.js";
 import { range } from "../lib/math.js";
@@ -35,16 +40,26 @@ export default {
     fillPicker("key", tokenPickerOptions(trace.tokens), j);
     const f = figure(ctx.figures, {
       title: `Scores q·kᵀ/√${hs}: ${T} × ${T}`,
-      caption: `Computed by ${trace.model}, layer ${trace.layer}, head ${trace.head}, on your text. Row = query, column = key. ` +
+      caption:
+        `Computed by ${trace.model}, layer ${trace.layer}, head ${trace.head}, on your text. Row = query, column = key. ` +
         "Hatched cells are keys in the future of their query: the causal mask sets them to −∞. Click a cell to check it by hand.",
       name: `scores-L${trace.layer}H${trace.head}`,
       data: { tokens: trace.tokens, scores: trace.scores },
     });
-    const map = heatmap(f.body, { matrix: trace.scores, rows: trace.tokens, cols: trace.tokens }, {
-      scale: "diverging", values: true, readout: f.readout, format: (v) => fmt(v, 1),
-      describe: (a, b, v) => `query ${a} ${quotedToken(trace.tokens[a])} · key ${b} ${quotedToken(trace.tokens[b])}: ${v === null ? "masked (−∞)" : fmt(v, 4)}`,
-      label: `scores of layer ${trace.layer} head ${trace.head}`, onClick: (a, b) => ctx.set({ query: a, key: b }),
-    });
+    const map = heatmap(
+      f.body,
+      { matrix: trace.scores, rows: trace.tokens, cols: trace.tokens },
+      {
+        scale: "diverging",
+        values: true,
+        readout: f.readout,
+        format: (v) => fmt(v, 1),
+        describe: (a, b, v) =>
+          `query ${a} ${quotedToken(trace.tokens[a])} · key ${b} ${quotedToken(trace.tokens[b])}: ${v === null ? "masked (−∞)" : fmt(v, 4)}`,
+        label: `scores of layer ${trace.layer} head ${trace.head}`,
+        onClick: (a, b) => ctx.set({ query: a, key: b }),
+      },
+    );
     map.activate(i, j);
 
     const q = trace.q[i];
@@ -58,14 +73,36 @@ export default {
     });
     const strip = h("div");
     g.body.append(strip);
-    heatmap(strip, { matrix: [q, k, q.map((x, c) => x * k[c])], rows: [`q_${i}`, `k_${j}`, "q×k"], cols: range(hs).map(String) }, {
-      scale: "diverging", cell: 12, readout: g.readout, colTitle: "dim", label: "query and key vectors",
-    });
+    heatmap(
+      strip,
+      {
+        matrix: [q, k, q.map((x, c) => x * k[c])],
+        rows: [`q_${i}`, `k_${j}`, "q×k"],
+        cols: range(hs).map(String),
+      },
+      {
+        scale: "diverging",
+        cell: 12,
+        readout: g.readout,
+        colTitle: "dim",
+        label: "query and key vectors",
+      },
+    );
     const masked = trace.scores[i][j] === null;
     addWorkedTable(g, "by hand, from the rounded vectors shown above", [
-      ["q · k", `${range(3).map((c) => `${fmt(q[c], 3)}×${fmt(k[c], 3)}`).join(" + ")} + … = ${fmt(dot, 4)}`],
+      [
+        "q · k",
+        `${range(3)
+          .map((c) => `${fmt(q[c], 3)}×${fmt(k[c], 3)}`)
+          .join(" + ")} + … = ${fmt(dot, 4)}`,
+      ],
       [`÷ √${hs}`, `${fmt(dot, 4)} / ${fmt(Math.sqrt(hs), 4)} = ${fmt(dot / Math.sqrt(hs), 4)}`],
-      ["the cell", masked ? h("span", {}, `−∞: key ${j} comes after query ${i}, so the mask replaces the score`) : checkedNumber(`trace.scores.${i}.${j}`, trace.scores[i][j])],
+      [
+        "the cell",
+        masked
+          ? h("span", {}, `−∞: key ${j} comes after query ${i}, so the mask replaces the score`)
+          : checkedNumber(`trace.scores.${i}.${j}`, trace.scores[i][j]),
+      ],
     ]);
   },
 
@@ -79,17 +116,20 @@ export default {
     const { choices, answer } = whichKeyChoices(trace.tokens, seen, best);
     return {
       prompt: `Look at row ${i} (${quotedToken(trace.tokens[i])}) before hovering: which key gets its highest score in layer ${trace.layer}, head ${trace.head}?`,
-      choices, answer,
+      choices,
+      answer,
       reveal: `Key ${best} ${quotedToken(trace.tokens[best])} scores ${fmt(row[best], 3)}, the highest visible cell in row ${i} (the least blue, or the reddest). After softmax (two steps on) it also gets the most weight.`,
     };
   },
 
   prose: (trace) => {
     const hs = trace.q[0].length;
-    return `Each query now meets every key: the dot product q·k is large when the two vectors point the same way. ` +
+    return (
+      `Each query now meets every key: the dot product q·k is large when the two vectors point the same way. ` +
       `All of them at once is one matrix product, Q·Kᵀ, a T × T table with one row per query.\n\n` +
       `Why divide by √${hs}? A dot product of ${hs} random numbers grows like √${hs}; without the division the scores get large, ` +
       `softmax turns them into almost-one-hot weights and learning stalls. The hatched upper triangle is the causal mask: ` +
-      `a token may not look at tokens that come after it, because when the model generates they do not exist yet.`;
+      `a token may not look at tokens that come after it, because when the model generates they do not exist yet.`
+    );
   },
 };

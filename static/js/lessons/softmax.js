@@ -2,7 +2,12 @@
 import { postJSONCached } from "../lib/api.js";
 import { checkedNumber, fmt, h, pct } from "../lib/dom.js";
 import {
-  addLayerHeadPickers, addPicker, clampedLayerHead, fillPicker, tokenIndexOrLast, tokenPickerOptions,
+  addLayerHeadPickers,
+  addPicker,
+  clampedLayerHead,
+  fillPicker,
+  tokenIndexOrLast,
+  tokenPickerOptions,
 } from "../lib/lesson-controls.js";
 import { range } from "../lib/math.js";
 import { render as bars } from "../vis/bars.js";
@@ -44,7 +49,9 @@ export default {
       data: { tokens: trace.tokens, scores, weights },
     });
     const items = trace.tokens.map((t, j) => ({
-      token: t, prob: weights[j], removed: scores[j] === null ? "the causal mask" : null,
+      token: t,
+      prob: weights[j],
+      removed: scores[j] === null ? "the causal mask" : null,
       title: `key ${j} ${JSON.stringify(t)}: score ${fmt(scores[j], 4)} → weight ${weights[j]}`,
     }));
     bars(f.body, items, { label: `attention weights of query ${i}` });
@@ -56,16 +63,33 @@ export default {
     const top = [...seen].sort((a, b) => scores[b] - scores[a]).slice(0, SHOWN);
     const g = figure(ctx.figures, {
       title: "Check the weights by hand: exp(s − max) / Σ",
-      caption: `The ${top.length} highest of the ${seen.length} visible scores of query ${i}; max = ${fmt(m, 4)}, Σ over all ${seen.length} keys = ${fmt(Z, 4)}. ` +
+      caption:
+        `The ${top.length} highest of the ${seen.length} visible scores of query ${i}; max = ${fmt(m, 4)}, Σ over all ${seen.length} keys = ${fmt(Z, 4)}. ` +
         "By hand uses the rounded scores; the model's weight is the API's.",
       name: "softmax-worked",
       data: { scores, weights },
     });
     addWorkedTable(g, `query ${i} ${quotedToken(trace.tokens[i])}, layer ${L}, head ${H}`, [
       ["key", "score s", "s − max", "exp(s − max)", "÷ Σ (by hand)", "model's weight"],
-      ...top.map((j) => [`${j} ${quotedToken(trace.tokens[j])}`, checkedNumber(`trace.scores.${i}.${j}`, scores[j]), fmt(scores[j] - m, 4),
-        fmt(e(j), 4), fmt(e(j) / Z, 4), checkedNumber(`trace.attention.${L}.${H}.${i}.${j}`, weights[j])]),
-      ["Σ", "", "", fmt(Z, 4), "1.0000", fmt(weights.reduce((a, b) => a + b, 0), 4)],
+      ...top.map((j) => [
+        `${j} ${quotedToken(trace.tokens[j])}`,
+        checkedNumber(`trace.scores.${i}.${j}`, scores[j]),
+        fmt(scores[j] - m, 4),
+        fmt(e(j), 4),
+        fmt(e(j) / Z, 4),
+        checkedNumber(`trace.attention.${L}.${H}.${i}.${j}`, weights[j]),
+      ]),
+      [
+        "Σ",
+        "",
+        "",
+        fmt(Z, 4),
+        "1.0000",
+        fmt(
+          weights.reduce((a, b) => a + b, 0),
+          4,
+        ),
+      ],
     ]);
 
     const w = figure(ctx.figures, {
@@ -74,15 +98,36 @@ export default {
       name: `weights-L${L}H${H}`,
       data: { tokens: trace.tokens, attention: trace.attention[L][H] },
     });
-    const map = heatmap(w.body, { matrix: trace.attention[L][H], rows: trace.tokens, cols: trace.tokens }, {
-      scale: "viridis", min: 0, max: 1, mask: trace.mask, values: true, readout: w.readout, rowTitle: "query", colTitle: "key",
-      label: `attention weights of layer ${L} head ${H}`, format: (v) => (v < 0.005 ? "0" : fmt(v, 2)),
-      describe: (a, b, v) => `query ${a} ${quotedToken(trace.tokens[a])} → key ${b} ${quotedToken(trace.tokens[b])}: ${v === null ? "masked: weight exactly 0" : fmt(v, 4)}`, onClick: (a) => ctx.set({ query: a }),
-    });
+    const map = heatmap(
+      w.body,
+      { matrix: trace.attention[L][H], rows: trace.tokens, cols: trace.tokens },
+      {
+        scale: "viridis",
+        min: 0,
+        max: 1,
+        mask: trace.mask,
+        values: true,
+        readout: w.readout,
+        rowTitle: "query",
+        colTitle: "key",
+        label: `attention weights of layer ${L} head ${H}`,
+        format: (v) => (v < 0.005 ? "0" : fmt(v, 2)),
+        describe: (a, b, v) =>
+          `query ${a} ${quotedToken(trace.tokens[a])} → key ${b} ${quotedToken(trace.tokens[b])}: ${v === null ? "masked: weight exactly 0" : fmt(v, 4)}`,
+        onClick: (a) => ctx.set({ query: a }),
+      },
+    );
     map.activate(i, weights.indexOf(Math.max(...weights)));
     const sums = trace.attention[L][H].map((r) => r.reduce((a, b) => a + b, 0));
-    w.root.querySelector("figcaption").before(h("p", { class: "small mono", "data-row-sums": "" },
-      `row sums: ${sums.map((x) => x.toFixed(3)).join(" ")}`));
+    w.root
+      .querySelector("figcaption")
+      .before(
+        h(
+          "p",
+          { class: "small mono", "data-row-sums": "" },
+          `row sums: ${sums.map((x) => x.toFixed(3)).join(" ")}`,
+        ),
+      );
   },
 
   question(trace, state) {
@@ -96,8 +141,10 @@ export default {
     const j = wts.indexOf(best);
     return {
       prompt: `Query ${i} ${quotedToken(trace.tokens[i])} can see ${i + 1} keys. How much of its weight will its favourite key get?`,
-      choices: bins, answer,
-      reveal: `Key ${j} ${quotedToken(trace.tokens[j])} gets ${pct(best, 1)}. A score gap of d between two keys becomes a weight ratio of e^d: ` +
+      choices: bins,
+      answer,
+      reveal:
+        `Key ${j} ${quotedToken(trace.tokens[j])} gets ${pct(best, 1)}. A score gap of d between two keys becomes a weight ratio of e^d: ` +
         "a gap of 3 already means twenty times more weight, so a few points of score decide a lot.",
     };
   },

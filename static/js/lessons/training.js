@@ -2,7 +2,7 @@
 import { checked, fmt, h, segmentedToggle, syncSegmentedToggles } from "../lib/dom.js";
 import { loadMetricsLogs, loadSchedule } from "../lib/metrics.js";
 import { figure } from "../vis/figure.js";
-import { PALETTE, render as lines } from "../vis/linechart.js";
+import { render as lines, PALETTE } from "../vis/linechart.js";
 import { legendNames, lossCurvesFigure } from "../vis/loss-curves.js";
 
 export default {
@@ -15,8 +15,12 @@ export default {
   controls(ctx) {
     const s = ctx.state();
     const xs = { steps: "steps", tokens: "tokens", time: "wall time" };
-    ctx.controls.append(h("span", { class: "small" }, "x"), segmentedToggle("x axis", "x", xs, s.x, (k) => ctx.set({ x: k })),
-      h("span", { class: "small" }, "y"), segmentedToggle("y axis", "y", { loss: "loss", bpc: "bits/char" }, s.y, (k) => ctx.set({ y: k })));
+    ctx.controls.append(
+      h("span", { class: "small" }, "x"),
+      segmentedToggle("x axis", "x", xs, s.x, (k) => ctx.set({ x: k })),
+      h("span", { class: "small" }, "y"),
+      segmentedToggle("y axis", "y", { loss: "loss", bpc: "bits/char" }, s.y, (k) => ctx.set({ y: k })),
+    );
   },
 
   async load(state, ctx) {
@@ -31,22 +35,44 @@ export default {
 
     const lr = figure(ctx.figures, {
       title: "Learning-rate schedule: linear warm-up, then cosine decay",
-      caption: "lr_at(step) of the training code, evaluated with each model's saved settings (card.json → training). " +
-        schedules.filter(Boolean).map((s) => `${s.model}: peak ${s.lr} after ${s.warmup} warm-up steps, floor ${s.min_lr} at step ${s.decay_steps}`).join("; "),
+      caption:
+        "lr_at(step) of the training code, evaluated with each model's saved settings (card.json → training). " +
+        schedules
+          .filter(Boolean)
+          .map(
+            (s) =>
+              `${s.model}: peak ${s.lr} after ${s.warmup} warm-up steps, floor ${s.min_lr} at step ${s.decay_steps}`,
+          )
+          .join("; "),
       name: "lr-schedule",
       data: schedules,
       panel: "schedule",
     });
     const short = legendNames(schedules.map((s) => s?.model || ""));
-    const series = schedules.map((s, k) => s && { name: short[k] || "lr", colour: PALETTE[k % PALETTE.length], points: s.steps.map((x, i) => [x, s.lrs[i] * 1e3]) });
-    const svg = lines(lr.body, series.filter(Boolean), { xLabel: "optimiser step", yLabel: "learning rate (×10⁻³)", width: 720, height: 200,
-      readout: lr.readout, label: "learning-rate schedule", yMin: 0 });
+    const series = schedules.map(
+      (s, k) =>
+        s && {
+          name: short[k] || "lr",
+          colour: PALETTE[k % PALETTE.length],
+          points: s.steps.map((x, i) => [x, s.lrs[i] * 1e3]),
+        },
+    );
+    const svg = lines(lr.body, series.filter(Boolean), {
+      xLabel: "optimiser step",
+      yLabel: "learning rate (×10⁻³)",
+      width: 720,
+      height: 200,
+      readout: lr.readout,
+      label: "learning-rate schedule",
+      yMin: 0,
+    });
     svg.style.maxWidth = "100%";
     svg.style.height = "auto";
 
     const t = figure(ctx.figures, {
       title: "Final numbers from the model cards",
-      caption: "card.json of each served model, losses in nats per token: training and validation loss at the last evaluation (fixed batches), and the " +
+      caption:
+        "card.json of each served model, losses in nats per token: training and validation loss at the last evaluation (fixed batches), and the " +
         "validation split measured whole by the NumPy twin after shipping. Gap = validation − training.",
       name: "cards",
       data: ctx.models.map((m) => ({ model: m.name, card: m.card })),
@@ -56,14 +82,50 @@ export default {
     const rows = ctx.models.map((m, i) => {
       const c = m.card || {};
       const v = c.validation || {};
-      const cardCell = (key, value, d = 4) => h("td", { class: "num" }, value === undefined ? "—" : checked(h("span", {}, fmt(value, d)), `models.${i}.card.${key}`, value));
-      return h("tr", { "data-model": m.name }, h("th", {}, m.name), h("td", {}, m.tokenizer),
-        h("td", { class: "num", title: `${(c.tokens ?? 0).toLocaleString()} tokens` }, (c.steps ?? 0).toLocaleString()),
-        cardCell("train_loss", c.train_loss), cardCell("val_loss", c.val_loss),
-        h("td", { class: "num" }, c.val_loss !== undefined && c.train_loss !== undefined ? fmt(c.val_loss - c.train_loss, 4) : "—"),
-        cardCell("validation.loss", v.loss), cardCell("validation.perplexity", v.perplexity, 3), cardCell("validation.bits_per_char", v.bits_per_char, 3));
+      const cardCell = (key, value, d = 4) =>
+        h(
+          "td",
+          { class: "num" },
+          value === undefined ? "—" : checked(h("span", {}, fmt(value, d)), `models.${i}.card.${key}`, value),
+        );
+      return h(
+        "tr",
+        { "data-model": m.name },
+        h("th", {}, m.name),
+        h("td", {}, m.tokenizer),
+        h(
+          "td",
+          { class: "num", title: `${(c.tokens ?? 0).toLocaleString()} tokens` },
+          (c.steps ?? 0).toLocaleString(),
+        ),
+        cardCell("train_loss", c.train_loss),
+        cardCell("val_loss", c.val_loss),
+        h(
+          "td",
+          { class: "num" },
+          c.val_loss !== undefined && c.train_loss !== undefined ? fmt(c.val_loss - c.train_loss, 4) : "—",
+        ),
+        cardCell("validation.loss", v.loss),
+        cardCell("validation.perplexity", v.perplexity, 3),
+        cardCell("validation.bits_per_char", v.bits_per_char, 3),
+      );
     });
-    t.body.append(h("table", { class: "data", style: "font-size:0.82rem" }, h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, c)))), h("tbody", {}, rows)));
+    t.body.append(
+      h(
+        "table",
+        { class: "data", style: "font-size:0.82rem" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            cols.map((c) => h("th", {}, c)),
+          ),
+        ),
+        h("tbody", {}, rows),
+      ),
+    );
   },
 
   question({ logs }, state, ctx) {
@@ -75,8 +137,10 @@ export default {
       prompt: `At ${l.model.name}'s last evaluation (step ${r.step}), is the validation loss above or below the training loss?`,
       choices: ["above: worse on unseen text", "below: better on unseen text"],
       answer: above ? 0 : 1,
-      reveal: `Validation ${fmt(r.val_loss, 4)} vs training ${fmt(r.train_loss, 4)} nats/token: a gap of ${fmt(r.val_loss - r.train_loss, 4)}. ` +
-        (above ? "The model fits the text it trained on a little better than new text: the start of over-fitting, held back by dropout and weight decay."
+      reveal:
+        `Validation ${fmt(r.val_loss, 4)} vs training ${fmt(r.train_loss, 4)} nats/token: a gap of ${fmt(r.val_loss - r.train_loss, 4)}. ` +
+        (above
+          ? "The model fits the text it trained on a little better than new text: the start of over-fitting, held back by dropout and weight decay."
           : "Dropout is on while the training loss is measured, which can make training look harder than validation."),
     };
   },

@@ -3,7 +3,11 @@ import { getJSON } from "./api.js";
 
 const cache = new Map(); // URL → promise of its JSON, or of null where the server has none
 const getJSONOrNull = (url) => {
-  if (!cache.has(url)) cache.set(url, getJSON(url).catch(() => null));
+  if (!cache.has(url))
+    cache.set(
+      url,
+      getJSON(url).catch(() => null),
+    );
   return cache.get(url);
 };
 

@@ -2,7 +2,7 @@
 // x in steps, tokens or wall time, y in nats per token or bits per character.
 import { h } from "../lib/dom.js";
 import { figure } from "./figure.js";
-import { PALETTE, render as lines } from "./linechart.js";
+import { render as lines, PALETTE } from "./linechart.js";
 
 // x choices: [record key, axis label]; y choices: axis label
 export const X_AXES = {
@@ -29,30 +29,57 @@ export function legendNames(names) {
 
 // Train (dashed) and validation (solid) curves of every model in `logs` ([{model, records}], from
 // lib/metrics.js loadMetricsLogs) on one chart; x and y as chosen. Returns the figure.
-export function lossCurvesFigure(parent, logs, { x = "steps", y = "loss", name = "loss-curves", panel = "curves" } = {}) {
+export function lossCurvesFigure(
+  parent,
+  logs,
+  { x = "steps", y = "loss", name = "loss-curves", panel = "curves" } = {},
+) {
   const have = logs.filter((l) => l.records?.length);
   const [xKey, xLabel] = X_AXES[x] || X_AXES.steps;
   const series = [];
   const short = legendNames(have.map((l) => l.model.name));
   have.forEach(({ model: m, records }, k) => {
     const colour = PALETTE[k % PALETTE.length];
-    const pt = (r, key) => [r[xKey], y === "bpc" ? (key === "val" ? r.val_bpc : r.train_loss * bitsPerCharFactor(m, "train")) : r[`${key}_loss`]];
+    const pt = (r, key) => [
+      r[xKey],
+      y === "bpc"
+        ? key === "val"
+          ? r.val_bpc
+          : r.train_loss * bitsPerCharFactor(m, "train")
+        : r[`${key}_loss`],
+    ];
     const ok = records.filter((r) => Number.isFinite(r[xKey]));
     series.push({ name: `${short[k]}val`, colour, points: ok.map((r) => pt(r, "val")) });
-    series.push({ name: `${short[k]}train`, colour, dash: "5 4", width: 1.5, points: ok.map((r) => pt(r, "train")) });
+    series.push({
+      name: `${short[k]}train`,
+      colour,
+      dash: "5 4",
+      width: 1.5,
+      points: ok.map((r) => pt(r, "train")),
+    });
   });
   const f = figure(parent, {
     title: `Loss curves: ${Y_AXES[y] || Y_AXES.loss} against ${xLabel}`,
-    caption: `From each served model's metrics log (${have.map((l) => l.model.name).join(", ") || "none shipped"}): one point per evaluation, ` +
+    caption:
+      `From each served model's metrics log (${have.map((l) => l.model.name).join(", ") || "none shipped"}): one point per evaluation, ` +
       "solid = validation, dashed = training, both on fixed batches. " +
-      (y === "bpc" ? "Bits per character divide by ln 2 and by each split's characters per token, so char and BPE models compare fairly." : ""),
+      (y === "bpc"
+        ? "Bits per character divide by ln 2 and by each split's characters per token, so char and BPE models compare fairly."
+        : ""),
     name,
     data: have.map((l) => ({ model: l.model.name, records: l.records })),
     panel,
   });
   if (!series.length) f.body.append(h("p", { class: "muted" }, "No served model ships a metrics log."));
   else {
-    const svg = lines(f.body, series, { xLabel, yLabel: Y_AXES[y] || Y_AXES.loss, width: 720, height: 320, readout: f.readout, label: "loss curves" });
+    const svg = lines(f.body, series, {
+      xLabel,
+      yLabel: Y_AXES[y] || Y_AXES.loss,
+      width: 720,
+      height: 320,
+      readout: f.readout,
+      label: "loss curves",
+    });
     svg.style.maxWidth = "100%";
     svg.style.height = "auto";
   }

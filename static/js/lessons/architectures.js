@@ -46,10 +46,11 @@ const options = (n, name, v) =>
   Array.from({ length: n }, (_, i) => h("option", { value: i, selected: i === v }, `${name} ${i}`));
 
 // Mark every cell of a heatmap for the tests: path prefix + i.j.
-const markCells = (body, prefix, M) =>
-  body
-    .querySelectorAll("rect.cell")
-    .forEach((r) => checked(r, `${prefix}.${r.dataset.i}.${r.dataset.j}`, M[r.dataset.i][r.dataset.j]));
+function markCells(body, prefix, M) {
+  for (const r of body.querySelectorAll("rect.cell")) {
+    checked(r, `${prefix}.${r.dataset.i}.${r.dataset.j}`, M[r.dataset.i][r.dataset.j]);
+  }
+}
 
 export default {
   defaults: { masked: "", number: "4012", beams: 4, penalty: 1, layer: 0, head: 0 },
@@ -141,7 +142,12 @@ export default {
   },
 
   render(d, state, ctx) {
-    const err = (f, r) => r?.error && (f.body.append(h("p", { class: "error" }, r.error)), true);
+    // A request that failed: its message in the figure, and true.
+    const err = (f, r) => {
+      if (!r?.error) return false;
+      f.body.append(h("p", { class: "error" }, r.error));
+      return true;
+    };
     if (d.enc) {
       const { layer: L, head: H } = d.encAt;
       const f = figure(ctx.figures, {
@@ -205,9 +211,9 @@ export default {
             m.candidates.map((c) => ({ token: c.token, prob: c.prob })),
             { label: `candidates at position ${m.position}` },
           );
-          g.querySelectorAll(".p").forEach((p, j) =>
-            checked(p, `fill.masked.${k}.candidates.${j}.prob`, m.candidates[j].prob),
-          );
+          for (const [j, p] of g.querySelectorAll(".p").entries()) {
+            checked(p, `fill.masked.${k}.candidates.${j}.prob`, m.candidates[j].prob);
+          }
           box.append(g);
           cols.append(box);
         });

@@ -36,7 +36,7 @@ export default {
     addPicker(ctx, "dims", "Channels shown");
   },
 
-  load(state, ctx) {
+  load(state) {
     return postJSONCached("/api/trace", { model: state.model, text: state.text, layer: 0, head: 0 });
   },
 

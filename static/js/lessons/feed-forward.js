@@ -185,7 +185,7 @@ export default {
     const series = [];
     const rows = [];
     data.metrics.forEach((log, i) => {
-      if (!log || !log.records.length) return;
+      if (!log?.records.length) return;
       const model = gpts[i];
       const recs = log.records.filter((x) => Number.isFinite(x.val_loss));
       const last = recs.length - 1;

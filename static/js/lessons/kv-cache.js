@@ -62,7 +62,7 @@ export default {
     };
   },
 
-  render({ cache: c }, state, ctx) {
+  render({ cache: c }, _state, ctx) {
     const m = ctx.model();
     const tk = c.layers[0].k_shape[2];
     const f = figure(ctx.figures, {
@@ -116,7 +116,7 @@ export default {
       ),
     );
     const text = h("div", { "data-tokens": "" });
-    renderTokens(text, c.tokens, { titles: c.tokens.map((t, i) => `new token ${i}: id ${c.ids[i]}`) });
+    renderTokens(text, c.tokens, { titles: c.tokens.map((_, i) => `new token ${i}: id ${c.ids[i]}`) });
     f.body.append(
       h("p", { class: "small" }, "Greedy continuation:"),
       text,

@@ -26,7 +26,7 @@ function grid(el, trace, readout) {
   svg.setAttribute("tabindex", "0");
   const cells = [];
   const say = (l, t) => {
-    cells.flat().forEach((c) => c.firstChild.classList.remove("active"));
+    for (const c of cells.flat()) c.firstChild.classList.remove("active");
     cells[l][t].firstChild.classList.add("active");
     const e = lens[l][t];
     readout.textContent =
@@ -138,7 +138,7 @@ export default {
     return ctx.api.postJSON("/api/trace", { model: state.model, text: state.text, top_k: k });
   },
 
-  render(trace, state, ctx) {
+  render(trace, _state, ctx) {
     const L = trace.logit_lens.length;
     const T = trace.tokens.length;
     const f = figure(ctx.figures, {

@@ -22,7 +22,11 @@ async function speed(model, prompt) {
   await streamEvents(
     "/api/generate",
     { model, prompt, max_new_tokens: 32, temperature: 0 },
-    { onEvent: (n, d) => n === "done" && (done = d) },
+    {
+      onEvent: (n, d) => {
+        if (n === "done") done = d;
+      },
+    },
   );
   return done;
 }
@@ -156,9 +160,9 @@ export default {
       trace.next_token.map((c) => ({ token: c.token, prob: c.prob })),
       { label: "next-token probabilities" },
     );
-    g.querySelectorAll(".p").forEach((p, j) =>
-      checked(p, `trace.next_token.${j}.prob`, trace.next_token[j].prob),
-    );
+    for (const [j, p] of g.querySelectorAll(".p").entries()) {
+      checked(p, `trace.next_token.${j}.prob`, trace.next_token[j].prob);
+    }
 
     const c = figure(ctx.figures, {
       title: "LSTM vs transformer on your text",
@@ -176,10 +180,10 @@ export default {
     const rows = [
       ["architecture", (x) => x.architecture],
       ["parameters", (x) => x.parameters.toLocaleString("en")],
-      ["loss (nats/token)", (x, k) => perplexityNumber(k, "loss")],
-      ["perplexity", (x, k) => perplexityNumber(k, "perplexity", 2)],
-      ["bits per char", (x, k) => perplexityNumber(k, "bits_per_char")],
-      ["tokens/s", (x, k) => (d.runs[k] ? fmt(d.runs[k].tokens_per_s, 0) : "—")],
+      ["loss (nats/token)", (_, k) => perplexityNumber(k, "loss")],
+      ["perplexity", (_, k) => perplexityNumber(k, "perplexity", 2)],
+      ["bits per char", (_, k) => perplexityNumber(k, "bits_per_char")],
+      ["tokens/s", (_, k) => (d.runs[k] ? fmt(d.runs[k].tokens_per_s, 0) : "—")],
     ];
     c.body.append(
       h(

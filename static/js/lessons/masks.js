@@ -178,7 +178,7 @@ export default {
     );
   },
 
-  question({ masks }, state) {
+  question({ masks }) {
     const lengths = masks.padding.map((r) => r.reduce((x, y) => x + y, 0));
     const T = masks.causal.length;
     const b = lengths.indexOf(Math.min(...lengths));

@@ -1,5 +1,6 @@
 // Step 8 · Multi-head attention: every head of one layer side by side, what each looks at, how they are joined.
 import { checked, fmt, h } from "../lib/dom.js";
+import { range } from "../lib/math.js";
 import { figure } from "../vis/figure.js";
 import { HEAD_COLOURS, render as headview } from "../vis/headview.js";
 import { render as heatmap } from "../vis/heatmap.js";
@@ -17,15 +18,17 @@ const KINDS = {
 // query's own token, over the queries that have such a key (query 0 sees only itself and is left out).
 export function patterns(A, ids) {
   const sums = { previous: [0, 0], self: [0, 0], first: [0, 0], same: [0, 0] };
-  const add = (k, v) => ((sums[k][0] += v), sums[k][1]++);
+  const add = (k, v) => {
+    sums[k][0] += v;
+    sums[k][1] += 1;
+  };
   for (let i = 1; i < ids.length; i++) {
     add("previous", A[i][i - 1]);
     add("self", A[i][i]);
     add("first", A[i][0]);
-    let w = 0;
-    let any = false;
-    for (let j = 0; j < i; j++) if (ids[j] === ids[i]) (w += A[i][j]), (any = true);
-    if (any) add("same", w);
+    const copies = range(i).filter((j) => ids[j] === ids[i]);
+    const weight = copies.reduce((w, j) => w + A[i][j], 0);
+    if (copies.length) add("same", weight);
   }
   const out = Object.entries(sums)
     .filter(([, [, n]]) => n)

@@ -36,7 +36,10 @@ export default {
     });
     const out = h("output", { for: "lesson-n" }, String(state.n));
     const go = debounce(() => ctx.set({ n: Number(n.value) }), 150);
-    n.addEventListener("input", () => ((out.textContent = n.value), go()));
+    n.addEventListener("input", () => {
+      out.textContent = n.value;
+      go();
+    });
     const table = h("select", {
       id: "lesson-table",
       "data-key": "table",
@@ -73,7 +76,7 @@ export default {
     return { kind, positional, tokens: tok.tokens, model };
   },
 
-  render({ kind, positional, tokens, model }, state, ctx) {
+  render({ kind, positional, tokens, model }, _state, ctx) {
     const V = positional.vectors;
     const n = V.length;
     const C = V[0].length;

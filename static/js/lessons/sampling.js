@@ -33,8 +33,10 @@ async function drawOne(state, backend) {
       ...params(state),
     },
     {
-      onEvent: (name, data) =>
-        name === "token" ? (token = data) : name === "error" && (token = { error: data.message }),
+      onEvent: (name, data) => {
+        if (name === "token") token = data;
+        else if (name === "error") token = { error: data.message };
+      },
     },
   );
   return token;

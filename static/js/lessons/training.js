@@ -23,7 +23,7 @@ export default {
     );
   },
 
-  async load(state, ctx) {
+  async load(_state, ctx) {
     const logs = await loadMetricsLogs(ctx.models);
     const schedules = await Promise.all(logs.map((l) => loadSchedule(l.model.name)));
     return { logs, schedules };
@@ -128,7 +128,7 @@ export default {
     );
   },
 
-  question({ logs }, state, ctx) {
+  question({ logs }, state) {
     const l = logs.find((x) => x.model.name === state.model && x.records?.length);
     if (!l) return null;
     const r = l.records[l.records.length - 1];

@@ -9,7 +9,7 @@ export class ApiError extends Error {
 }
 
 function detailOf(body, status) {
-  const d = body && body.detail;
+  const d = body?.detail;
   if (typeof d === "string") return d;
   if (Array.isArray(d)) {
     return d.map((e) => `${(e.loc || []).filter((x) => x !== "body").join(".")}: ${e.msg}`).join("; ");
@@ -75,8 +75,7 @@ export async function streamEvents(url, body, { signal, onEvent }) {
     const { value, done } = await reader.read();
     if (done) break;
     buffer += value.replace(/\r\n/g, "\n");
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+    for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
       const block = buffer.slice(0, cut);
       buffer = buffer.slice(cut + 2);
       let name = "message";

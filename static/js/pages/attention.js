@@ -27,7 +27,7 @@ const defaults = {
   seed: 42,
   step: 0,
 };
-let state = readState(defaults);
+const state = readState(defaults);
 if (!models.some((m) => m.name === state.model)) state.model = defaults.model;
 const model = () => models.find((m) => m.name === state.model);
 const bidirectional = () => model()?.architecture === "encoder";

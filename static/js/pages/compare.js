@@ -65,7 +65,9 @@ const measureAll = h(
     id: "measure-all",
     "data-key": "measure",
     "aria-label": "measure both backends of every model",
-    onclick: () => models.forEach((m, i) => measure(m, i)),
+    onclick: () => {
+      for (const [i, m] of models.entries()) measure(m, i);
+    },
   },
   "Measure all backends",
 );
@@ -345,17 +347,15 @@ async function main() {
       lossCurvesFigure(holder, logs, { x: state.x, y: state.y, name: "compare-loss-curves" });
       syncSegmentedToggles(bar, state);
     };
+    const pick = (key) => (value) => {
+      set({ [key]: value });
+      draw();
+    };
     bar.append(
       h("span", { class: "small" }, "Loss curves: x"),
-      segmentedToggle("x axis", "x", xs, state.x, (k) => (set({ x: k }), draw())),
+      segmentedToggle("x axis", "x", xs, state.x, pick("x")),
       h("span", { class: "small" }, "y"),
-      segmentedToggle(
-        "y axis",
-        "y",
-        { loss: "loss", bpc: "bits/char" },
-        state.y,
-        (k) => (set({ y: k }), draw()),
-      ),
+      segmentedToggle("y axis", "y", { loss: "loss", bpc: "bits/char" }, state.y, pick("y")),
     );
     applyTeacherPresets(bar);
     draw();

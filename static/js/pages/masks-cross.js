@@ -59,11 +59,9 @@ export async function drawCross(parent, models) {
           `row ${b}: query ${i} ${JSON.stringify(r.target_tokens[b][i] ?? "pad")} → source ${j} ${JSON.stringify(r.source_tokens[b][j] ?? "pad")}: ${v === null ? "masked" : "may attend"}`,
       },
     );
-    box
-      .querySelectorAll("rect.cell")
-      .forEach((c) =>
-        checked(c, `cross.cross.${b}.${c.dataset.i}.${c.dataset.j}`, M[c.dataset.i][c.dataset.j]),
-      );
+    for (const c of box.querySelectorAll("rect.cell")) {
+      checked(c, `cross.cross.${b}.${c.dataset.i}.${c.dataset.j}`, M[c.dataset.i][c.dataset.j]);
+    }
     grid.append(box);
   });
   f.body.append(grid);

@@ -104,11 +104,12 @@ async function refresh() {
 }
 
 const allowed = (m) => m.map((r) => r.map((v) => (v ? 1 : null)));
-const mark = (f, key, path, values) =>
-  f.body.querySelectorAll("rect.cell").forEach((r) => {
+function mark(f, path, values) {
+  for (const r of f.body.querySelectorAll("rect.cell")) {
     const [i, j] = [Number(r.dataset.i), Number(r.dataset.j)];
     checked(r, `masks.${path}${i}.${j}`, values[i][j]);
-  });
+  }
+}
 
 function draw(d) {
   if (!d) return;
@@ -219,7 +220,7 @@ function draw(d) {
       describe: (i, j, v) => `row ${i}, column ${j}: ${v === null ? "padding (0)" : "real token (1)"}`,
     },
   );
-  mark(pad, "padding", "padding.", masks.padding);
+  mark(pad, "padding.", masks.padding);
 
   // 3 · causal (T × T) and combined (row) side by side
   const pair = h("div", { class: "grid cols-2" });
@@ -244,7 +245,7 @@ function draw(d) {
       describe: (i, j, v) => `query ${i} → key ${j}: ${v === null ? "masked (future)" : "may attend"}`,
     },
   );
-  mark(causal, "causal", "causal.", masks.causal);
+  mark(causal, "causal.", masks.causal);
 
   const labels = masks.tokens[row].map((t) => (t === null ? "pad" : t));
   const comb = figure(pair, {
@@ -276,7 +277,7 @@ function draw(d) {
               : "masked (future)"),
     },
   );
-  mark(comb, "combined", `combined.${row}.`, masks.combined[row]);
+  mark(comb, `combined.${row}.`, masks.combined[row]);
   comb.body.scrollLeft = comb.body.scrollWidth;
   comb.root.dataset.row = row;
 

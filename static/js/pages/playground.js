@@ -35,7 +35,7 @@ const defaults = {
   rhead: "mean",
   sbs: false,
 };
-let state = readState(defaults);
+const state = readState(defaults);
 if (!models.some((m) => m.name === state.model)) state.model = defaults.model;
 const model = () => models.find((m) => m.name === state.model);
 const $ = (id) => document.getElementById(id);
@@ -441,7 +441,9 @@ async function generate() {
       $("speed").textContent = speed(ms);
       if (attn && d.index > 0 && d.attention && d.attention[0][0].length === attn.tokens.length + 1) {
         attn.tokens.push(gen.events[d.index - 1].token);
-        d.attention.forEach((layer, l) => layer.forEach((row, hd) => attn.rows[l][hd].push(row)));
+        for (const [l, layer] of d.attention.entries()) {
+          for (const [hd, row] of layer.entries()) attn.rows[l][hd].push(row);
+        }
         scheduleAttention();
       }
     } else if (name === "done") {
@@ -622,7 +624,11 @@ function refreshTrace() {
 
 let drawTimer = 0;
 function scheduleAttention() {
-  if (!drawTimer) drawTimer = setTimeout(() => ((drawTimer = 0), drawAttention()), 250);
+  if (drawTimer) return;
+  drawTimer = setTimeout(() => {
+    drawTimer = 0;
+    drawAttention();
+  }, 250);
 }
 
 function setZoom(z) {

@@ -99,7 +99,7 @@ function dense(el, cell, want) {
     r.setAttribute("width", w);
     r.setAttribute("height", w);
   });
-  el.querySelectorAll("svg > g.mono text").forEach((t) => Number(t.textContent) % step && t.remove());
+  for (const t of el.querySelectorAll("svg > g.mono text")) if (Number(t.textContent) % step) t.remove();
 }
 
 function draw(data, m, own, n) {

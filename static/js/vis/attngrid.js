@@ -4,6 +4,7 @@
 // data: {tokens: string[], rows: [layer][head][query] → weights over keys 0..query (later keys are masked)}
 // options: {readout, onOpen(l, h), size, selected: [l, h], label}
 import { fmt } from "../lib/dom.js";
+import { argmax } from "../lib/math.js";
 import { viridis } from "./scales.js";
 import { s, svgRoot } from "./svg.js";
 import { tokenLabel } from "./tokens.js";
@@ -136,7 +137,8 @@ export function render(el, { tokens, rows }, options = {}) {
           ]?.focus();
         }
       });
-      (cells[l] ||= []).push(g);
+      cells[l] ||= [];
+      cells[l].push(g);
       svg.append(g);
     }
   }
@@ -151,8 +153,7 @@ export function render(el, { tokens, rows }, options = {}) {
 function describe(rows, tokens) {
   const q = rows.length - 1;
   const row = rows[q] || [];
-  let best = 0;
-  row.forEach((w, j) => w > row[best] && (best = j));
+  const best = argmax(row);
   return row.length
     ? `query ${q} ${tokenLabel(tokens[q])} attends most to key ${best} ${tokenLabel(tokens[best])} (${fmt(row[best], 4)})`
     : "no rows";

@@ -3,6 +3,7 @@
 // attention: [head][query][key]; heads: which heads to draw (indices).
 // options.minWeight: lines lighter than this are not drawn (default: 0.01, or 0.1 past LONG tokens, where
 // thousands of faint lines would hide the strong ones). Returns {svg, focusOn, drawn, total, cut}.
+import { argmax } from "../lib/math.js";
 import { s, svgRoot } from "./svg.js";
 import { tokenLabel } from "./tokens.js";
 
@@ -72,8 +73,7 @@ export function render(el, { tokens, attention, heads }, options = {}) {
       if (q === null) options.readout.textContent = "";
       else {
         const parts = shown.map((hd) => {
-          let best = 0;
-          attention[hd][q].forEach((w, k) => w > attention[hd][q][best] && (best = k));
+          const best = argmax(attention[hd][q]);
           return `head ${hd} → ${JSON.stringify(tokens[best])} ${attention[hd][q][best].toFixed(3)}`;
         });
         options.readout.textContent = `query ${q} ${JSON.stringify(tokens[q])}: ${parts.join(" · ")}`;

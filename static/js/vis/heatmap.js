@@ -84,17 +84,11 @@ export function render(el, data, options = {}) {
   svg.append(grid);
   const rowLabels = s("g", { class: "mono" });
   const every = Math.ceil(10 / cell); // small cells: label every k-th row and column only
-  rows.forEach(
-    (r, i) =>
-      i % every ||
-      rowLabels.append(
-        s(
-          "text",
-          { x: labelW - 4, y: labelH + i * cell + cell / 2 + 4, "text-anchor": "end", class: "mono" },
-          tokenLabel(r),
-        ),
-      ),
-  );
+  rows.forEach((r, i) => {
+    if (i % every) return;
+    const y = labelH + i * cell + cell / 2 + 4;
+    rowLabels.append(s("text", { x: labelW - 4, y, "text-anchor": "end", class: "mono" }, tokenLabel(r)));
+  });
   const colLabels = s("g", { class: "mono" });
   cols.forEach((c, j) => {
     if (j % every) return;

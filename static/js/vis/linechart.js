@@ -1,6 +1,7 @@
 // Lines over a shared x axis (loss curves, sinusoid waves). Axes use d3-array's nice ticks.
 // series: [{name, points: [[x, y], ...], colour, dash}]  options: {xLabel, yLabel, width, height, label, readout, logY}
 import { fmt } from "../lib/dom.js";
+import { argmax } from "../lib/math.js";
 import { ticks } from "./scales.js";
 import { s, svgRoot } from "./svg.js";
 
@@ -120,9 +121,7 @@ export function render(el, series, options = {}) {
   svg.addEventListener("mousemove", (e) => {
     const box = svg.getBoundingClientRect();
     const xv = x0 + (((e.clientX - box.left) * (width / box.width) - m.l) / W) * (x1 - x0);
-    let best = 0;
-    xsSorted.forEach((v, i) => Math.abs(v - xv) < Math.abs(xsSorted[best] - xv) && (best = i));
-    show(best);
+    show(argmax(xsSorted.map((v) => -Math.abs(v - xv)))); // the nearest x
   });
   svg.addEventListener("keydown", (e) => {
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {

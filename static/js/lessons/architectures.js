@@ -1,4 +1,5 @@
-// Step 13 · Encoder, decoder, encoder-decoder: fill the mask (bidirectional), numbers → words (cross-attention, beams).
+// Step 13 · Encoder, decoder, encoder-decoder: fill the mask (bidirectional), numbers → words
+// (cross-attention, beams).
 import { checked, fmt, h, pct } from "../lib/dom.js";
 import { render as bars } from "../vis/bars.js";
 import { figure } from "../vis/figure.js";
@@ -16,7 +17,8 @@ const causalGPT = (ctx) =>
   ctx.models.find((m) => arch("gpt")(m) && !isNumbersGPT(m));
 const safe = (p) => p.catch((e) => ({ error: e.message }));
 const clamp = (v, n) => Math.max(0, Math.min(n - 1, v));
-const accuracy = (c = {}) => c.accuracy?.test?.exact_match ?? c.val_accuracy; // shipped: held-out test exact match
+// shipped: held-out test exact match
+const accuracy = (c = {}) => c.accuracy?.test?.exact_match ?? c.val_accuracy;
 const letters = (text) => Array.from(text).flatMap((c, i) => (/\p{L}/u.test(c) ? [i] : []));
 
 // Which characters to hide: the URL's list, else none when the text holds █, else two letters.
@@ -63,8 +65,10 @@ export default {
     only: false,
   },
   formula:
-    String.raw`\begin{aligned}p(x_i \mid x_{\setminus i}) &= \operatorname{softmax}\big(\text{head}(h_i)\big),\ \ h = \text{Enc}(x)\\` +
-    String.raw`\text{cross} &= \operatorname{softmax}\big(Q_{\text{dec}} K_{\text{enc}}^{\top} / \sqrt{h_s} + M_{\text{pad}}\big)\, V_{\text{enc}}\end{aligned}`,
+    String.raw`\begin{aligned}p(x_i \mid x_{\setminus i}) &= \operatorname{softmax}\big(` +
+    String.raw`\text{head}(h_i)\big),\ \ h = \text{Enc}(x)\\\text{cross} &= \operatorname{softmax}` +
+    String.raw`\big(Q_{\text{dec}} K_{\text{enc}}^{\top} / \sqrt{h_s} + M_{\text{pad}}\big)\, V_{` +
+    String.raw`\text{enc}}\end{aligned}`,
 
   controls(ctx) {
     const s = ctx.state();
@@ -153,8 +157,9 @@ export default {
       const f = figure(ctx.figures, {
         title: `Encoder-only: fill the mask (${d.enc.name})`,
         caption:
-          `${d.enc.name} reads your text with the chosen characters hidden (█) and scores every vocabulary entry at each hidden position, ` +
-          "using the characters on both sides. Click a character to hide or show it.",
+          `${d.enc.name} reads your text with the chosen characters hidden (█) and scores every ` +
+          "vocabulary entry at each hidden position, using the characters on both sides. " +
+          "Click a character to hide or show it.",
         name: "fill-mask",
         data: d.fill,
         panel: "fill",
@@ -228,7 +233,9 @@ export default {
         const T = A.length;
         const e = figure(pair, {
           title: `Encoder attention, layer ${L} head ${H}`,
-          caption: `${d.enc.name} on your masked text: every query (row) may look at every key (column), before and after it. No cell is masked.`,
+          caption:
+            `${d.enc.name} on your masked text: every query (row) may look at every key (column), ` +
+            "before and after it. No cell is masked.",
           name: `encoder-attention-L${L}H${H}`,
           data: A,
           panel: "bidirectional",
@@ -259,7 +266,9 @@ export default {
         );
         const g = figure(pair, {
           title: `Decoder (GPT) attention, layer ${d.causal?.layer ?? 0} head ${d.causal?.head ?? 0}`,
-          caption: `${d.gpt?.name || "no GPT served"} on your text: a query sees only itself and the keys before it; the hatched upper triangle is the causal mask.`,
+          caption:
+            `${d.gpt?.name || "no GPT served"} on your text: a query sees only itself and the keys ` +
+            "before it; the hatched upper triangle is the causal mask.",
           name: "causal-attention",
           data: d.causal,
           panel: "causal",
@@ -291,8 +300,8 @@ export default {
     const c = figure(ctx.figures, {
       title: `Encoder-decoder: ${state.number} → words, cross-attention layer ${L} head ${H}`,
       caption:
-        `${d.ed.name}: the encoder reads the digits once; each word the decoder writes (greedy, row) attends to the source digits (column). ` +
-        `Decoder layer ${L}, head ${H}; rows sum to 1.`,
+        `${d.ed.name}: the encoder reads the digits once; each word the decoder writes (greedy, row) ` +
+        `attends to the source digits (column). Decoder layer ${L}, head ${H}; rows sum to 1.`,
       name: `cross-attention-L${L}H${H}`,
       data: tr,
       panel: "cross",
@@ -323,7 +332,9 @@ export default {
 
     const b = figure(ctx.figures, {
       title: `Beam search: ${state.beams} beam${state.beams > 1 ? "s" : ""}, length penalty ${state.penalty}`,
-      caption: `${d.ed.name} on ${state.number}: the live beams after every step, best first, with score = Σ log p / length^${state.penalty}; ✓ = finished (wrote </s>).`,
+      caption:
+        `${d.ed.name} on ${state.number}: the live beams after every step, best first, with score = Σ ` +
+        `log p / length^${state.penalty}; ✓ = finished (wrote </s>).`,
       name: "beam-steps",
       data: tr.steps,
       panel: "beams",
@@ -367,7 +378,9 @@ export default {
       title: "The same task, two architectures",
       name: "numbers-compare",
       panel: "compare",
-      caption: `Parameters and held-out exact match (greedy, numbers never trained on) from each model's card; the output is computed now for ${state.number}.`,
+      caption:
+        "Parameters and held-out exact match (greedy, numbers never trained on) from each model's " +
+        `card; the output is computed now for ${state.number}.`,
     });
     const answer = d.gen?.best ? d.gen.best.text.split("\n")[0] : d.gen?.error || "";
     const row = (m, out) =>
@@ -407,17 +420,25 @@ export default {
     const row = tr.cross_attention[d.edAt.layer][d.edAt.head][0];
     const best = row.indexOf(Math.max(...row));
     return {
-      prompt: `Which source digit does the first word, “${tr.greedy.tokens[0]}”, attend to most (layer ${d.edAt.layer}, head ${d.edAt.head})?`,
+      prompt:
+        `Which source digit does the first word, “${tr.greedy.tokens[0]}”, attend to most ` +
+        `(layer ${d.edAt.layer}, head ${d.edAt.head})?`,
       choices: tr.source_tokens.map((x, i) => `digit ${i + 1} (“${x}”)`),
       answer: best,
-      reveal: `Digit ${best + 1}, with weight ${fmt(row[best])}. A trained model looks at the digit that decides the word: “thousand” at the thousands, “forty” at the tens.`,
+      reveal:
+        `Digit ${best + 1}, with weight ${fmt(row[best])}. A trained model looks at the digit that ` +
+        "decides the word: “thousand” at the thousands, “forty” at the tens.",
     };
   },
 
   prose: () =>
-    "A GPT is a decoder: each token sees only the tokens before it, so it can write text one token at a time. An encoder drops the causal mask: " +
-    "every token sees the whole input, before and after it. It cannot generate left to right, but it can fill a gap from both sides, which is how BERT-style models are trained.\n\n" +
-    "An encoder-decoder does both: the encoder reads the source once, and each decoder block adds cross-attention, whose queries come from the words written so far " +
-    "and whose keys and values come from the encoder's output. The heatmap shows which digits each word reads. Beam search keeps several partial answers and " +
-    "extends the best; with one beam it is greedy. A decoder-only GPT can learn the same task as one line of text, “4012=four thousand twelve”.",
+    "A GPT is a decoder: each token sees only the tokens before it, so it can write text one token " +
+    "at a time. An encoder drops the causal mask: every token sees the whole input, before and after " +
+    "it. It cannot generate left to right, but it can fill a gap from both sides, which is how " +
+    "BERT-style models are trained.\n\nAn encoder-decoder does both: the encoder reads the source " +
+    "once, and each decoder block adds cross-attention, whose queries come from the words written so " +
+    "far and whose keys and values come from the encoder's output. The heatmap shows which digits " +
+    "each word reads. Beam search keeps several partial answers and extends the best; " +
+    "with one beam it is greedy. A decoder-only GPT can learn the same task as one line of text, " +
+    "“4012=four thousand twelve”.",
 };

@@ -29,7 +29,10 @@ export default {
     highlight: ["self.wte[ids]", "self.wpe[positions]", "sinusoidal_positions("],
     only: false,
   },
-  formula: String.raw`\begin{aligned} x_t &= \underbrace{W_{te}[\,\mathrm{id}_t\,]}_{\text{token row}} + \underbrace{W_{pe}[\,p_t\,]}_{\text{position}} \\ W_{te} &\in \mathbb{R}^{V \times C} \end{aligned}`,
+  formula:
+    String.raw`\begin{aligned} x_t &= \underbrace{W_{te}[\,\mathrm{id}_t\,]}_{\text{token row}} + ` +
+    String.raw`\underbrace{W_{pe}[\,p_t\,]}_{\text{position}} \\ W_{te} &\in \mathbb{R}^{V \times C} ` +
+    String.raw`\end{aligned}`,
 
   controls(ctx) {
     addPicker(ctx, "token", "Token");
@@ -60,8 +63,10 @@ export default {
     const f = figure(ctx.figures, {
       title: `Token embeddings: row id of wte for each of your ${T} tokens (${T} × ${C})`,
       caption:
-        `Rows of ${trace.model}'s token table (V = ${model.vocab_size} rows of C = ${C}), picked by your text's ids (hover a row for its id). ` +
-        `${d < C ? `First ${d} of ${C} channels. ` : ""}Blue negative, red positive; the same token always gives the same row. Click a row to follow it below.`,
+        `Rows of ${trace.model}'s token table (V = ${model.vocab_size} rows of C = ${C}), picked by ` +
+        "your text's ids (hover a row for its " +
+        `id). ${d < C ? `First ${d} of ${C} channels. ` : ""}Blue negative, red positive; ` +
+        "the same token always gives the same row. Click a row to follow it below.",
       name: "token-embeddings",
       data: { tokens: trace.tokens, ids: trace.ids, tok_emb: trace.tok_emb },
     });
@@ -74,7 +79,8 @@ export default {
         readout: f.readout,
         label: "token embedding rows",
         describe: (i, c, v) =>
-          `token ${i} ${quotedToken(trace.tokens[i])} = id ${trace.ids[i]} → wte[${trace.ids[i]}][${c}] = ${fmt(v, 4)}`,
+          `token ${i} ${quotedToken(trace.tokens[i])} = id ${trace.ids[i]} → ` +
+          `wte[${trace.ids[i]}][${c}] = ${fmt(v, 4)}`,
         onClick: (i) => ctx.set({ token: i }),
       },
     );
@@ -84,7 +90,9 @@ export default {
         h(
           "p",
           { class: "small", "data-same": String(same) },
-          `Tokens ${pair[0]} and ${pair[1]} are both ${quotedToken(trace.tokens[pair[0]])} (id ${trace.ids[pair[0]]}): their rows are ${same ? "identical, number for number" : "different"}.`,
+          `Tokens ${pair[0]} and ${pair[1]} are both ${quotedToken(trace.tokens[pair[0]])} ` +
+            `(id ${trace.ids[pair[0]]}): their rows ` +
+            `are ${same ? "identical, number for number" : "different"}.`,
         ),
       );
     }
@@ -93,10 +101,11 @@ export default {
     const tok = trace.tok_emb[t];
     const pos = trace.pos_emb[t];
     const x = tok.map((v, c) => v + pos[c]);
+    const positionRow = model.pos === "learned" ? `learned wpe row ${p}` : `sinusoid of position ${p}`;
     const g = figure(ctx.figures, {
       title: `Token ${t} ${quotedToken(trace.tokens[t])}: token row + position vector = x`,
       caption:
-        `wte row ${trace.ids[t]} plus the ${model.pos === "learned" ? `learned wpe row ${p}` : `sinusoid of position ${p}`} (${trace.model}); ` +
+        `wte row ${trace.ids[t]} plus the ${positionRow} (${trace.model}); ` +
         `the sum is what the first block reads.${d < C ? ` First ${d} channels.` : ""}`,
       name: "embedding-plus-position",
       data: { token: tok, position: pos, x },
@@ -135,18 +144,24 @@ export default {
       "Different: wte picks a new row each time",
     ];
     return {
-      prompt: `${quotedToken(trace.tokens[a])} is token ${a} and again token ${b}. Their wte rows are identical. After the position vectors are added, are their vectors x the same?`,
+      prompt:
+        `${quotedToken(trace.tokens[a])} is token ${a} and again token ${b}. Their wte rows are ` +
+        "identical. After the position vectors are added, are their vectors x the same?",
       choices,
       answer: diff > 0 ? 1 : 0,
       reveal:
-        `They differ by as much as ${fmt(diff, 3)} in one channel: position ${trace.positions[a]} and position ${trace.positions[b]} add different vectors, ` +
-        "and that difference is the only way the model can tell the two apart.",
+        `They differ by as much as ${fmt(diff, 3)} in one channel: position ${trace.positions[a]} ` +
+        `and position ${trace.positions[b]} add different vectors, and that difference is the only ` +
+        "way the model can tell the two apart.",
     };
   },
 
   prose: (trace) =>
-    `The token id is an index, nothing more: the model keeps a table wte with one learned row of ${trace.tok_emb[0].length} numbers per vocabulary entry, ` +
-    `and embedding token t means reading row id_t. Writing it as a one-hot vector times the table gives the same result; a lookup is just faster.\n\n` +
-    "A row says what the token is, not where it is: the two rows of a repeated token are the same. So a position vector is added, " +
-    "and from here on each token is one vector x = token + position. Everything that follows only ever mixes and transforms these vectors.",
+    "The token id is an index, nothing more: the model keeps a table wte with one learned row " +
+    `of ${trace.tok_emb[0].length} numbers per vocabulary entry, and embedding token t means reading ` +
+    "row id_t. Writing it as a one-hot vector times the table gives the same result; " +
+    `a lookup is just faster.\n\nA row says what the token is, not where it is: the two rows of a ` +
+    "repeated token are the same. So a position vector is added, and from here on each token is one " +
+    "vector x = token + position. Everything that follows only ever mixes and transforms these " +
+    "vectors.",
 };

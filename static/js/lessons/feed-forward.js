@@ -31,9 +31,12 @@ export default {
     only: false,
   },
   formula:
-    String.raw`\begin{aligned}\text{pre-LN: } & x \leftarrow x + \operatorname{Attn}(\operatorname{LN}_1 x)\\ & x \leftarrow x + \operatorname{MLP}(\operatorname{LN}_2 x)\\` +
-    String.raw`\text{post-LN: } & x \leftarrow \operatorname{LN}_1(x + \operatorname{Attn}\,x)\\ & x \leftarrow \operatorname{LN}_2(x + \operatorname{MLP}\,x)\\` +
-    String.raw`\operatorname{LN}(x) &= \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta\\ \operatorname{MLP}(x) &= \operatorname{act}(x W_1 + b_1)\, W_2 + b_2\end{aligned}`,
+    String.raw`\begin{aligned}\text{pre-LN: } & x \leftarrow x + \operatorname{Attn}(` +
+    String.raw`\operatorname{LN}_1 x)\\ & x \leftarrow x + \operatorname{MLP}(\operatorname{LN}_2 x)` +
+    String.raw`\\\text{post-LN: } & x \leftarrow \operatorname{LN}_1(x + \operatorname{Attn}\,x)\\ & ` +
+    String.raw`x \leftarrow \operatorname{LN}_2(x + \operatorname{MLP}\,x)\\\operatorname{LN}(x) &= ` +
+    String.raw`\gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta\\ ` +
+    String.raw`\operatorname{MLP}(x) &= \operatorname{act}(x W_1 + b_1)\, W_2 + b_2\end{aligned}`,
 
   controls(ctx) {
     ctx.layerSelect = select(ctx, "layer", "LayerNorm of block", []);
@@ -72,8 +75,9 @@ export default {
     const r = figure(ctx.figures, {
       title: "The residual stream, block by block",
       caption:
-        `‖x‖ of the residual stream in ${trace.model} (${NORM[m.norm]}) on your text: 0 = token + position embedding, ` +
-        `then after each of the ${L} blocks. Each block adds its attention and MLP output to this running sum.`,
+        `‖x‖ of the residual stream in ${trace.model} (${NORM[m.norm]}) on your text: ` +
+        `0 = token + position embedding, then after each of the ${L} blocks. Each block adds its ` +
+        "attention and MLP output to this running sum.",
       name: "residual-norm",
       data: { tokens: trace.tokens, residual_norm: trace.residual_norm },
     });
@@ -113,7 +117,8 @@ export default {
       title:
         key === "mlp_mean" ? "MLP: mean activation per token" : "MLP: fraction of hidden units that fire",
       caption:
-        `The ${4 * m.n_embd} hidden units of each block's MLP (${m.activation}) in ${trace.model}, on every token of your text. ` +
+        `The ${4 * m.n_embd} hidden units of each block's MLP (${m.activation}) in ${trace.model}, ` +
+        "on every token of your text. " +
         (key === "mlp_mean"
           ? "Mean of the activations (red above 0, blue below)."
           : "Share of units whose activation is above 0."),
@@ -136,12 +141,18 @@ export default {
     );
 
     // LayerNorm worked through on one vector
+    const lnInput =
+      ln.norm === "pre"
+        ? "pre-LN: the residual stream entering the block"
+        : "post-LN: the stream plus the attention output";
     const g = figure(ctx.figures, {
-      title: `LayerNorm by hand: block ${ln.layer}'s ln_1 on ${tokenLabel(ln.token)} (position ${ln.position})`,
+      title:
+        `LayerNorm by hand: block ${ln.layer}'s ln_1 on ${tokenLabel(ln.token)} ` +
+        `(position ${ln.position})`,
       caption:
-        `The ${ln.input.length} numbers ${trace.model} feeds block ${ln.layer}'s first LayerNorm for the last token ` +
-        `(${ln.norm === "pre" ? "pre-LN: the residual stream entering the block" : "post-LN: the stream plus the attention output"}), ` +
-        "normalised to mean 0 and variance 1, then scaled by γ and shifted by β. Hover for each channel.",
+        `The ${ln.input.length} numbers ${trace.model} feeds block ${ln.layer}'s first LayerNorm for ` +
+        `the last token (${lnInput}), normalised to mean 0 and variance 1, then scaled by γ and ` +
+        "shifted by β. Hover for each channel.",
       name: `layernorm-L${ln.layer}`,
       data: ln,
     });
@@ -216,10 +227,13 @@ export default {
             ? "Training: pre-LN and post-LN side by side"
             : `Training curve (${[...norms].map((x) => NORM[x]).join(", ")} only)`,
         caption:
-          `Validation loss (nats per token) against training step, from the metrics log of each served ${data.gpts[0]?.tokenizer ?? ""}-level language model (the same data and vocabulary, so the curves compare). ` +
+          "Validation loss (nats per token) against training step, from the metrics log of each " +
+          `served ${data.gpts[0]?.tokenizer ?? ""}-level language model (the same data and ` +
+          "vocabulary, so the curves compare). " +
           (norms.size > 1
             ? "Where LayerNorm sits changes how fast and how stably a model trains."
-            : `Only ${[...norms].map((x) => NORM[x]).join(" and ")} models are served now, so there is no other variant to compare with.`),
+            : `Only ${[...norms].map((x) => NORM[x]).join(" and ")} models are served now, so there is ` +
+              "no other variant to compare with."),
         name: "loss-curves",
         data: data.metrics,
       });
@@ -242,23 +256,30 @@ export default {
     const pre = gpts.find((x) => x.name === trace.model)?.norm !== "post";
     return {
       prompt:
-        "From the embeddings to the output of the last block, what happens to the size ‖x‖ of the last token's residual vector?",
+        "From the embeddings to the output of the last block, what happens to the size ‖x‖ of the " +
+        "last token's residual vector?",
       choices: ["it grows", "it shrinks", "it stays about the same"],
       answer: b > 1.1 * a ? 0 : b < a / 1.1 ? 1 : 2,
       reveal:
         `It goes from ${fmt(a, 3)} to ${fmt(b, 3)} (× ${fmt(b / a, 2)}). ` +
         (pre
-          ? "In a pre-LN model every block adds its output to the stream and nothing normalises the stream itself, so it tends to grow; the final LayerNorm rescales it before the output layer."
-          : "In a post-LN model every block ends with a LayerNorm, which pulls the size back to about √C times the gain γ."),
+          ? "In a pre-LN model every block adds its output to the stream and nothing normalises the " +
+            "stream itself, so it tends to grow; the final LayerNorm rescales it before the output " +
+            "layer."
+          : "In a post-LN model every block ends with a LayerNorm, which pulls the size back to about " +
+            "√C times the gain γ."),
     };
   },
 
   prose: (data) =>
-    `After attention, each block runs a feed-forward network (MLP) on every token separately: a matrix widens the vector to ${4 * data.layernorm.input.length} numbers` +
-    ` (4C), an activation (GELU or ReLU) zeroes or bends the negative ones, and a second matrix brings it back to C = ${data.layernorm.input.length}. ` +
-    "The heatmap shows how much of that hidden layer fires for each token.\n\n" +
-    "Neither attention nor the MLP replaces the token's vector: each adds its output to it. This running sum is the residual stream, " +
-    "and it lets information pass through many blocks unchanged. LayerNorm rescales a vector to mean 0 and variance 1 (then applies a learned " +
-    "γ and β). Pre-LN (GPT-2) normalises the input of each sub-layer and leaves the stream itself alone; post-LN (the 2017 paper) normalises " +
-    "the stream after each addition, which is harder to train deep without a learning-rate warm-up.",
+    "After attention, each block runs a feed-forward network (MLP) on every token separately: " +
+    `a matrix widens the vector to ${4 * data.layernorm.input.length} numbers (4C), an activation ` +
+    "(GELU or ReLU) zeroes or bends the negative ones, and a second matrix brings it back to C " +
+    `= ${data.layernorm.input.length}. The heatmap shows how much of that hidden layer fires for ` +
+    `each token.\n\nNeither attention nor the MLP replaces the token's vector: each adds its output ` +
+    "to it. This running sum is the residual stream, and it lets information pass through many " +
+    "blocks unchanged. LayerNorm rescales a vector to mean 0 and variance 1 (then applies a learned " +
+    "γ and β). Pre-LN (GPT-2) normalises the input of each sub-layer and leaves the stream itself " +
+    "alone; post-LN (the 2017 paper) normalises the stream after each addition, which is harder to " +
+    "train deep without a learning-rate warm-up.",
 };

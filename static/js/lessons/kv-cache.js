@@ -16,8 +16,9 @@ export default {
     context: 0,
   },
   formula:
-    String.raw`\begin{aligned}\text{cache} &= 2 \cdot L \cdot B \cdot n_h \cdot T_k \cdot h_s \text{ numbers}\\` +
-    String.raw`\text{step with cache} &: 1 \text{ query} \times T_k \text{ keys}\\ \text{step without} &: T_k \text{ queries} \times T_k \text{ keys}\end{aligned}`,
+    String.raw`\begin{aligned}\text{cache} &= 2 \cdot L \cdot B \cdot n_h \cdot T_k \cdot h_s \text{ ` +
+    String.raw`numbers}\\\text{step with cache} &: 1 \text{ query} \times T_k \text{ keys}\\ ` +
+    String.raw`\text{step without} &: T_k \text{ queries} \times T_k \text{ keys}\end{aligned}`,
 
   controls(ctx) {
     const st = ctx.state();
@@ -68,8 +69,10 @@ export default {
     const f = figure(ctx.figures, {
       title: `What is cached: ${c.layers.length} layers × (K, V), ${kb(c.total_bytes)} in all`,
       caption:
-        `The cache ${c.model} (${c.backend}, ${c.dtype}) holds after generating ${c.ids.length} tokens from your ${c.prompt_tokens}-token text: ` +
-        `for every layer, the keys and values of all ${tk} tokens fed so far (the last new token is drawn, not yet fed). Shapes are (B, nh, T, hs).`,
+        `The cache ${c.model} (${c.backend}, ${c.dtype}) holds after generating ${c.ids.length} ` +
+        `tokens from your ${c.prompt_tokens}-token text: for every layer, the keys and values of ` +
+        `all ${tk} tokens fed so far (the last new token is drawn, not yet fed). Shapes are (B, nh, ` +
+        "T, hs).",
       name: "kv-cache-shapes",
       data: c.layers,
     });
@@ -135,9 +138,10 @@ export default {
     const g = figure(ctx.figures, {
       title: `Time per step: ${fmt(totalU / totalC, 1)}× faster with the cache`,
       caption:
-        `Wall time of every generation step on this server (${c.backend} twin of ${c.model}, one request, so expect noise). ` +
-        `Step 0 runs the whole ${c.prompt_tokens}-token prompt both ways; after that the cached model runs 1 token, the other runs ` +
-        `${c.prompt_tokens + 1}, ${c.prompt_tokens + 2}, … tokens again.`,
+        `Wall time of every generation step on this server (${c.backend} twin of ${c.model}, one ` +
+        `request, so expect noise). Step 0 runs the whole ${c.prompt_tokens}-token prompt both ways; ` +
+        "after that the cached model runs 1 token, the other " +
+        `runs ${c.prompt_tokens + 1}, ${c.prompt_tokens + 2}, … tokens again.`,
       name: "kv-cache-timing",
       data: {
         cached_ms: c.cached_ms,
@@ -180,19 +184,24 @@ export default {
     const values = [t / L, t / 2, t, 2 * t];
     const choices = [...values.slice(r), ...values.slice(0, r)].map(kb);
     return {
-      prompt: `After ${c.ids.length} new tokens, ${tk} tokens sit in the cache of this ${L}-layer model (${nh} heads of ${hs} numbers, ${c.dtype}). How big is it?`,
+      prompt:
+        `After ${c.ids.length} new tokens, ${tk} tokens sit in the cache of this ${L}-layer model ` +
+        `(${nh} heads of ${hs} numbers, ${c.dtype}). How big is it?`,
       choices,
       answer: choices.indexOf(kb(t)),
       reveal:
-        `2 (K and V) × ${L} layers × ${nh} heads × ${tk} tokens × ${hs} numbers × ${c.dtype === "float64" ? 8 : 4} bytes = ` +
-        `${t.toLocaleString("en")} bytes. It grows by one row per layer and head with every token, linearly in the length.`,
+        `2 (K and V) × ${L} layers × ${nh} heads × ${tk} tokens × ${hs} numbers ` +
+        `× ${c.dtype === "float64" ? 8 : 4} bytes = ${t.toLocaleString("en")} bytes. ` +
+        "It grows by one row per layer and head with every token, linearly in the length.",
     };
   },
 
   prose: ({ cache: c }) =>
-    "A decoder generates one token at a time, and every new token attends to all the tokens before it. Their keys and values do not change " +
-    "when a token is added — a causal model never lets an earlier token see a later one — so they can be computed once and kept.\n\n" +
-    `With the cache, each step feeds only the newest token: one query against ${c.layers[0].k_shape[2]} kept keys. Without it, ` +
-    "the model runs the whole sequence again, so a step costs more the longer the text gets, while the cached step stays almost flat. " +
-    "The price is memory: the cache grows with every token, layer and head.",
+    "A decoder generates one token at a time, and every new token attends to all the tokens before " +
+    "it. Their keys and values do not change when a token is added — a causal model never lets an " +
+    `earlier token see a later one — so they can be computed once and kept.\n\nWith the cache, each ` +
+    `step feeds only the newest token: one query against ${c.layers[0].k_shape[2]} kept keys. ` +
+    "Without it, the model runs the whole sequence again, so a step costs more the longer the text " +
+    "gets, while the cached step stays almost flat. The price is memory: the cache grows with every " +
+    "token, layer and head.",
 };

@@ -1,4 +1,5 @@
-// Step 12 · Logit lens: what every block's output would predict, at every position, through the model's own head.
+// Step 12 · Logit lens: what every block's output would predict, at every position, through the model's own
+// head.
 import { checked, h, pct } from "../lib/dom.js";
 import { figure } from "../vis/figure.js";
 import { inkOn, viridis } from "../vis/scales.js";
@@ -78,7 +79,8 @@ function grid(el, trace, readout) {
         s(
           "title",
           {},
-          `block ${l}, position ${t}: ${lens[l][t].map((x) => `${tokenLabel(x.token)} ${pct(x.prob)}`).join(", ")}`,
+          `block ${l}, position ${t}: ` +
+            lens[l][t].map((x) => `${tokenLabel(x.token)} ${pct(x.prob)}`).join(", "),
         ),
       );
       if (hit)
@@ -121,7 +123,10 @@ export default {
     only: true,
     context: 0,
   },
-  formula: String.raw`\begin{aligned}p^{(\ell)}_t &= \operatorname{softmax}\!\big(\operatorname{LN}_f(h^{(\ell)}_t)\, W_E^{\top}\big)\\ p^{(L)}_t &= \text{the model's own prediction}\end{aligned}`,
+  formula:
+    String.raw`\begin{aligned}p^{(\ell)}_t &= \operatorname{softmax}\!\big(\operatorname{LN}_f(h^{(` +
+    String.raw`\ell)}_t)\, W_E^{\top}\big)\\ p^{(L)}_t &= \text{the model's own prediction}` +
+    String.raw`\end{aligned}`,
 
   controls(ctx) {
     const el = h(
@@ -144,8 +149,9 @@ export default {
     const f = figure(ctx.figures, {
       title: `Logit lens: ${L} blocks × ${T} positions`,
       caption:
-        `Every block's output in ${trace.model}, on your text, sent through the model's final head (ln_f, then the unembedding). ` +
-        `Each cell: the most likely next token and its probability (colour); hover or focus (arrow keys) for the top ${trace.logit_lens[0][0].length}.`,
+        `Every block's output in ${trace.model}, on your text, sent through the model's final head ` +
+        "(ln_f, then the unembedding). Each cell: the most likely next token and its probability " +
+        `(colour); hover or focus (arrow keys) for the top ${trace.logit_lens[0][0].length}.`,
       name: "logit-lens",
       data: { tokens: trace.tokens, logit_lens: trace.logit_lens },
     });
@@ -178,27 +184,29 @@ export default {
     const final = col[L - 1];
     const first = col.findIndex((e) => e.id === final.id);
     if (L < 2) return null;
+    const guesses = col.slice(0, first).map((e) => quotedToken(e.token));
+    const earlier = first
+      ? `; before it the top guesses were ${guesses.join(", ")}`
+      : ": even the first block's output already points to it";
+    const onTop = col.map((e) => (e.id === final.id ? pct(e.prob, 0) : "–"));
     return {
-      prompt: `At the last position the model finally predicts ${quotedToken(final.token)}. Which is the first block whose top guess there is already ${quotedToken(final.token)}?`,
+      prompt:
+        `At the last position the model finally predicts ${quotedToken(final.token)}. ` +
+        `Which is the first block whose top guess there is already ${quotedToken(final.token)}?`,
       choices: col.map((_, l) => `block ${l}`),
       answer: first,
       reveal:
-        `Block ${first}${
-          first
-            ? `; before it the top guesses were ${col
-                .slice(0, first)
-                .map((e) => quotedToken(e.token))
-                .join(", ")}`
-            : ": even the first block's output already points to it"
-        }. ` +
-        `Probability of ${quotedToken(final.token)} on top, block by block: ${col.map((e) => (e.id === final.id ? pct(e.prob, 0) : "–")).join(" → ")}.`,
+        `Block ${first}${earlier}. ` +
+        `Probability of ${quotedToken(final.token)} on top, block by block: ${onTop.join(" → ")}.`,
     };
   },
 
   prose: (trace) =>
-    "Every block writes into the same residual stream, and the model reads its prediction from the stream only at the end: final LayerNorm, " +
-    "then the product with the token-embedding matrix. The logit lens applies that same reading to the stream after every block, " +
-    "as if the model stopped there.\n\n" +
-    `Early blocks often guess a frequent token; later blocks refine the guess using the context. The last row is exactly the model's output, ` +
-    `so its last cell equals the next-token prediction (${quotedToken(trace.next_token[0].token)}). The dots mark where a block's guess is the character that really comes next in your text.`,
+    "Every block writes into the same residual stream, and the model reads its prediction from the " +
+    "stream only at the end: final LayerNorm, then the product with the token-embedding matrix. " +
+    "The logit lens applies that same reading to the stream after every block, as if the model " +
+    `stopped there.\n\nEarly blocks often guess a frequent token; later blocks refine the guess ` +
+    "using the context. The last row is exactly the model's output, so its last cell equals the " +
+    `next-token prediction (${quotedToken(trace.next_token[0].token)}). The dots mark where a ` +
+    "block's guess is the character that really comes next in your text.",
 };

@@ -1,4 +1,5 @@
-// Step 14 · LSTM vs transformer: gates over time (units × steps), the cell state, the next token; then both models on your text.
+// Step 14 · LSTM vs transformer: gates over time (units × steps), the cell state, the next token; then both
+// models on your text.
 import { streamEvents } from "../lib/api.js";
 import { checked, fmt, h } from "../lib/dom.js";
 import { render as bars } from "../vis/bars.js";
@@ -55,8 +56,9 @@ export default {
     only: false,
   },
   formula:
-    String.raw`\begin{aligned}[i, f, g, o] &= [\sigma, \sigma, \tanh, \sigma]\big(W_{ih} x_t + W_{hh} h_{t-1} + b\big)\\` +
-    String.raw`c_t &= f \odot c_{t-1} + i \odot g\\ h_t &= o \odot \tanh(c_t)\end{aligned}`,
+    String.raw`\begin{aligned}[i, f, g, o] &= [\sigma, \sigma, \tanh, \sigma]\big(W_{ih} x_t + ` +
+    String.raw`W_{hh} h_{t-1} + b\big)\\c_t &= f \odot c_{t-1} + i \odot g\\ h_t &= o \odot ` +
+    String.raw`\tanh(c_t)\end{aligned}`,
 
   controls(ctx) {
     const m = ctx.model();
@@ -93,7 +95,8 @@ export default {
       ),
     );
     const runs = [];
-    for (const x of pair) runs.push(await speed(x.name, state.text).catch(() => null)); // one after the other: fair timing
+    // one after the other: fair timing
+    for (const x of pair) runs.push(await speed(x.name, state.text).catch(() => null));
     return { m, gpt, pair, trace, ppl, runs, layer };
   },
 
@@ -107,8 +110,9 @@ export default {
     const f = figure(ctx.figures, {
       title: `Gates over time: ${m.name}, layer ${layer}, units ${units[0]}–${units.at(-1)}`,
       caption:
-        `Each map is units (rows) × steps (columns, your ${T} characters) for ${m.name}, layer ${layer}. Gates i, f, o run 0–1 (viridis); ` +
-        "the candidate g, the cell c and the hidden state h are signed (blue < 0 < red). Hover or focus a cell for its value.",
+        `Each map is units (rows) × steps (columns, your ${T} characters) for ${m.name}, ` +
+        `layer ${layer}. Gates i, f, o run 0–1 (viridis); the candidate g, the cell c and the hidden ` +
+        "state h are signed (blue < 0 < red). Hover or focus a cell for its value.",
       name: `lstm-gates-L${layer}`,
       data: trace,
       panel: "gates",
@@ -150,7 +154,9 @@ export default {
 
     const n = figure(ctx.figures, {
       title: `Next character after your text (${m.name})`,
-      caption: `The ${trace.next_token.length} most likely next tokens from ${m.name}'s head on the last hidden state of the top layer.`,
+      caption:
+        `The ${trace.next_token.length} most likely next tokens from ${m.name}'s head on the last ` +
+        "hidden state of the top layer.",
       name: "lstm-next",
       data: trace.next_token,
       panel: "next",
@@ -167,8 +173,9 @@ export default {
     const c = figure(ctx.figures, {
       title: "LSTM vs transformer on your text",
       caption:
-        `Loss, perplexity and bits per character of each model predicting every next token of your text (/api/perplexity); ` +
-        "tokens/s from a 32-token greedy generation on this server, one model after the other (expect noise). Parameters from the model cards.",
+        "Loss, perplexity and bits per character of each model predicting every next token of your " +
+        "text (/api/perplexity); tokens/s from a 32-token greedy generation on this server, one " +
+        "model after the other (expect noise). Parameters from the model cards.",
       name: "lstm-vs-gpt",
       data: { ppl: d.ppl, runs: d.runs },
       panel: "compare",
@@ -217,16 +224,24 @@ export default {
     const mean = f.flat().reduce((a, b) => a + b, 0) / f.flat().length;
     const choices = ["below 0.25", "0.25 to 0.5", "0.5 to 0.75", "above 0.75"];
     return {
-      prompt: `Averaged over every unit and step of layer ${d.layer}, how open is the forget gate on your text?`,
+      prompt:
+        `Averaged over every unit and step of layer ${d.layer}, how open is the forget gate on your ` +
+        "text?",
       choices,
       answer: Math.min(3, Math.floor(mean * 4)),
-      reveal: `The mean forget gate is ${fmt(mean, 3)}. Near 1 the cell keeps what it held; near 0 it wipes it. That is how an LSTM decides how far back to remember.`,
+      reveal:
+        `The mean forget gate is ${fmt(mean, 3)}. Near 1 the cell keeps what it held; ` +
+        "near 0 it wipes it. That is how an LSTM decides how far back to remember.",
     };
   },
 
   prose: () =>
-    "An LSTM reads one character at a time and carries two vectors forward: the cell state c (its memory) and the hidden state h (what it shows the next layer). " +
-    "At every step four gates, computed from the new input and the previous h, decide how much of the memory to keep (f), how much new content to write (i, g) and how much to show (o).\n\n" +
-    "A transformer keeps no running memory; each token attends to every earlier token directly. That costs more per token as the text grows, but nothing has to survive " +
-    "being squeezed through one vector step after step. The table compares the two on your own text: how surprised each is by every next character, and how fast each writes.",
+    "An LSTM reads one character at a time and carries two vectors forward: the cell state c (its " +
+    "memory) and the hidden state h (what it shows the next layer). At every step four gates, " +
+    "computed from the new input and the previous h, decide how much of the memory to keep (f), how " +
+    "much new content to write (i, g) and how much to show (o).\n\nA transformer keeps no running " +
+    "memory; each token attends to every earlier token directly. That costs more per token as the " +
+    "text grows, but nothing has to survive being squeezed through one vector step after step. " +
+    "The table compares the two on your own text: how surprised each is by every next character, and " +
+    "how fast each writes.",
 };

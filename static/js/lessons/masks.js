@@ -34,7 +34,10 @@ export default {
     highlight: ["causal[past_len", "real[:, None, :]", "real = "],
     only: false,
   },
-  formula: String.raw`\begin{aligned} M_{ij} &= \underbrace{[\,j \le i\,]}_{\text{causal}} \wedge \underbrace{\text{real}_j \wedge \text{real}_i}_{\text{padding}} \\ M_{ij} = 0 &\;\Rightarrow\; s_{ij} = -\infty \;\Rightarrow\; w_{ij} = 0 \end{aligned}`,
+  formula:
+    String.raw`\begin{aligned} M_{ij} &= \underbrace{[\,j \le i\,]}_{\text{causal}} \wedge \underbrace{` +
+    String.raw`\text{real}_j \wedge \text{real}_i}_{\text{padding}} \\ M_{ij} = 0 &\;\Rightarrow\; ` +
+    String.raw`s_{ij} = -\infty \;\Rightarrow\; w_{ij} = 0 \end{aligned}`,
 
   controls(ctx) {
     const state = ctx.state();
@@ -86,7 +89,9 @@ export default {
 
     const f = figure(ctx.figures, {
       title: `One batch, left-padded to the longest prompt (${B} × ${T})`,
-      caption: `${where}. Hatched chips are padding; the number under each token is its position as the model numbers it: counting starts at the first real token.`,
+      caption:
+        `${where}. Hatched chips are padding; the number under each token is its position as the model ` +
+        "numbers it: counting starts at the first real token.",
       name: "padded-batch",
       data: masks,
     });
@@ -123,7 +128,9 @@ export default {
     const bool = (m) => m.map((r) => r.map((v) => (v ? 1 : null)));
     const g = figure(ctx.figures, {
       title: `Prompt ${b + 1}: padding ∧ causal = what attention may use`,
-      caption: `${where}. Row = query, column = key; yellow = allowed, hatched = masked. The combined mask is built by attention_mask, the function both twins run.`,
+      caption:
+        `${where}. Row = query, column = key; yellow = allowed, hatched = masked. The combined mask is ` +
+        "built by attention_mask, the function both twins run.",
       name: `masks-${b}`,
       data: { padding: real, causal: masks.causal, combined: masks.combined[b] },
     });
@@ -148,7 +155,9 @@ export default {
     const n = lengths[b];
     const a = figure(ctx.figures, {
       title: `Attention of prompt ${b + 1}, layer ${L}, head ${H}: in the batch and alone`,
-      caption: `${padded.model} ran the padded batch and then prompt ${b + 1} by itself. Viridis: dark = little weight. Padded keys are masked to −∞, so their weight is exactly 0.`,
+      caption:
+        `${padded.model} ran the padded batch and then prompt ${b + 1} by itself. Viridis: ` +
+        "dark = little weight. Padded keys are masked to −∞, so their weight is exactly 0.",
       name: `padded-attention-${b}`,
       data: { batched: padded.attention[b], alone: padded.alone[b] },
     });
@@ -187,16 +196,26 @@ export default {
     const pos = masks.positions[b][pads];
     const choices = [...new Set([0, 1, pads, pads + 1])].sort((x, y) => x - y);
     return {
-      prompt: `Prompt ${b + 1} is padded with ${pads} pads on the left. What position does the model give its first real token ${quotedToken(masks.tokens[b][pads])}?`,
+      prompt:
+        `Prompt ${b + 1} is padded with ${pads} pads on the left. What position does the model give ` +
+        `its first real token ${quotedToken(masks.tokens[b][pads])}?`,
       choices: choices.map(String),
       answer: choices.indexOf(pos),
-      reveal: `Position ${pos}. Positions count the real tokens a query can see (position_ids), so padding does not shift them: the prompt gets the same position vectors, and the same attention, as when it runs alone.`,
+      reveal:
+        `Position ${pos}. Positions count the real tokens a query can see (position_ids), so padding ` +
+        "does not shift them: the prompt gets the same position vectors, and the same attention, as " +
+        "when it runs alone.",
     };
   },
 
   prose: ({ padded }) =>
-    `A batch is a rectangle, but prompts have different lengths, so the short ones are padded. Padding goes on the left, so every prompt's last token sits in the last column, where generation continues. ` +
-    `Two masks then work together: the causal mask (a query sees only itself and earlier keys) and the padding mask (nobody looks at padding, and a padded query looks at nothing).\n\n` +
-    `Masked scores become −∞ before softmax, and e^−∞ is exactly 0: here the padded keys received ${padded.pad_weight} weight in total, and the real tokens' weights changed by at most ${fmt(padded.max_change, 7)} (float rounding). ` +
-    "An encoder-decoder model adds a third kind, the cross-attention mask from decoder queries to encoder keys; the architectures step shows it on a real model.",
+    "A batch is a rectangle, but prompts have different lengths, so the short ones are padded. " +
+    "Padding goes on the left, so every prompt's last token sits in the last column, where " +
+    "generation continues. Two masks then work together: the causal mask (a query sees only itself " +
+    "and earlier keys) and the padding mask (nobody looks at padding, and a padded query looks at " +
+    `nothing).\n\nMasked scores become −∞ before softmax, and e^−∞ is exactly 0: ` +
+    `here the padded keys received ${padded.pad_weight} weight in total, and the real tokens' ` +
+    `weights changed by at most ${fmt(padded.max_change, 7)} (float rounding). An encoder-decoder ` +
+    "model adds a third kind, the cross-attention mask from decoder queries to encoder keys; " +
+    "the architectures step shows it on a real model.",
 };

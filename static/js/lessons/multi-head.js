@@ -1,4 +1,5 @@
-// Step 8 · Multi-head attention: every head of one layer side by side, what each looks at, how they are joined.
+// Step 8 · Multi-head attention: every head of one layer side by side, what each looks at, how they are
+// joined.
 import { checked, fmt, h } from "../lib/dom.js";
 import { range } from "../lib/math.js";
 import { figure } from "../vis/figure.js";
@@ -55,8 +56,10 @@ export default {
     only: false,
   },
   formula:
-    String.raw`\begin{aligned}\text{head}_i &= \operatorname{softmax}\!\Big(\tfrac{Q_i K_i^{\top}}{\sqrt{h_s}} + M\Big) V_i \in \mathbb{R}^{T\times h_s}\\` +
-    String.raw`\operatorname{MultiHead}(X) &= \big[\text{head}_1 \,\|\, \cdots \,\|\, \text{head}_{n_h}\big]\, W_O \in \mathbb{R}^{T\times C}\end{aligned}`,
+    String.raw`\begin{aligned}\text{head}_i &= \operatorname{softmax}\!\Big(\tfrac{Q_i K_i^{\top}}{` +
+    String.raw`\sqrt{h_s}} + M\Big) V_i \in \mathbb{R}^{T\times h_s}\\\operatorname{MultiHead}(X) &= ` +
+    String.raw`\big[\text{head}_1 \,\|\, \cdots \,\|\, \text{head}_{n_h}\big]\, W_O \in \mathbb{R}^{T` +
+    String.raw`\times C}\end{aligned}`,
 
   controls(ctx) {
     select(ctx, "layer", "Layer");
@@ -90,8 +93,10 @@ export default {
     const f = figure(ctx.figures, {
       title: `Layer ${L}: all ${nh} heads side by side`,
       caption:
-        `Attention weights of ${trace.model}, layer ${L}, every head, on your text (row = query, column = key; hatched = masked future). ` +
-        "Under each map: the key the last token attends to most, and the pattern the head follows most on average. Click a map to follow that head below.",
+        `Attention weights of ${trace.model}, layer ${L}, every head, on your text (row = query, ` +
+        "column = key; hatched = masked future). Under each map: the key the last token attends to " +
+        "most, and the pattern the head follows most on average. Click a map to follow that head " +
+        "below.",
       name: `heads-L${L}`,
       data: { tokens: trace.tokens, attention: A, patterns: found },
     });
@@ -129,7 +134,9 @@ export default {
           {},
           h("span", {
             class: "swatch",
-            style: `display:inline-block;width:12px;height:12px;background:${HEAD_COLOURS[k % HEAD_COLOURS.length]}`,
+            style:
+              "display:inline-block;width:12px;height:12px;" +
+              `background:${HEAD_COLOURS[k % HEAD_COLOURS.length]}`,
           }),
           ` head ${k}`,
         ),
@@ -148,7 +155,8 @@ export default {
           "p",
           { class: "small muted", "data-pattern": top?.kind || "" },
           top
-            ? `mostly ${KINDS[top.kind]} (mean ${fmt(top.mean, 2)})${top.mean < 0.3 ? ", but spread out" : ""}`
+            ? `mostly ${KINDS[top.kind]} ` +
+                `(mean ${fmt(top.mean, 2)})${top.mean < 0.3 ? ", but spread out" : ""}`
             : "one token: nothing to compare",
         ),
       );
@@ -161,8 +169,9 @@ export default {
       title:
         shown.length > 1 ? `Head view: layer ${L}, all heads` : `Head view: layer ${L}, head ${shown[0]}`,
       caption:
-        `${trace.model}, layer ${L}, on your text. Each query (left) is joined to the keys (right) it attends to; ` +
-        "line opacity = weight, one colour per head. Hover or focus a token on the left to isolate its lines.",
+        `${trace.model}, layer ${L}, on your text. Each query (left) is joined to the keys (right) ` +
+        "it attends to; line opacity = weight, one colour per head. Hover or focus a token on the " +
+        "left to isolate its lines.",
       name: `headview-L${L}`,
       data: { tokens: trace.tokens, attention: A, heads: shown },
     });
@@ -175,8 +184,9 @@ export default {
     const c = figure(ctx.figures, {
       title: "Concatenate, then project",
       caption:
-        `Shapes in ${trace.model} for your ${T} tokens: ${nh} heads each return T × hs = ${T} × ${hs}; ` +
-        `side by side they make T × nh·hs = ${T} × ${nh * hs}, and c_proj (W_O, ${m.n_embd} × ${m.n_embd}) maps that back to T × C = ${T} × ${m.n_embd}.`,
+        `Shapes in ${trace.model} for your ${T} tokens: ${nh} heads each return T × hs = ${T} ` +
+        `× ${hs}; side by side they make T × nh·hs = ${T} × ${nh * hs}, and c_proj (W_O, ${m.n_embd} ` +
+        `× ${m.n_embd}) maps that back to T × C = ${T} × ${m.n_embd}.`,
       name: "concat-project",
     });
     c.body.append(shapes(nh, T, hs, m.n_embd));
@@ -192,20 +202,23 @@ export default {
       choices: A.map((_, k) => `head ${k}`),
       answer: best,
       reveal:
-        `Head ${best}: on average ${fmt(prev[best], 3)} of each query's weight goes to the previous token ` +
-        `(the others: ${prev.map((v, k) => `head ${k} ${fmt(v, 2)}`).join(", ")}). Look for the bright line just below the diagonal.`,
+        `Head ${best}: on average ${fmt(prev[best], 3)} of each query's weight goes to the previous ` +
+        `token (the others: ${prev.map((v, k) => `head ${k} ${fmt(v, 2)}`).join(", ")}). ` +
+        "Look for the bright line just below the diagonal.",
     };
   },
 
   prose: (trace, state) => {
     const A = trace.attention[trace.layer];
     return (
-      `One attention head can only follow one pattern of weights at a time. A layer therefore runs ${A.length} heads in parallel, ` +
-      "each with its own slices of W_q, W_k and W_v, so one can look back one token while another looks for the start of the text " +
-      "or for earlier copies of the same character.\n\n" +
-      "Each head returns a small vector per token (hs numbers). The heads' outputs are laid side by side — concatenated — into " +
-      "one vector of C numbers per token, and one more learned matrix (c_proj) mixes them before the result is added to the " +
-      `residual stream. The labels under each map are measured on your text; change the layer (now ${state.layer}) to see other heads.`
+      "One attention head can only follow one pattern of weights at a time. A layer therefore " +
+      `runs ${A.length} heads in parallel, each with its own slices of W_q, W_k and W_v, so one can ` +
+      "look back one token while another looks for the start of the text or for earlier copies of " +
+      `the same character.\n\nEach head returns a small vector per token (hs numbers). ` +
+      "The heads' outputs are laid side by side — concatenated — into one vector of C numbers per " +
+      "token, and one more learned matrix (c_proj) mixes them before the result is added to the " +
+      "residual stream. The labels under each map are measured on your text; change the layer " +
+      `(now ${state.layer}) to see other heads.`
     );
   },
 };

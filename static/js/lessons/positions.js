@@ -19,8 +19,10 @@ export default {
       : { name: "GPT.embed", highlight: ["self.wpe[positions]", "sinusoidal_positions("], only: false },
   formula: (d) =>
     d.kind === "sinusoidal"
-      ? String.raw`\begin{aligned} PE_{p,\,2i} &= \sin\!\left(p / 10000^{2i/C}\right) \\ PE_{p,\,2i+1} &= \cos\!\left(p / 10000^{2i/C}\right) \end{aligned}`
-      : String.raw`\begin{aligned} PE_{p} &= W_{pe}[\,p\,] \;\; (\text{a learned row}) \\ \cos(p, p') &= \frac{PE_p \cdot PE_{p'}}{\lVert PE_p\rVert\,\lVert PE_{p'}\rVert} \end{aligned}`,
+      ? String.raw`\begin{aligned} PE_{p,\,2i} &= \sin\!\left(p / 10000^{2i/C}\right) \\ PE_{p,\,2i+1} ` +
+        String.raw`&= \cos\!\left(p / 10000^{2i/C}\right) \end{aligned}`
+      : String.raw`\begin{aligned} PE_{p} &= W_{pe}[\,p\,] \;\; (\text{a learned row}) \\ \cos(p, p') ` +
+        String.raw`&= \frac{PE_p \cdot PE_{p'}}{\lVert PE_p\rVert\,\lVert PE_{p'}\rVert} \end{aligned}`,
 
   controls(ctx) {
     const state = ctx.state();
@@ -83,10 +85,9 @@ export default {
     const slider = document.getElementById("lesson-n");
     if (slider) slider.max = model.context;
     const own = kind === "learned" || model.pos !== "learned";
+    const whose = own ? `${model.name} uses these` : `${model.name} learned its own; shown for comparison`;
     const what =
-      kind === "learned"
-        ? `${model.name}'s learned table wpe`
-        : `sinusoids of width ${C}${own ? ` (${model.name} uses these)` : ` (${model.name} learned its own; shown for comparison)`}`;
+      kind === "learned" ? `${model.name}'s learned table wpe` : `sinusoids of width ${C} (${whose})`;
 
     const f = figure(ctx.figures, {
       title: `Position vectors: ${n} positions × ${C} channels`,
@@ -128,7 +129,8 @@ export default {
       caption:
         `Channels ${dims.join(", ")} of the ${what}, for positions 0–${n - 1}. ` +
         (kind === "sinusoidal"
-          ? "Low channels turn fast, high channels slowly: together they spell out the position like the hands of a clock."
+          ? "Low channels turn fast, high channels slowly: together they spell out the position like " +
+            "the hands of a clock."
           : "Learned rows need not be waves; training shaped them."),
       name: `position-waves-${kind}`,
       data: dims.map((d) => ({ channel: d, values: V.map((r) => r[d]) })),
@@ -150,7 +152,9 @@ export default {
 
     const s = figure(ctx.figures, {
       title: `Position similarity: cosine of every pair (${n} × ${n})`,
-      caption: `cos(PE_p, PE_p′) of the ${what}. Near the diagonal the vectors are alike, so nearby positions look nearby to the model.`,
+      caption:
+        `cos(PE_p, PE_p′) of the ${what}. Near the diagonal the vectors are alike, so nearby positions ` +
+        "look nearby to the model.",
       name: `position-similarity-${kind}`,
       data: positional.similarity,
     });
@@ -175,7 +179,8 @@ export default {
       kind === "sinusoidal"
         ? range(4).map((d) => [
             `PE[${p}][${d}]`,
-            `${d % 2 ? "cos" : "sin"}(${p} / 10000^(${d - (d % 2)}/${C})) = ${d % 2 ? "cos" : "sin"}(${fmt(angle(d), 4)})`,
+            `${d % 2 ? "cos" : "sin"}(${p} / 10000^(${d - (d % 2)}/${C})) ` +
+              `= ${d % 2 ? "cos" : "sin"}(${fmt(angle(d), 4)})`,
             fmt(d % 2 ? Math.cos(angle(d)) : Math.sin(angle(d)), 4),
             checkedNumber(`positional.vectors.${p}.${d}`, V[p][d]),
           ])
@@ -213,17 +218,32 @@ export default {
       .slice(0, 4)
       .sort((a, b) => a - b);
     return {
-      prompt: `Your last token sits at position ${p} ${quotedToken(tokens[p])}. Which other position's vector in the ${kind === "learned" ? `learned table of ${model.name}` : "sinusoid table"} is most similar to it (cosine)?`,
+      prompt:
+        `Your last token sits at position ${p} ${quotedToken(tokens[p])}. Which other position's ` +
+        `vector in the ${kind === "learned" ? `learned table of ${model.name}` : "sinusoid table"} is ` +
+        "most similar to it (cosine)?",
       choices: cands.map((j) => `position ${j}`),
       answer: cands.indexOf(best),
-      reveal: `Position ${best}: cosine ${fmt(row[best], 3)}. ${Math.abs(best - p) <= 1 ? "A neighbour, as the bright diagonal band promises." : "Not a neighbour: this table is less orderly than a clock."}`,
+      reveal:
+        `Position ${best}: cosine ${fmt(row[best], 3)}. ` +
+        (Math.abs(best - p) <= 1
+          ? "A neighbour, as the bright diagonal band promises."
+          : "Not a neighbour: this table is less orderly than a clock."),
     };
   },
 
   prose: ({ kind, model }) =>
-    `Attention compares vectors and nothing else, so without help a transformer sees a bag of tokens: "dog bites man" and "man bites dog" would look the same. ` +
-    `The fix is to add a vector that depends only on the position. ${model.name} uses ${model.pos === "learned" ? "a learned table: one trainable row per position up to its context of " + model.context : "fixed sinusoids: nothing to learn, and any position has a vector"}.\n\n` +
+    "Attention compares vectors and nothing else, so without help a transformer sees a bag of " +
+    `tokens: "dog bites man" and "man bites dog" would look the same. The fix is to add a vector ` +
+    `that depends only on the position. ${model.name} uses ` +
+    (model.pos === "learned"
+      ? `a learned table: one trainable row per position up to its context of ${model.context}.\n\n`
+      : "fixed sinusoids: nothing to learn, and any position has a vector.\n\n") +
     (kind === "sinusoidal"
-      ? "Each pair of channels is a sine and cosine at its own frequency, from one turn every 6 positions down to one in tens of thousands. The similarity matrix shows the result: a position's vector is most like its neighbours', and the likeness fades with distance."
-      : "A learned table starts random and ends wherever training pushed it. Yet the similarity matrix usually shows a bright diagonal band: the model discovered that nearby positions should look alike."),
+      ? "Each pair of channels is a sine and cosine at its own frequency, from one turn every 6 " +
+        "positions down to one in tens of thousands. The similarity matrix shows the result: " +
+        "a position's vector is most like its neighbours', and the likeness fades with distance."
+      : "A learned table starts random and ends wherever training pushed it. Yet the similarity matrix " +
+        "usually shows a bright diagonal band: the model discovered that nearby positions should look " +
+        "alike."),
 };

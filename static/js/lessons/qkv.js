@@ -23,7 +23,9 @@ function terms(x, w, j, n = 3) {
 export default {
   defaults: { layer: 0, head: 0, token: -1, dim: 0 },
   code: { name: "CausalSelfAttention.__call__", highlight: ["c_attn(x)", "reshape(B, T, nh, hs)"] },
-  formula: String.raw`q_t = x_t W_Q + b_Q,\quad k_t = x_t W_K + b_K,\quad v_t = x_t W_V + b_V \qquad x_t \in \mathbb{R}^{C},\; q_t, k_t, v_t \in \mathbb{R}^{h_s}`,
+  formula:
+    String.raw`q_t = x_t W_Q + b_Q,\quad k_t = x_t W_K + b_K,\quad v_t = x_t W_V + b_V \qquad x_t \in ` +
+    String.raw`\mathbb{R}^{C},\; q_t, k_t, v_t \in \mathbb{R}^{h_s}`,
 
   controls(ctx) {
     addLayerHeadPickers(ctx);
@@ -49,7 +51,9 @@ export default {
     const where = `${trace.model}, layer ${trace.layer}, head ${trace.head}, on your text (${T} tokens)`;
     const f = figure(ctx.figures, {
       title: `Q | K | V: three T × hs matrices side by side (${T} × ${hs} each)`,
-      caption: `Computed by ${where}. Blue is negative, red positive. Click a cell to check it by hand below; hover or focus for values.`,
+      caption:
+        `Computed by ${where}. Blue is negative, red positive. Click a cell to check it by hand below; ` +
+        "hover or focus for values.",
       name: "qkv",
       data: { tokens: trace.tokens, q: trace.q, k: trace.k, v: trace.v },
     });
@@ -75,11 +79,13 @@ export default {
       },
     ).activate(t, j);
 
+    const reads =
+      qkv.norm === "pre" ? "the residual stream after LayerNorm ln_1" : "the residual stream itself, post-LN";
     const g = figure(ctx.figures, {
       title: `Check one number: q, k, v of ${quotedToken(trace.tokens[t])} (token ${t}), dimension ${j}`,
       caption:
-        `x is what layer ${trace.layer}'s attention reads (${qkv.norm === "pre" ? "the residual stream after LayerNorm ln_1" : "the residual stream itself, post-LN"}); ` +
-        `W are head ${trace.head}'s ${hs} columns of c_attn. Each element is a dot product of x_t with one column, plus a bias.`,
+        `x is what layer ${trace.layer}'s attention reads (${reads}); W are head ${trace.head}'s ${hs} ` +
+        "columns of c_attn. Each element is a dot product of x_t with one column, plus a bias.",
       name: "qkv-worked",
       data: { x: qkv.x[t], w_q: qkv.w_q, b_q: qkv.b_q },
     });
@@ -124,16 +130,25 @@ export default {
     const best = seen.reduce((a, b) => (row[b] > row[a] ? b : a), 0);
     const { choices, answer } = whichKeyChoices(trace.tokens, seen, best);
     return {
-      prompt: `Next step compares queries with keys. Which key will the query of ${quotedToken(trace.tokens[t])} (token ${t}) match best, in layer ${trace.layer}, head ${trace.head}?`,
+      prompt:
+        "Next step compares queries with keys. Which key will the query " +
+        `of ${quotedToken(trace.tokens[t])} (token ${t}) match best, in layer ${trace.layer}, ` +
+        `head ${trace.head}?`,
       choices,
       answer,
-      reveal: `q_${t}·k_${best}/√${trace.q[0].length} = ${fmt(row[best], 3)} is the largest score in row ${t}. Nothing in the tokens' letters says so: W_Q and W_K were learned, and they decide what matches.`,
+      reveal:
+        `q_${t}·k_${best}/√${trace.q[0].length} = ${fmt(row[best], 3)} is the largest score in ` +
+        `row ${t}. Nothing in the tokens' letters says so: W_Q and W_K were learned, and they decide ` +
+        "what matches.",
     };
   },
 
   prose: ({ trace, qkv }) =>
-    `After the embeddings, every token is one vector x of ${qkv.x[0].length} numbers. Attention makes three new vectors from it with three learned matrices: ` +
-    `a query (what this token is looking for), a key (what it offers to others) and a value (what it passes on if chosen). ` +
-    `One matrix multiply, c_attn, makes all three for all heads at once; the reshape splits them into ${trace.attention[0].length} heads of ${trace.q[0].length} numbers each.\n\n` +
-    "Nothing has mixed between tokens yet: row t of Q, K and V depends only on token t. The mixing starts in the next step, when every query meets every key.",
+    `After the embeddings, every token is one vector x of ${qkv.x[0].length} numbers. ` +
+    "Attention makes three new vectors from it with three learned matrices: a query (what this token " +
+    "is looking for), a key (what it offers to others) and a value (what it passes on if chosen). " +
+    "One matrix multiply, c_attn, makes all three for all heads at once; the reshape splits them " +
+    `into ${trace.attention[0].length} heads of ${trace.q[0].length} numbers each.\n\nNothing has ` +
+    "mixed between tokens yet: row t of Q, K and V depends only on token t. The mixing starts in the " +
+    "next step, when every query meets every key.",
 };

@@ -1,4 +1,5 @@
-// Step 10 · Logits → sampling: every sampler stage redrawn live from /api/sampler; one seeded draw on both backends.
+// Step 10 · Logits → sampling: every sampler stage redrawn live from /api/sampler; one seeded draw on both
+// backends.
 import { latestOnly, streamEvents } from "../lib/api.js";
 import { checked, fmt, h, pct } from "../lib/dom.js";
 import { figure } from "../vis/figure.js";
@@ -51,8 +52,10 @@ export default {
     only: false,
   },
   formula:
-    String.raw`\begin{aligned}p_i &= \frac{e^{z_i/T}}{\sum_j e^{z_j/T}}\\ \text{top-}k{:}\ z_i &\leftarrow -\infty \text{ unless } z_i \text{ is among the } k \text{ largest}\\` +
-    String.raw`\text{top-}p{:}\ \text{keep} &\text{ the fewest most likely with } \textstyle\sum p_i \ge p\end{aligned}`,
+    String.raw`\begin{aligned}p_i &= \frac{e^{z_i/T}}{\sum_j e^{z_j/T}}\\ \text{top-}k{:}\ z_i &` +
+    String.raw`\leftarrow -\infty \text{ unless } z_i \text{ is among the } k \text{ largest}` +
+    String.raw`\\\text{top-}p{:}\ \text{keep} &\text{ the fewest most likely with } \textstyle\sum ` +
+    String.raw`p_i \ge p\end{aligned}`,
 
   controls(ctx) {
     const st = ctx.state();
@@ -111,9 +114,11 @@ export default {
     const f = figure(ctx.figures, {
       title: `Next-token distribution after every stage: ${last.kept} of ${m.vocab_size} tokens left`,
       caption:
-        `The ${res.tokens.length} tokens ${res.model} finds most likely after your text, through the sampler in order: ` +
-        `repetition penalty ${state.repetition_penalty}, temperature ${state.temperature}, top-k ${state.top_k || "off"}, top-p ${state.top_p}. ` +
-        "“kept” counts every token of the vocabulary still possible; H is the entropy in bits. Hatched bars were cut.",
+        `The ${res.tokens.length} tokens ${res.model} finds most likely after your text, through the ` +
+        `sampler in order: repetition penalty ${state.repetition_penalty}, ` +
+        `temperature ${state.temperature}, top-k ${state.top_k || "off"}, top-p ${state.top_p}. ` +
+        "“kept” counts every token of the vocabulary still possible; H is the entropy in bits. " +
+        "Hatched bars were cut.",
       name: "sampler-stages",
       data: res,
     });
@@ -203,25 +208,29 @@ export default {
       ...new Set([kept, V, 1, Math.max(1, Math.round(kept / 2)), Math.min(V, kept * 2 + 1)]),
     ].sort((a, b) => a - b);
     return {
-      prompt: `With temperature ${state.temperature}, top-k ${state.top_k || "off"} and top-p ${state.top_p}, how many tokens can still be drawn?`,
+      prompt:
+        `With temperature ${state.temperature}, top-k ${state.top_k || "off"} and ` +
+        `top-p ${state.top_p}, how many tokens can still be drawn?`,
       choices: choices.map(String),
       answer: choices.indexOf(kept),
       reveal:
-        `${kept}. Temperature never removes a token, it only sharpens (T < 1) or flattens (T > 1) the distribution ` +
-        `(entropy ${fmt(st[0].entropy_bits, 2)} → ${fmt(st[2].entropy_bits, 2)} bits); only top-k and top-p cut tokens, ` +
-        `and what they keep is renormalised to sum to 1.`,
+        `${kept}. Temperature never removes a token, it only sharpens (T < 1) or flattens (T > 1) ` +
+        `the distribution (entropy ${fmt(st[0].entropy_bits, 2)} → ${fmt(st[2].entropy_bits, 2)} ` +
+        "bits); only top-k and top-p cut tokens, and what they keep is renormalised to sum to 1.",
     };
   },
 
   prose: (data) => {
     const res = data.sampler;
     return (
-      `The model's last layer gives one score (logit) per vocabulary token; softmax turns them into probabilities — here ` +
-      `“${tokenLabel(res.tokens[0])}” is the favourite at ${pct(res.stages[0].probs[0])}. Sampling picks from that distribution, ` +
-      "after a few optional changes, always in the same order: the repetition penalty lowers tokens already in the text, the temperature " +
-      "divides every logit (T → 0 is greedy, large T is nearly uniform), top-k keeps the k most likely, top-p keeps the smallest set whose " +
-      "probability reaches p.\n\nA seeded random generator makes a draw repeatable: the same logits, settings and seed always give the same token, " +
-      "whichever twin computed the logits."
+      "The model's last layer gives one score (logit) per vocabulary token; softmax turns them into " +
+      `probabilities — here “${tokenLabel(res.tokens[0])}” is the favourite ` +
+      `at ${pct(res.stages[0].probs[0])}. Sampling picks from that distribution, after a few ` +
+      "optional changes, always in the same order: the repetition penalty lowers tokens already in " +
+      "the text, the temperature divides every logit (T → 0 is greedy, large T is nearly uniform), " +
+      `top-k keeps the k most likely, top-p keeps the smallest set whose probability reaches p.\n\nA ` +
+      "seeded random generator makes a draw repeatable: the same logits, settings and seed always " +
+      "give the same token, whichever twin computed the logits."
     );
   },
 };

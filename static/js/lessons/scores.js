@@ -18,7 +18,9 @@ import { quotedToken } from "../vis/tokens.js";
 export default {
   defaults: { layer: 0, head: 0, query: -1, key: 0 },
   code: { name: "CausalSelfAttention.__call__", highlight: ["scores"] },
-  formula: String.raw`\begin{aligned} s_{ij} &= \frac{q_i \cdot k_j}{\sqrt{h_s}} = \frac{1}{\sqrt{h_s}}\sum_{c=1}^{h_s} q_{ic}\,k_{jc} \\ s_{ij} &= -\infty \;\text{ if } j > i \end{aligned}`,
+  formula:
+    String.raw`\begin{aligned} s_{ij} &= \frac{q_i \cdot k_j}{\sqrt{h_s}} = \frac{1}{\sqrt{h_s}}` +
+    String.raw`\sum_{c=1}^{h_s} q_{ic}\,k_{jc} \\ s_{ij} &= -\infty \;\text{ if } j > i \end{aligned}`,
 
   controls(ctx) {
     addLayerHeadPickers(ctx);
@@ -41,8 +43,9 @@ export default {
     const f = figure(ctx.figures, {
       title: `Scores q·kᵀ/√${hs}: ${T} × ${T}`,
       caption:
-        `Computed by ${trace.model}, layer ${trace.layer}, head ${trace.head}, on your text. Row = query, column = key. ` +
-        "Hatched cells are keys in the future of their query: the causal mask sets them to −∞. Click a cell to check it by hand.",
+        `Computed by ${trace.model}, layer ${trace.layer}, head ${trace.head}, on your text. ` +
+        "Row = query, column = key. Hatched cells are keys in the future of their query: " +
+        "the causal mask sets them to −∞. Click a cell to check it by hand.",
       name: `scores-L${trace.layer}H${trace.head}`,
       data: { tokens: trace.tokens, scores: trace.scores },
     });
@@ -55,7 +58,8 @@ export default {
         readout: f.readout,
         format: (v) => fmt(v, 1),
         describe: (a, b, v) =>
-          `query ${a} ${quotedToken(trace.tokens[a])} · key ${b} ${quotedToken(trace.tokens[b])}: ${v === null ? "masked (−∞)" : fmt(v, 4)}`,
+          `query ${a} ${quotedToken(trace.tokens[a])} · ` +
+          `key ${b} ${quotedToken(trace.tokens[b])}: ${v === null ? "masked (−∞)" : fmt(v, 4)}`,
         label: `scores of layer ${trace.layer} head ${trace.head}`,
         onClick: (a, b) => ctx.set({ query: a, key: b }),
       },
@@ -66,8 +70,12 @@ export default {
     const k = trace.k[j];
     const dot = q.reduce((s, qc, c) => s + qc * k[c], 0);
     const g = figure(ctx.figures, {
-      title: `Check one cell: query ${quotedToken(trace.tokens[i])} (${i}) · key ${quotedToken(trace.tokens[j])} (${j})`,
-      caption: `q_${i} and k_${j} of layer ${trace.layer}, head ${trace.head} (${hs} numbers each). Their dot product, divided by √${hs} = ${fmt(Math.sqrt(hs), 3)}, is the cell.`,
+      title:
+        `Check one cell: query ${quotedToken(trace.tokens[i])} (${i}) · ` +
+        `key ${quotedToken(trace.tokens[j])} (${j})`,
+      caption:
+        `q_${i} and k_${j} of layer ${trace.layer}, head ${trace.head} (${hs} numbers each). ` +
+        `Their dot product, divided by √${hs} = ${fmt(Math.sqrt(hs), 3)}, is the cell.`,
       name: "scores-worked",
       data: { q, k },
     });
@@ -115,21 +123,27 @@ export default {
     const best = seen.reduce((a, b) => (row[b] > row[a] ? b : a), 0);
     const { choices, answer } = whichKeyChoices(trace.tokens, seen, best);
     return {
-      prompt: `Look at row ${i} (${quotedToken(trace.tokens[i])}) before hovering: which key gets its highest score in layer ${trace.layer}, head ${trace.head}?`,
+      prompt:
+        `Look at row ${i} (${quotedToken(trace.tokens[i])}) before hovering: which key gets its ` +
+        `highest score in layer ${trace.layer}, head ${trace.head}?`,
       choices,
       answer,
-      reveal: `Key ${best} ${quotedToken(trace.tokens[best])} scores ${fmt(row[best], 3)}, the highest visible cell in row ${i} (the least blue, or the reddest). After softmax (two steps on) it also gets the most weight.`,
+      reveal:
+        `Key ${best} ${quotedToken(trace.tokens[best])} scores ${fmt(row[best], 3)}, the highest ` +
+        `visible cell in row ${i} (the least blue, or the reddest). After softmax (two steps on) it ` +
+        "also gets the most weight.",
     };
   },
 
   prose: (trace) => {
     const hs = trace.q[0].length;
     return (
-      `Each query now meets every key: the dot product q·k is large when the two vectors point the same way. ` +
-      `All of them at once is one matrix product, Q·Kᵀ, a T × T table with one row per query.\n\n` +
-      `Why divide by √${hs}? A dot product of ${hs} random numbers grows like √${hs}; without the division the scores get large, ` +
-      `softmax turns them into almost-one-hot weights and learning stalls. The hatched upper triangle is the causal mask: ` +
-      `a token may not look at tokens that come after it, because when the model generates they do not exist yet.`
+      "Each query now meets every key: the dot product q·k is large when the two vectors point the " +
+      "same way. All of them at once is one matrix product, Q·Kᵀ, a T × T table with one row per " +
+      `query.\n\nWhy divide by √${hs}? A dot product of ${hs} random numbers grows like √${hs}; ` +
+      "without the division the scores get large, softmax turns them into almost-one-hot weights and " +
+      "learning stalls. The hatched upper triangle is the causal mask: a token may not look at " +
+      "tokens that come after it, because when the model generates they do not exist yet."
     );
   },
 };

@@ -20,7 +20,10 @@ const SHOWN = 8; // keys in the worked table (the highest scores); the sum runs 
 export default {
   defaults: { layer: 0, head: 0, query: -1 },
   code: { name: "softmax", highlight: ["np.exp", "return e /", "np.max"] },
-  formula: String.raw`\begin{aligned} w_{ij} &= \frac{e^{\,s_{ij} - m_i}}{\sum_{j'} e^{\,s_{ij'} - m_i}}, \quad m_i = \max_{j} s_{ij} \\ e^{-\infty} &= 0, \quad \textstyle\sum_j w_{ij} = 1 \end{aligned}`,
+  formula:
+    String.raw`\begin{aligned} w_{ij} &= \frac{e^{\,s_{ij} - m_i}}{\sum_{j'} e^{\,s_{ij'} - m_i}}, ` +
+    String.raw`\quad m_i = \max_{j} s_{ij} \\ e^{-\infty} &= 0, \quad \textstyle\sum_j w_{ij} = 1 ` +
+    String.raw`\end{aligned}`,
 
   controls(ctx) {
     addLayerHeadPickers(ctx);
@@ -44,7 +47,9 @@ export default {
 
     const f = figure(ctx.figures, {
       title: `Query ${i} ${quotedToken(trace.tokens[i])}: scores → weights`,
-      caption: `Row ${i} of the score table and its softmax (${where}). Keys after the query are masked: score −∞, weight exactly 0.`,
+      caption:
+        `Row ${i} of the score table and its softmax (${where}). Keys after the query are masked: ` +
+        "score −∞, weight exactly 0.",
       name: `softmax-row-${i}`,
       data: { tokens: trace.tokens, scores, weights },
     });
@@ -64,8 +69,9 @@ export default {
     const g = figure(ctx.figures, {
       title: "Check the weights by hand: exp(s − max) / Σ",
       caption:
-        `The ${top.length} highest of the ${seen.length} visible scores of query ${i}; max = ${fmt(m, 4)}, Σ over all ${seen.length} keys = ${fmt(Z, 4)}. ` +
-        "By hand uses the rounded scores; the model's weight is the API's.",
+        `The ${top.length} highest of the ${seen.length} visible scores of query ${i}; ` +
+        `max = ${fmt(m, 4)}, Σ over all ${seen.length} keys = ${fmt(Z, 4)}. By hand uses the rounded ` +
+        "scores; the model's weight is the API's.",
       name: "softmax-worked",
       data: { scores, weights },
     });
@@ -94,7 +100,9 @@ export default {
 
     const w = figure(ctx.figures, {
       title: `All weights: ${T} × ${T}, every row sums to 1`,
-      caption: `softmax of every row of the score table (${where}). Viridis: dark = little weight, yellow = much. Hatched = masked. Click a row to pick the query.`,
+      caption:
+        `softmax of every row of the score table (${where}). Viridis: dark = little weight, yellow = ` +
+        "much. Hatched = masked. Click a row to pick the query.",
       name: `weights-L${L}H${H}`,
       data: { tokens: trace.tokens, attention: trace.attention[L][H] },
     });
@@ -113,7 +121,8 @@ export default {
         label: `attention weights of layer ${L} head ${H}`,
         format: (v) => (v < 0.005 ? "0" : fmt(v, 2)),
         describe: (a, b, v) =>
-          `query ${a} ${quotedToken(trace.tokens[a])} → key ${b} ${quotedToken(trace.tokens[b])}: ${v === null ? "masked: weight exactly 0" : fmt(v, 4)}`,
+          `query ${a} ${quotedToken(trace.tokens[a])} → ` +
+          `key ${b} ${quotedToken(trace.tokens[b])}: ${v === null ? "masked: weight exactly 0" : fmt(v, 4)}`,
         onClick: (a) => ctx.set({ query: a }),
       },
     );
@@ -140,19 +149,24 @@ export default {
     const answer = best < 0.25 ? 0 : best < 0.5 ? 1 : best < 0.9 ? 2 : 3;
     const j = wts.indexOf(best);
     return {
-      prompt: `Query ${i} ${quotedToken(trace.tokens[i])} can see ${i + 1} keys. How much of its weight will its favourite key get?`,
+      prompt:
+        `Query ${i} ${quotedToken(trace.tokens[i])} can see ${i + 1} keys. How much of its weight will ` +
+        "its favourite key get?",
       choices: bins,
       answer,
       reveal:
-        `Key ${j} ${quotedToken(trace.tokens[j])} gets ${pct(best, 1)}. A score gap of d between two keys becomes a weight ratio of e^d: ` +
-        "a gap of 3 already means twenty times more weight, so a few points of score decide a lot.",
+        `Key ${j} ${quotedToken(trace.tokens[j])} gets ${pct(best, 1)}. A score gap of d between two ` +
+        "keys becomes a weight ratio of e^d: a gap of 3 already means twenty times more weight, so a " +
+        "few points of score decide a lot.",
     };
   },
 
   prose: (trace) =>
-    `Scores can be any real number; weights must be positive and sum to one, so that the output is an average of the value vectors. ` +
-    `Softmax does both: exponentiate, then divide by the sum. Subtracting the row's maximum first changes nothing mathematically (it cancels) ` +
-    `but keeps exp from overflowing; a masked score of −∞ becomes exp(−∞) = 0, exactly.\n\n` +
-    `The order of the keys is kept, only the gaps are stretched. Each row of the weight matrix is now a recipe: ` +
-    `how much of each earlier token's value to mix into this one in layer ${trace.layer}, head ${trace.head}.`,
+    "Scores can be any real number; weights must be positive and sum to one, so that the output is " +
+    "an average of the value vectors. Softmax does both: exponentiate, then divide by the sum. " +
+    "Subtracting the row's maximum first changes nothing mathematically (it cancels) but keeps exp " +
+    `from overflowing; a masked score of −∞ becomes exp(−∞) = 0, exactly.\n\nThe order of the keys ` +
+    "is kept, only the gaps are stretched. Each row of the weight matrix is now a recipe: " +
+    `how much of each earlier token's value to mix into this one in layer ${trace.layer}, ` +
+    `head ${trace.head}.`,
 };

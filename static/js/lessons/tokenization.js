@@ -36,8 +36,12 @@ export default {
     for (const [k, r] of data.entries()) {
       if (r.error) {
         const f = figure(ctx.figures, {
-          title: `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: cannot read this text (${r.model.name})`,
-          caption: `${r.model.name}'s tokenizer (${r.model.tokenizer}, vocabulary ${r.model.vocab_size}) has no token for part of your text.`,
+          title:
+            `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: cannot read this ` +
+            `text (${r.model.name})`,
+          caption:
+            `${r.model.name}'s tokenizer (${r.model.tokenizer}, vocabulary ${r.model.vocab_size}) has ` +
+            "no token for part of your text.",
           name: `tokens-${r.model.name}`,
           data: r,
         });
@@ -45,10 +49,13 @@ export default {
         continue;
       }
       const f = figure(ctx.figures, {
-        title: `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: ${r.ids.length} tokens (${r.model.name})`,
+        title:
+          `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: ${r.ids.length} tokens ` +
+          `(${r.model.name})`,
         caption:
-          `Computed by ${r.model.name}'s tokenizer (${r.model.tokenizer}, vocabulary ${r.model.vocab_size}) on your text. ` +
-          "Hover or focus a chip for its id and the characters it covers.",
+          `Computed by ${r.model.name}'s tokenizer (${r.model.tokenizer}, ` +
+          `vocabulary ${r.model.vocab_size}) on your text. Hover or focus a chip for its id and the ` +
+          "characters it covers.",
         name: `tokens-${r.model.name}`,
         data: r,
       });
@@ -58,7 +65,9 @@ export default {
           (t, i) => `id ${r.ids[i]} · chars ${r.offsets[i][0]}–${r.offsets[i][1]} · ${JSON.stringify(t)}`,
         ),
         onSelect: (i) =>
-          (f.readout.textContent = `token ${i}: ${JSON.stringify(r.tokens[i])} → id ${r.ids[i]}, covers characters ${r.offsets[i][0]}..${r.offsets[i][1] - 1}`),
+          (f.readout.textContent =
+            `token ${i}: ${JSON.stringify(r.tokens[i])} → id ${r.ids[i]}, covers ` +
+            `characters ${r.offsets[i][0]}..${r.offsets[i][1] - 1}`),
       });
       const ids = h(
         "p",
@@ -73,7 +82,8 @@ export default {
       const stats = h(
         "p",
         { class: "small muted" },
-        `${state.text.length} characters → ${r.ids.length} tokens: ${(state.text.length / Math.max(1, r.ids.length)).toFixed(2)} characters per token.`,
+        `${state.text.length} characters → ${r.ids.length} ` +
+          `tokens: ${(state.text.length / Math.max(1, r.ids.length)).toFixed(2)} characters per token.`,
       );
       f.body.append(strip, ids, stats);
     }
@@ -99,14 +109,22 @@ export default {
       reveal:
         r.model.tokenizer === "char"
           ? "A character tokenizer makes exactly one token per character, so T equals the text's length."
-          : "Byte-pair merges join frequent character sequences into one token, so T is smaller than the length.",
+          : "Byte-pair merges join frequent character sequences into one token, so T is smaller than " +
+            "the length.",
     };
   },
 
-  prose: (data) =>
-    `A model cannot read letters; it reads integers. The tokenizer is a fixed table, learned once from the training text, ` +
-    `that turns text into ids. A character tokenizer has one id per character it saw (${data[0].model.tokenizer === "char" ? data[0].model.vocab_size : "65 for Shakespeare"}); ` +
-    `a byte-pair (BPE) tokenizer starts from bytes and merges the most frequent neighbouring pairs until the vocabulary is full, ` +
-    `so common words become single tokens.\n\nFewer tokens means a longer text fits the same context, but every token the model ` +
-    `predicts is a choice among more candidates. Tokens shown as ${tokenLabel(" ")} and ${tokenLabel("\n")} are a space and a newline.`,
+  prose: (data) => {
+    const charVocab = data[0].model.tokenizer === "char" ? data[0].model.vocab_size : "65 for Shakespeare";
+    return (
+      "A model cannot read letters; it reads integers. The tokenizer is a fixed table, learned once " +
+      "from the training text, that turns text into ids. A character tokenizer has one id per " +
+      `character it saw (${charVocab}); a byte-pair (BPE) tokenizer starts from bytes and merges ` +
+      "the most frequent neighbouring pairs until the vocabulary is full, so common words become " +
+      "single tokens.\n\n" +
+      "Fewer tokens means a longer text fits the same context, but every token the model predicts " +
+      "is a choice among more candidates. " +
+      `Tokens shown as ${tokenLabel(" ")} and ${tokenLabel("\n")} are a space and a newline.`
+    );
+  },
 };

@@ -9,8 +9,12 @@ export default {
   noText: true,
   defaults: { x: "steps", y: "loss" },
   code: { name: "cross_entropy", only: false },
-  formula: String.raw`\begin{gathered}\mathcal{L} = -\tfrac{1}{N}\textstyle\sum_i \log p(t_i \mid t_{<i}) \qquad \text{bpc} = \dfrac{\mathcal{L}}{\ln 2}\cdot\dfrac{\text{tokens}}{\text{chars}}\\
-    \eta_s = \begin{cases}\eta\,(s+1)/w & s < w\\ \eta_{\min} + \tfrac12\big(1+\cos\pi\tfrac{s-w}{S-w}\big)(\eta-\eta_{\min}) & s \ge w\end{cases}\end{gathered}`,
+  formula:
+    String.raw`\begin{gathered}\mathcal{L} = -\tfrac{1}{N}\textstyle\sum_i \log p(t_i \mid t_{<i}) ` +
+    String.raw`\qquad \text{bpc} = \dfrac{\mathcal{L}}{\ln 2}\cdot\dfrac{\text{tokens}}{\text{chars}}` +
+    String.raw`\\
+    \eta_s = \begin{cases}\eta\,(s+1)/w & s < w\\ \eta_{\min} + \tfrac12\big(1+\cos` +
+    String.raw`\pi\tfrac{s-w}{S-w}\big)(\eta-\eta_{\min}) & s \ge w\end{cases}\end{gathered}`,
 
   controls(ctx) {
     const s = ctx.state();
@@ -36,12 +40,14 @@ export default {
     const lr = figure(ctx.figures, {
       title: "Learning-rate schedule: linear warm-up, then cosine decay",
       caption:
-        "lr_at(step) of the training code, evaluated with each model's saved settings (card.json → training). " +
+        "lr_at(step) of the training code, evaluated with each model's saved settings " +
+        "(card.json → training). " +
         schedules
           .filter(Boolean)
           .map(
             (s) =>
-              `${s.model}: peak ${s.lr} after ${s.warmup} warm-up steps, floor ${s.min_lr} at step ${s.decay_steps}`,
+              `${s.model}: peak ${s.lr} after ${s.warmup} warm-up steps, floor ${s.min_lr} at ` +
+              `step ${s.decay_steps}`,
           )
           .join("; "),
       name: "lr-schedule",
@@ -72,8 +78,9 @@ export default {
     const t = figure(ctx.figures, {
       title: "Final numbers from the model cards",
       caption:
-        "card.json of each served model, losses in nats per token: training and validation loss at the last evaluation (fixed batches), and the " +
-        "validation split measured whole by the NumPy twin after shipping. Gap = validation − training.",
+        "card.json of each served model, losses in nats per token: training and validation loss at " +
+        "the last evaluation (fixed batches), and the validation split measured whole by the NumPy " +
+        "twin after shipping. Gap = validation − training.",
       name: "cards",
       data: ctx.models.map((m) => ({ model: m.name, card: m.card })),
       panel: "cards",
@@ -134,24 +141,31 @@ export default {
     const r = l.records[l.records.length - 1];
     const above = r.val_loss > r.train_loss;
     return {
-      prompt: `At ${l.model.name}'s last evaluation (step ${r.step}), is the validation loss above or below the training loss?`,
+      prompt:
+        `At ${l.model.name}'s last evaluation (step ${r.step}), is the validation loss above or below ` +
+        "the training loss?",
       choices: ["above: worse on unseen text", "below: better on unseen text"],
       answer: above ? 0 : 1,
       reveal:
-        `Validation ${fmt(r.val_loss, 4)} vs training ${fmt(r.train_loss, 4)} nats/token: a gap of ${fmt(r.val_loss - r.train_loss, 4)}. ` +
+        `Validation ${fmt(r.val_loss, 4)} vs training ${fmt(r.train_loss, 4)} nats/token: ` +
+        `a gap of ${fmt(r.val_loss - r.train_loss, 4)}. ` +
         (above
-          ? "The model fits the text it trained on a little better than new text: the start of over-fitting, held back by dropout and weight decay."
-          : "Dropout is on while the training loss is measured, which can make training look harder than validation."),
+          ? "The model fits the text it trained on a little better than new text: the start of " +
+            "over-fitting, held back by dropout and weight decay."
+          : "Dropout is on while the training loss is measured, which can make training look harder " +
+            "than validation."),
     };
   },
 
   prose: () =>
-    "Training shows the model a window of text and asks it to predict every next token; the loss is the average negative log-probability " +
-    "it gave the right one. Every few hundred steps the run measures the loss on fixed batches of training text and of held-out validation " +
-    "text: those points are the curves. While both fall together the model is learning the language; when training keeps falling and " +
-    "validation stalls or rises, the model is memorising its training text (over-fitting).\n\n" +
-    "The learning rate starts tiny and climbs during warm-up, because the first updates of a random model are large and noisy; it then " +
-    "decays along a cosine so the last steps make fine adjustments.\n\n" +
-    "Loss per token depends on the tokenizer: a BPE token covers several characters, so its loss is larger. Bits per character divides " +
-    "that out and lets a character model and a BPE model be compared on the same text.",
+    "Training shows the model a window of text and asks it to predict every next token; " +
+    "the loss is the average negative log-probability it gave the right one. Every few hundred steps " +
+    "the run measures the loss on fixed batches of training text and of held-out validation text: " +
+    "those points are the curves. While both fall together the model is learning the language; " +
+    "when training keeps falling and validation stalls or rises, the model is memorising its " +
+    "training text (over-fitting).\n\nThe learning rate starts tiny and climbs during warm-up, " +
+    "because the first updates of a random model are large and noisy; it then decays along a cosine " +
+    "so the last steps make fine adjustments.\n\nLoss per token depends on the tokenizer: " +
+    "a BPE token covers several characters, so its loss is larger. Bits per character divides that " +
+    "out and lets a character model and a BPE model be compared on the same text.",
 };

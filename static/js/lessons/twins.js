@@ -1,4 +1,5 @@
-// Step · PyTorch vs NumPy: the same function written twice, and the same numbers from both on the reader's text.
+// Step · PyTorch vs NumPy: the same function written twice, and the same numbers from both on the reader's
+// text.
 import { checked, fmt, h } from "../lib/dom.js";
 import { fetchSource } from "../lib/source.js";
 import { figure } from "../vis/figure.js";
@@ -22,7 +23,9 @@ const sci = (x) => (x === 0 ? "0" : x.toExponential(2));
 export default {
   defaults: { fn: "CausalSelfAttention.__call__", layer: 0, head: 0 },
   code: { module: "explain", name: "compare_traces", only: false },
-  formula: String.raw`\Delta_{\text{tensor}} = \max_i \big|x_i^{\text{NumPy}} - x_i^{\text{PyTorch}}\big| \approx 10^{-6}\ \text{(float32)}`,
+  formula:
+    String.raw`\Delta_{\text{tensor}} = \max_i \big|x_i^{\text{NumPy}} - x_i^{\text{PyTorch}}\big| ` +
+    String.raw`\approx 10^{-6}\ \text{(float32)}`,
 
   controls(ctx) {
     const s = ctx.state();
@@ -67,8 +70,9 @@ export default {
     const src = figure(ctx.figures, {
       title: `${state.fn} (NumPy) and ${torchName(state.fn)} (PyTorch)`,
       caption:
-        `The served source of ${d.srcN.name} in ${d.srcN.module} (line ${d.srcN.first_line}) and ${d.srcT.name} in ${d.srcT.module} ` +
-        `(line ${d.srcT.first_line}): the same names in the same order, so the two read like a translation.`,
+        `The served source of ${d.srcN.name} in ${d.srcN.module} (line ${d.srcN.first_line}) ` +
+        `and ${d.srcT.name} in ${d.srcT.module} (line ${d.srcT.first_line}): the same names in the ` +
+        "same order, so the two read like a translation.",
       name: "twin-source",
       data: { numpy: d.srcN, torch: d.srcT },
       panel: "source",
@@ -97,8 +101,9 @@ export default {
     const same = figure(ctx.figures, {
       title: `The same numbers: layer ${layer}, head ${head}, last token's attention`,
       caption:
-        `POST /api/trace with backend numpy and with backend torch, ${who}: how much the last token ${JSON.stringify(numpy.tokens[last])} ` +
-        "attends to each earlier token, then the five likeliest next tokens. Values are rounded to 4 decimals by the API.",
+        `POST /api/trace with backend numpy and with backend torch, ${who}: how much the last ` +
+        `token ${JSON.stringify(numpy.tokens[last])} attends to each earlier token, then the five ` +
+        "likeliest next tokens. Values are rounded to 4 decimals by the API.",
       name: "twin-values",
       data: {
         numpy: { attention: rowN, next_token: numpy.next_token },
@@ -169,8 +174,9 @@ export default {
     const diff = figure(ctx.figures, {
       title: "Max absolute difference per traced tensor",
       caption:
-        `POST /api/compare-backends, ${who}: one traced float32 forward per backend, every tensor compared. ` +
-        "Differences near 10⁻⁶ are float32 rounding in a different order of operations; a bug would show as 10⁻³ or more.",
+        `POST /api/compare-backends, ${who}: one traced float32 forward per backend, every tensor ` +
+        "compared. Differences near 10⁻⁶ are float32 rounding in a different order of operations; " +
+        "a bug would show as 10⁻³ or more.",
       name: "twin-diff",
       data: compare,
       panel: "diff",
@@ -218,8 +224,9 @@ export default {
       h(
         "p",
         { class: "small", "data-timings": "" },
-        `One traced forward of ${compare.tokens} tokens: NumPy ${fmt(ms.numpy, 1)} ms, PyTorch ${fmt(ms.torch, 1)} ms ` +
-          "(one CPU thread each; the first request after start-up also pays for loading).",
+        `One traced forward of ${compare.tokens} tokens: NumPy ${fmt(ms.numpy, 1)} ms, ` +
+          `PyTorch ${fmt(ms.torch, 1)} ms (one CPU thread each; the first request after start-up also ` +
+          "pays for loading).",
       ),
     );
   },
@@ -230,22 +237,27 @@ export default {
     const agree = a.id === b.id;
     return {
       prompt:
-        "Greedy decoding takes the likeliest next token. Will NumPy and PyTorch pick the same one for your text?",
+        "Greedy decoding takes the likeliest next token. Will NumPy and PyTorch pick the same one " +
+        "for your text?",
       choices: ["yes, the same token", "no, they differ"],
       answer: agree ? 0 : 1,
       reveal:
-        `NumPy: ${JSON.stringify(a.token)} at ${fmt(a.prob, 4)}; PyTorch: ${JSON.stringify(b.token)} at ${fmt(b.prob, 4)}. ` +
-        `The logits differ by at most ${sci(d.compare.max_abs_diff.logits ?? 0)}, far less than the gap between the top two candidates, ` +
-        "so the order of the candidates, and the token, is the same. Sampling is shared code with a seeded generator, so sampled text matches too.",
+        `NumPy: ${JSON.stringify(a.token)} at ${fmt(a.prob, 4)}; PyTorch: ${JSON.stringify(b.token)} ` +
+        `at ${fmt(b.prob, 4)}. The logits differ by at ` +
+        `most ${sci(d.compare.max_abs_diff.logits ?? 0)}, far less than the gap between the top two ` +
+        "candidates, so the order of the candidates, and the token, is the same. Sampling is shared " +
+        "code with a seeded generator, so sampled text matches too.",
     };
   },
 
   prose: (d) =>
-    `The served model exists twice: ${d.srcT.module} is the PyTorch version the model was trained with, ${d.srcN.module} a plain NumPy ` +
-    "translation that loads the same weights file. Every class and function has the same name, in the same order, with the same shape " +
-    "comments, and the numerics are pinned identically: GELU's tanh form, LayerNorm's biased variance with eps inside the square root, " +
-    "softmax after subtracting the maximum, masks as −∞.\n\n" +
-    "So the same text gives the same numbers, up to float32 rounding: the two libraries add the same products in a different order. " +
-    "That is why the differences are about one part in a million and not zero, and why the tests compare with a tolerance of 1e-5, " +
-    "tight enough to catch a wrong GELU variant (about 4e-5).",
+    `The served model exists twice: ${d.srcT.module} is the PyTorch version the model was trained ` +
+    `with, ${d.srcN.module} a plain NumPy translation that loads the same weights file. ` +
+    "Every class and function has the same name, in the same order, with the same shape comments, " +
+    "and the numerics are pinned identically: GELU's tanh form, LayerNorm's biased variance with eps " +
+    `inside the square root, softmax after subtracting the maximum, masks as −∞.\n\nSo the same text ` +
+    "gives the same numbers, up to float32 rounding: the two libraries add the same products in a " +
+    "different order. That is why the differences are about one part in a million and not zero, and " +
+    "why the tests compare with a tolerance of 1e-5, tight enough to catch a wrong GELU variant " +
+    "(about 4e-5).",
 };

@@ -76,7 +76,8 @@ export function checked(el, path, value) {
 export const checkedNumber = (path, value, digits = 4) =>
   checked(h("span", { title: String(value) }, fmt(value, digits)), path, value);
 
-// A segmented toggle (buttons, one pressed) that picks one of `options` ({value: text}) for the state key `key`.
+// A segmented toggle (buttons, one pressed) that picks one of `options` ({value: text}) for the state key
+// `key`.
 export function segmentedToggle(label, key, options, value, onPick) {
   const button = ([k, text]) =>
     h(

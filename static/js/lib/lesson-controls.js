@@ -48,5 +48,6 @@ export function clampedLayerHead(ctx, state) {
   return { layer, head };
 }
 
-// A token index from the state, or the last of T tokens where it is out of range (-1, the default, means last).
+// A token index from the state, or the last of T tokens where it is out of range (-1, the default, means
+// last).
 export const tokenIndexOrLast = (index, T) => (index >= 0 && index < T ? index : T - 1);

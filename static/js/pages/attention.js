@@ -143,8 +143,10 @@ async function refresh() {
   }
 }
 
-const input = () =>
-  `${state.model} on ${JSON.stringify(state.text.length > 40 ? `${state.text.slice(0, 40)}…` : state.text)} (${trace.tokens.length} tokens)`;
+const input = () => {
+  const text = state.text.length > 40 ? `${state.text.slice(0, 40)}…` : state.text;
+  return `${state.model} on ${JSON.stringify(text)} (${trace.tokens.length} tokens)`;
+};
 
 function drawHeadView() {
   if (!trace) return;
@@ -162,11 +164,13 @@ function drawHeadView() {
   );
   hvFig.root.dataset.drawn = drawn;
   hvFig.setTitle(`Head view · layer ${layer}`);
+  const heads = state.head === "all" ? "all heads, one colour each" : `head ${state.head}`;
+  const auto = state.cut === "auto" ? (T > LONG ? " (auto: a long input)" : " (auto)") : "";
   hvFig.setCaption(
-    `${input()}, layer ${layer}, ${state.head === "all" ? "all heads, one colour each" : `head ${state.head}`}. ` +
-      "A line joins a query (left) to a key (right); its opacity is the attention weight. Hover or focus a token on the left to isolate its lines. " +
-      `Lines of weight ≥ ${minWeight}${state.cut === "auto" ? (T > LONG ? " (auto: a long input)" : " (auto)") : ""}: ` +
-      `${drawn.toLocaleString()} of ${total.toLocaleString()} drawn.`,
+    `${input()}, layer ${layer}, ${heads}. ` +
+      "A line joins a query (left) to a key (right); its opacity is the attention weight. " +
+      "Hover or focus a token on the left to isolate its lines. Lines of weight " +
+      `≥ ${minWeight}${auto}: ${drawn.toLocaleString()} of ${total.toLocaleString()} drawn.`,
   );
   hvFig.setData({ layer, tokens: trace.tokens, attention: trace.attention[layer] });
 }
@@ -213,7 +217,8 @@ function drawZoom() {
       label: `attention of layer ${l}, head ${hd}`,
       format: (v) => fmt(v, T > 24 ? 2 : 3),
       describe: (i, j, v) =>
-        `query ${i} ${JSON.stringify(trace.tokens[i])} → key ${j} ${JSON.stringify(trace.tokens[j])}: ${v === null ? "masked (a later key)" : fmt(v, 4)}`,
+        `query ${i} ${JSON.stringify(trace.tokens[i])} → ` +
+        `key ${j} ${JSON.stringify(trace.tokens[j])}: ${v === null ? "masked (a later key)" : fmt(v, 4)}`,
     },
   );
   for (const r of svg.querySelectorAll("rect.cell")) {
@@ -222,10 +227,12 @@ function drawZoom() {
       checked(r, `trace.attention.${l}.${hd}.${i}.${j}`, trace.attention[l][hd][i][j]);
   }
   zoomFig.setTitle(`Layer ${l}, head ${hd}`);
+  const mask = bidirectional()
+    ? "no mask: a bidirectional encoder reads later keys too"
+    : "hatched = masked (a later key)";
   zoomFig.setCaption(
     `${input()}, layer ${l}, head ${hd}: softmax(q·k/√d) for each query row (each row sums to 1); ` +
-      `${bidirectional() ? "no mask: a bidirectional encoder reads later keys too" : "hatched = masked (a later key)"}. ` +
-      "Hover, or focus and use the arrow keys, for exact values.",
+      `${mask}. Hover, or focus and use the arrow keys, for exact values.`,
   );
   zoomFig.setData({ layer: l, head: hd, tokens: trace.tokens, attention: trace.attention[l][hd] });
 }
@@ -301,8 +308,9 @@ function noGeneration() {
   slider.max = 0;
   stepOut.textContent = "";
   note.textContent =
-    `${state.model} is an encoder (a masked language model): it reads the whole text at once and fills in ` +
-    "hidden tokens instead of writing new ones, so there is no generation to step through. Pick a GPT to see one.";
+    `${state.model} is an encoder (a masked language model): it reads the whole text at once and ` +
+    "fills in hidden tokens instead of writing new ones, so there is no generation to step through. " +
+    "Pick a GPT to see one.";
   showGeneration(false);
   tokFig.root.dataset.done = "0";
   tokFig.setTitle("Per generated token");
@@ -347,7 +355,8 @@ async function generate() {
   tokFig.root.dataset.done = got.events.length;
   const full = got.done?.reason === "context";
   note.textContent = full
-    ? `Generation stopped after ${got.events.length} tokens: the model's context of ${model().context} tokens is full.`
+    ? `Generation stopped after ${got.events.length} tokens: the model's context of ${model().context} ` +
+      "tokens is full."
     : "";
   if (!stream) {
     strip.replaceChildren();
@@ -393,7 +402,8 @@ function showStep(i) {
       min: 0,
       label: `attention rows that predicted generated token ${i}`,
       describe: (r, k, v) =>
-        `${labels[r]}: predicting ${JSON.stringify(e.token)}, weight on key ${k} ${JSON.stringify(ctx[k])} = ${fmt(v, 4)}`,
+        `${labels[r]}: predicting ${JSON.stringify(e.token)}, weight on ` +
+        `key ${k} ${JSON.stringify(ctx[k])} = ${fmt(v, 4)}`,
     },
   );
   stepBox.scrollLeft = stepBox.scrollWidth; // the newest keys, where the weight usually is
@@ -405,9 +415,11 @@ function showStep(i) {
   }
   tokFig.setTitle(`Per generated token · step ${i + 1}: ${tokenLabel(e.token)}`);
   tokFig.setCaption(
-    `${state.model}, seed ${state.seed}, temperature 0.8: the attention row of the last position (${tokenLabel(ctx[ctx.length - 1])}) ` +
-      `in every layer × head, as the stream sent it, when the model predicted generated token ${i} ${JSON.stringify(e.token)} (p = ${fmt(e.prob, 3)}). ` +
-      "Rows are layer/head, columns the keys it could see. Move the slider or pick a generated token to step.",
+    `${state.model}, seed ${state.seed}, temperature 0.8: the attention row of the last position ` +
+      `(${tokenLabel(ctx[ctx.length - 1])}) in every layer × head, as the stream sent it, when the ` +
+      `model predicted generated token ${i} ${JSON.stringify(e.token)} (p = ${fmt(e.prob, 3)}). ` +
+      "Rows are layer/head, columns the keys it could see. Move the slider or pick a generated token " +
+      "to step.",
   );
 }
 

@@ -20,7 +20,8 @@ const set = (patch) => {
 
 const get = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
 const int = (v) => (v === undefined ? "—" : Number(v).toLocaleString());
-// The table's rows, data-driven: {label, text(m)} or {label, path, digits} (a checked number from the model's /api/models entry).
+// The table's rows, data-driven: {label, text(m)} or {label, path, digits} (a checked number from the model's
+// /api/models entry).
 const ROWS = [
   { label: "architecture", text: (m) => m.architecture },
   {
@@ -114,8 +115,9 @@ function table(parent) {
   const f = figure(parent, {
     title: `${models.length} served model${models.length === 1 ? "" : "s"}`,
     caption:
-      "From /api/models: each model's config and card.json (validation measured once, over the whole validation split, by the " +
-      "NumPy twin). The backends row runs one traced float32 forward per backend on the text above when you ask.",
+      "From /api/models: each model's config and card.json (validation measured once, over the whole " +
+      "validation split, by the NumPy twin). The backends row runs one traced float32 forward per " +
+      "backend on the text above when you ask.",
     name: "compare-models",
     data: models,
     panel: "table",
@@ -206,11 +208,15 @@ function measuredTable(parent, t) {
     ...new Set(t.rows.flatMap((r) => r.speeds.map((s) => `${r.architecture} ${r.task}: ${s.what}`))),
   ];
   const f = figure(parent, {
-    title: `Measured: ${t.rows.length} served model${t.rows.length === 1 ? "" : "s"}, ${t.backends.join(" and ")}`,
+    title:
+      `Measured: ${t.rows.length} served ` +
+      `model${t.rows.length === 1 ? "" : "s"}, ${t.backends.join(" and ")}`,
     caption:
-      `From models/zoo/compare.json, written by playground compare on ${t.machine.cpu} (${t.machine.cores} cores, ` +
-      `torch ${t.machine.torch}, NumPy ${t.machine.numpy}) on ${when}; each model and backend in a fresh interpreter with ` +
-      `${t.settings.threads} thread${t.settings.threads === 1 ? "" : "s"}. Quality from each card. tokens/s counts ${whats.join("; ")}.` +
+      `From models/zoo/compare.json, written by playground compare on ${t.machine.cpu} ` +
+      `(${t.machine.cores} cores, torch ${t.machine.torch}, NumPy ${t.machine.numpy}) on ${when}; ` +
+      `each model and backend in a fresh interpreter with ${t.settings.threads} ` +
+      `thread${t.settings.threads === 1 ? "" : "s"}. Quality from each card. tokens/s ` +
+      `counts ${whats.join("; ")}.` +
       (t.missing.length ? ` Not in the table (shipped after it was measured): ${t.missing.join(", ")}.` : ""),
     name: "compare-measured",
     data: t,

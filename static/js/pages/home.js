@@ -97,8 +97,9 @@ async function tryIt() {
         { label: "most likely next tokens" },
       );
       document.getElementById("try-caption").textContent =
-        `${r.model} (NumPy) reads your ${text.length} characters and gives every one of its ${raw.kept} tokens a probability; ` +
-        `these are the ${r.tokens.length} most likely next ones. Entropy ${raw.entropy_bits.toFixed(2)} bits.`;
+        `${r.model} (NumPy) reads your ${text.length} characters and gives every one of ` +
+        `its ${raw.kept} tokens a probability; these are the ${r.tokens.length} most likely next ` +
+        `ones. Entropy ${raw.entropy_bits.toFixed(2)} bits.`;
     } catch (e) {
       error.textContent = e.message;
       error.hidden = false;

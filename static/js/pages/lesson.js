@@ -2,12 +2,12 @@
 // Each step is a module in ../lessons/<slug>.js exporting a default object:
 //   defaults: {key: value}            URL-backed state (text and model are added by the shell)
 //   accepts(model) → bool             which served models the step can run on (default: any GPT)
-//   controls(ctx)                     optional: add inputs to ctx.controls; call ctx.set({key: value}) on change
+// controls(ctx) optional: add inputs to ctx.controls; call ctx.set({key: value}) on change
 //   load(state, ctx) → data           fetch what the step needs (ctx.api.postJSON …)
 //   render(data, state, ctx)          draw figures into ctx.figures (use vis/figure.js), mark checked numbers
 //   formula: string | (data, state) → string          KaTeX source
 //   code: {name, highlight: [...], module?, only?, context?}   a function whose lines are shown
-//        module: numpy (default) | torch | sampling | generate | tokenizer | explain  (see server/routers/source.py)
+// module: numpy (default) | torch | sampling | generate | tokenizer | explain (see server/routers/source.py)
 //   question(data, state) → {prompt, choices: [label], answer: index, reveal: string} | null
 //   prose: string | (data, state) → string
 import * as api from "../lib/api.js";

@@ -1,4 +1,5 @@
-// /masks, cross-attention: an encoder-decoder's mask from decoder queries to encoder keys, for a real padded batch.
+// /masks, cross-attention: an encoder-decoder's mask from decoder queries to encoder keys, for a real padded
+// batch.
 import { postJSON } from "../lib/api.js";
 import { checked, h } from "../lib/dom.js";
 import { figure } from "../vis/figure.js";
@@ -18,11 +19,15 @@ export async function drawCross(parent, models) {
   }
   if (mine !== generation) return;
   const f = figure(parent, {
-    title: `Cross-attention mask: ${SOURCES.length} sources, padded to ${r.source_padding?.[0].length ?? "?"} digits`,
+    title:
+      `Cross-attention mask: ${SOURCES.length} sources, padded ` +
+      `to ${r.source_padding?.[0].length ?? "?"} digits`,
     caption:
-      `${model.name} translated the batch ${SOURCES.map((x) => JSON.stringify(x)).join(", ")} greedily; each map is one row: decoder ` +
-      "queries (the words it read, rows) × encoder keys (the left-padded digits, columns). Hatched = a padded source digit, hidden from " +
-      "every query, and padded query rows, which see nothing. There is no causal triangle: every word may read the whole source.",
+      `${model.name} translated the batch ${SOURCES.map((x) => JSON.stringify(x)).join(", ")} ` +
+      "greedily; each map is one row: decoder queries (the words it read, rows) × encoder keys (the " +
+      "left-padded digits, columns). Hatched = a padded source digit, hidden from every query, and " +
+      "padded query rows, which see nothing. There is no causal triangle: every word may read the " +
+      "whole source.",
     name: "masks-cross",
     data: r,
     panel: "cross-mask",
@@ -56,7 +61,9 @@ export async function drawCross(parent, models) {
         label: `cross-attention mask of row ${b}`,
         format: (v) => String(Math.round(v)),
         describe: (i, j, v) =>
-          `row ${b}: query ${i} ${JSON.stringify(r.target_tokens[b][i] ?? "pad")} → source ${j} ${JSON.stringify(r.source_tokens[b][j] ?? "pad")}: ${v === null ? "masked" : "may attend"}`,
+          `row ${b}: query ${i} ${JSON.stringify(r.target_tokens[b][i] ?? "pad")} → ` +
+          `source ${j} ${JSON.stringify(r.source_tokens[b][j] ?? "pad")}: ` +
+          (v === null ? "masked" : "may attend"),
       },
     );
     for (const c of box.querySelectorAll("rect.cell")) {

@@ -72,7 +72,8 @@ controls.append(
     { class: "muted small" },
     cross
       ? "A cross-attention mask belongs to an encoder-decoder model: see the architectures lesson."
-      : "A cross-attention mask (decoder queries over encoder keys) needs an encoder-decoder model; none is served, so none is drawn.",
+      : "A cross-attention mask (decoder queries over encoder keys) needs an encoder-decoder model; " +
+          "none is served, so none is drawn.",
   ),
 );
 applyTeacherPresets();
@@ -127,8 +128,9 @@ function draw(d) {
   const grid = figure(figures, {
     title: `The batch: ${B} rows × ${T} columns, left-padded`,
     caption:
-      `Tokens of ${who}, as /api/masks padded them. Hatched cells are padding; the small number under each token is the ` +
-      "position the model uses for it (counting from the row's first real token). Click a row to see its combined mask.",
+      `Tokens of ${who}, as /api/masks padded them. Hatched cells are padding; the small number ` +
+      "under each token is the position the model uses for it (counting from the row's first real " +
+      "token). Click a row to see its combined mask.",
     name: "masks-batch",
     data: masks,
     panel: "batch",
@@ -198,7 +200,9 @@ function draw(d) {
   // 2 · padding mask (B × T)
   const pad = figure(figures, {
     title: "Padding mask: 1 = real token",
-    caption: `masks.padding of ${who}: shape (B=${B}, T=${T}). Hatched = padding, which no query may attend to.`,
+    caption:
+      `masks.padding of ${who}: shape (B=${B}, T=${T}). Hatched = padding, which no query may attend ` +
+      "to.",
     name: "masks-padding",
     data: masks.padding,
     panel: "padding",
@@ -228,7 +232,9 @@ function draw(d) {
   const idx = [...Array(T).keys()].map(String);
   const causal = figure(pair, {
     title: `Causal mask (${T} × ${T})`,
-    caption: `masks.causal for T=${T}: query i (row) may see key j (column) only when j ≤ i. The same for every row of the batch.`,
+    caption:
+      `masks.causal for T=${T}: query i (row) may see key j (column) only when j ≤ i. ` +
+      "The same for every row of the batch.",
     name: "masks-causal",
     data: masks.causal,
     panel: "causal",
@@ -251,8 +257,9 @@ function draw(d) {
   const comb = figure(pair, {
     title: `Combined mask of row ${row}: causal ∧ padding`,
     caption:
-      `masks.combined[${row}] for ${JSON.stringify(texts[row])} (${model}): query i may see key j only when j ≤ i and key j is ` +
-      "a real token. Padding query rows see nothing at all; their outputs are ignored.",
+      `masks.combined[${row}] for ${JSON.stringify(texts[row])} (${model}): query i may see key j ` +
+      "only when j ≤ i and key j is a real token. Padding query rows see nothing at all; " +
+      "their outputs are ignored.",
     name: `masks-combined-${row}`,
     data: masks.combined[row],
     panel: "combined",

@@ -225,9 +225,12 @@ async function refreshSampler() {
     samplerFig.setData({ request: body, response: res });
     samplerFig.root.dataset.drawn = JSON.stringify(body);
     samplerFig.setCaption(
-      `${res.model} (${res.backend === "torch" ? "PyTorch" : "NumPy"}): the ${res.tokens.length} most likely next tokens after your prompt, ` +
-        `through each stage of the sampler (temperature ${body.temperature}, top-k ${body.top_k || "off"}, top-p ${body.top_p}, repetition penalty ${body.repetition_penalty}). ` +
-        "Hatched bars were cut by that filter; kept = tokens still possible; H = entropy of the whole distribution. Generation samples from the last column.",
+      `${res.model} (${res.backend === "torch" ? "PyTorch" : "NumPy"}): the ${res.tokens.length} ` +
+        "most likely next tokens after your prompt, through each stage of the sampler " +
+        `(temperature ${body.temperature}, top-k ${body.top_k || "off"}, top-p ${body.top_p}, ` +
+        `repetition penalty ${body.repetition_penalty}). Hatched bars were cut by that filter; ` +
+        "kept = tokens still possible; H = entropy of the whole distribution. Generation samples from " +
+        "the last column.",
     );
     ready();
   } catch (e) {
@@ -346,7 +349,9 @@ function showDetail(i) {
       inks: colours.map(inkOn),
       titles: w.map((v, j) => `key ${j} ${JSON.stringify(ctx[j])}: ${v}`),
       onSelect: (j) =>
-        (outFig.readout.textContent = `token ${i} ${tokenLabel(e.token)} was predicted attending to key ${j} ${tokenLabel(ctx[j])} with weight ${fmt(w[j], 4)} (layer ${state.rlayer}, ${who})`),
+        (outFig.readout.textContent =
+          `token ${i} ${tokenLabel(e.token)} was predicted attending to key ${j} ${tokenLabel(ctx[j])} ` +
+          `with weight ${fmt(w[j], 4)} (layer ${state.rlayer}, ${who})`),
     });
   } else
     row.append(
@@ -359,13 +364,16 @@ function showDetail(i) {
       h(
         "h4",
         {},
-        `Token ${i} ${tokenLabel(e.token)}: p ${pct(e.prob, 2)} after the filters, ${pct(e.model_prob, 2)} under the model alone`,
+        `Token ${i} ${tokenLabel(e.token)}: p ${pct(e.prob, 2)} after the ` +
+          `filters, ${pct(e.model_prob, 2)} under the model alone`,
       ),
       cand,
     ),
     h("div", {}, h("h4", {}, "The attention row that predicted it"), rowSelects, row),
   );
-  outFig.readout.textContent = `token ${i}: ${JSON.stringify(e.token)} sampled with p = ${fmt(e.prob, 4)}; the model alone gave it ${fmt(e.model_prob, 4)}`;
+  outFig.readout.textContent =
+    `token ${i}: ${JSON.stringify(e.token)} sampled with p = ${fmt(e.prob, 4)}; the model alone gave ` +
+    `it ${fmt(e.model_prob, 4)}`;
 }
 
 // ---- generation ------------------------------------------------------------------------------------
@@ -420,8 +428,10 @@ async function generate() {
   outFig.setData(gen);
   if (attentionShown) await tracePromise?.catch(() => null);
   outFig.setCaption(
-    `${state.model} on ${body.backend === "torch" ? "PyTorch" : "NumPy"}, seed ${body.seed}, temperature ${body.temperature}, top-k ${body.top_k || "off"}, ` +
-      `top-p ${body.top_p}, repetition penalty ${body.repetition_penalty}. Each new token is tinted by the probability it was sampled with; hover or focus one for its candidates and attention.`,
+    `${state.model} on ${body.backend === "torch" ? "PyTorch" : "NumPy"}, seed ${body.seed}, ` +
+      `temperature ${body.temperature}, top-k ${body.top_k || "off"}, top-p ${body.top_p}, repetition ` +
+      `penalty ${body.repetition_penalty}. Each new token is tinted by the probability it was sampled ` +
+      "with; hover or focus one for its candidates and attention.",
   );
   const onEvent = (name, d) => {
     if (name === "start") {
@@ -495,8 +505,9 @@ async function sideBySide() {
   const verdict = h("div", { class: "stack" });
   cmpFig.body.replaceChildren(cols, verdict);
   cmpFig.setCaption(
-    `${state.model}, seed ${state.seed}, temperature ${state.temperature}, top-k ${state.top_k || "off"}, top-p ${state.top_p}: ` +
-      "sampling is done once, in NumPy, from each backend's logits, so equal seeds give equal text when the logits agree.",
+    `${state.model}, seed ${state.seed}, temperature ${state.temperature}, ` +
+      `top-k ${state.top_k || "off"}, top-p ${state.top_p}: sampling is done once, in NumPy, from each ` +
+      "backend's logits, so equal seeds give equal text when the logits agree.",
   );
   try {
     for (const b of ["torch", "numpy"]) {
@@ -658,9 +669,11 @@ function drawAttention() {
     { readout: hvFig.readout, pinned: attn.live ? T - 1 : null, label: `head view, layer ${layer}` },
   );
   hvFig.setTitle(`Head view · layer ${layer}`);
+  const heads = state.head === "all" ? "all heads (one colour each)" : `head ${state.head}`;
   hvFig.setCaption(
-    `${state.model}, layer ${layer}, ${state.head === "all" ? "all heads (one colour each)" : `head ${state.head}`}, on ${what}. ` +
-      "Each line joins a query (left) to a key (right); its opacity is the weight. Hover or focus a token on the left to see only its lines.",
+    `${state.model}, layer ${layer}, ${heads}, ` +
+      `on ${what}. Each line joins a query (left) to a key (right); its opacity is the weight. ` +
+      "Hover or focus a token on the left to see only its lines.",
   );
   const [zl, zh] = state.zoom ? state.zoom.split(".").map(Number) : [-1, -1];
   const size = Math.max(44, Math.min(84, Math.floor((Math.min(innerWidth, 700) - 110) / H) - 8));
@@ -671,8 +684,9 @@ function drawAttention() {
     size,
   });
   gridFig.setCaption(
-    `${state.model}: ${L} layers × ${H} heads on ${what}; row = query, column = key, hatched = masked (a key after the query). ` +
-      "Each thumbnail is scaled to its own largest weight; hover for values, click or press Enter to enlarge.",
+    `${state.model}: ${L} layers × ${H} heads on ${what}; row = query, column = key, hatched = ` +
+      "masked (a key after the query). Each thumbnail is scaled to its own largest weight; " +
+      "hover for values, click or press Enter to enlarge.",
   );
   gridFig.setData({ tokens: attn.tokens, attention: attn.rows });
   const open = zl >= 0 && zl < L && zh < H;
@@ -686,12 +700,14 @@ function drawAttention() {
         values: true,
         label: `attention of layer ${zl}, head ${zh}`,
         describe: (i, j, v) =>
-          `query ${i} ${JSON.stringify(attn.tokens[i])} → key ${j} ${JSON.stringify(attn.tokens[j])}: ${v === null ? "masked (a later key)" : fmt(v, 4)}`,
+          `query ${i} ${JSON.stringify(attn.tokens[i])} → ` +
+          `key ${j} ${JSON.stringify(attn.tokens[j])}: ${v === null ? "masked (a later key)" : fmt(v, 4)}`,
       },
     );
     zoomFig.setTitle(`Layer ${zl}, head ${zh}`);
     zoomFig.setCaption(
-      `${state.model}, layer ${zl}, head ${zh}, on ${what}: softmax(q·k/√d) per query row; each row sums to 1; hatched = masked.`,
+      `${state.model}, layer ${zl}, head ${zh}, on ${what}: softmax(q·k/√d) per query row; ` +
+        "each row sums to 1; hatched = masked.",
     );
     zoomFig.setData({ layer: zl, head: zh, tokens: attn.tokens, rows: attn.rows[zl][zh] });
   }

@@ -134,7 +134,8 @@ function draw(data, m, own, n) {
         h(
           "p",
           { class: "muted" },
-          `${m.name} uses ${m.pos} positions and no served model has a learned table, so there is nothing to learn from here.`,
+          `${m.name} uses ${m.pos} positions and no served model has a learned table, so there is ` +
+            "nothing to learn from here.",
         ),
       );
       pairs[0].append(note);
@@ -191,7 +192,9 @@ function draw(data, m, own, n) {
 
     const fs = figure(pairs[2], {
       title: `${title}: cosine similarity of positions`,
-      caption: `${who}: cell (p, q) is cos(PE[p], PE[q]). Near positions look alike; how fast it falls tells how sharply the model can tell them apart.`,
+      caption:
+        `${who}: cell (p, q) is cos(PE[p], PE[q]). Near positions look alike; how fast it falls tells ` +
+        "how sharply the model can tell them apart.",
       name: `similarity-${key}`,
       data: d.similarity,
       panel: `${key}-similarity`,

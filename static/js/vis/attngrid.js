@@ -118,7 +118,8 @@ export function render(el, { tokens, rows }, options = {}) {
         const j = Math.min(T - 1, Math.floor(((e.clientX - r.left) / r.width) * T));
         const v = rows[l][h][i]?.[j];
         say(
-          `layer ${l} head ${h}: query ${i} ${tokenLabel(tokens[i])} → key ${j} ${tokenLabel(tokens[j])}: ${v === undefined || v === null ? "masked" : fmt(v, 4)}`,
+          `layer ${l} head ${h}: query ${i} ${tokenLabel(tokens[i])} → ` +
+            `key ${j} ${tokenLabel(tokens[j])}: ${v === undefined || v === null ? "masked" : fmt(v, 4)}`,
         );
       });
       g.addEventListener("focus", () =>
@@ -155,7 +156,8 @@ function describe(rows, tokens) {
   const row = rows[q] || [];
   const best = argmax(row);
   return row.length
-    ? `query ${q} ${tokenLabel(tokens[q])} attends most to key ${best} ${tokenLabel(tokens[best])} (${fmt(row[best], 4)})`
+    ? `query ${q} ${tokenLabel(tokens[q])} attends most to key ${best} ${tokenLabel(tokens[best])} ` +
+        `(${fmt(row[best], 4)})`
     : "no rows";
 }
 

@@ -30,7 +30,8 @@ export function render(el, data, options = {}) {
   const labelW = Math.min(90, 12 + 7 * Math.max(...rows.map((r) => tokenLabel(r).length), 1));
   const labelH = Math.min(90, 12 + 7 * Math.max(...cols.map((c) => tokenLabel(c).length), 1));
   const legendH = 34;
-  const width = labelW + Math.max(nC * cell + 8, Math.max(120, Math.min(220, nC * cell)) + 72); // the legend fits too
+  // the legend fits too
+  const width = labelW + Math.max(nC * cell + 8, Math.max(120, Math.min(220, nC * cell)) + 72);
   const height = labelH + nR * cell + legendH;
   const hatch = `hatch-${++uid}`;
   const svg = svgRoot(width, height, options.label || "heatmap");
@@ -119,7 +120,9 @@ export function render(el, data, options = {}) {
   const describe =
     options.describe ||
     ((i, j, v) =>
-      `${options.rowTitle || "row"} ${i} ${JSON.stringify(rows[i])} → ${options.colTitle || "column"} ${j} ${JSON.stringify(cols[j])}: ${v === null ? "masked (−∞ → weight 0)" : format(v)}`);
+      `${options.rowTitle || "row"} ${i} ${JSON.stringify(rows[i])} ` +
+      `→ ${options.colTitle || "column"} ${j} ${JSON.stringify(cols[j])}: ` +
+      (v === null ? "masked (−∞ → weight 0)" : format(v)));
   const activate = (i, j) => {
     if (!nR || !nC) return;
     i = Math.max(0, Math.min(nR - 1, i));

@@ -1,5 +1,6 @@
 // Lines over a shared x axis (loss curves, sinusoid waves). Axes use d3-array's nice ticks.
-// series: [{name, points: [[x, y], ...], colour, dash}]  options: {xLabel, yLabel, width, height, label, readout, logY}
+// series: [{name, points: [[x, y], ...], colour, dash}] options: {xLabel, yLabel, width, height, label,
+// readout, logY}
 import { fmt } from "../lib/dom.js";
 import { argmax } from "../lib/math.js";
 import { ticks } from "./scales.js";
@@ -114,7 +115,8 @@ export function render(el, series, options = {}) {
         const p = ser.points.find((q) => q[0] === xv);
         return p ? `${ser.name} ${fmt(p[1], 4)}` : null;
       });
-      options.readout.textContent = `${options.xLabel || "x"} ${compact(xv)}: ${parts.filter(Boolean).join(" · ")}`;
+      const values = parts.filter(Boolean).join(" · ");
+      options.readout.textContent = `${options.xLabel || "x"} ${compact(xv)}: ${values}`;
     }
   };
   svg.setAttribute("tabindex", "0");

@@ -61,10 +61,12 @@ export function lossCurvesFigure(
   const f = figure(parent, {
     title: `Loss curves: ${Y_AXES[y] || Y_AXES.loss} against ${xLabel}`,
     caption:
-      `From each served model's metrics log (${have.map((l) => l.model.name).join(", ") || "none shipped"}): one point per evaluation, ` +
+      "From each served model's metrics log " +
+      `(${have.map((l) => l.model.name).join(", ") || "none shipped"}): one point per evaluation, ` +
       "solid = validation, dashed = training, both on fixed batches. " +
       (y === "bpc"
-        ? "Bits per character divide by ln 2 and by each split's characters per token, so char and BPE models compare fairly."
+        ? "Bits per character divide by ln 2 and by each split's characters per token, so char and BPE " +
+          "models compare fairly."
         : ""),
     name,
     data: have.map((l) => ({ model: l.model.name, records: l.records })),

@@ -1,4 +1,5 @@
-// Token chips: whitespace made visible (· for a space, ↵ for a newline, → for a tab), the same chip everywhere.
+// Token chips: whitespace made visible (· for a space, ↵ for a newline, → for a tab), the same chip
+// everywhere.
 import { h } from "../lib/dom.js";
 
 export function tokenLabel(s) {

@@ -1,11 +1,14 @@
 # Every target works on a fresh machine with Python 3.11 and make: the virtual environment
 # is created on first use, torch is pinned to the CPU wheel and installed before the project.
+# lint and test also need Node.js with npm: Biome, the JS/CSS formatter and linter, comes from npm.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+BIOME  := node_modules/.bin/biome
 
-.PHONY: install run test lint bench browser clean soak docker-check audit lock
+.PHONY: install run test lint format bench browser clean soak docker-check audit lock
 
 install: $(STAMP)
 
@@ -17,15 +20,29 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -c requirements.lock -e ".[test]"
 	touch $(STAMP)
 
+# Biome at package-lock.json's exact version
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make lint needs Node.js and npm (for Biome)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 browser:
 	@bash scripts/install-browser.sh
 
 run: install
 	$(BIN)/playground serve
 
-lint: install
+# Python with ruff; static/ (JS and CSS, less static/vendor) with Biome: formatting, lint and import order
+lint: install $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIOME) ci static
+
+# rewrite the code as lint wants it: ruff's and Biome's formatters and safe fixes
+format: install $(NODE_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIOME) check --write static
 
 test: install browser lint
 	$(BIN)/python -m pytest
@@ -50,4 +67,4 @@ audit: install
 	bash scripts/audit.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules

@@ -20,7 +20,7 @@ lap() { printf '[docker-recipe] %-40s at %6.1f s\n' "$1" "$(echo "$(date +%s.%N)
 # 1. the build context
 mkdir "$TMP/src"
 (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard \
-    | grep -zvE '^(tests|deploy|\.ci|data|runs|artifacts)/|^(Dockerfile|\.dockerignore|\.gitignore)$' \
+    | grep -zvE '^(tests|deploy|\.ci|data|runs|artifacts)/|^(Dockerfile|\.dockerignore|\.gitignore|package(-lock)?\.json|biome\.json)$' \
     | tar --null -cf - -T -) | tar -xf - -C "$TMP/src"
 lap "context copied ($(du -sh "$TMP/src" | cut -f1))"
 

@@ -1,4 +1,5 @@
-// Step 14 · LSTM vs transformer: gates over time (units × steps), the cell state, the next token; then both models on your text.
+// Step 14 · LSTM vs transformer: gates over time (units × steps), the cell state, the next token; then both
+// models on your text.
 import { streamEvents } from "../lib/api.js";
 import { checked, fmt, h } from "../lib/dom.js";
 import { render as bars } from "../vis/bars.js";
@@ -19,14 +20,27 @@ const SIGNED = new Set(["cell_input", "cell", "hidden"]);
 // A short greedy generation: the server's own tokens per second for this model.
 async function speed(model, prompt) {
   let done = null;
-  await streamEvents("/api/generate", { model, prompt, max_new_tokens: 32, temperature: 0 }, { onEvent: (n, d) => n === "done" && (done = d) });
+  await streamEvents(
+    "/api/generate",
+    { model, prompt, max_new_tokens: 32, temperature: 0 },
+    {
+      onEvent: (n, d) => {
+        if (n === "done") done = d;
+      },
+    },
+  );
   return done;
 }
 
 function select(ctx, key, label, n, name, step = 1) {
   const v = ctx.state()[key];
-  const el = h("select", { id: `lesson-${key}`, "data-key": key, "aria-label": label },
-    Array.from({ length: n }, (_, i) => h("option", { value: i * step, selected: i * step === v }, name(i * step))));
+  const el = h(
+    "select",
+    { id: `lesson-${key}`, "data-key": key, "aria-label": label },
+    Array.from({ length: n }, (_, i) =>
+      h("option", { value: i * step, selected: i * step === v }, name(i * step)),
+    ),
+  );
   el.addEventListener("change", () => ctx.set({ [key]: Number(el.value) }));
   ctx.controls.append(h("label", { for: el.id }, label), el);
 }
@@ -35,25 +49,54 @@ export default {
   defaults: { layer: 0, units: 0 },
   accepts: (m) => m.architecture === "lstm",
   preferredModel: "shakespeare-lstm",
-  code: { module: "lstm", name: "LSTMLayer.__call__", highlight: ["np.split(z, 4", "c_new = f * c + i * g", "h_new = o * np.tanh(c_new)"], only: false },
-  formula: String.raw`\begin{aligned}[i, f, g, o] &= [\sigma, \sigma, \tanh, \sigma]\big(W_{ih} x_t + W_{hh} h_{t-1} + b\big)\\` +
-    String.raw`c_t &= f \odot c_{t-1} + i \odot g\\ h_t &= o \odot \tanh(c_t)\end{aligned}`,
+  code: {
+    module: "lstm",
+    name: "LSTMLayer.__call__",
+    highlight: ["np.split(z, 4", "c_new = f * c + i * g", "h_new = o * np.tanh(c_new)"],
+    only: false,
+  },
+  formula:
+    String.raw`\begin{aligned}[i, f, g, o] &= [\sigma, \sigma, \tanh, \sigma]\big(W_{ih} x_t + ` +
+    String.raw`W_{hh} h_{t-1} + b\big)\\c_t &= f \odot c_{t-1} + i \odot g\\ h_t &= o \odot ` +
+    String.raw`\tanh(c_t)\end{aligned}`,
 
   controls(ctx) {
     const m = ctx.model();
     select(ctx, "layer", "Layer", m.n_layer, (i) => `layer ${i}`);
-    if (m.n_hidden > UNITS) select(ctx, "units", "Units", Math.ceil(m.n_hidden / UNITS), (i) => `${i}–${Math.min(m.n_hidden, i + UNITS) - 1}`, UNITS);
+    if (m.n_hidden > UNITS)
+      select(
+        ctx,
+        "units",
+        "Units",
+        Math.ceil(m.n_hidden / UNITS),
+        (i) => `${i}–${Math.min(m.n_hidden, i + UNITS) - 1}`,
+        UNITS,
+      );
   },
 
   async load(state, ctx) {
     const m = ctx.model();
     const layer = Math.max(0, Math.min(m.n_layer - 1, state.layer));
-    const gpt = ctx.models.find((x) => x.name === "shakespeare-char") || ctx.models.find((x) => x.architecture === "gpt" && x.tokenizer === m.tokenizer);
-    const trace = await ctx.api.postJSON("/api/lstm-trace", { model: m.name, text: state.text, layer, top_k: 10 });
+    const gpt =
+      ctx.models.find((x) => x.name === "shakespeare-char") ||
+      ctx.models.find((x) => x.architecture === "gpt" && x.tokenizer === m.tokenizer);
+    const trace = await ctx.api.postJSON("/api/lstm-trace", {
+      model: m.name,
+      text: state.text,
+      layer,
+      top_k: 10,
+    });
     const pair = gpt ? [m, gpt] : [m];
-    const ppl = await Promise.all(pair.map((x) => ctx.api.postJSON("/api/perplexity", { model: x.name, text: state.text }).catch((e) => ({ error: e.message }))));
+    const ppl = await Promise.all(
+      pair.map((x) =>
+        ctx.api
+          .postJSON("/api/perplexity", { model: x.name, text: state.text })
+          .catch((e) => ({ error: e.message })),
+      ),
+    );
     const runs = [];
-    for (const x of pair) runs.push(await speed(x.name, state.text).catch(() => null)); // one after the other: fair timing
+    // one after the other: fair timing
+    for (const x of pair) runs.push(await speed(x.name, state.text).catch(() => null));
     return { m, gpt, pair, trace, ppl, runs, layer };
   },
 
@@ -66,56 +109,113 @@ export default {
     const cell = Math.max(4, Math.min(16, Math.floor(270 / T)));
     const f = figure(ctx.figures, {
       title: `Gates over time: ${m.name}, layer ${layer}, units ${units[0]}–${units.at(-1)}`,
-      caption: `Each map is units (rows) × steps (columns, your ${T} characters) for ${m.name}, layer ${layer}. Gates i, f, o run 0–1 (viridis); ` +
-        "the candidate g, the cell c and the hidden state h are signed (blue < 0 < red). Hover or focus a cell for its value.",
-      name: `lstm-gates-L${layer}`, data: trace, panel: "gates",
+      caption:
+        `Each map is units (rows) × steps (columns, your ${T} characters) for ${m.name}, ` +
+        `layer ${layer}. Gates i, f, o run 0–1 (viridis); the candidate g, the cell c and the hidden ` +
+        "state h are signed (blue < 0 < red). Hover or focus a cell for its value.",
+      name: `lstm-gates-L${layer}`,
+      data: trace,
+      panel: "gates",
     });
-    const grid = h("div", { class: "grid", style: "grid-template-columns:repeat(auto-fill,minmax(min(100%,300px),1fr))" });
+    const grid = h("div", {
+      class: "grid",
+      style: "grid-template-columns:repeat(auto-fill,minmax(min(100%,300px),1fr))",
+    });
     f.body.style.maxHeight = "none";
     for (const [key, title, what] of GATES) {
       const box = h("div", { "data-gate": key, style: "overflow-x:auto;min-width:0" });
       const M = units.map((u) => L[key].map((step) => step[u]));
       const signed = SIGNED.has(key);
-      heatmap(box, { matrix: M, rows: units.map((u) => `u${u}`), cols: trace.tokens }, {
-        scale: signed ? "diverging" : "viridis", min: signed ? undefined : 0, max: signed ? undefined : 1, cell, readout: f.readout,
-        label: `${key} of layer ${layer}`, describe: (i, j, v) => `${key} · unit ${units[i]} · step ${j} ${JSON.stringify(trace.tokens[j])}: ${fmt(v, 4)}`,
-      });
+      heatmap(
+        box,
+        { matrix: M, rows: units.map((u) => `u${u}`), cols: trace.tokens },
+        {
+          scale: signed ? "diverging" : "viridis",
+          min: signed ? undefined : 0,
+          max: signed ? undefined : 1,
+          cell,
+          readout: f.readout,
+          label: `${key} of layer ${layer}`,
+          describe: (i, j, v) =>
+            `${key} · unit ${units[i]} · step ${j} ${JSON.stringify(trace.tokens[j])}: ${fmt(v, 4)}`,
+        },
+      );
       box.querySelectorAll("rect.cell").forEach((r) => {
         const u = units[r.dataset.i];
         checked(r, `trace.layers.0.${key}.${r.dataset.j}.${u}`, L[key][r.dataset.j][u]);
       });
-      box.prepend(h("h4", { style: "margin:0" }, title), h("p", { class: "small muted", style: "margin:0" }, what));
+      box.prepend(
+        h("h4", { style: "margin:0" }, title),
+        h("p", { class: "small muted", style: "margin:0" }, what),
+      );
       grid.append(box);
     }
     f.body.append(grid);
 
     const n = figure(ctx.figures, {
       title: `Next character after your text (${m.name})`,
-      caption: `The ${trace.next_token.length} most likely next tokens from ${m.name}'s head on the last hidden state of the top layer.`,
-      name: "lstm-next", data: trace.next_token, panel: "next",
+      caption:
+        `The ${trace.next_token.length} most likely next tokens from ${m.name}'s head on the last ` +
+        "hidden state of the top layer.",
+      name: "lstm-next",
+      data: trace.next_token,
+      panel: "next",
     });
-    const g = bars(n.body, trace.next_token.map((c) => ({ token: c.token, prob: c.prob })), { label: "next-token probabilities" });
-    g.querySelectorAll(".p").forEach((p, j) => checked(p, `trace.next_token.${j}.prob`, trace.next_token[j].prob));
+    const g = bars(
+      n.body,
+      trace.next_token.map((c) => ({ token: c.token, prob: c.prob })),
+      { label: "next-token probabilities" },
+    );
+    for (const [j, p] of g.querySelectorAll(".p").entries()) {
+      checked(p, `trace.next_token.${j}.prob`, trace.next_token[j].prob);
+    }
 
     const c = figure(ctx.figures, {
       title: "LSTM vs transformer on your text",
-      caption: `Loss, perplexity and bits per character of each model predicting every next token of your text (/api/perplexity); ` +
-        "tokens/s from a 32-token greedy generation on this server, one model after the other (expect noise). Parameters from the model cards.",
-      name: "lstm-vs-gpt", data: { ppl: d.ppl, runs: d.runs }, panel: "compare",
+      caption:
+        "Loss, perplexity and bits per character of each model predicting every next token of your " +
+        "text (/api/perplexity); tokens/s from a 32-token greedy generation on this server, one " +
+        "model after the other (expect noise). Parameters from the model cards.",
+      name: "lstm-vs-gpt",
+      data: { ppl: d.ppl, runs: d.runs },
+      panel: "compare",
     });
-    const num = (k, key, digits = 3) => d.ppl[k].error ? "—" : checked(h("span", {}, fmt(d.ppl[k][key], digits)), `ppl.${k}.${key}`, d.ppl[k][key]);
+    const perplexityNumber = (k, key, digits = 3) =>
+      d.ppl[k].error
+        ? "—"
+        : checked(h("span", {}, fmt(d.ppl[k][key], digits)), `ppl.${k}.${key}`, d.ppl[k][key]);
     const rows = [
       ["architecture", (x) => x.architecture],
       ["parameters", (x) => x.parameters.toLocaleString("en")],
-      ["loss (nats/token)", (x, k) => num(k, "loss")],
-      ["perplexity", (x, k) => num(k, "perplexity", 2)],
-      ["bits per char", (x, k) => num(k, "bits_per_char")],
-      ["tokens/s", (x, k) => (d.runs[k] ? fmt(d.runs[k].tokens_per_s, 0) : "—")],
+      ["loss (nats/token)", (_, k) => perplexityNumber(k, "loss")],
+      ["perplexity", (_, k) => perplexityNumber(k, "perplexity", 2)],
+      ["bits per char", (_, k) => perplexityNumber(k, "bits_per_char")],
+      ["tokens/s", (_, k) => (d.runs[k] ? fmt(d.runs[k].tokens_per_s, 0) : "—")],
     ];
-    c.body.append(h("table", { class: "data" },
-      h("tr", {}, h("th", {}, ""), d.pair.map((x) => h("th", { class: "num", "data-model": x.name }, x.name))),
-      rows.map(([label, f]) => h("tr", {}, h("th", {}, label), d.pair.map((x, k) => h("td", { class: "num" }, f(x, k)))))));
-    if (!d.gpt) c.body.append(h("p", { class: "muted small" }, "No GPT with the same tokenizer is served to compare with."));
+    c.body.append(
+      h(
+        "table",
+        { class: "data" },
+        h(
+          "tr",
+          {},
+          h("th", {}, ""),
+          d.pair.map((x) => h("th", { class: "num", "data-model": x.name }, x.name)),
+        ),
+        rows.map(([label, f]) =>
+          h(
+            "tr",
+            {},
+            h("th", {}, label),
+            d.pair.map((x, k) => h("td", { class: "num" }, f(x, k))),
+          ),
+        ),
+      ),
+    );
+    if (!d.gpt)
+      c.body.append(
+        h("p", { class: "muted small" }, "No GPT with the same tokenizer is served to compare with."),
+      );
   },
 
   question(d) {
@@ -124,16 +224,24 @@ export default {
     const mean = f.flat().reduce((a, b) => a + b, 0) / f.flat().length;
     const choices = ["below 0.25", "0.25 to 0.5", "0.5 to 0.75", "above 0.75"];
     return {
-      prompt: `Averaged over every unit and step of layer ${d.layer}, how open is the forget gate on your text?`,
+      prompt:
+        `Averaged over every unit and step of layer ${d.layer}, how open is the forget gate on your ` +
+        "text?",
       choices,
       answer: Math.min(3, Math.floor(mean * 4)),
-      reveal: `The mean forget gate is ${fmt(mean, 3)}. Near 1 the cell keeps what it held; near 0 it wipes it. That is how an LSTM decides how far back to remember.`,
+      reveal:
+        `The mean forget gate is ${fmt(mean, 3)}. Near 1 the cell keeps what it held; ` +
+        "near 0 it wipes it. That is how an LSTM decides how far back to remember.",
     };
   },
 
   prose: () =>
-    "An LSTM reads one character at a time and carries two vectors forward: the cell state c (its memory) and the hidden state h (what it shows the next layer). " +
-    "At every step four gates, computed from the new input and the previous h, decide how much of the memory to keep (f), how much new content to write (i, g) and how much to show (o).\n\n" +
-    "A transformer keeps no running memory; each token attends to every earlier token directly. That costs more per token as the text grows, but nothing has to survive " +
-    "being squeezed through one vector step after step. The table compares the two on your own text: how surprised each is by every next character, and how fast each writes.",
+    "An LSTM reads one character at a time and carries two vectors forward: the cell state c (its " +
+    "memory) and the hidden state h (what it shows the next layer). At every step four gates, " +
+    "computed from the new input and the previous h, decide how much of the memory to keep (f), how " +
+    "much new content to write (i, g) and how much to show (o).\n\nA transformer keeps no running " +
+    "memory; each token attends to every earlier token directly. That costs more per token as the " +
+    "text grows, but nothing has to survive being squeezed through one vector step after step. " +
+    "The table compares the two on your own text: how surprised each is by every next character, and " +
+    "how fast each writes.",
 };

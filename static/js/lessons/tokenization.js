@@ -21,8 +21,14 @@ export default {
     const list = tokenizers(ctx, state);
     // a tokenizer that cannot read the text (a character missing from its vocabulary) says so in its
     // own figure; the others still show their tokens
-    const results = await Promise.all(list.map((m, i) => ctx.api.postJSON("/api/tokenize", { model: m.name, text: state.text })
-      .catch((e) => { if (i === 0 && list.length === 1) throw e; return { error: e.message }; })));
+    const results = await Promise.all(
+      list.map((m, i) =>
+        ctx.api.postJSON("/api/tokenize", { model: m.name, text: state.text }).catch((e) => {
+          if (i === 0 && list.length === 1) throw e;
+          return { error: e.message };
+        }),
+      ),
+    );
     return list.map((m, i) => ({ ...results[i], model: m }));
   },
 
@@ -30,29 +36,55 @@ export default {
     for (const [k, r] of data.entries()) {
       if (r.error) {
         const f = figure(ctx.figures, {
-          title: `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: cannot read this text (${r.model.name})`,
-          caption: `${r.model.name}'s tokenizer (${r.model.tokenizer}, vocabulary ${r.model.vocab_size}) has no token for part of your text.`,
-          name: `tokens-${r.model.name}`, data: r,
+          title:
+            `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: cannot read this ` +
+            `text (${r.model.name})`,
+          caption:
+            `${r.model.name}'s tokenizer (${r.model.tokenizer}, vocabulary ${r.model.vocab_size}) has ` +
+            "no token for part of your text.",
+          name: `tokens-${r.model.name}`,
+          data: r,
         });
         f.body.append(h("p", { class: "error", role: "status" }, r.error));
         continue;
       }
       const f = figure(ctx.figures, {
-        title: `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: ${r.ids.length} tokens (${r.model.name})`,
-        caption: `Computed by ${r.model.name}'s tokenizer (${r.model.tokenizer}, vocabulary ${r.model.vocab_size}) on your text. ` +
-          "Hover or focus a chip for its id and the characters it covers.",
+        title:
+          `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: ${r.ids.length} tokens ` +
+          `(${r.model.name})`,
+        caption:
+          `Computed by ${r.model.name}'s tokenizer (${r.model.tokenizer}, ` +
+          `vocabulary ${r.model.vocab_size}) on your text. Hover or focus a chip for its id and the ` +
+          "characters it covers.",
         name: `tokens-${r.model.name}`,
         data: r,
       });
       const strip = h("div", { "data-tokens": r.model.name });
       renderTokens(strip, r.tokens, {
-        titles: r.tokens.map((t, i) => `id ${r.ids[i]} · chars ${r.offsets[i][0]}–${r.offsets[i][1]} · ${JSON.stringify(t)}`),
-        onSelect: (i) => (f.readout.textContent = `token ${i}: ${JSON.stringify(r.tokens[i])} → id ${r.ids[i]}, covers characters ${r.offsets[i][0]}..${r.offsets[i][1] - 1}`),
+        titles: r.tokens.map(
+          (t, i) => `id ${r.ids[i]} · chars ${r.offsets[i][0]}–${r.offsets[i][1]} · ${JSON.stringify(t)}`,
+        ),
+        onSelect: (i) =>
+          (f.readout.textContent =
+            `token ${i}: ${JSON.stringify(r.tokens[i])} → id ${r.ids[i]}, covers ` +
+            `characters ${r.offsets[i][0]}..${r.offsets[i][1] - 1}`),
       });
-      const ids = h("p", { class: "mono small" }, "ids: [",
-        ...r.ids.map((id, i) => [i ? ", " : "", checked(h("span", {}, String(id)), `tokenize.${k}.ids.${i}`, id)]), "]");
-      const stats = h("p", { class: "small muted" },
-        `${state.text.length} characters → ${r.ids.length} tokens: ${(state.text.length / Math.max(1, r.ids.length)).toFixed(2)} characters per token.`);
+      const ids = h(
+        "p",
+        { class: "mono small" },
+        "ids: [",
+        ...r.ids.map((id, i) => [
+          i ? ", " : "",
+          checked(h("span", {}, String(id)), `tokenize.${k}.ids.${i}`, id),
+        ]),
+        "]",
+      );
+      const stats = h(
+        "p",
+        { class: "small muted" },
+        `${state.text.length} characters → ${r.ids.length} ` +
+          `tokens: ${(state.text.length / Math.max(1, r.ids.length)).toFixed(2)} characters per token.`,
+      );
       f.body.append(strip, ids, stats);
     }
   },
@@ -61,22 +93,38 @@ export default {
     const r = data.find((x) => !x.error);
     if (state.text.length < 2 || !r) return null;
     const n = r.ids.length;
-    const choices = [...new Set([n, state.text.length, Math.max(1, Math.round(state.text.length / 3)), state.text.split(/\s+/).filter(Boolean).length])];
+    const choices = [
+      ...new Set([
+        n,
+        state.text.length,
+        Math.max(1, Math.round(state.text.length / 3)),
+        state.text.split(/\s+/).filter(Boolean).length,
+      ]),
+    ];
     choices.sort((a, b) => a - b);
     return {
       prompt: `How many tokens does ${r.model.name} make of your ${state.text.length}-character text?`,
       choices: choices.map(String),
       answer: choices.indexOf(n),
-      reveal: r.model.tokenizer === "char"
-        ? "A character tokenizer makes exactly one token per character, so T equals the text's length."
-        : "Byte-pair merges join frequent character sequences into one token, so T is smaller than the length.",
+      reveal:
+        r.model.tokenizer === "char"
+          ? "A character tokenizer makes exactly one token per character, so T equals the text's length."
+          : "Byte-pair merges join frequent character sequences into one token, so T is smaller than " +
+            "the length.",
     };
   },
 
-  prose: (data) =>
-    `A model cannot read letters; it reads integers. The tokenizer is a fixed table, learned once from the training text, ` +
-    `that turns text into ids. A character tokenizer has one id per character it saw (${data[0].model.tokenizer === "char" ? data[0].model.vocab_size : "65 for Shakespeare"}); ` +
-    `a byte-pair (BPE) tokenizer starts from bytes and merges the most frequent neighbouring pairs until the vocabulary is full, ` +
-    `so common words become single tokens.\n\nFewer tokens means a longer text fits the same context, but every token the model ` +
-    `predicts is a choice among more candidates. Tokens shown as ${tokenLabel(" ")} and ${tokenLabel("\n")} are a space and a newline.`,
+  prose: (data) => {
+    const charVocab = data[0].model.tokenizer === "char" ? data[0].model.vocab_size : "65 for Shakespeare";
+    return (
+      "A model cannot read letters; it reads integers. The tokenizer is a fixed table, learned once " +
+      "from the training text, that turns text into ids. A character tokenizer has one id per " +
+      `character it saw (${charVocab}); a byte-pair (BPE) tokenizer starts from bytes and merges ` +
+      "the most frequent neighbouring pairs until the vocabulary is full, so common words become " +
+      "single tokens.\n\n" +
+      "Fewer tokens means a longer text fits the same context, but every token the model predicts " +
+      "is a choice among more candidates. " +
+      `Tokens shown as ${tokenLabel(" ")} and ${tokenLabel("\n")} are a space and a newline.`
+    );
+  },
 };

@@ -9,7 +9,7 @@ export class ApiError extends Error {
 }
 
 function detailOf(body, status) {
-  const d = body && body.detail;
+  const d = body?.detail;
   if (typeof d === "string") return d;
   if (Array.isArray(d)) {
     return d.map((e) => `${(e.loc || []).filter((x) => x !== "body").join(".")}: ${e.msg}`).join("; ");
@@ -43,6 +43,22 @@ export async function postJSON(url, body, { signal } = {}) {
   );
 }
 
+// postJSON, once per distinct URL and body (a lesson redrawn for a new query or key does not refetch);
+// a failed call is forgotten, so the next one tries again.
+const postCache = new Map();
+export function postJSONCached(url, body) {
+  const key = url + JSON.stringify(body);
+  if (!postCache.has(key)) {
+    if (postCache.size > 8) postCache.clear();
+    const call = postJSON(url, body).catch((e) => {
+      postCache.delete(key);
+      throw e;
+    });
+    postCache.set(key, call);
+  }
+  return postCache.get(key);
+}
+
 // POST a body and read Server-Sent Events from the response: onEvent(name, data) per event.
 // Aborting `signal` closes the connection, and the server stops generating.
 export async function streamEvents(url, body, { signal, onEvent }) {
@@ -59,8 +75,7 @@ export async function streamEvents(url, body, { signal, onEvent }) {
     const { value, done } = await reader.read();
     if (done) break;
     buffer += value.replace(/\r\n/g, "\n");
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+    for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
       const block = buffer.slice(0, cut);
       buffer = buffer.slice(cut + 2);
       let name = "message";

@@ -54,7 +54,13 @@ export function debounce(fn, ms = 150) {
 export function modelSelect(models, value, accept = () => true, attrs = {}) {
   const select = h("select", attrs);
   for (const m of models.filter(accept)) {
-    select.append(h("option", { value: m.name, selected: m.name === value }, `${m.name} (${m.parameters.toLocaleString()} params)`));
+    select.append(
+      h(
+        "option",
+        { value: m.name, selected: m.name === value },
+        `${m.name} (${m.parameters.toLocaleString()} params)`,
+      ),
+    );
   }
   return select;
 }
@@ -64,4 +70,38 @@ export function checked(el, path, value) {
   el.dataset.check = path;
   el.dataset.value = String(value);
   return el;
+}
+
+// A number shown with `digits` decimals, its exact value on hover, marked for the browser tests.
+export const checkedNumber = (path, value, digits = 4) =>
+  checked(h("span", { title: String(value) }, fmt(value, digits)), path, value);
+
+// A segmented toggle (buttons, one pressed) that picks one of `options` ({value: text}) for the state key
+// `key`.
+export function segmentedToggle(label, key, options, value, onPick) {
+  const button = ([k, text]) =>
+    h(
+      "button",
+      {
+        type: "button",
+        "aria-pressed": String(k === value),
+        "data-key": key,
+        "data-value": k,
+        "aria-label": `${label}: ${text}`,
+        onclick: () => onPick(k),
+      },
+      text,
+    );
+  return h(
+    "div",
+    { class: "segmented", role: "group", "aria-label": label },
+    Object.entries(options).map(button),
+  );
+}
+
+// After the state changed: press each toggle button in `container` whose value is the state's.
+export function syncSegmentedToggles(container, state) {
+  for (const b of container.querySelectorAll(".segmented [data-value]")) {
+    b.setAttribute("aria-pressed", String(state[b.dataset.key] === b.dataset.value));
+  }
 }

@@ -12,11 +12,20 @@ export async function fetchSource(backend, name) {
 
 // Show `name`'s source in `pre`; lines containing any of `highlight` (strings) are marked and,
 // with `only`, just those lines (and `context` lines around them) are shown.
-export async function showSource(pre, where, backend, name, { highlight = [], only = true, context = 0 } = {}) {
+export async function showSource(
+  pre,
+  where,
+  backend,
+  name,
+  { highlight = [], only = true, context = 0 } = {},
+) {
   const src = await fetchSource(backend, name);
   const lines = src.source.split("\n");
   const hit = lines.map((line) => highlight.some((x) => line.includes(x)));
-  const keep = lines.map((_, i) => !only || !highlight.length || hit.slice(Math.max(0, i - context), i + context + 1).some(Boolean));
+  const keep = lines.map(
+    (_, i) =>
+      !only || !highlight.length || hit.slice(Math.max(0, i - context), i + context + 1).some(Boolean),
+  );
   const out = [];
   let skipped = false;
   lines.forEach((line, i) => {

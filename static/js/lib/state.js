@@ -32,7 +32,12 @@ export function writeState(state, defaults = {}) {
 
 function listParam(name) {
   const raw = new URLSearchParams(location.search).get(name);
-  return new Set((raw || "").split(",").map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    (raw || "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 export const locked = () => listParam("lock");

@@ -1,10 +1,11 @@
 // /compare: `playground compare`'s measured table (GET /api/compare-table), then one table over every served
 // model with both backends measured live, and all loss curves on one chart.
 import { getJSON, postJSON } from "../lib/api.js";
-import { checked, debounce, fmt, h, pct } from "../lib/dom.js";
+import { checked, debounce, fmt, h, pct, segmentedToggle, syncSegmentedToggles } from "../lib/dom.js";
+import { loadMetricsLogs } from "../lib/metrics.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
 import { figure } from "../vis/figure.js";
-import { curves, loadLogs, toggle } from "../lessons/training.js";
+import { lossCurvesFigure } from "../vis/loss-curves.js";
 
 const { models } = pageData();
 const controls = document.getElementById("compare-controls");
@@ -19,10 +20,17 @@ const set = (patch) => {
 
 const get = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
 const int = (v) => (v === undefined ? "—" : Number(v).toLocaleString());
-// The table's rows, data-driven: {label, text(m)} or {label, path, digits} (a checked number from the model's /api/models entry).
+// The table's rows, data-driven: {label, text(m)} or {label, path, digits} (a checked number from the model's
+// /api/models entry).
 const ROWS = [
   { label: "architecture", text: (m) => m.architecture },
-  { label: "layers × heads × width", text: (m) => m.n_hidden ? `${m.n_layer} LSTM layers × ${m.n_hidden} units` : `${m.n_layer} × ${m.n_head} × ${m.n_embd}` },
+  {
+    label: "layers × heads × width",
+    text: (m) =>
+      m.n_hidden
+        ? `${m.n_layer} LSTM layers × ${m.n_hidden} units`
+        : `${m.n_layer} × ${m.n_head} × ${m.n_embd}`,
+  },
   { label: "LayerNorm", text: (m) => (m.norm ? `${m.norm}-LN` : "–") },
   { label: "positions", text: (m) => m.pos ?? "–" },
   { label: "activation", text: (m) => m.activation ?? "–" },
@@ -37,12 +45,33 @@ const ROWS = [
   { label: "held-out exact match (numbers)", path: "card.accuracy.test.exact_match", digits: 4 },
 ];
 
-const input = h("input", { type: "text", id: "compare-text", value: state.text, size: 44, maxlength: 400, "data-key": "text",
+const input = h("input", {
+  type: "text",
+  id: "compare-text",
+  value: state.text,
+  size: 44,
+  maxlength: 400,
+  "data-key": "text",
   style: "max-width:100%",
-  "aria-label": "text for the backend measurement" });
-input.addEventListener("input", debounce(() => set({ text: input.value }), 300));
-const measureAll = h("button", { type: "button", id: "measure-all", "data-key": "measure", "aria-label": "measure both backends of every model",
-  onclick: () => models.forEach((m, i) => measure(m, i)) }, "Measure all backends");
+  "aria-label": "text for the backend measurement",
+});
+input.addEventListener(
+  "input",
+  debounce(() => set({ text: input.value }), 300),
+);
+const measureAll = h(
+  "button",
+  {
+    type: "button",
+    id: "measure-all",
+    "data-key": "measure",
+    "aria-label": "measure both backends of every model",
+    onclick: () => {
+      for (const [i, m] of models.entries()) measure(m, i);
+    },
+  },
+  "Measure all backends",
+);
 controls.append(h("label", { for: "compare-text" }, "Text for the backends"), input, measureAll);
 applyTeacherPresets();
 
@@ -58,11 +87,23 @@ async function measure(m, i) {
     const [worst, diff] = Object.entries(r.max_abs_diff).reduce((a, b) => (b[1] > a[1] ? b : a), ["", -1]);
     box.replaceChildren(
       h("span", { class: "mono" }, `NumPy ${fmt(ms.numpy, 1)} ms · PyTorch ${fmt(ms.torch, 1)} ms`),
-      h("p", { class: "small" }, "max |Δ| ",
-        checked(h("span", { class: "mono", title: String(diff) }, diff.toExponential(2)), `backends.${m.name}.max_abs_diff.${worst}`, diff),
+      h(
+        "p",
+        { class: "small" },
+        "max |Δ| ",
+        checked(
+          h("span", { class: "mono", title: String(diff) }, diff.toExponential(2)),
+          `backends.${m.name}.max_abs_diff.${worst}`,
+          diff,
+        ),
         ` in ${worst}, logits `,
-        checked(h("span", { class: "mono" }, r.max_abs_diff.logits?.toExponential(2) ?? "—"), `backends.${m.name}.max_abs_diff.logits`, r.max_abs_diff.logits),
-        ` (${r.tokens} tokens)`),
+        checked(
+          h("span", { class: "mono" }, r.max_abs_diff.logits?.toExponential(2) ?? "—"),
+          `backends.${m.name}.max_abs_diff.logits`,
+          r.max_abs_diff.logits,
+        ),
+        ` (${r.tokens} tokens)`,
+      ),
     );
     box.dataset.measured = "1";
   } catch (e) {
@@ -73,87 +114,228 @@ async function measure(m, i) {
 function table(parent) {
   const f = figure(parent, {
     title: `${models.length} served model${models.length === 1 ? "" : "s"}`,
-    caption: "From /api/models: each model's config and card.json (validation measured once, over the whole validation split, by the " +
-      "NumPy twin). The backends row runs one traced float32 forward per backend on the text above when you ask.",
+    caption:
+      "From /api/models: each model's config and card.json (validation measured once, over the whole " +
+      "validation split, by the NumPy twin). The backends row runs one traced float32 forward per " +
+      "backend on the text above when you ask.",
     name: "compare-models",
     data: models,
     panel: "table",
   });
-  const body = ROWS.map((row) => h("tr", {}, h("th", { scope: "row" }, row.label), models.map((m, i) => {
-    if (row.text) return h("td", {}, row.text(m));
-    const v = get(m, row.path);
-    const shown = v === undefined ? "—" : row.format ? row.format(v) : fmt(v, row.digits ?? 3);
-    return h("td", { class: "num" }, v === undefined ? shown : checked(h("span", {}, shown), `models.${i}.${row.path}`, v));
-  })));
-  const backends = h("tr", { "data-row": "backends" }, h("th", { scope: "row" }, "backends (live)"), models.map((m, i) => {
-    const box = h("div", { "data-backends": m.name },
-      h("button", { type: "button", class: "secondary small", "aria-label": `measure both backends of ${m.name}`, "data-key": "measure",
-        onclick: () => measure(m, i) }, "measure"));
-    cells[i] = box;
-    return h("td", { class: "backends" }, box);
-  }));
-  f.body.append(h("table", { class: "data compare" },
-    h("thead", {}, h("tr", {}, h("th", {}, ""), models.map((m) => h("th", { scope: "col", "data-model": m.name }, m.name)))),
-    h("tbody", {}, body, backends)));
+  const body = ROWS.map((row) =>
+    h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, row.label),
+      models.map((m, i) => {
+        if (row.text) return h("td", {}, row.text(m));
+        const v = get(m, row.path);
+        const shown = v === undefined ? "—" : row.format ? row.format(v) : fmt(v, row.digits ?? 3);
+        return h(
+          "td",
+          { class: "num" },
+          v === undefined ? shown : checked(h("span", {}, shown), `models.${i}.${row.path}`, v),
+        );
+      }),
+    ),
+  );
+  const backends = h(
+    "tr",
+    { "data-row": "backends" },
+    h("th", { scope: "row" }, "backends (live)"),
+    models.map((m, i) => {
+      const box = h(
+        "div",
+        { "data-backends": m.name },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary small",
+            "aria-label": `measure both backends of ${m.name}`,
+            "data-key": "measure",
+            onclick: () => measure(m, i),
+          },
+          "measure",
+        ),
+      );
+      cells[i] = box;
+      return h("td", { class: "backends" }, box);
+    }),
+  );
+  f.body.append(
+    h(
+      "table",
+      { class: "data compare" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", {}, ""),
+          models.map((m) => h("th", { scope: "col", "data-model": m.name }, m.name)),
+        ),
+      ),
+      h("tbody", {}, body, backends),
+    ),
+  );
 }
 
 // The measured table: one row per served model, every number as compare.json holds it.
 const QUALITY = {
-  lm: [["val_loss", "loss ", (v) => fmt(v, 4)], ["val_ppl", "ppl ", (v) => fmt(v, 3)], ["val_bpc", "", (v) => `${fmt(v, 3)} bits/char`]],
-  mlm: [["masked_accuracy", "masked top-1 ", (v) => pct(v, 2)], ["masked_top5", "top-5 ", (v) => pct(v, 1)], ["masked_loss", "loss ", (v) => fmt(v, 4)]],
+  lm: [
+    ["val_loss", "loss ", (v) => fmt(v, 4)],
+    ["val_ppl", "ppl ", (v) => fmt(v, 3)],
+    ["val_bpc", "", (v) => `${fmt(v, 3)} bits/char`],
+  ],
+  mlm: [
+    ["masked_accuracy", "masked top-1 ", (v) => pct(v, 2)],
+    ["masked_top5", "top-5 ", (v) => pct(v, 1)],
+    ["masked_loss", "loss ", (v) => fmt(v, 4)],
+  ],
   numbers: [["exact_match", "exact match ", (v) => pct(v, 2)]],
 };
 
-function num(text, path, value, title = String(value)) {
+// Text standing for an API number: the exact value on hover, marked for the browser tests.
+function checkedText(text, path, value, title = String(value)) {
   return checked(h("span", { title }, text), path, value);
 }
 
 function measuredTable(parent, t) {
   const when = t.generated.slice(0, 10);
-  const whats = [...new Set(t.rows.flatMap((r) => r.speeds.map((s) => `${r.architecture} ${r.task}: ${s.what}`)))];
+  const whats = [
+    ...new Set(t.rows.flatMap((r) => r.speeds.map((s) => `${r.architecture} ${r.task}: ${s.what}`))),
+  ];
   const f = figure(parent, {
-    title: `Measured: ${t.rows.length} served model${t.rows.length === 1 ? "" : "s"}, ${t.backends.join(" and ")}`,
-    caption: `From models/zoo/compare.json, written by playground compare on ${t.machine.cpu} (${t.machine.cores} cores, ` +
-      `torch ${t.machine.torch}, NumPy ${t.machine.numpy}) on ${when}; each model and backend in a fresh interpreter with ` +
-      `${t.settings.threads} thread${t.settings.threads === 1 ? "" : "s"}. Quality from each card. tokens/s counts ${whats.join("; ")}.` +
+    title:
+      `Measured: ${t.rows.length} served ` +
+      `model${t.rows.length === 1 ? "" : "s"}, ${t.backends.join(" and ")}`,
+    caption:
+      `From models/zoo/compare.json, written by playground compare on ${t.machine.cpu} ` +
+      `(${t.machine.cores} cores, torch ${t.machine.torch}, NumPy ${t.machine.numpy}) on ${when}; ` +
+      `each model and backend in a fresh interpreter with ${t.settings.threads} ` +
+      `thread${t.settings.threads === 1 ? "" : "s"}. Quality from each card. tokens/s ` +
+      `counts ${whats.join("; ")}.` +
       (t.missing.length ? ` Not in the table (shipped after it was measured): ${t.missing.join(", ")}.` : ""),
     name: "compare-measured",
     data: t,
     panel: "measured",
   });
-  const head = [["model"], ["architecture"], ["parameters"], ["quality"], ...t.backends.map((b) => [b, "tokens/s"]),
-    ...t.backends.map((b) => [b, "peak MiB"]), ["files", "MB"]];
-  const show = (r) => (f.readout.textContent = `${r.name} (${r.task}): ` + r.speeds.map((s) =>
-    `${s.backend} ${s.tokens_per_s.toFixed(1)} tokens/s, ${s.peak_rss_mib} MiB`).join("; ") +
-    ` — ${r.speeds[0]?.what ?? ""}; quality: ${r.quality_source}`);
+  const head = [
+    ["model"],
+    ["architecture"],
+    ["parameters"],
+    ["quality"],
+    ...t.backends.map((b) => [b, "tokens/s"]),
+    ...t.backends.map((b) => [b, "peak MiB"]),
+    ["files", "MB"],
+  ];
+  const show = (r) =>
+    (f.readout.textContent =
+      `${r.name} (${r.task}): ` +
+      r.speeds
+        .map((s) => `${s.backend} ${s.tokens_per_s.toFixed(1)} tokens/s, ${s.peak_rss_mib} MiB`)
+        .join("; ") +
+      ` — ${r.speeds[0]?.what ?? ""}; quality: ${r.quality_source}`);
   const body = t.rows.map((r, i) => {
-    const at = `table.rows.${i}`;
+    const rowPath = `table.rows.${i}`;
     const speed = Object.fromEntries(r.speeds.map((s, j) => [s.backend, [s, j]]));
-    const quality = (QUALITY[r.task] || []).filter(([k]) => k in r.quality)
-      .flatMap(([k, label, text], n) => [n ? " · " : "", label, num(text(r.quality[k]), `${at}.quality.${k}`, r.quality[k])]);
-    const tr = h("tr", { tabindex: 0, "data-row": r.name, "aria-label": `${r.name}: measured numbers`,
-      onmouseenter: () => show(r), onfocus: () => show(r) },
+    const quality = (QUALITY[r.task] || [])
+      .filter(([k]) => k in r.quality)
+      .flatMap(([k, label, text], n) => [
+        n ? " · " : "",
+        label,
+        checkedText(text(r.quality[k]), `${rowPath}.quality.${k}`, r.quality[k]),
+      ]);
+    const tr = h(
+      "tr",
+      {
+        tabindex: 0,
+        "data-row": r.name,
+        "aria-label": `${r.name}: measured numbers`,
+        onmouseenter: () => show(r),
+        onfocus: () => show(r),
+      },
       h("th", { scope: "row", class: "mono" }, r.name),
       h("td", {}, r.architecture),
-      h("td", { class: "num" }, num(r.parameters.toLocaleString(), `${at}.parameters`, r.parameters)),
+      h(
+        "td",
+        { class: "num" },
+        checkedText(r.parameters.toLocaleString(), `${rowPath}.parameters`, r.parameters),
+      ),
       h("td", {}, quality.length ? quality : "—"),
-      t.backends.map((b) => h("td", { class: "num", title: speed[b]?.[0].what }, speed[b]
-        ? num(Math.round(speed[b][0].tokens_per_s).toLocaleString(), `${at}.speeds.${speed[b][1]}.tokens_per_s`, speed[b][0].tokens_per_s) : "—")),
-      t.backends.map((b) => h("td", { class: "num" }, speed[b]
-        ? num(Math.round(speed[b][0].peak_rss_mib).toLocaleString(), `${at}.speeds.${speed[b][1]}.peak_rss_mib`, speed[b][0].peak_rss_mib) : "—")),
-      h("td", { class: "num" }, num((r.file_bytes / 1e6).toFixed(2), `${at}.file_bytes`, r.file_bytes, `${r.file_bytes.toLocaleString()} bytes`)));
+      t.backends.map((b) =>
+        h(
+          "td",
+          { class: "num", title: speed[b]?.[0].what },
+          speed[b]
+            ? checkedText(
+                Math.round(speed[b][0].tokens_per_s).toLocaleString(),
+                `${rowPath}.speeds.${speed[b][1]}.tokens_per_s`,
+                speed[b][0].tokens_per_s,
+              )
+            : "—",
+        ),
+      ),
+      t.backends.map((b) =>
+        h(
+          "td",
+          { class: "num" },
+          speed[b]
+            ? checkedText(
+                Math.round(speed[b][0].peak_rss_mib).toLocaleString(),
+                `${rowPath}.speeds.${speed[b][1]}.peak_rss_mib`,
+                speed[b][0].peak_rss_mib,
+              )
+            : "—",
+        ),
+      ),
+      h(
+        "td",
+        { class: "num" },
+        checkedText(
+          (r.file_bytes / 1e6).toFixed(2),
+          `${rowPath}.file_bytes`,
+          r.file_bytes,
+          `${r.file_bytes.toLocaleString()} bytes`,
+        ),
+      ),
+    );
     return tr;
   });
-  f.body.append(h("table", { class: "data measured" },
-    h("thead", {}, h("tr", {}, head.map(([a, b], k) => h("th", { scope: "col", class: k === 2 || k > 3 ? "num" : undefined }, a, b && h("br"), b)))),
-    h("tbody", {}, body)));
+  f.body.append(
+    h(
+      "table",
+      { class: "data measured" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          head.map(([a, b], k) =>
+            h("th", { scope: "col", class: k === 2 || k > 3 ? "num" : undefined }, a, b && h("br"), b),
+          ),
+        ),
+      ),
+      h("tbody", {}, body),
+    ),
+  );
 }
 
 async function measured(parent) {
   const t = await getJSON("/api/compare-table?optional=true").catch((e) => e.message || String(e));
   if (t && typeof t === "object") return measuredTable(parent, t);
-  parent.append(h("p", { class: "muted small", "data-panel": "measured" }, t ? `No measured table: ${t}` :
-    "No measured table yet: `playground compare --json models/zoo/compare.json` writes one."));
+  parent.append(
+    h(
+      "p",
+      { class: "muted small", "data-panel": "measured" },
+      t
+        ? `No measured table: ${t}`
+        : "No measured table yet: `playground compare --json models/zoo/compare.json` writes one.",
+    ),
+  );
 }
 
 async function main() {
@@ -165,14 +347,22 @@ async function main() {
     const xs = { steps: "steps", tokens: "tokens", time: "wall time" };
     const bar = h("div", { class: "row", "data-panel": "curve-controls" });
     pair.append(h("div", { class: "stack" }, bar, holder));
-    const logs = await loadLogs(models);
+    const logs = await loadMetricsLogs(models);
     const draw = () => {
       holder.replaceChildren();
-      curves(holder, logs, { x: state.x, y: state.y, name: "compare-loss-curves" });
-      for (const b of bar.querySelectorAll("[data-value]")) b.setAttribute("aria-pressed", String(state[b.dataset.key] === b.dataset.value));
+      lossCurvesFigure(holder, logs, { x: state.x, y: state.y, name: "compare-loss-curves" });
+      syncSegmentedToggles(bar, state);
     };
-    bar.append(h("span", { class: "small" }, "Loss curves: x"), toggle("x axis", "x", xs, state.x, (k) => (set({ x: k }), draw())),
-      h("span", { class: "small" }, "y"), toggle("y axis", "y", { loss: "loss", bpc: "bits/char" }, state.y, (k) => (set({ y: k }), draw())));
+    const pick = (key) => (value) => {
+      set({ [key]: value });
+      draw();
+    };
+    bar.append(
+      h("span", { class: "small" }, "Loss curves: x"),
+      segmentedToggle("x axis", "x", xs, state.x, pick("x")),
+      h("span", { class: "small" }, "y"),
+      segmentedToggle("y axis", "y", { loss: "loss", bpc: "bits/char" }, state.y, pick("y")),
+    );
     applyTeacherPresets(bar);
     draw();
   } catch (e) {

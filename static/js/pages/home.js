@@ -32,17 +32,37 @@ function card(m) {
     const of = acc.numbers ? ` of ${acc.numbers.toLocaleString()} numbers` : "";
     rows.push(["held-out accuracy", `${(100 * acc.exact_match).toFixed(2)}%${of}`]);
   }
-  if (c.task && c.task !== "lm") rows.push(["task", c.task === "numbers" ? "digits → English words" : c.task]);
+  if (c.task && c.task !== "lm")
+    rows.push(["task", c.task === "numbers" ? "digits → English words" : c.task]);
   const canGenerate = m.architecture === "gpt" || m.architecture === "lstm";
   return h(
     "article",
     { class: "card", "data-model": m.name },
     h("h3", {}, m.name),
-    c.data?.text ? h("p", { class: "muted small" }, `trained on ${c.data.text}, ${(c.steps || 0).toLocaleString()} steps`) : null,
-    h("table", { class: "data" }, h("tbody", {}, rows.map(([k, val]) => h("tr", {}, h("th", {}, k), h("td", {}, val))))),
-    h("p", { class: "row small" },
-      canGenerate ? h("a", { href: `/playground?model=${encodeURIComponent(m.name)}` }, "generate with it") : null,
-      h("a", { href: `/learn?model=${encodeURIComponent(m.name)}` }, "learn with it")),
+    c.data?.text
+      ? h(
+          "p",
+          { class: "muted small" },
+          `trained on ${c.data.text}, ${(c.steps || 0).toLocaleString()} steps`,
+        )
+      : null,
+    h(
+      "table",
+      { class: "data" },
+      h(
+        "tbody",
+        {},
+        rows.map(([k, val]) => h("tr", {}, h("th", {}, k), h("td", {}, val))),
+      ),
+    ),
+    h(
+      "p",
+      { class: "row small" },
+      canGenerate
+        ? h("a", { href: `/playground?model=${encodeURIComponent(m.name)}` }, "generate with it")
+        : null,
+      h("a", { href: `/learn?model=${encodeURIComponent(m.name)}` }, "learn with it"),
+    ),
   );
 }
 
@@ -54,7 +74,8 @@ async function tryIt() {
   const select = document.getElementById("try-model");
   const defaults = { text: input.value, model: generative[0].name };
   const state = readState(defaults);
-  for (const m of generative) select.append(h("option", { value: m.name, selected: m.name === state.model }, m.name));
+  for (const m of generative)
+    select.append(h("option", { value: m.name, selected: m.name === state.model }, m.name));
   input.value = state.text;
   const box = document.getElementById("try-next");
   const error = document.getElementById("try-error");
@@ -62,17 +83,23 @@ async function tryIt() {
   const update = async () => {
     const text = input.value;
     writeState({ text, model: select.value }, defaults);
-    document.getElementById("try-learn").href = `/learn/tokenization?${new URLSearchParams({ text, model: select.value })}`;
+    document.getElementById("try-learn").href =
+      `/learn/tokenization?${new URLSearchParams({ text, model: select.value })}`;
     if (!text) return;
     try {
       const r = await ask({ model: select.value, prompt: text, temperature: 1, n: 8 });
       if (!r) return;
       error.hidden = true;
       const raw = r.stages[0];
-      renderBars(box, r.tokens.map((t, i) => ({ token: t, prob: raw.probs[i] })), { label: "most likely next tokens" });
+      renderBars(
+        box,
+        r.tokens.map((t, i) => ({ token: t, prob: raw.probs[i] })),
+        { label: "most likely next tokens" },
+      );
       document.getElementById("try-caption").textContent =
-        `${r.model} (NumPy) reads your ${text.length} characters and gives every one of its ${raw.kept} tokens a probability; ` +
-        `these are the ${r.tokens.length} most likely next ones. Entropy ${raw.entropy_bits.toFixed(2)} bits.`;
+        `${r.model} (NumPy) reads your ${text.length} characters and gives every one of ` +
+        `its ${raw.kept} tokens a probability; these are the ${r.tokens.length} most likely next ` +
+        `ones. Entropy ${raw.entropy_bits.toFixed(2)} bits.`;
     } catch (e) {
       error.textContent = e.message;
       error.hidden = false;

@@ -2,12 +2,12 @@
 // Each step is a module in ../lessons/<slug>.js exporting a default object:
 //   defaults: {key: value}            URL-backed state (text and model are added by the shell)
 //   accepts(model) → bool             which served models the step can run on (default: any GPT)
-//   controls(ctx)                     optional: add inputs to ctx.controls; call ctx.set({key: value}) on change
+// controls(ctx) optional: add inputs to ctx.controls; call ctx.set({key: value}) on change
 //   load(state, ctx) → data           fetch what the step needs (ctx.api.postJSON …)
 //   render(data, state, ctx)          draw figures into ctx.figures (use vis/figure.js), mark checked numbers
 //   formula: string | (data, state) → string          KaTeX source
 //   code: {name, highlight: [...], module?, only?, context?}   a function whose lines are shown
-//        module: numpy (default) | torch | sampling | generate | tokenizer | explain  (see server/routers/source.py)
+// module: numpy (default) | torch | sampling | generate | tokenizer | explain (see server/routers/source.py)
 //   question(data, state) → {prompt, choices: [label], answer: index, reveal: string} | null
 //   prose: string | (data, state) → string
 import * as api from "../lib/api.js";
@@ -25,7 +25,8 @@ const errorBox = document.getElementById("lesson-error");
 
 document.addEventListener("keydown", (e) => {
   const t = e.target;
-  if (e.altKey || e.ctrlKey || e.metaKey || t.closest?.("input, textarea, select, svg, [contenteditable]")) return;
+  if (e.altKey || e.ctrlKey || e.metaKey || t.closest?.("input, textarea, select, svg, [contenteditable]"))
+    return;
   const link = document.getElementById(e.key === "ArrowLeft" ? "prev" : e.key === "ArrowRight" ? "next" : "");
   if (link) {
     e.preventDefault();
@@ -55,7 +56,10 @@ async function main() {
     showError("No served model can run this step.");
     return;
   }
-  const preferred = step.preferredModel && usable.find((m) => m.name === step.preferredModel) ? step.preferredModel : usable[0].name;
+  const preferred =
+    step.preferredModel && usable.find((m) => m.name === step.preferredModel)
+      ? step.preferredModel
+      : usable[0].name;
   const defaults = { text: "ROMEO: But soft, what light", model: preferred, ...(step.defaults || {}) };
   let state = readState(defaults);
   if (!usable.some((m) => m.name === state.model)) state.model = defaults.model;
@@ -76,12 +80,26 @@ async function main() {
   };
 
   if (!step.noText) {
-    const input = h("input", { type: "text", id: "lesson-text", value: state.text, size: 40, "data-key": "text", "aria-label": "your text",
-      maxlength: 400 });
-    input.addEventListener("input", debounce(() => ctx.set({ text: input.value }), 300));
+    const input = h("input", {
+      type: "text",
+      id: "lesson-text",
+      value: state.text,
+      size: 40,
+      "data-key": "text",
+      "aria-label": "your text",
+      maxlength: 400,
+    });
+    input.addEventListener(
+      "input",
+      debounce(() => ctx.set({ text: input.value }), 300),
+    );
     controls.append(h("label", { for: "lesson-text" }, "Your text"), input);
   }
-  const select = modelSelect(usable, state.model, () => true, { id: "lesson-model", "data-key": "model", "aria-label": "model" });
+  const select = modelSelect(usable, state.model, () => true, {
+    id: "lesson-model",
+    "data-key": "model",
+    "aria-label": "model",
+  });
   select.addEventListener("change", () => ctx.set({ model: select.value }));
   controls.append(h("label", { for: "lesson-model" }, "Model"), select);
   step.controls?.(ctx);
@@ -99,7 +117,9 @@ async function main() {
       const formula = typeof step.formula === "function" ? step.formula(data, state) : step.formula;
       if (formula) tex(document.getElementById("formula"), formula);
       const prose = typeof step.prose === "function" ? step.prose(data, state) : step.prose;
-      document.getElementById("prose").replaceChildren(h("h2", {}, "What is going on"), ...paragraphs(prose || ""));
+      document
+        .getElementById("prose")
+        .replaceChildren(h("h2", {}, "What is going on"), ...paragraphs(prose || ""));
       renderQuestion(step.question?.(data, state));
       document.body.dataset.ready = String(mine);
     } catch (e) {
@@ -113,9 +133,13 @@ async function main() {
     const backend = code.module || "numpy";
     const titles = { torch: "The PyTorch line", tokenizer: "The Python line" };
     document.getElementById("code-title").textContent = titles[backend] || "The NumPy line";
-    showSource(document.getElementById("code"), document.getElementById("code-where"), backend, code.name, code).catch((e) =>
-      showError(e.message),
-    );
+    showSource(
+      document.getElementById("code"),
+      document.getElementById("code-where"),
+      backend,
+      code.name,
+      code,
+    ).catch((e) => showError(e.message));
   }
   await refresh();
 }
@@ -133,16 +157,20 @@ function renderQuestion(q) {
   const choices = h("div", { class: "choices", role: "group", "aria-label": "choices" });
   q.choices.forEach((label, i) => {
     choices.append(
-      h("button", {
-        type: "button",
-        class: "secondary",
-        "data-choice": i,
-        onclick: () => {
-          verdict.textContent = i === q.answer ? "Right." : `Not quite: it is “${q.choices[q.answer]}”.`;
-          verdict.className = `verdict ${i === q.answer ? "ok" : "error"}`;
-          reveal.hidden = false;
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          "data-choice": i,
+          onclick: () => {
+            verdict.textContent = i === q.answer ? "Right." : `Not quite: it is “${q.choices[q.answer]}”.`;
+            verdict.className = `verdict ${i === q.answer ? "ok" : "error"}`;
+            reveal.hidden = false;
+          },
         },
-      }, label),
+        label,
+      ),
     );
   });
   box.replaceChildren(h("h2", {}, "Predict, then reveal"), h("p", {}, q.prompt), choices, verdict, reveal);

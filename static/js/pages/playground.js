@@ -3,6 +3,7 @@
 // extended by each new token's row; PyTorch and NumPy side by side.
 import { latestOnly, postJSON, streamEvents } from "../lib/api.js";
 import { checked, debounce, fmt, h, modelSelect, pct, toast } from "../lib/dom.js";
+import { range } from "../lib/math.js";
 import { applyTeacherPresets, hiddenPanels, locked, pageData, readState, writeState } from "../lib/state.js";
 import { causalRows, render as grid, square } from "../vis/attngrid.js";
 import { render as bars } from "../vis/bars.js";
@@ -14,12 +15,27 @@ import { inkOn, viridis } from "../vis/scales.js";
 import { render as chips, tokenLabel } from "../vis/tokens.js";
 
 const models = pageData().models.filter((m) => m.architecture === "gpt");
-const preferred = models.some((m) => m.name === "shakespeare-char") ? "shakespeare-char" : models[0]?.name || "";
+const preferred = models.some((m) => m.name === "shakespeare-char")
+  ? "shakespeare-char"
+  : models[0]?.name || "";
 const defaults = {
-  prompt: "ROMEO:\nBut soft, what light", model: preferred, backend: "numpy", temperature: 0.8, top_k: 40, top_p: 0.95,
-  penalty: 1, max_tokens: 200, seed: 42, layer: 0, head: "all", zoom: "", rlayer: 0, rhead: "mean", sbs: false,
+  prompt: "ROMEO:\nBut soft, what light",
+  model: preferred,
+  backend: "numpy",
+  temperature: 0.8,
+  top_k: 40,
+  top_p: 0.95,
+  penalty: 1,
+  max_tokens: 200,
+  seed: 42,
+  layer: 0,
+  head: "all",
+  zoom: "",
+  rlayer: 0,
+  rhead: "mean",
+  sbs: false,
 };
-let state = readState(defaults);
+const state = readState(defaults);
 if (!models.some((m) => m.name === state.model)) state.model = defaults.model;
 const model = () => models.find((m) => m.name === state.model);
 const $ = (id) => document.getElementById(id);
@@ -28,20 +44,65 @@ const attentionShown = !hiddenPanels().has("attention");
 const ready = () => (document.body.dataset.ready ||= "1");
 
 // ---- settings bar: model + card, backend, seed, side by side, share ---------------------------------
-const select = modelSelect(models, state.model, () => true, { id: "model", "data-key": "model", "aria-label": "model" });
+const select = modelSelect(models, state.model, () => true, {
+  id: "model",
+  "data-key": "model",
+  "aria-label": "model",
+});
 const card = h("span", { class: "small muted", id: "model-card" });
 const backendButtons = ["torch", "numpy"].map((b) =>
-  h("button", { type: "button", "data-key": "backend", "data-backend": b, "aria-pressed": String(state.backend === b), onclick: () => setBackend(b) },
-    b === "torch" ? "PyTorch" : "NumPy"));
-const seed = h("input", { type: "number", id: "seed", min: 0, max: 4294967295, step: 1, value: state.seed, "data-key": "seed", "aria-label": "seed", class: "seed" });
-const sbs = h("input", { type: "checkbox", id: "sbs", "data-key": "sbs", checked: state.sbs, "aria-label": "run PyTorch and NumPy side by side" });
+  h(
+    "button",
+    {
+      type: "button",
+      "data-key": "backend",
+      "data-backend": b,
+      "aria-pressed": String(state.backend === b),
+      onclick: () => setBackend(b),
+    },
+    b === "torch" ? "PyTorch" : "NumPy",
+  ),
+);
+const seed = h("input", {
+  type: "number",
+  id: "seed",
+  min: 0,
+  max: 4294967295,
+  step: 1,
+  value: state.seed,
+  "data-key": "seed",
+  "aria-label": "seed",
+  class: "seed",
+});
+const sbs = h("input", {
+  type: "checkbox",
+  id: "sbs",
+  "data-key": "sbs",
+  checked: state.sbs,
+  "aria-label": "run PyTorch and NumPy side by side",
+});
 $("pg-settings").append(
   h("span", { class: "field" }, h("label", { for: "model" }, "Model"), select),
-  h("span", { class: "field" }, h("span", { class: "lbl", id: "backend-label" }, "Backend"),
-    h("span", { class: "segmented", role: "group", "aria-labelledby": "backend-label" }, backendButtons)),
+  h(
+    "span",
+    { class: "field" },
+    h("span", { class: "lbl", id: "backend-label" }, "Backend"),
+    h("span", { class: "segmented", role: "group", "aria-labelledby": "backend-label" }, backendButtons),
+  ),
   h("span", { class: "field" }, h("label", { for: "seed" }, "Seed"), seed),
   h("span", { class: "field" }, sbs, h("label", { for: "sbs" }, "Side by side")),
-  h("button", { type: "button", class: "secondary", id: "share", "data-key": "share", onclick: copyLink, "aria-label": "copy a link to this view" }, "Share link"),
+  h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      id: "share",
+      "data-key": "share",
+      onclick: copyLink,
+      "aria-label": "copy a link to this view",
+    },
+    "Share link",
+  ),
   card,
 );
 select.addEventListener("change", () => setModel(select.value));
@@ -60,8 +121,10 @@ sbs.addEventListener("change", () => {
 function showCard() {
   const m = model();
   const loss = m.card?.validation?.loss ?? m.card?.val_loss;
-  card.textContent = `${m.parameters.toLocaleString()} params · ${m.n_layer} layers × ${m.n_head} heads × ${m.n_embd} · ` +
-    `${m.tokenizer} tokenizer, ${m.vocab_size} tokens · context ${m.context}` + (loss !== undefined ? ` · validation loss ${fmt(loss, 3)} nats/token` : "");
+  card.textContent =
+    `${m.parameters.toLocaleString()} params · ${m.n_layer} layers × ${m.n_head} heads × ${m.n_embd} · ` +
+    `${m.tokenizer} tokenizer, ${m.vocab_size} tokens · context ${m.context}` +
+    (loss !== undefined ? ` · validation loss ${fmt(loss, 3)} nats/token` : "");
 }
 
 async function copyLink() {
@@ -76,12 +139,15 @@ async function copyLink() {
 // ---- prompt and sliders --------------------------------------------------------------------------
 const prompt = $("prompt");
 prompt.value = state.prompt;
-prompt.addEventListener("input", debounce(() => {
-  state.prompt = prompt.value;
-  save();
-  refreshSampler();
-  refreshTrace();
-}, 300));
+prompt.addEventListener(
+  "input",
+  debounce(() => {
+    state.prompt = prompt.value;
+    save();
+    refreshSampler();
+    refreshTrace();
+  }, 300),
+);
 
 const SLIDERS = [
   ["temperature", "temperature", 0, 2, 0.05, (v) => (v === 0 ? "0 greedy" : fmt(v, 2))],
@@ -92,7 +158,16 @@ const SLIDERS = [
 ];
 const sliders = {};
 for (const [key, label, min, max, step, show] of SLIDERS) {
-  const input = h("input", { type: "range", id: `s-${key}`, min, max: max ?? model().vocab_size, step, value: state[key], "data-key": key, "aria-label": label });
+  const input = h("input", {
+    type: "range",
+    id: `s-${key}`,
+    min,
+    max: max ?? model().vocab_size,
+    step,
+    value: state[key],
+    "data-key": key,
+    "aria-label": label,
+  });
   const out = h("output", { for: input.id, id: `o-${key}` }, show(state[key]));
   input.addEventListener("input", () => {
     state[key] = Number(input.value);
@@ -122,22 +197,41 @@ function promptError(e) {
 }
 
 // ---- sampler panel ---------------------------------------------------------------------------------
-const samplerFig = figure($("sampler-box"), { title: "What the sampler did: the next token", name: "sampler" });
+const samplerFig = figure($("sampler-box"), {
+  title: "What the sampler did: the next token",
+  name: "sampler",
+});
 const fetchSampler = latestOnly((body, signal) => postJSON("/api/sampler", body, { signal }));
 
 async function refreshSampler() {
-  const body = { model: state.model, prompt: state.prompt, backend: state.backend, temperature: state.temperature, top_k: state.top_k,
-    top_p: state.top_p, repetition_penalty: state.penalty, n: innerWidth < 600 ? 10 : 16 };
+  const body = {
+    model: state.model,
+    prompt: state.prompt,
+    backend: state.backend,
+    temperature: state.temperature,
+    top_k: state.top_k,
+    top_p: state.top_p,
+    repetition_penalty: state.penalty,
+    n: innerWidth < 600 ? 10 : 16,
+  };
   try {
     const res = await fetchSampler(body);
     if (!res) return;
     promptError(null);
-    samplerView(samplerFig.body, res, { skip: new Set(state.penalty === 1 ? ["penalty"] : []), vocab: model().vocab_size });
+    samplerView(samplerFig.body, res, {
+      skip: new Set(state.penalty === 1 ? ["penalty"] : []),
+      vocab: model().vocab_size,
+    });
     samplerFig.setData({ request: body, response: res });
     samplerFig.root.dataset.drawn = JSON.stringify(body);
-    samplerFig.setCaption(`${res.model} (${res.backend === "torch" ? "PyTorch" : "NumPy"}): the ${res.tokens.length} most likely next tokens after your prompt, ` +
-      `through each stage of the sampler (temperature ${body.temperature}, top-k ${body.top_k || "off"}, top-p ${body.top_p}, repetition penalty ${body.repetition_penalty}). ` +
-      "Hatched bars were cut by that filter; kept = tokens still possible; H = entropy of the whole distribution. Generation samples from the last column.");
+    samplerFig.setCaption(
+      `${res.model} (${res.backend === "torch" ? "PyTorch" : "NumPy"}): the ${res.tokens.length} ` +
+        "most likely next tokens after your prompt, through each stage of the sampler " +
+        `(temperature ${body.temperature}, top-k ${body.top_k || "off"}, top-p ${body.top_p}, ` +
+        `repetition penalty ${body.repetition_penalty}). Hatched bars were cut by that filter; ` +
+        "kept = tokens still possible; H = entropy of the whole distribution. Generation samples from " +
+        "the last column.",
+    );
     ready();
   } catch (e) {
     promptError(e);
@@ -146,24 +240,37 @@ async function refreshSampler() {
 
 // ---- output: streaming tokens and the hovered token's details -----------------------------------
 const outFig = figure($("output-box"), { title: "Generated text", name: "generated" });
-const text = h("div", { class: "text-stream", id: "output" },
-  h("span", { class: "muted small" }, "Press Generate (or Ctrl+Enter): the new tokens appear here as they are sampled."));
-const legend = h("div", { class: "legend" }, "token probability:",
+const text = h(
+  "div",
+  { class: "text-stream", id: "output" },
+  h(
+    "span",
+    { class: "muted small" },
+    "Press Generate (or Ctrl+Enter): the new tokens appear here as they are sampled.",
+  ),
+);
+const legend = h(
+  "div",
+  { class: "legend" },
+  "token probability:",
   ...[0, 0.25, 0.5, 0.75, 1].map((p) => {
     const sw = h("span", { class: "swatch", title: `p = ${p}` });
     sw.style.background = viridis(p);
     return [sw, String(p)];
-  }), h("span", { class: "tok prompt" }, "prompt"));
+  }),
+  h("span", { class: "tok prompt" }, "prompt"),
+);
 const rowSelects = h("div", { class: "row" });
 const detail = h("div", { class: "token-detail", id: "token-detail" });
 outFig.body.append(text, legend, detail);
 let gen = { prompt: [], events: [] };
 
-const fill = (n) => Array.from({ length: n }, (_, i) => i);
 function picker(key, label, options, onChange) {
   const sel = h("select", { id: `sel-${key}`, "data-key": key, "aria-label": label });
   const set = (opts) => {
-    sel.replaceChildren(...opts.map(([v, t]) => h("option", { value: v, selected: String(state[key]) === String(v) }, t)));
+    sel.replaceChildren(
+      ...opts.map(([v, t]) => h("option", { value: v, selected: String(state[key]) === String(v) }, t)),
+    );
     if (!opts.some(([v]) => String(v) === String(state[key]))) sel.value = String(opts[0][0]);
     state[key] = typeof defaults[key] === "number" ? Number(sel.value) : sel.value;
   };
@@ -177,9 +284,16 @@ function picker(key, label, options, onChange) {
   return h("span", { class: "field" }, h("label", { for: sel.id }, label), sel);
 }
 const pickers = [];
-const layerOptions = () => fill(model().n_layer).map((l) => [l, `layer ${l}`]);
-rowSelects.append(picker("rlayer", "Layer", layerOptions, () => showDetail(selected)),
-  picker("rhead", "Head", () => [["mean", "mean over heads"], ...fill(model().n_head).map((k) => [k, `head ${k}`])], () => showDetail(selected)));
+const layerOptions = () => range(model().n_layer).map((l) => [l, `layer ${l}`]);
+rowSelects.append(
+  picker("rlayer", "Layer", layerOptions, () => showDetail(selected)),
+  picker(
+    "rhead",
+    "Head",
+    () => [["mean", "mean over heads"], ...range(model().n_head).map((k) => [k, `head ${k}`])],
+    () => showDetail(selected),
+  ),
+);
 
 function chip(token, cls) {
   return h("span", { class: `tok ${cls}` }, token.replace(/\n/g, "↵\n"));
@@ -207,8 +321,15 @@ function showDetail(i) {
   for (const c of text.querySelectorAll(".tok.selected")) c.classList.remove("selected");
   text.querySelector(`.tok[data-index="${i}"]`)?.classList.add("selected");
   const cand = h("div");
-  const grid = bars(cand, e.candidates.map((c) => ({ token: c.token, prob: c.prob, title: `${JSON.stringify(c.token)} (id ${c.id}): ${c.prob}${c.id === e.id ? " — sampled" : ""}` })),
-    { label: `top candidates for token ${i}`, digits: 2 });
+  const grid = bars(
+    cand,
+    e.candidates.map((c) => ({
+      token: c.token,
+      prob: c.prob,
+      title: `${JSON.stringify(c.token)} (id ${c.id}): ${c.prob}${c.id === e.id ? " — sampled" : ""}`,
+    })),
+    { label: `top candidates for token ${i}`, digits: 2 },
+  );
   const k = e.candidates.findIndex((c) => c.id === e.id);
   if (k >= 0) grid.children[3 * k].classList.add("chosen");
   const row = h("div");
@@ -216,18 +337,43 @@ function showDetail(i) {
     const keys = e.attention[0][0].length;
     const ctx = [...gen.prompt, ...gen.events.slice(0, i).map((x) => x.token)].slice(-keys);
     const heads = e.attention[Math.min(state.rlayer, e.attention.length - 1)];
-    const w = state.rhead === "mean" ? heads[0].map((_, j) => heads.reduce((a, r) => a + r[j], 0) / heads.length) : heads[Number(state.rhead)];
+    const w =
+      state.rhead === "mean"
+        ? heads[0].map((_, j) => heads.reduce((a, r) => a + r[j], 0) / heads.length)
+        : heads[Number(state.rhead)];
     const max = Math.max(...w) || 1;
     const colours = w.map((v) => viridis(v / max));
     const who = state.rhead === "mean" ? "mean over heads" : `head ${state.rhead}`;
-    chips(row, ctx, { colors: colours, inks: colours.map(inkOn), titles: w.map((v, j) => `key ${j} ${JSON.stringify(ctx[j])}: ${v}`),
-      onSelect: (j) => (outFig.readout.textContent = `token ${i} ${tokenLabel(e.token)} was predicted attending to key ${j} ${tokenLabel(ctx[j])} with weight ${fmt(w[j], 4)} (layer ${state.rlayer}, ${who})`) });
-  } else row.append(h("p", { class: "muted small" }, "Attention rows are not sent while the attention panel is hidden."));
+    chips(row, ctx, {
+      colors: colours,
+      inks: colours.map(inkOn),
+      titles: w.map((v, j) => `key ${j} ${JSON.stringify(ctx[j])}: ${v}`),
+      onSelect: (j) =>
+        (outFig.readout.textContent =
+          `token ${i} ${tokenLabel(e.token)} was predicted attending to key ${j} ${tokenLabel(ctx[j])} ` +
+          `with weight ${fmt(w[j], 4)} (layer ${state.rlayer}, ${who})`),
+    });
+  } else
+    row.append(
+      h("p", { class: "muted small" }, "Attention rows are not sent while the attention panel is hidden."),
+    );
   detail.replaceChildren(
-    h("div", {}, h("h4", {}, `Token ${i} ${tokenLabel(e.token)}: p ${pct(e.prob, 2)} after the filters, ${pct(e.model_prob, 2)} under the model alone`), cand),
+    h(
+      "div",
+      {},
+      h(
+        "h4",
+        {},
+        `Token ${i} ${tokenLabel(e.token)}: p ${pct(e.prob, 2)} after the ` +
+          `filters, ${pct(e.model_prob, 2)} under the model alone`,
+      ),
+      cand,
+    ),
     h("div", {}, h("h4", {}, "The attention row that predicted it"), rowSelects, row),
   );
-  outFig.readout.textContent = `token ${i}: ${JSON.stringify(e.token)} sampled with p = ${fmt(e.prob, 4)}; the model alone gave it ${fmt(e.model_prob, 4)}`;
+  outFig.readout.textContent =
+    `token ${i}: ${JSON.stringify(e.token)} sampled with p = ${fmt(e.prob, 4)}; the model alone gave ` +
+    `it ${fmt(e.model_prob, 4)}`;
 }
 
 // ---- generation ------------------------------------------------------------------------------------
@@ -242,13 +388,26 @@ function stop() {
   busy(false);
 }
 function request(backend, attention) {
-  return { model: state.model, prompt: state.prompt, backend, max_new_tokens: state.max_tokens, temperature: state.temperature,
-    top_k: state.top_k, top_p: state.top_p, repetition_penalty: state.penalty, seed: state.seed, include_attention: attention };
+  return {
+    model: state.model,
+    prompt: state.prompt,
+    backend,
+    max_new_tokens: state.max_tokens,
+    temperature: state.temperature,
+    top_k: state.top_k,
+    top_p: state.top_p,
+    repetition_penalty: state.penalty,
+    seed: state.seed,
+    include_attention: attention,
+  };
 }
 function speed(ms, done) {
   const avg = ms.reduce((a, b) => a + b, 0) / Math.max(1, ms.length);
   const tps = done ? done.tokens_per_s : 1000 / avg;
-  return `${ms.length} tokens · ${fmt(avg, 1)} ms/token · ${fmt(tps, 1)} tokens/s` + (done ? ` · first token ${fmt(done.ttft_ms, 1)} ms` : "");
+  return (
+    `${ms.length} tokens · ${fmt(avg, 1)} ms/token · ${fmt(tps, 1)} tokens/s` +
+    (done ? ` · first token ${fmt(done.ttft_ms, 1)} ms` : "")
+  );
 }
 
 async function generate() {
@@ -268,13 +427,21 @@ async function generate() {
   delete outFig.root.dataset.done;
   outFig.setData(gen);
   if (attentionShown) await tracePromise?.catch(() => null);
-  outFig.setCaption(`${state.model} on ${body.backend === "torch" ? "PyTorch" : "NumPy"}, seed ${body.seed}, temperature ${body.temperature}, top-k ${body.top_k || "off"}, ` +
-    `top-p ${body.top_p}, repetition penalty ${body.repetition_penalty}. Each new token is tinted by the probability it was sampled with; hover or focus one for its candidates and attention.`);
+  outFig.setCaption(
+    `${state.model} on ${body.backend === "torch" ? "PyTorch" : "NumPy"}, seed ${body.seed}, ` +
+      `temperature ${body.temperature}, top-k ${body.top_k || "off"}, top-p ${body.top_p}, repetition ` +
+      `penalty ${body.repetition_penalty}. Each new token is tinted by the probability it was sampled ` +
+      "with; hover or focus one for its candidates and attention.",
+  );
   const onEvent = (name, d) => {
     if (name === "start") {
       gen.prompt = d.prompt_tokens;
       text.append(...d.prompt_tokens.map((t) => chip(t, "prompt")));
-      if (trace && trace.model === d.model && JSON.stringify(trace.tokens) === JSON.stringify(d.prompt_tokens)) {
+      if (
+        trace &&
+        trace.model === d.model &&
+        JSON.stringify(trace.tokens) === JSON.stringify(d.prompt_tokens)
+      ) {
         attn = { tokens: [...trace.tokens], rows: causalRows(trace.attention), live: true };
       } else attn = null;
     } else if (name === "token") {
@@ -284,13 +451,23 @@ async function generate() {
       $("speed").textContent = speed(ms);
       if (attn && d.index > 0 && d.attention && d.attention[0][0].length === attn.tokens.length + 1) {
         attn.tokens.push(gen.events[d.index - 1].token);
-        d.attention.forEach((layer, l) => layer.forEach((row, hd) => attn.rows[l][hd].push(row)));
+        for (const [l, layer] of d.attention.entries()) {
+          for (const [hd, row] of layer.entries()) attn.rows[l][hd].push(row);
+        }
         scheduleAttention();
       }
     } else if (name === "done") {
       $("speed").textContent = speed(ms, d);
       outFig.root.dataset.done = d.n_tokens;
-      text.append(h("span", { class: "small muted end" }, " ", checked(h("span", {}, String(d.n_tokens)), "done.n_tokens", d.n_tokens), ` tokens (${d.reason.replace("_", " ")})`));
+      text.append(
+        h(
+          "span",
+          { class: "small muted end" },
+          " ",
+          checked(h("span", {}, String(d.n_tokens)), "done.n_tokens", d.n_tokens),
+          ` tokens (${d.reason.replace("_", " ")})`,
+        ),
+      );
     } else if (name === "error") promptError(new Error(d.message));
   };
   try {
@@ -308,7 +485,13 @@ async function generate() {
 const cmpFig = figure($("compare-box"), { title: "PyTorch | NumPy side by side", name: "backends" });
 cmpFig.root.hidden = !state.sbs;
 outFig.root.hidden = state.sbs;
-cmpFig.body.append(h("p", { class: "muted small" }, "Press Generate: the same prompt, seed and settings run on both backends, one after the other."));
+cmpFig.body.append(
+  h(
+    "p",
+    { class: "muted small" },
+    "Press Generate: the same prompt, seed and settings run on both backends, one after the other.",
+  ),
+);
 
 async function sideBySide() {
   stop();
@@ -321,13 +504,18 @@ async function sideBySide() {
   const cols = h("div", { class: "grid cols-2" });
   const verdict = h("div", { class: "stack" });
   cmpFig.body.replaceChildren(cols, verdict);
-  cmpFig.setCaption(`${state.model}, seed ${state.seed}, temperature ${state.temperature}, top-k ${state.top_k || "off"}, top-p ${state.top_p}: ` +
-    "sampling is done once, in NumPy, from each backend's logits, so equal seeds give equal text when the logits agree.");
+  cmpFig.setCaption(
+    `${state.model}, seed ${state.seed}, temperature ${state.temperature}, ` +
+      `top-k ${state.top_k || "off"}, top-p ${state.top_p}: sampling is done once, in NumPy, from each ` +
+      "backend's logits, so equal seeds give equal text when the logits agree.",
+  );
   try {
     for (const b of ["torch", "numpy"]) {
       const out = h("div", { class: "text-stream" });
       const stats = h("p", { class: "mono small" });
-      cols.append(h("section", { "data-backend": b }, h("h4", {}, b === "torch" ? "PyTorch" : "NumPy"), out, stats));
+      cols.append(
+        h("section", { "data-backend": b }, h("h4", {}, b === "torch" ? "PyTorch" : "NumPy"), out, stats),
+      );
       const ms = [];
       texts[b] = "";
       await streamEvents("/api/generate", request(b, false), {
@@ -344,16 +532,52 @@ async function sideBySide() {
         },
       });
     }
-    const diff = await postJSON("/api/compare-backends", { model: state.model, text: state.prompt }, { signal: controller.signal });
+    const diff = await postJSON(
+      "/api/compare-backends",
+      { model: state.model, text: state.prompt },
+      { signal: controller.signal },
+    );
     cmpFig.setData({ texts, compare: diff });
     const same = texts.torch === texts.numpy;
     verdict.append(
-      h("p", { class: same ? "ok" : "error", id: "same-text" }, same ? "The two generated texts are identical." : "The generated texts differ."),
-      h("p", { class: "small" }, `One traced forward of the ${diff.tokens}-token prompt: `,
-        diff.timings.map((t) => `${t.backend === "torch" ? "PyTorch" : "NumPy"} ${fmt(t.ms, 1)} ms`).join(" · ")),
-      h("table", { class: "data" }, h("thead", {}, h("tr", {}, h("th", {}, "trace tensor"), h("th", { class: "num" }, "max |NumPy − PyTorch|"))),
-        h("tbody", {}, Object.entries(diff.max_abs_diff).map(([k, v]) =>
-          h("tr", {}, h("td", { class: "mono" }, k), h("td", { class: "num" }, checked(h("span", { title: String(v) }, v.toExponential(2)), `compare.max_abs_diff.${k}`, v)))))),
+      h(
+        "p",
+        { class: same ? "ok" : "error", id: "same-text" },
+        same ? "The two generated texts are identical." : "The generated texts differ.",
+      ),
+      h(
+        "p",
+        { class: "small" },
+        `One traced forward of the ${diff.tokens}-token prompt: `,
+        diff.timings
+          .map((t) => `${t.backend === "torch" ? "PyTorch" : "NumPy"} ${fmt(t.ms, 1)} ms`)
+          .join(" · "),
+      ),
+      h(
+        "table",
+        { class: "data" },
+        h(
+          "thead",
+          {},
+          h("tr", {}, h("th", {}, "trace tensor"), h("th", { class: "num" }, "max |NumPy − PyTorch|")),
+        ),
+        h(
+          "tbody",
+          {},
+          Object.entries(diff.max_abs_diff).map(([k, v]) =>
+            h(
+              "tr",
+              {},
+              h("td", { class: "mono" }, k),
+              h(
+                "td",
+                { class: "num" },
+                checked(h("span", { title: String(v) }, v.toExponential(2)), `compare.max_abs_diff.${k}`, v),
+              ),
+            ),
+          ),
+        ),
+      ),
     );
   } catch (e) {
     promptError(e);
@@ -368,18 +592,33 @@ let trace = null;
 let attn = null;
 let tracePromise = null;
 const fetchTrace = latestOnly((body, signal) => postJSON("/api/trace", body, { signal }));
-const attControls = h("div", { class: "card row", "aria-label": "attention panel settings" },
+const attControls = h(
+  "div",
+  { class: "card row", "aria-label": "attention panel settings" },
   h("h2", {}, "Attention"),
   picker("layer", "Head view layer", layerOptions, () => drawAttention()),
-  picker("head", "Heads", () => [["all", "all heads"], ...fill(model().n_head).map((k) => [k, `head ${k}`])], () => drawAttention()));
+  picker(
+    "head",
+    "Heads",
+    () => [["all", "all heads"], ...range(model().n_head).map((k) => [k, `head ${k}`])],
+    () => drawAttention(),
+  ),
+);
 attBox.append(attControls);
 const attRow = h("div", { class: "att-row" });
 attBox.append(attRow);
 const hvFig = figure(attRow, { title: "Head view", name: "head-view" });
 const gridFig = figure(attRow, { title: "Every layer × head", name: "attention-grid" });
 const zoomFig = figure(attBox, { title: "Layer, head", name: "attention-cell" });
-zoomFig.root.querySelector("header").append(
-  h("button", { type: "button", class: "secondary small", id: "zoom-close", onclick: () => setZoom("") }, "Close"));
+zoomFig.root
+  .querySelector("header")
+  .append(
+    h(
+      "button",
+      { type: "button", class: "secondary small", id: "zoom-close", onclick: () => setZoom("") },
+      "Close",
+    ),
+  );
 
 function refreshTrace() {
   if (!attentionShown) return;
@@ -396,7 +635,11 @@ function refreshTrace() {
 
 let drawTimer = 0;
 function scheduleAttention() {
-  if (!drawTimer) drawTimer = setTimeout(() => ((drawTimer = 0), drawAttention()), 250);
+  if (drawTimer) return;
+  drawTimer = setTimeout(() => {
+    drawTimer = 0;
+    drawAttention();
+  }, 250);
 }
 
 function setZoom(z) {
@@ -412,26 +655,60 @@ function drawAttention() {
   const H = attn.rows[0].length;
   const T = attn.tokens.length;
   const layer = Math.min(state.layer, L - 1);
-  const what = attn.live || T > (trace?.tokens.length ?? T) ? `your prompt and ${T - trace.tokens.length} generated tokens` : "your prompt";
-  headview(hvFig.body, { tokens: attn.tokens, attention: attn.rows[layer], heads: state.head === "all" ? null : [Number(state.head)] },
-    { readout: hvFig.readout, pinned: attn.live ? T - 1 : null, label: `head view, layer ${layer}` });
+  const what =
+    attn.live || T > (trace?.tokens.length ?? T)
+      ? `your prompt and ${T - trace.tokens.length} generated tokens`
+      : "your prompt";
+  headview(
+    hvFig.body,
+    {
+      tokens: attn.tokens,
+      attention: attn.rows[layer],
+      heads: state.head === "all" ? null : [Number(state.head)],
+    },
+    { readout: hvFig.readout, pinned: attn.live ? T - 1 : null, label: `head view, layer ${layer}` },
+  );
   hvFig.setTitle(`Head view · layer ${layer}`);
-  hvFig.setCaption(`${state.model}, layer ${layer}, ${state.head === "all" ? "all heads (one colour each)" : `head ${state.head}`}, on ${what}. ` +
-    "Each line joins a query (left) to a key (right); its opacity is the weight. Hover or focus a token on the left to see only its lines.");
+  const heads = state.head === "all" ? "all heads (one colour each)" : `head ${state.head}`;
+  hvFig.setCaption(
+    `${state.model}, layer ${layer}, ${heads}, ` +
+      `on ${what}. Each line joins a query (left) to a key (right); its opacity is the weight. ` +
+      "Hover or focus a token on the left to see only its lines.",
+  );
   const [zl, zh] = state.zoom ? state.zoom.split(".").map(Number) : [-1, -1];
   const size = Math.max(44, Math.min(84, Math.floor((Math.min(innerWidth, 700) - 110) / H) - 8));
-  grid(gridFig.body, attn, { readout: gridFig.readout, onOpen: (l, hd) => setZoom(`${l}.${hd}`), selected: [zl, zh], size });
-  gridFig.setCaption(`${state.model}: ${L} layers × ${H} heads on ${what}; row = query, column = key, hatched = masked (a key after the query). ` +
-    "Each thumbnail is scaled to its own largest weight; hover for values, click or press Enter to enlarge.");
+  grid(gridFig.body, attn, {
+    readout: gridFig.readout,
+    onOpen: (l, hd) => setZoom(`${l}.${hd}`),
+    selected: [zl, zh],
+    size,
+  });
+  gridFig.setCaption(
+    `${state.model}: ${L} layers × ${H} heads on ${what}; row = query, column = key, hatched = ` +
+      "masked (a key after the query). Each thumbnail is scaled to its own largest weight; " +
+      "hover for values, click or press Enter to enlarge.",
+  );
   gridFig.setData({ tokens: attn.tokens, attention: attn.rows });
   const open = zl >= 0 && zl < L && zh < H;
   zoomFig.root.hidden = !open;
   if (open) {
-    heatmap(zoomFig.body, { matrix: square(attn.rows[zl][zh], T), rows: attn.tokens, cols: attn.tokens },
-      { readout: zoomFig.readout, values: true, label: `attention of layer ${zl}, head ${zh}`,
-        describe: (i, j, v) => `query ${i} ${JSON.stringify(attn.tokens[i])} → key ${j} ${JSON.stringify(attn.tokens[j])}: ${v === null ? "masked (a later key)" : fmt(v, 4)}` });
+    heatmap(
+      zoomFig.body,
+      { matrix: square(attn.rows[zl][zh], T), rows: attn.tokens, cols: attn.tokens },
+      {
+        readout: zoomFig.readout,
+        values: true,
+        label: `attention of layer ${zl}, head ${zh}`,
+        describe: (i, j, v) =>
+          `query ${i} ${JSON.stringify(attn.tokens[i])} → ` +
+          `key ${j} ${JSON.stringify(attn.tokens[j])}: ${v === null ? "masked (a later key)" : fmt(v, 4)}`,
+      },
+    );
     zoomFig.setTitle(`Layer ${zl}, head ${zh}`);
-    zoomFig.setCaption(`${state.model}, layer ${zl}, head ${zh}, on ${what}: softmax(q·k/√d) per query row; each row sums to 1; hatched = masked.`);
+    zoomFig.setCaption(
+      `${state.model}, layer ${zl}, head ${zh}, on ${what}: softmax(q·k/√d) per query row; ` +
+        "each row sums to 1; hatched = masked.",
+    );
     zoomFig.setData({ layer: zl, head: zh, tokens: attn.tokens, rows: attn.rows[zl][zh] });
   }
 }

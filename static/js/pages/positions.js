@@ -23,23 +23,46 @@ const set = (patch) => {
   refresh();
 };
 
-const select = modelSelect(gpts, state.model, () => true, { id: "pos-model", "data-key": "model", "aria-label": "model" });
-const slider = h("input", { type: "range", id: "pos-n", min: 2, max: model()?.context || 128, value: state.positions, step: 1,
-  "data-key": "positions", "aria-label": "number of positions" });
+const select = modelSelect(gpts, state.model, () => true, {
+  id: "pos-model",
+  "data-key": "model",
+  "aria-label": "model",
+});
+const slider = h("input", {
+  type: "range",
+  id: "pos-n",
+  min: 2,
+  max: model()?.context || 128,
+  value: state.positions,
+  step: 1,
+  "data-key": "positions",
+  "aria-label": "number of positions",
+});
 const out = h("output", { for: "pos-n" }, String(state.positions));
-const dims = h("input", { type: "text", id: "pos-dims", value: state.dims, size: 14, "data-key": "dims",
-  "aria-label": "dimensions drawn as waves, comma separated" });
+const dims = h("input", {
+  type: "text",
+  id: "pos-dims",
+  value: state.dims,
+  size: 14,
+  "data-key": "dims",
+  "aria-label": "dimensions drawn as waves, comma separated",
+});
 select.addEventListener("change", () => {
   slider.max = gpts.find((x) => x.name === select.value)?.context || 128;
   set({ model: select.value, positions: Math.min(state.positions, Number(slider.max)) });
 });
 slider.addEventListener("input", () => (out.textContent = slider.value));
 slider.addEventListener("change", () => set({ positions: Number(slider.value) }));
-dims.addEventListener("input", debounce(() => set({ dims: dims.value }), 400));
+dims.addEventListener(
+  "input",
+  debounce(() => set({ dims: dims.value }), 400),
+);
 controls.append(
-  h("label", { for: "pos-model" }, "Model"), select,
+  h("label", { for: "pos-model" }, "Model"),
+  select,
   h("span", { class: "slider-inline" }, h("label", { for: "pos-n" }, "Positions"), slider, out),
-  h("label", { for: "pos-dims" }, "Wave dimensions"), dims,
+  h("label", { for: "pos-dims" }, "Wave dimensions"),
+  dims,
 );
 applyTeacherPresets();
 
@@ -52,7 +75,10 @@ async function refresh() {
     const n = Math.max(2, Math.min(state.positions, m.context));
     const own = m.pos === "learned" ? m : learnedModels[0];
     const q = (kind, name) => `/api/positional?kind=${kind}&model=${encodeURIComponent(name)}&positions=${n}`;
-    const [sin, learned] = await Promise.all([getJSON(q("sinusoidal", m.name)), own ? getJSON(q("learned", own.name)) : null]);
+    const [sin, learned] = await Promise.all([
+      getJSON(q("sinusoidal", m.name)),
+      own ? getJSON(q("learned", own.name)) : null,
+    ]);
     if (mine !== generation) return;
     errorBox.hidden = true;
     draw({ sinusoidal: sin, learned }, m, own, n);
@@ -73,7 +99,7 @@ function dense(el, cell, want) {
     r.setAttribute("width", w);
     r.setAttribute("height", w);
   });
-  el.querySelectorAll("svg > g.mono text").forEach((t) => Number(t.textContent) % step && t.remove());
+  for (const t of el.querySelectorAll("svg > g.mono text")) if (Number(t.textContent) % step) t.remove();
 }
 
 function draw(data, m, own, n) {
@@ -81,16 +107,37 @@ function draw(data, m, own, n) {
   const C = m.n_embd;
   const kinds = [
     { key: "sinusoidal", d: data.sinusoidal, who: `fixed sinusoids at ${m.name}'s width (${C} dims)` },
-    { key: "learned", d: data.learned, who: own ? `${own.name}'s learned table (transformer.wpe, ${own.n_embd} dims)` : null },
+    {
+      key: "learned",
+      d: data.learned,
+      who: own ? `${own.name}'s learned table (transformer.wpe, ${own.n_embd} dims)` : null,
+    },
   ];
   const pos = [...Array(n).keys()].map(String);
-  const wanted = [...new Set(state.dims.split(/[\s,]+/).filter(Boolean).map(Number))].filter((d) => Number.isInteger(d) && d >= 0);
-  const pairs = ["vectors", "waves", "similarity"].map(() => figures.appendChild(h("div", { class: "grid cols-2" })));
+  const wanted = [
+    ...new Set(
+      state.dims
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map(Number),
+    ),
+  ].filter((d) => Number.isInteger(d) && d >= 0);
+  const pairs = ["vectors", "waves", "similarity"].map(() =>
+    figures.appendChild(h("div", { class: "grid cols-2" })),
+  );
   for (const { key, d, who } of kinds) {
     if (!d) {
-      const note = h("section", { class: "card", "data-panel": key },
+      const note = h(
+        "section",
+        { class: "card", "data-panel": key },
         h("h3", {}, "Learned positions"),
-        h("p", { class: "muted" }, `${m.name} uses ${m.pos} positions and no served model has a learned table, so there is nothing to learn from here.`));
+        h(
+          "p",
+          { class: "muted" },
+          `${m.name} uses ${m.pos} positions and no served model has a learned table, so there is ` +
+            "nothing to learn from here.",
+        ),
+      );
       pairs[0].append(note);
       continue;
     }
@@ -104,45 +151,90 @@ function draw(data, m, own, n) {
       data: d.vectors,
       panel: `${key}-vectors`,
     });
-    heatmap(fv.body, { matrix: d.vectors, rows: pos, cols: [...Array(width).keys()].map(String) }, {
-      scale: "diverging", cell: cellV, readout: fv.readout, label: `${title} position vectors`,
-      describe: (i, j, v) => `${key}: position ${i}, dim ${j}: ${fmt(v, 4)}`,
-    });
+    heatmap(
+      fv.body,
+      { matrix: d.vectors, rows: pos, cols: [...Array(width).keys()].map(String) },
+      {
+        scale: "diverging",
+        cell: cellV,
+        readout: fv.readout,
+        label: `${title} position vectors`,
+        describe: (i, j, v) => `${key}: position ${i}, dim ${j}: ${fmt(v, 4)}`,
+      },
+    );
     dense(fv.body, cellV, 16);
 
     const dimsHere = wanted.filter((x) => x < width).slice(0, 6);
     const fw = figure(pairs[1], {
       title: `${title}: dims ${dimsHere.join(", ") || "none"} as waves`,
-      caption: `${who}: value of each chosen dimension along the positions. ` +
-        (key === "sinusoidal" ? "Even dims are sines, odd dims cosines; the wavelength grows with the dimension." : "Learned curves are smooth only where training made them so."),
+      caption:
+        `${who}: value of each chosen dimension along the positions. ` +
+        (key === "sinusoidal"
+          ? "Even dims are sines, odd dims cosines; the wavelength grows with the dimension."
+          : "Learned curves are smooth only where training made them so."),
       name: `waves-${key}`,
       data: dimsHere.map((x) => ({ dim: x, values: d.vectors.map((r) => r[x]) })),
       panel: `${key}-waves`,
     });
     const series = dimsHere.map((x) => ({ name: `dim ${x}`, points: d.vectors.map((r, p) => [p, r[x]]) }));
     if (series.length) {
-      const svg = lines(fw.body, series, { xLabel: "position", yLabel: "value", width: 560, height: 240, readout: fw.readout,
-        label: `${title} waves` });
+      const svg = lines(fw.body, series, {
+        xLabel: "position",
+        yLabel: "value",
+        width: 560,
+        height: 240,
+        readout: fw.readout,
+        label: `${title} waves`,
+      });
       svg.style.maxWidth = "100%";
       svg.style.height = "auto";
     } else fw.body.append(h("p", { class: "muted" }, `Pick dimensions between 0 and ${width - 1}.`));
 
     const fs = figure(pairs[2], {
       title: `${title}: cosine similarity of positions`,
-      caption: `${who}: cell (p, q) is cos(PE[p], PE[q]). Near positions look alike; how fast it falls tells how sharply the model can tell them apart.`,
+      caption:
+        `${who}: cell (p, q) is cos(PE[p], PE[q]). Near positions look alike; how fast it falls tells ` +
+        "how sharply the model can tell them apart.",
       name: `similarity-${key}`,
       data: d.similarity,
       panel: `${key}-similarity`,
     });
     const cellS = Math.max(3, Math.min(14, Math.floor(520 / n)));
-    heatmap(fs.body, { matrix: d.similarity, rows: pos, cols: pos }, {
-      scale: "diverging", min: -1, max: 1, cell: cellS, readout: fs.readout,
-      label: `${title} position similarity`, describe: (i, j, v) => `${key}: cos(position ${i}, position ${j}) = ${fmt(v, 4)}`,
-    });
+    heatmap(
+      fs.body,
+      { matrix: d.similarity, rows: pos, cols: pos },
+      {
+        scale: "diverging",
+        min: -1,
+        max: 1,
+        cell: cellS,
+        readout: fs.readout,
+        label: `${title} position similarity`,
+        describe: (i, j, v) => `${key}: cos(position ${i}, position ${j}) = ${fmt(v, 4)}`,
+      },
+    );
     dense(fs.body, cellS, n > 32 ? 8 : n > 12 ? 4 : 1);
     const probe = [1, 2, 4, 8, 16, 32, 64].filter((q) => q < n);
-    fs.root.insertBefore(h("p", { class: "pos-nums small", "data-nums": key }, "cos(position 0, q):",
-      probe.map((q) => h("span", {}, `q=${q} `, checked(h("span", {}, fmt(d.similarity[0][q], 4)), `${key}.similarity.0.${q}`, d.similarity[0][q])))), fs.root.querySelector("figcaption"));
+    fs.root.insertBefore(
+      h(
+        "p",
+        { class: "pos-nums small", "data-nums": key },
+        "cos(position 0, q):",
+        probe.map((q) =>
+          h(
+            "span",
+            {},
+            `q=${q} `,
+            checked(
+              h("span", {}, fmt(d.similarity[0][q], 4)),
+              `${key}.similarity.0.${q}`,
+              d.similarity[0][q],
+            ),
+          ),
+        ),
+      ),
+      fs.root.querySelector("figcaption"),
+    );
   }
 }
 

@@ -4,6 +4,7 @@
 // data: {tokens: string[], rows: [layer][head][query] → weights over keys 0..query (later keys are masked)}
 // options: {readout, onOpen(l, h), size, selected: [l, h], label}
 import { fmt } from "../lib/dom.js";
+import { argmax } from "../lib/math.js";
 import { viridis } from "./scales.js";
 import { s, svgRoot } from "./svg.js";
 import { tokenLabel } from "./tokens.js";
@@ -59,30 +60,71 @@ export function render(el, { tokens, rows }, options = {}) {
   const gap = 8;
   const left = 54;
   const top = 20;
-  const svg = svgRoot(left + H * (size + gap), top + L * (size + gap), options.label || "attention of every layer and head");
+  const svg = svgRoot(
+    left + H * (size + gap),
+    top + L * (size + gap),
+    options.label || "attention of every layer and head",
+  );
   svg.classList.add("attngrid");
   const cells = [];
-  for (let h = 0; h < H; h++) svg.append(s("text", { x: left + h * (size + gap) + size / 2, y: 13, "text-anchor": "middle" }, `head ${h}`));
+  for (let h = 0; h < H; h++)
+    svg.append(
+      s("text", { x: left + h * (size + gap) + size / 2, y: 13, "text-anchor": "middle" }, `head ${h}`),
+    );
   for (let l = 0; l < L; l++) {
-    svg.append(s("text", { x: left - 8, y: top + l * (size + gap) + size / 2 + 4, "text-anchor": "end" }, `layer ${l}`));
+    svg.append(
+      s(
+        "text",
+        { x: left - 8, y: top + l * (size + gap) + size / 2 + 4, "text-anchor": "end" },
+        `layer ${l}`,
+      ),
+    );
     for (let h = 0; h < H; h++) {
       const x = left + h * (size + gap);
       const y = top + l * (size + gap);
       const sel = options.selected && options.selected[0] === l && options.selected[1] === h;
-      const g = s("g", { class: `thumb${sel ? " selected" : ""}`, tabindex: 0, role: "button", "data-layer": l, "data-head": h,
-        "aria-label": `layer ${l}, head ${h}: open a large heatmap` });
-      const image = s("image", { href: thumbnail(rows[l][h], T), x, y, width: size, height: size, preserveAspectRatio: "none",
-        style: "image-rendering:pixelated" });
-      g.append(s("title", {}, `layer ${l}, head ${h}`), image,
-        s("rect", { class: "frame", x: x - 1.5, y: y - 1.5, width: size + 3, height: size + 3, fill: "none" }));
+      const g = s("g", {
+        class: `thumb${sel ? " selected" : ""}`,
+        tabindex: 0,
+        role: "button",
+        "data-layer": l,
+        "data-head": h,
+        "aria-label": `layer ${l}, head ${h}: open a large heatmap`,
+      });
+      const image = s("image", {
+        href: thumbnail(rows[l][h], T),
+        x,
+        y,
+        width: size,
+        height: size,
+        preserveAspectRatio: "none",
+        style: "image-rendering:pixelated",
+      });
+      g.append(
+        s("title", {}, `layer ${l}, head ${h}`),
+        image,
+        s("rect", {
+          class: "frame",
+          x: x - 1.5,
+          y: y - 1.5,
+          width: size + 3,
+          height: size + 3,
+          fill: "none",
+        }),
+      );
       image.addEventListener("mousemove", (e) => {
         const r = image.getBoundingClientRect();
         const i = Math.min(T - 1, Math.floor(((e.clientY - r.top) / r.height) * T));
         const j = Math.min(T - 1, Math.floor(((e.clientX - r.left) / r.width) * T));
         const v = rows[l][h][i]?.[j];
-        say(`layer ${l} head ${h}: query ${i} ${tokenLabel(tokens[i])} → key ${j} ${tokenLabel(tokens[j])}: ${v === undefined || v === null ? "masked" : fmt(v, 4)}`);
+        say(
+          `layer ${l} head ${h}: query ${i} ${tokenLabel(tokens[i])} → ` +
+            `key ${j} ${tokenLabel(tokens[j])}: ${v === undefined || v === null ? "masked" : fmt(v, 4)}`,
+        );
       });
-      g.addEventListener("focus", () => say(`layer ${l} head ${h}: ${describe(rows[l][h], tokens)} (Enter opens it)`));
+      g.addEventListener("focus", () =>
+        say(`layer ${l} head ${h}: ${describe(rows[l][h], tokens)} (Enter opens it)`),
+      );
       g.addEventListener("click", () => options.onOpen?.(l, h));
       g.addEventListener("keydown", (e) => {
         const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
@@ -91,10 +133,13 @@ export function render(el, { tokens, rows }, options = {}) {
           options.onOpen?.(l, h);
         } else if (moves[e.key]) {
           e.preventDefault();
-          cells[Math.max(0, Math.min(L - 1, l + moves[e.key][0]))]?.[Math.max(0, Math.min(H - 1, h + moves[e.key][1]))]?.focus();
+          cells[Math.max(0, Math.min(L - 1, l + moves[e.key][0]))]?.[
+            Math.max(0, Math.min(H - 1, h + moves[e.key][1]))
+          ]?.focus();
         }
       });
-      (cells[l] ||= []).push(g);
+      cells[l] ||= [];
+      cells[l].push(g);
       svg.append(g);
     }
   }
@@ -109,9 +154,11 @@ export function render(el, { tokens, rows }, options = {}) {
 function describe(rows, tokens) {
   const q = rows.length - 1;
   const row = rows[q] || [];
-  let best = 0;
-  row.forEach((w, j) => w > row[best] && (best = j));
-  return row.length ? `query ${q} ${tokenLabel(tokens[q])} attends most to key ${best} ${tokenLabel(tokens[best])} (${fmt(row[best], 4)})` : "no rows";
+  const best = argmax(row);
+  return row.length
+    ? `query ${q} ${tokenLabel(tokens[q])} attends most to key ${best} ${tokenLabel(tokens[best])} ` +
+        `(${fmt(row[best], 4)})`
+    : "no rows";
 }
 
 // Causal rows from a trace's (L, heads, T, T) attention: query q keeps keys 0..q.

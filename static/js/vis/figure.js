@@ -13,13 +13,45 @@ export function figure(parent, { title, caption = "", name = "figure", data = nu
   const exportBar = h(
     "div",
     { class: "export", role: "group", "aria-label": `export ${title}` },
-    h("button", { class: "secondary small image-export", type: "button", onclick: () => exportPNG(body, name), "aria-label": `download ${title} as PNG` }, "PNG"),
-    h("button", { class: "secondary small image-export", type: "button", onclick: () => exportSVG(body, name), "aria-label": `download ${title} as SVG` }, "SVG"),
-    h("button", { class: "secondary small", type: "button", onclick: () => exportJSON(current, name), "aria-label": `download the data of ${title} as JSON` }, "JSON"),
+    h(
+      "button",
+      {
+        class: "secondary small image-export",
+        type: "button",
+        onclick: () => exportPNG(body, name),
+        "aria-label": `download ${title} as PNG`,
+      },
+      "PNG",
+    ),
+    h(
+      "button",
+      {
+        class: "secondary small image-export",
+        type: "button",
+        onclick: () => exportSVG(body, name),
+        "aria-label": `download ${title} as SVG`,
+      },
+      "SVG",
+    ),
+    h(
+      "button",
+      {
+        class: "secondary small",
+        type: "button",
+        onclick: () => exportJSON(current, name),
+        "aria-label": `download the data of ${title} as JSON`,
+      },
+      "JSON",
+    ),
   );
   const root = h(
     "figure",
-    { class: "fig", "aria-labelledby": `${id}-title`, "aria-describedby": `${id}-cap`, dataset: panel ? { panel } : {} },
+    {
+      class: "fig",
+      "aria-labelledby": `${id}-title`,
+      "aria-describedby": `${id}-cap`,
+      dataset: panel ? { panel } : {},
+    },
     h("header", {}, h("h3", { id: `${id}-title` }, title), exportBar),
     body,
     readout,
@@ -34,6 +66,25 @@ export function figure(parent, { title, caption = "", name = "figure", data = nu
     setData: (d) => (current = d),
     setTitle: (t) => (root.querySelector("h3").textContent = t),
   };
+}
+
+// A small "check it by hand" table above a figure's caption: rows of [label, cell, cell, …].
+export function addWorkedTable(fig, title, rows) {
+  const row = ([label, ...cells]) =>
+    h(
+      "tr",
+      {},
+      h("th", { scope: "row", style: "white-space:nowrap" }, label),
+      ...cells.map((c) => h("td", { class: "num" }, c)),
+    );
+  const table = h(
+    "table",
+    { class: "data worked" },
+    h("caption", { class: "small muted" }, title),
+    h("tbody", {}, rows.map(row)),
+  );
+  fig.root.querySelector("figcaption").before(h("div", { class: "body" }, table));
+  return table;
 }
 
 function download(blob, filename) {

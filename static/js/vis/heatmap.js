@@ -30,7 +30,8 @@ export function render(el, data, options = {}) {
   const labelW = Math.min(90, 12 + 7 * Math.max(...rows.map((r) => tokenLabel(r).length), 1));
   const labelH = Math.min(90, 12 + 7 * Math.max(...cols.map((c) => tokenLabel(c).length), 1));
   const legendH = 34;
-  const width = labelW + Math.max(nC * cell + 8, Math.max(120, Math.min(220, nC * cell)) + 72); // the legend fits too
+  // the legend fits too
+  const width = labelW + Math.max(nC * cell + 8, Math.max(120, Math.min(220, nC * cell)) + 72);
   const height = labelH + nR * cell + legendH;
   const hatch = `hatch-${++uid}`;
   const svg = svgRoot(width, height, options.label || "heatmap");
@@ -58,13 +59,25 @@ export function render(el, data, options = {}) {
         "data-j": j,
         "data-value": masked ? "masked" : v,
       });
-      r.append(s("title", {}, `${tokenLabel(rows[i])} → ${tokenLabel(cols[j])}: ${masked ? "masked" : format(v)}`));
+      r.append(
+        s("title", {}, `${tokenLabel(rows[i])} → ${tokenLabel(cols[j])}: ${masked ? "masked" : format(v)}`),
+      );
       grid.append(r);
       cells[i].push(r);
       if (options.values && !masked && cell >= 26) {
         grid.append(
-          s("text", { x: j * cell + cell / 2 - 0.5, y: i * cell + cell / 2 + 3.5, "text-anchor": "middle", style: `fill:${inkOn(fill)}`,
-            "font-size": 9, "pointer-events": "none" }, format(v)),
+          s(
+            "text",
+            {
+              x: j * cell + cell / 2 - 0.5,
+              y: i * cell + cell / 2 + 3.5,
+              "text-anchor": "middle",
+              style: `fill:${inkOn(fill)}`,
+              "font-size": 9,
+              "pointer-events": "none",
+            },
+            format(v),
+          ),
         );
       }
     }
@@ -72,20 +85,44 @@ export function render(el, data, options = {}) {
   svg.append(grid);
   const rowLabels = s("g", { class: "mono" });
   const every = Math.ceil(10 / cell); // small cells: label every k-th row and column only
-  rows.forEach((r, i) =>
-    i % every || rowLabels.append(s("text", { x: labelW - 4, y: labelH + i * cell + cell / 2 + 4, "text-anchor": "end", class: "mono" }, tokenLabel(r))),
-  );
+  rows.forEach((r, i) => {
+    if (i % every) return;
+    const y = labelH + i * cell + cell / 2 + 4;
+    rowLabels.append(s("text", { x: labelW - 4, y, "text-anchor": "end", class: "mono" }, tokenLabel(r)));
+  });
   const colLabels = s("g", { class: "mono" });
   cols.forEach((c, j) => {
     if (j % every) return;
     const x = labelW + j * cell + cell / 2 + 4;
-    colLabels.append(s("text", { x, y: labelH - 4, transform: `rotate(-90 ${x} ${labelH - 4})`, class: "mono" }, tokenLabel(c)));
+    colLabels.append(
+      s(
+        "text",
+        { x, y: labelH - 4, transform: `rotate(-90 ${x} ${labelH - 4})`, class: "mono" },
+        tokenLabel(c),
+      ),
+    );
   });
   svg.append(rowLabels, colLabels);
-  svg.append(legend(lo, hi, colour, labelW, labelH + nR * cell + 8, Math.max(120, Math.min(220, nC * cell)), anyMasked && hatch, format));
+  svg.append(
+    legend(
+      lo,
+      hi,
+      colour,
+      labelW,
+      labelH + nR * cell + 8,
+      Math.max(120, Math.min(220, nC * cell)),
+      anyMasked && hatch,
+      format,
+    ),
+  );
 
   let active = null;
-  const describe = options.describe || ((i, j, v) => `${options.rowTitle || "row"} ${i} ${JSON.stringify(rows[i])} → ${options.colTitle || "column"} ${j} ${JSON.stringify(cols[j])}: ${v === null ? "masked (−∞ → weight 0)" : format(v)}`);
+  const describe =
+    options.describe ||
+    ((i, j, v) =>
+      `${options.rowTitle || "row"} ${i} ${JSON.stringify(rows[i])} ` +
+      `→ ${options.colTitle || "column"} ${j} ${JSON.stringify(cols[j])}: ` +
+      (v === null ? "masked (−∞ → weight 0)" : format(v)));
   const activate = (i, j) => {
     if (!nR || !nC) return;
     i = Math.max(0, Math.min(nR - 1, i));
@@ -94,7 +131,8 @@ export function render(el, data, options = {}) {
     active = cells[i][j];
     active.classList.add("active");
     const v = matrix[i][j];
-    if (options.readout) options.readout.textContent = describe(i, j, options.mask && !options.mask[i][j] ? null : v);
+    if (options.readout)
+      options.readout.textContent = describe(i, j, options.mask && !options.mask[i][j] ? null : v);
     options.onCell?.(i, j);
   };
   svg.addEventListener("mouseover", (e) => {
@@ -130,7 +168,8 @@ function legend(lo, hi, colour, x, y, w, hatch, format) {
   }
   g.append(s("text", { x: 0, y: 22 }, format(lo)));
   g.append(s("text", { x: w, y: 22, "text-anchor": "end" }, format(hi)));
-  if (hatch) {  // only a matrix with masked cells explains the hatching
+  if (hatch) {
+    // only a matrix with masked cells explains the hatching
     g.append(s("rect", { x: w + 12, y: 0, width: 10, height: 10, fill: `url(#${hatch})`, stroke: "#999" }));
     g.append(s("text", { x: w + 26, y: 9 }, "masked"));
   }

@@ -1,10 +1,21 @@
 // Lines over a shared x axis (loss curves, sinusoid waves). Axes use d3-array's nice ticks.
-// series: [{name, points: [[x, y], ...], colour, dash}]  options: {xLabel, yLabel, width, height, label, readout, logY}
+// series: [{name, points: [[x, y], ...], colour, dash}] options: {xLabel, yLabel, width, height, label,
+// readout, logY}
 import { fmt } from "../lib/dom.js";
-import { s, svgRoot } from "./svg.js";
+import { argmax } from "../lib/math.js";
 import { ticks } from "./scales.js";
+import { s, svgRoot } from "./svg.js";
 
-export const PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000"];
+export const PALETTE = [
+  "#0072b2",
+  "#e69f00",
+  "#009e73",
+  "#cc79a7",
+  "#56b4e9",
+  "#d55e00",
+  "#f0e442",
+  "#000000",
+];
 
 export function render(el, series, options = {}) {
   const width = options.width || 640;
@@ -33,9 +44,16 @@ export function render(el, series, options = {}) {
     axis.append(s("line", { x1: m.l - 4, y1: Y(t), x2: m.l + W, y2: Y(t), stroke: "#eee" }));
     axis.append(s("text", { x: m.l - 6, y: Y(t) + 4, "text-anchor": "end" }, compact(t)));
   }
-  if (options.xLabel) axis.append(s("text", { x: m.l + W / 2, y: height - 6, "text-anchor": "middle" }, options.xLabel));
+  if (options.xLabel)
+    axis.append(s("text", { x: m.l + W / 2, y: height - 6, "text-anchor": "middle" }, options.xLabel));
   if (options.yLabel) {
-    axis.append(s("text", { x: 12, y: m.t + H / 2, transform: `rotate(-90 12 ${m.t + H / 2})`, "text-anchor": "middle" }, options.yLabel));
+    axis.append(
+      s(
+        "text",
+        { x: 12, y: m.t + H / 2, transform: `rotate(-90 12 ${m.t + H / 2})`, "text-anchor": "middle" },
+        options.yLabel,
+      ),
+    );
   }
   svg.append(axis);
   series.forEach((ser, k) => {
@@ -44,17 +62,45 @@ export function render(el, series, options = {}) {
       .filter((p) => Number.isFinite(p[1]))
       .map((p, i) => `${i ? "L" : "M"}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`)
       .join("");
-    svg.append(s("path", { d, fill: "none", stroke: colour, "stroke-width": ser.width || 2, "stroke-dasharray": ser.dash || null },
-      s("title", {}, ser.name)));
+    svg.append(
+      s(
+        "path",
+        {
+          d,
+          fill: "none",
+          stroke: colour,
+          "stroke-width": ser.width || 2,
+          "stroke-dasharray": ser.dash || null,
+        },
+        s("title", {}, ser.name),
+      ),
+    );
     if (ser.markers) {
       for (const p of ser.points) svg.append(s("circle", { cx: X(p[0]), cy: Y(p[1]), r: 2.5, fill: colour }));
     }
-    svg.append(s("line", { x1: width - m.r + 10, y1: m.t + 10 + 16 * k, x2: width - m.r + 26, y2: m.t + 10 + 16 * k, stroke: colour,
-      "stroke-width": 3, "stroke-dasharray": ser.dash || null }));
+    svg.append(
+      s("line", {
+        x1: width - m.r + 10,
+        y1: m.t + 10 + 16 * k,
+        x2: width - m.r + 26,
+        y2: m.t + 10 + 16 * k,
+        stroke: colour,
+        "stroke-width": 3,
+        "stroke-dasharray": ser.dash || null,
+      }),
+    );
     svg.append(s("text", { x: width - m.r + 30, y: m.t + 14 + 16 * k }, ser.name));
   });
   // hover / keyboard: the nearest x, every series' value there
-  const cursor = s("line", { x1: 0, y1: m.t, x2: 0, y2: m.t + H, stroke: "#999", "stroke-dasharray": "3 3", visibility: "hidden" });
+  const cursor = s("line", {
+    x1: 0,
+    y1: m.t,
+    x2: 0,
+    y2: m.t + H,
+    stroke: "#999",
+    "stroke-dasharray": "3 3",
+    visibility: "hidden",
+  });
   svg.append(cursor);
   const xsSorted = [...new Set(xs)].sort((a, b) => a - b);
   let at = -1;
@@ -69,16 +115,15 @@ export function render(el, series, options = {}) {
         const p = ser.points.find((q) => q[0] === xv);
         return p ? `${ser.name} ${fmt(p[1], 4)}` : null;
       });
-      options.readout.textContent = `${options.xLabel || "x"} ${compact(xv)}: ${parts.filter(Boolean).join(" · ")}`;
+      const values = parts.filter(Boolean).join(" · ");
+      options.readout.textContent = `${options.xLabel || "x"} ${compact(xv)}: ${values}`;
     }
   };
   svg.setAttribute("tabindex", "0");
   svg.addEventListener("mousemove", (e) => {
     const box = svg.getBoundingClientRect();
     const xv = x0 + (((e.clientX - box.left) * (width / box.width) - m.l) / W) * (x1 - x0);
-    let best = 0;
-    xsSorted.forEach((v, i) => Math.abs(v - xv) < Math.abs(xsSorted[best] - xv) && (best = i));
-    show(best);
+    show(argmax(xsSorted.map((v) => -Math.abs(v - xv)))); // the nearest x
   });
   svg.addEventListener("keydown", (e) => {
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {

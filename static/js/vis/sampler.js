@@ -4,7 +4,13 @@
 import { checked, fmt, h } from "../lib/dom.js";
 import { render as bars } from "./bars.js";
 
-export const STAGE_NAMES = { model: "raw model", penalty: "repetition penalty", temperature: "temperature", top_k: "top-k", top_p: "top-p" };
+export const STAGE_NAMES = {
+  model: "raw model",
+  penalty: "repetition penalty",
+  temperature: "temperature",
+  top_k: "top-k",
+  top_p: "top-p",
+};
 
 export function render(el, res, options = {}) {
   const skip = options.skip || new Set();
@@ -29,17 +35,35 @@ export function render(el, res, options = {}) {
     const title = k ? `after ${STAGE_NAMES[st.name]}` : STAGE_NAMES[st.name];
     bars(list, items, { max, label: `${title}: probabilities`, digits: 1 });
     cols.push(
-      h("section", { class: "stage", "data-stage": st.name },
+      h(
+        "section",
+        { class: "stage", "data-stage": st.name },
         h("h4", { title }, k ? `→ ${STAGE_NAMES[st.name].replace("repetition ", "")}` : title),
-        h("p", { class: "small mono stats" },
+        h(
+          "p",
+          { class: "small mono stats" },
           "kept ",
-          checked(h("b", { class: "kept", title: `${st.kept} tokens have probability > 0` }, String(st.kept)), `${prefix}.stages.${k}.kept`, st.kept),
+          checked(
+            h("b", { class: "kept", title: `${st.kept} tokens have probability > 0` }, String(st.kept)),
+            `${prefix}.stages.${k}.kept`,
+            st.kept,
+          ),
           options.vocab ? `/${options.vocab}` : "",
           h("br"),
           "H ",
-          checked(h("span", { class: "entropy", title: `entropy ${st.entropy_bits} bits` }, fmt(st.entropy_bits, 2)), `${prefix}.stages.${k}.entropy_bits`, st.entropy_bits),
-          " bits"),
-        list),
+          checked(
+            h(
+              "span",
+              { class: "entropy", title: `entropy ${st.entropy_bits} bits` },
+              fmt(st.entropy_bits, 2),
+            ),
+            `${prefix}.stages.${k}.entropy_bits`,
+            st.entropy_bits,
+          ),
+          " bits",
+        ),
+        list,
+      ),
     );
   });
   el.replaceChildren(h("div", { class: "stages" }, cols));

@@ -1,4 +1,5 @@
-// Token chips: whitespace made visible (· for a space, ↵ for a newline, → for a tab), the same chip everywhere.
+// Token chips: whitespace made visible (· for a space, ↵ for a newline, → for a tab), the same chip
+// everywhere.
 import { h } from "../lib/dom.js";
 
 export function tokenLabel(s) {
@@ -6,6 +7,9 @@ export function tokenLabel(s) {
   if (s === "") return "ε";
   return s.replace(/ /g, "·").replace(/\n/g, "↵").replace(/\t/g, "→");
 }
+
+// A token in prose: “·dog”.
+export const quotedToken = (t) => `“${tokenLabel(t)}”`;
 
 // One chip per token. options: {colors: [css], titles: [string], onSelect(i), selected: i, classes: [string]}
 export function render(el, tokens, options = {}) {

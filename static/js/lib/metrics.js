@@ -1,0 +1,26 @@
+// Training records of the served models, fetched once per page: metrics logs and learning-rate schedules.
+import { getJSON } from "./api.js";
+
+const cache = new Map(); // URL → promise of its JSON, or of null where the server has none
+const getJSONOrNull = (url) => {
+  if (!cache.has(url))
+    cache.set(
+      url,
+      getJSON(url).catch(() => null),
+    );
+  return cache.get(url);
+};
+
+// One model's metrics log ({records: [{step, train_loss, val_loss, …}]}), or null where none is shipped.
+export const loadMetrics = (name) => getJSONOrNull(`/api/models/${encodeURIComponent(name)}/metrics`);
+
+// One model's learning-rate schedule ({steps, lrs, lr, warmup, …}), or null.
+export const loadSchedule = (name) => getJSONOrNull(`/api/models/${encodeURIComponent(name)}/schedule`);
+
+// Every served language model's metrics log (records null where none is shipped): [{model, records}].
+// Task models (numbers to words) train on another loss, so their curves would not compare.
+export async function loadMetricsLogs(models) {
+  const lms = models.filter((m) => (m.task ?? m.card?.task ?? "lm") === "lm" && m.architecture !== "encoder");
+  const logs = await Promise.all(lms.map((m) => loadMetrics(m.name)));
+  return lms.map((m, i) => ({ model: m, records: logs[i]?.records || null }));
+}

@@ -21,7 +21,7 @@ function repeated(trace) {
 
 export default {
   defaults: { token: -1, dims: 32 },
-  code: { name: "GPT.embed", highlight: ["self.wte[ids]", "self.wpe[positions]", "sinusoidal_positions("], only: false },
+  code: { name: "embed_tokens", highlight: ["wte(ids)", "wpe(positions)", "sinusoidal_positions("], only: false },
   formula: String.raw`\begin{aligned} x_t &= \underbrace{W_{te}[\,\mathrm{id}_t\,]}_{\text{token row}} + \underbrace{W_{pe}[\,p_t\,]}_{\text{position}} \\ W_{te} &\in \mathbb{R}^{V \times C} \end{aligned}`,
 
   controls(ctx) {

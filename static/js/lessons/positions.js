@@ -13,7 +13,7 @@ export default {
   defaults: { n: 32, table: "model" },
   code: (state) => (state.table === "sinusoidal"
     ? { name: "sinusoidal_positions", highlight: ["angle =", "np.sin", "np.cos"], only: false }
-    : { name: "GPT.embed", highlight: ["self.wpe[positions]", "sinusoidal_positions("], only: false }),
+    : { name: "embed_tokens", highlight: ["wpe(positions)", "sinusoidal_positions("], only: false }),
   formula: (d) => (d.kind === "sinusoidal"
     ? String.raw`\begin{aligned} PE_{p,\,2i} &= \sin\!\left(p / 10000^{2i/C}\right) \\ PE_{p,\,2i+1} &= \cos\!\left(p / 10000^{2i/C}\right) \end{aligned}`
     : String.raw`\begin{aligned} PE_{p} &= W_{pe}[\,p\,] \;\; (\text{a learned row}) \\ \cos(p, p') &= \frac{PE_p \cdot PE_{p'}}{\lVert PE_p\rVert\,\lVert PE_{p'}\rVert} \end{aligned}`),

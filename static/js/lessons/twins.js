@@ -5,7 +5,7 @@ import { figure } from "../vis/figure.js";
 import { tokenLabel } from "../vis/tokens.js";
 
 const FUNCTIONS = ["softmax", "layer_norm", "gelu", "LayerNorm.__call__", "CausalSelfAttention.__call__", "MLP.__call__", "Block.__call__",
-  "GPT.embed", "GPT.forward"];
+  "embed_tokens", "GPT.forward"];
 // An nn.Module runs through forward(); its NumPy twin is a plain callable
 const torchName = (fn) => fn.replace(/\.__call__$/, ".forward");
 const sci = (x) => (x === 0 ? "0" : x.toExponential(2));

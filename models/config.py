@@ -28,6 +28,32 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _HF_GELU_TANH = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 
 
+def _check_sizes(config: Any, int_fields: tuple[str, ...]) -> None:
+    """Every one of ``int_fields`` is a positive integer; dropout is in [0, 1)."""
+    for name in int_fields:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not 0.0 <= float(config.dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {config.dropout!r}")
+
+
+def _check_transformer_fields(config: Any, int_fields: tuple[str, ...]) -> None:
+    """The checks every transformer config shares: sizes, dropout, head split, choices, eps."""
+    _check_sizes(config, int_fields)
+    if config.n_embd % config.n_head != 0:
+        raise ValueError(
+            f"n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head}) "
+            "so that every head gets the same size"
+        )
+    for name, allowed in _CHOICES.items():  # fixed ones (an encoder's norm) are valid by definition
+        value = getattr(config, name)
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    if not float(config.layer_norm_eps) > 0.0:
+        raise ValueError(f"layer_norm_eps must be positive, got {config.layer_norm_eps!r}")
+
+
 class ConfigDict:
     """What every config dataclass shares: a changed copy, a plain dict and back (an unknown field
     is refused, named with the class), and the ``config.json`` of a model directory, which names
@@ -82,26 +108,10 @@ class GPTConfig(ConfigDict):
     layer_norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.n_embd % self.n_head != 0:
-            raise ValueError(
-                f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) "
-                "so that every head gets the same size"
-            )
-        for name, allowed in _CHOICES.items():
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        _check_transformer_fields(self, ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"))
         for name in ("bias", "tie_weights"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not float(self.layer_norm_eps) > 0.0:
-            raise ValueError(f"layer_norm_eps must be positive, got {self.layer_norm_eps!r}")
 
     @property
     def head_size(self) -> int:
@@ -234,31 +244,7 @@ class LSTMConfig(ConfigDict):
     architecture = "lstm"
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "block_size", "n_layer", "n_embd", "n_hidden"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-
-
-def _check_transformer_fields(config: Any, int_fields: tuple[str, ...]) -> None:
-    """The checks every transformer config shares: sizes, head split, positions, dropout, eps."""
-    for name in int_fields:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if config.n_embd % config.n_head != 0:
-        raise ValueError(
-            f"n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head}) "
-            "so that every head gets the same size"
-        )
-    if config.pos not in _CHOICES["pos"]:
-        raise ValueError(f"pos must be one of {', '.join(_CHOICES['pos'])}; got {config.pos!r}")
-    if not 0.0 <= float(config.dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {config.dropout!r}")
-    if not float(config.layer_norm_eps) > 0.0:
-        raise ValueError(f"layer_norm_eps must be positive, got {config.layer_norm_eps!r}")
+        _check_sizes(self, ("vocab_size", "block_size", "n_layer", "n_embd", "n_hidden"))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -35,6 +35,7 @@ class LMConfig(Protocol):
     def vocab_size(self) -> int: ...
 
 
+@runtime_checkable
 class CachedLM(Protocol):
     """A model that reads new tokens after a cache of the ones before (beam search, one sequence)."""
 
@@ -58,6 +59,7 @@ class CachedLM(Protocol):
         ...
 
 
+@runtime_checkable
 class CausalLM(CachedLM, Protocol):
     """A ``CachedLM`` whose one-row caches of different lengths merge into one batch and split again."""
 

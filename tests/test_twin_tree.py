@@ -19,7 +19,9 @@ from models import (
     lstm_torch,
 )
 from models.config import EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig
+from models.generate import CachedLM, CausalLM
 from models.numpy_nn import Embedding, Linear, LSTMWeights, Module
+from models.seq2seq import BoundDecoder
 from models.twin_numpy import TwinModel
 from models.weights import init_encdec_params, init_encoder_params, init_gpt_params, init_lstm_params
 
@@ -130,3 +132,12 @@ def test_wrong_dtype_or_shape_is_named_the_same_way_by_both_twins():
             ValueError, match=r"transformer\.h\.1\.attn\.c_attn\.weight: expected shape \(8, 24\)"
         ):
             cls(GPT, bad)
+
+
+@pytest.mark.parametrize("case", ["gpt", "lstm", "encdec"])
+def test_what_generation_needs(case):
+    for model in twins(case)[:2]:
+        if case == "encdec":  # beam search drives it through a source bound to it
+            assert isinstance(BoundDecoder(model, [1, 2]), CachedLM) and not isinstance(model, CachedLM)
+        else:
+            assert isinstance(model, CausalLM)

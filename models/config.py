@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 Norm = Literal["pre", "post"]
 Pos = Literal["learned", "sinusoidal"]
@@ -28,8 +28,70 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _HF_GELU_TANH = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 
 
+def _check_sizes(config: Any, int_fields: tuple[str, ...]) -> None:
+    """Every one of ``int_fields`` is a positive integer; dropout is in [0, 1)."""
+    for name in int_fields:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not 0.0 <= float(config.dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {config.dropout!r}")
+
+
+def _check_transformer_fields(config: Any, int_fields: tuple[str, ...]) -> None:
+    """The checks every transformer config shares: sizes, dropout, head split, choices, eps."""
+    _check_sizes(config, int_fields)
+    if config.n_embd % config.n_head != 0:
+        raise ValueError(
+            f"n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head}) "
+            "so that every head gets the same size"
+        )
+    for name, allowed in _CHOICES.items():  # fixed ones (an encoder's norm) are valid by definition
+        value = getattr(config, name)
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    if not float(config.layer_norm_eps) > 0.0:
+        raise ValueError(f"layer_norm_eps must be positive, got {config.layer_norm_eps!r}")
+
+
+class ConfigDict:
+    """What every config dataclass shares: a changed copy, a plain dict and back (an unknown field
+    is refused, named with the class), and the ``config.json`` of a model directory, which names
+    the model type and, under "playground", the architecture."""
+
+    model_type: ClassVar[str]  # config.json's "model_type"
+    architecture: ClassVar[str]  # config.json's "playground": {"architecture": …}
+
+    def replace(self, **changes: Any) -> Self:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_hf_dict(self) -> dict[str, Any]:
+        """The ``config.json`` of a model directory of this architecture."""
+        return {
+            "model_type": self.model_type,
+            **self.to_dict(),
+            "playground": {"architecture": self.architecture},
+        }
+
+    @classmethod
+    def from_hf_dict(cls, data: dict[str, Any]) -> Self:
+        """Read a ``config.json`` this project wrote: every field but "model_type" and "playground"."""
+        return cls.from_dict({k: v for k, v in data.items() if k not in ("model_type", "playground")})
+
+
 @dataclass(frozen=True)
-class GPTConfig:
+class GPTConfig(ConfigDict):
     """Decoder-only transformer hyper-parameters (the FFN is always 4 × n_embd)."""
 
     vocab_size: int = 65
@@ -46,26 +108,10 @@ class GPTConfig:
     layer_norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.n_embd % self.n_head != 0:
-            raise ValueError(
-                f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) "
-                "so that every head gets the same size"
-            )
-        for name, allowed in _CHOICES.items():
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        _check_transformer_fields(self, ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"))
         for name in ("bias", "tie_weights"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not float(self.layer_norm_eps) > 0.0:
-            raise ValueError(f"layer_norm_eps must be positive, got {self.layer_norm_eps!r}")
 
     @property
     def head_size(self) -> int:
@@ -86,20 +132,6 @@ class GPTConfig:
             and self.bias
             and self.tie_weights
         )
-
-    def replace(self, **changes: Any) -> GPTConfig:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GPTConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown GPTConfig field(s): {', '.join(unknown)}")
-        return cls(**data)
 
     # -- Hugging Face GPT-2 config.json ----------------------------------------------------
 
@@ -193,7 +225,7 @@ def preset(name: str, **overrides: Any) -> GPTConfig:
 
 
 @dataclass(frozen=True)
-class LSTMConfig:
+class LSTMConfig(ConfigDict):
     """A character-level LSTM language model: embedding → L stacked LSTM layers → linear head.
 
     Gates follow PyTorch's ``nn.LSTM`` (order i, f, g, o; two bias vectors per layer), so one
@@ -208,59 +240,15 @@ class LSTMConfig:
     n_hidden: int = 128  # hidden and cell state width
     dropout: float = 0.0  # between layers, training only
 
+    model_type = "playground-lstm"
+    architecture = "lstm"
+
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "block_size", "n_layer", "n_embd", "n_hidden"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-
-    def replace(self, **changes: Any) -> LSTMConfig:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LSTMConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown LSTMConfig field(s): {', '.join(unknown)}")
-        return cls(**data)
-
-    def to_hf_dict(self) -> dict[str, Any]:
-        """The ``config.json`` of an LSTM directory (the architecture named under "playground")."""
-        return {"model_type": "playground-lstm", **self.to_dict(), "playground": {"architecture": "lstm"}}
-
-    @classmethod
-    def from_hf_dict(cls, data: dict[str, Any]) -> LSTMConfig:
-        fields = {k: v for k, v in data.items() if k not in ("model_type", "playground")}
-        return cls.from_dict(fields)
-
-
-def _check_transformer_fields(config: Any, int_fields: tuple[str, ...]) -> None:
-    """The checks every transformer config shares: sizes, head split, positions, dropout, eps."""
-    for name in int_fields:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if config.n_embd % config.n_head != 0:
-        raise ValueError(
-            f"n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head}) "
-            "so that every head gets the same size"
-        )
-    if config.pos not in _CHOICES["pos"]:
-        raise ValueError(f"pos must be one of {', '.join(_CHOICES['pos'])}; got {config.pos!r}")
-    if not 0.0 <= float(config.dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {config.dropout!r}")
-    if not float(config.layer_norm_eps) > 0.0:
-        raise ValueError(f"layer_norm_eps must be positive, got {config.layer_norm_eps!r}")
+        _check_sizes(self, ("vocab_size", "block_size", "n_layer", "n_embd", "n_hidden"))
 
 
 @dataclass(frozen=True)
-class EncoderConfig:
+class EncoderConfig(ConfigDict):
     """An encoder-only (BERT-style) masked language model: bidirectional pre-LN blocks.
 
     The blocks are GPT's (pre-LN, GELU, biases, FFN 4 × n_embd); only the attention mask differs
@@ -280,6 +268,8 @@ class EncoderConfig:
     norm = "pre"  # fixed: x + f(LN(x))
     activation = "gelu"  # fixed: GELU, tanh approximation
     bias = True  # fixed: biases in linear layers and LayerNorms
+    model_type = "playground-encoder"
+    architecture = "encoder"
 
     def __post_init__(self) -> None:
         _check_transformer_fields(self, ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"))
@@ -288,36 +278,9 @@ class EncoderConfig:
     def head_size(self) -> int:
         return self.n_embd // self.n_head
 
-    def replace(self, **changes: Any) -> EncoderConfig:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EncoderConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown EncoderConfig field(s): {', '.join(unknown)}")
-        return cls(**data)
-
-    def to_hf_dict(self) -> dict[str, Any]:
-        """The ``config.json`` of an encoder directory (the architecture named under "playground")."""
-        return {
-            "model_type": "playground-encoder",
-            **self.to_dict(),
-            "playground": {"architecture": "encoder"},
-        }
-
-    @classmethod
-    def from_hf_dict(cls, data: dict[str, Any]) -> EncoderConfig:
-        fields = {k: v for k, v in data.items() if k not in ("model_type", "playground")}
-        return cls.from_dict(fields)
-
 
 @dataclass(frozen=True)
-class EncDecConfig:
+class EncDecConfig(ConfigDict):
     """An encoder-decoder transformer (the 2017 layout, pre-LN): a bidirectional encoder reads the
     source; decoder blocks add cross-attention (queries from the target, keys and values from the
     encoder's output) between their masked self-attention and their MLP.
@@ -343,6 +306,8 @@ class EncDecConfig:
     norm = "pre"
     activation = "gelu"
     bias = True
+    model_type = "playground-encoder-decoder"
+    architecture = "encoder-decoder"
 
     def __post_init__(self) -> None:
         _check_transformer_fields(
@@ -392,30 +357,3 @@ class EncDecConfig:
             dropout=self.dropout,
             layer_norm_eps=self.layer_norm_eps,
         )
-
-    def replace(self, **changes: Any) -> EncDecConfig:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EncDecConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown EncDecConfig field(s): {', '.join(unknown)}")
-        return cls(**data)
-
-    def to_hf_dict(self) -> dict[str, Any]:
-        """The ``config.json`` of an encoder-decoder directory."""
-        return {
-            "model_type": "playground-encoder-decoder",
-            **self.to_dict(),
-            "playground": {"architecture": "encoder-decoder"},
-        }
-
-    @classmethod
-    def from_hf_dict(cls, data: dict[str, Any]) -> EncDecConfig:
-        fields = {k: v for k, v in data.items() if k not in ("model_type", "playground")}
-        return cls.from_dict(fields)

@@ -17,7 +17,6 @@ C channels, nh heads, hs head size, V target vocabulary, L layers.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Mapping
 
@@ -26,19 +25,17 @@ import numpy as np
 from models.config import EncDecConfig
 from models.encoder_numpy import Encoder
 from models.gpt_numpy import (
-    MLP,
     Block,
-    CausalSelfAttention,
     Conv1D,
     LayerNorm,
     attention_mask,
-    cross_entropy,
+    embed_tokens,
     position_ids,
-    sinusoidal_positions,
     softmax,
 )
+from models.numpy_nn import Embedding, Module, Params
 from models.trace import DecoderTrace, EncDecTrace, EncoderTrace
-from models.weights import encdec_num_params
+from models.twin_numpy import TwinModel, cross_entropy, stack_layers
 
 # per decoder layer: self-attention (k, v), each (B, nh, Tk, hs),
 # then cross-attention (k, v), each (B, nh, S, hs), computed once per source
@@ -63,13 +60,15 @@ def cross_attention_mask(
     return mask
 
 
-class CrossAttention:
+class CrossAttention(Module):
     """Queries from the decoder, keys and values from the encoder's output (GPT-2's layout:
     ``q_attn`` C → C for queries, ``c_attn`` C → 2C for keys and values, ``c_proj`` C → C)."""
 
-    def __init__(self, config: EncDecConfig, q_attn: Conv1D, c_attn: Conv1D, c_proj: Conv1D):
+    def __init__(self, config: EncDecConfig, params: Params):
         self.n_head, self.n_embd = config.n_head, config.n_embd
-        self.q_attn, self.c_attn, self.c_proj = q_attn, c_attn, c_proj
+        self.q_attn = Conv1D(config.n_embd, config.n_embd, config.bias, params.scope("q_attn"))
+        self.c_attn = Conv1D(config.n_embd, 2 * config.n_embd, config.bias, params.scope("c_attn"))
+        self.c_proj = Conv1D(config.n_embd, config.n_embd, config.bias, params.scope("c_proj"))
 
     def kv(self, memory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The encoder output (B, S, C) → keys and values, each (B, nh, S, hs): once per source."""
@@ -99,18 +98,12 @@ class CrossAttention:
 class DecoderBlock(Block):
     """GPT's pre-LN block with cross-attention between its self-attention and its MLP."""
 
-    def __init__(
-        self,
-        config: EncDecConfig,
-        ln_1: LayerNorm,
-        attn: CausalSelfAttention,
-        ln_2: LayerNorm,
-        mlp: MLP,
-        ln_cross_attn: LayerNorm,
-        crossattention: CrossAttention,
-    ):
-        super().__init__(config, ln_1, attn, ln_2, mlp)
-        self.ln_cross_attn, self.crossattention = ln_cross_attn, crossattention
+    def __init__(self, config: EncDecConfig, params: Params):
+        super().__init__(config, params)
+        self.ln_cross_attn = LayerNorm(
+            config.n_embd, config.bias, config.layer_norm_eps, params.scope("ln_cross_attn")
+        )
+        self.crossattention = CrossAttention(config, params.scope("crossattention"))
 
     def __call__(
         self,
@@ -131,63 +124,30 @@ class DecoderBlock(Block):
         return x, present, record
 
 
-class Decoder:
+class Decoder(Module):
     """Target embeddings → L decoder blocks → ln_f → LM head (the target embedding, tied)."""
 
-    def __init__(
-        self,
-        config: EncDecConfig,
-        params: Mapping[str, np.ndarray],
-        wte: np.ndarray | None = None,
-        dtype: str = "float32",
-    ):
-        """``wte``: a shared embedding table (share_embeddings), else ``decoder.wte.weight`` is read."""
+    def __init__(self, config: EncDecConfig, params: Params):
+        """With share_embeddings the owner sets ``wte`` to the encoder's table."""
         self.config = config
-        self.dtype = np.dtype(dtype)
-
-        def p(name: str) -> np.ndarray:
-            return np.ascontiguousarray(params["decoder." + name], dtype=self.dtype)
-
-        def conv(name: str) -> Conv1D:
-            return Conv1D(p(name + ".weight"), p(name + ".bias"))
-
-        def ln(name: str) -> LayerNorm:
-            return LayerNorm(p(name + ".weight"), p(name + ".bias"), config.layer_norm_eps)
-
         n = config.tgt_block_size
         self.causal = np.tril(np.ones((n, n), dtype=bool))  # (block, block)
-        self.wte = wte if wte is not None else p("wte.weight")  # (V, C)
-        self.wpe = p("wpe.weight") if config.pos == "learned" else None  # (block_size, C)
-        self.h = [
-            DecoderBlock(
-                config,
-                ln(f"h.{i}.ln_1"),
-                CausalSelfAttention(config, conv(f"h.{i}.attn.c_attn"), conv(f"h.{i}.attn.c_proj")),
-                ln(f"h.{i}.ln_2"),
-                MLP(config, conv(f"h.{i}.mlp.c_fc"), conv(f"h.{i}.mlp.c_proj")),
-                ln(f"h.{i}.ln_cross_attn"),
-                CrossAttention(
-                    config,
-                    conv(f"h.{i}.crossattention.q_attn"),
-                    conv(f"h.{i}.crossattention.c_attn"),
-                    conv(f"h.{i}.crossattention.c_proj"),
-                ),
-            )
-            for i in range(config.n_dec_layer)
-        ]
-        self.ln_f = ln("ln_f")
+        shared = config.share_embeddings
+        self.wte = None if shared else Embedding(config.tgt_vocab_size, config.n_embd, params.scope("wte"))
+        self.wpe = (
+            Embedding(config.tgt_block_size, config.n_embd, params.scope("wpe"))
+            if config.pos == "learned"
+            else None
+        )
+        self.h = [DecoderBlock(config, params.scope(f"h.{i}")) for i in range(config.n_dec_layer)]
+        self.ln_f = LayerNorm(config.n_embd, config.bias, config.layer_norm_eps, params.scope("ln_f"))
 
     def head(self, x: np.ndarray) -> np.ndarray:
         """Residual stream → logits: ln_f then x @ wteᵀ; (B, T, C) → (B, T, V)."""
-        return self.ln_f(x) @ self.wte.T
+        return self.ln_f(x) @ self.wte.weight.T
 
     def embed(self, ids: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tok_emb = self.wte[ids]  # (B, T, C)
-        if self.wpe is not None:
-            pos_emb = self.wpe[positions]  # (B, T, C)
-        else:
-            pos_emb = sinusoidal_positions(positions, self.config.n_embd).astype(self.dtype)  # (B, T, C)
-        return tok_emb, pos_emb
+        return embed_tokens(self.wte, self.wpe, ids, positions)
 
     def __call__(
         self,
@@ -229,49 +189,35 @@ class Decoder:
         logits = self.head(x)  # (B, T, V)
         if not trace:
             return logits, present, None
-
-        def stack(key: str) -> np.ndarray:
-            return np.stack([r[key] for r in records])
-
-        tr = DecoderTrace(
-            tok_emb=tok_emb,
-            pos_emb=pos_emb,
-            positions=positions,
-            mask=mask,
-            q=stack("q"),
-            k=stack("k"),
-            v=stack("v"),
-            att_scores=stack("att_scores"),
-            att_probs=stack("att_probs"),
-            cross_mask=cross_mask,
-            cross_q=stack("cross_q"),
-            cross_k=stack("cross_k"),
-            cross_v=stack("cross_v"),
-            cross_scores=stack("cross_scores"),
-            cross_probs=stack("cross_probs"),
-            resid_mid=stack("resid_mid"),
-            resid_cross=stack("resid_cross"),
-            mlp_act=stack("mlp_act"),
-            residual=np.stack(residual),
-            logit_lens=np.stack([self.head(r) for r in residual[1:]]),
-            logits=logits,
+        return (
+            logits,
+            present,
+            stack_layers(
+                DecoderTrace,
+                records,  # self-attention, cross-attention, resid_mid, resid_cross, mlp_act: (L, …)
+                tok_emb=tok_emb,
+                pos_emb=pos_emb,
+                positions=positions,
+                mask=mask,
+                cross_mask=cross_mask,
+                residual=np.stack(residual),
+                logit_lens=np.stack([self.head(r) for r in residual[1:]]),
+                logits=logits,
+            ),
         )
-        return logits, present, tr
 
 
-class EncoderDecoder:
+class EncoderDecoder(TwinModel):
     """The whole model: Encoder reads the source once; Decoder writes the target token by token."""
 
-    inference_context = staticmethod(contextlib.nullcontext)  # nothing to switch off in NumPy
-
     def __init__(self, config: EncDecConfig, params: Mapping[str, np.ndarray], dtype: str = "float32"):
-        self.config = config
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-        self.encoder = Encoder(config.encoder_config(), params, "encoder.", dtype)
-        shared = self.encoder.wte if config.share_embeddings else None
-        self.decoder = Decoder(config, params, shared, dtype)
+        """Parameters from ``params`` (named as in the file), as arrays of ``dtype``."""
+        super().__init__(config)
+        params = Params(params, dtype)
+        self.encoder = Encoder(config.encoder_config(), params.scope("encoder"))
+        self.decoder = Decoder(config, params.scope("decoder"))
+        if config.share_embeddings:
+            self.decoder.wte = self.encoder.wte  # one table, stored as encoder.wte.weight
 
     def encode(
         self, src_ids: np.ndarray, src_padding_mask: np.ndarray | None = None, trace: bool = False
@@ -310,8 +256,6 @@ class EncoderDecoder:
             return logits
         return logits, EncDecTrace(self.encoder.make_trace(seen, memory), dtr)
 
-    __call__ = forward
-
     def loss(
         self,
         src_ids: np.ndarray,
@@ -323,12 +267,3 @@ class EncoderDecoder:
         """Mean cross-entropy (nats per token) of ``tgt_out`` (-1 = ignore) given source and ``tgt_in``."""
         logits = self.forward(src_ids, tgt_in, src_padding_mask, tgt_padding_mask)
         return cross_entropy(logits, tgt_out)
-
-    @staticmethod
-    def reorder_past(past: Past, index: np.ndarray) -> Past:
-        """Select / repeat batch rows of the decoder's cache, cross-attention included (beam search)."""
-        index = np.asarray(index, dtype=np.int64)
-        return [tuple(t[index] for t in layer) for layer in past]
-
-    def num_parameters(self) -> int:
-        return encdec_num_params(self.config)  # shared and tied matrices counted once

@@ -32,13 +32,12 @@ from models.gpt_torch import (
     Conv1D,
     LayerNorm,
     attention_mask,
-    cross_entropy,
+    embed_tokens,
     position_ids,
-    sinusoidal_positions,
     softmax,
 )
-from models.torch_params import copy_params
 from models.trace import DecoderTrace, EncDecTrace, EncoderTrace
+from models.twin_torch import TwinModel, cross_entropy, stack_layers
 from models.weights import init_encdec_params
 
 # per decoder layer: self-attention (k, v), each (B, nh, Tk, hs),
@@ -133,12 +132,13 @@ class Decoder(nn.Module):
     """Target embeddings → L decoder blocks → ln_f → LM head (the target embedding, tied)."""
 
     def __init__(self, config: EncDecConfig):
-        """With share_embeddings the owner replaces ``wte`` by the encoder's table."""
+        """With share_embeddings the owner sets ``wte`` to the encoder's table."""
         super().__init__()
         self.config = config
         n = config.tgt_block_size
         self.register_buffer("causal", torch.tril(torch.ones(n, n, dtype=torch.bool)), persistent=False)
-        self.wte = nn.Embedding(config.tgt_vocab_size, config.n_embd)
+        shared = config.share_embeddings
+        self.wte = None if shared else nn.Embedding(config.tgt_vocab_size, config.n_embd)
         self.wpe = nn.Embedding(config.tgt_block_size, config.n_embd) if config.pos == "learned" else None
         self.drop = nn.Dropout(config.dropout)
         self.h = nn.ModuleList(DecoderBlock(config) for _ in range(config.n_dec_layer))
@@ -149,12 +149,7 @@ class Decoder(nn.Module):
         return self.ln_f(x) @ self.wte.weight.T
 
     def embed(self, ids: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        tok_emb = self.wte(ids)  # (B, T, C)
-        if self.wpe is not None:
-            pos_emb = self.wpe(positions)  # (B, T, C)
-        else:
-            pos_emb = sinusoidal_positions(positions, self.config.n_embd).to(tok_emb.dtype)  # (B, T, C)
-        return tok_emb, pos_emb
+        return embed_tokens(self.wte, self.wpe, ids, positions)
 
     def forward(
         self,
@@ -196,58 +191,37 @@ class Decoder(nn.Module):
         logits = self.head(x)  # (B, T, V)
         if not trace:
             return logits, present, None
-
-        def stack(key: str) -> torch.Tensor:
-            return torch.stack([r[key] for r in records])
-
-        tr = DecoderTrace(
-            tok_emb=tok_emb,
-            pos_emb=pos_emb,
-            positions=positions,
-            mask=mask,
-            q=stack("q"),
-            k=stack("k"),
-            v=stack("v"),
-            att_scores=stack("att_scores"),
-            att_probs=stack("att_probs"),
-            cross_mask=cross_mask,
-            cross_q=stack("cross_q"),
-            cross_k=stack("cross_k"),
-            cross_v=stack("cross_v"),
-            cross_scores=stack("cross_scores"),
-            cross_probs=stack("cross_probs"),
-            resid_mid=stack("resid_mid"),
-            resid_cross=stack("resid_cross"),
-            mlp_act=stack("mlp_act"),
-            residual=torch.stack(residual),
-            logit_lens=torch.stack([self.head(r) for r in residual[1:]]),
-            logits=logits,
+        return (
+            logits,
+            present,
+            stack_layers(
+                DecoderTrace,
+                records,  # self-attention, cross-attention, resid_mid, resid_cross, mlp_act: (L, …)
+                tok_emb=tok_emb,
+                pos_emb=pos_emb,
+                positions=positions,
+                mask=mask,
+                cross_mask=cross_mask,
+                residual=torch.stack(residual),
+                logit_lens=torch.stack([self.head(r) for r in residual[1:]]),
+                logits=logits,
+            ),
         )
-        return logits, present, tr
 
 
-class EncoderDecoder(nn.Module):
+class EncoderDecoder(TwinModel):
     """The whole model: Encoder reads the source once; Decoder writes the target token by token."""
-
-    inference_context = staticmethod(torch.inference_mode)  # no autograd bookkeeping while decoding
 
     def __init__(
         self, config: EncDecConfig, params: Mapping[str, np.ndarray] | None = None, dtype: str = "float32"
     ):
         """Parameters from ``params`` (named as in the file) or, without them, GPT-2's random init."""
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.encoder = Encoder(config.encoder_config())
         self.decoder = Decoder(config)
         if config.share_embeddings:
             self.decoder.wte = self.encoder.wte  # one table, stored as encoder.wte.weight
-        self.load_params(params if params is not None else init_encdec_params(config, seed=0))
-        self.to(getattr(torch, dtype))
-        self.eval()
-
-    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
-        """Copy arrays named as in the safetensors file into the parameters (shared ones once)."""
-        copy_params(self, params)
+        self.load(params if params is not None else init_encdec_params(config, seed=0), dtype)
 
     def encode(
         self, src_ids: torch.Tensor, src_padding_mask: torch.Tensor | None = None, trace: bool = False
@@ -297,16 +271,3 @@ class EncoderDecoder(nn.Module):
         """Mean cross-entropy (nats per token) of ``tgt_out`` (-1 = ignore) given source and ``tgt_in``."""
         logits = self.forward(src_ids, tgt_in, src_padding_mask, tgt_padding_mask)
         return cross_entropy(logits, tgt_out)
-
-    @staticmethod
-    def reorder_past(past: Past, index: np.ndarray) -> Past:
-        """Select / repeat batch rows of the decoder's cache, cross-attention included (beam search)."""
-        index = torch.as_tensor(np.asarray(index, dtype=np.int64))
-        return [tuple(t[index] for t in layer) for layer in past]
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())  # shared and tied matrices counted once
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """Parameters as NumPy arrays under their file names, a shared table stored once."""
-        return {name: p.detach().cpu().numpy().copy() for name, p in self.named_parameters()}

@@ -16,7 +16,6 @@ Shape letters: B batch, T tokens, C channels, nh heads, hs head size, V vocabula
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,17 +23,16 @@ import numpy as np
 
 from models.config import EncoderConfig
 from models.gpt_numpy import (
-    MLP,
     Block,
     CausalSelfAttention,
     Conv1D,
     LayerNorm,
-    cross_entropy,
+    embed_tokens,
     gelu,
-    sinusoidal_positions,
 )
+from models.numpy_nn import Embedding, Module, Params
 from models.trace import EncoderTrace
-from models.weights import encoder_num_params
+from models.twin_numpy import TwinModel, stack_layers
 
 # -- what is new: a mask without a triangle, positions that skip padding -----------------------
 
@@ -69,65 +67,41 @@ class SelfAttention(CausalSelfAttention):
 class EncoderBlock(Block):
     """GPT's pre-LN block around a ``SelfAttention``: x + attn(LN(x)), then x + MLP(LN(x))."""
 
+    def __init__(self, config: EncoderConfig, params: Params):
+        super().__init__(config, params)
+        self.attn = SelfAttention(config, params.scope("attn"))
 
-class MLMHead:
+
+class MLMHead(Module):
     """BERT's masked-LM head: dense → GELU → LayerNorm, then wteᵀ (tied) + bias; (B, T, C) → (B, T, V)."""
 
-    def __init__(self, config: EncoderConfig, dense: Conv1D, ln: LayerNorm, bias: np.ndarray):
-        self.dense, self.ln, self.bias = dense, ln, bias
+    def __init__(self, config: EncoderConfig, params: Params):
+        self.dense = Conv1D(config.n_embd, config.n_embd, True, params.scope("dense"))
+        self.ln = LayerNorm(config.n_embd, True, config.layer_norm_eps, params.scope("ln"))
+        self.bias = params.array("bias", (config.vocab_size,))
 
     def __call__(self, x: np.ndarray, wte: np.ndarray) -> np.ndarray:
         h = self.ln(gelu(self.dense(x)))  # (B, T, C)
         return h @ wte.T + self.bias  # (B, T, V)
 
 
-class Encoder:
+class Encoder(Module):
     """Embeddings → L bidirectional blocks → ln_f: the stack of the masked LM and of the
-    encoder-decoder (parameters under ``prefix``)."""
+    encoder-decoder (its parameters under the owner's ``params.scope("encoder")``)."""
 
-    def __init__(
-        self,
-        config: EncoderConfig,
-        params: Mapping[str, np.ndarray],
-        prefix: str = "encoder.",
-        dtype: str = "float32",
-    ):
+    def __init__(self, config: EncoderConfig, params: Params):
         self.config = config
-        self.dtype = np.dtype(dtype)
-
-        def p(name: str) -> np.ndarray:
-            return np.ascontiguousarray(params[prefix + name], dtype=self.dtype)
-
-        eps = config.layer_norm_eps
-        self.wte = p("wte.weight")  # (V, C)
-        self.wpe = p("wpe.weight") if config.pos == "learned" else None  # (block_size, C)
-        self.h = [
-            EncoderBlock(
-                config,
-                LayerNorm(p(f"h.{i}.ln_1.weight"), p(f"h.{i}.ln_1.bias"), eps),
-                SelfAttention(
-                    config,
-                    Conv1D(p(f"h.{i}.attn.c_attn.weight"), p(f"h.{i}.attn.c_attn.bias")),
-                    Conv1D(p(f"h.{i}.attn.c_proj.weight"), p(f"h.{i}.attn.c_proj.bias")),
-                ),
-                LayerNorm(p(f"h.{i}.ln_2.weight"), p(f"h.{i}.ln_2.bias"), eps),
-                MLP(
-                    config,
-                    Conv1D(p(f"h.{i}.mlp.c_fc.weight"), p(f"h.{i}.mlp.c_fc.bias")),
-                    Conv1D(p(f"h.{i}.mlp.c_proj.weight"), p(f"h.{i}.mlp.c_proj.bias")),
-                ),
-            )
-            for i in range(config.n_layer)
-        ]
-        self.ln_f = LayerNorm(p("ln_f.weight"), p("ln_f.bias"), eps)
+        self.wte = Embedding(config.vocab_size, config.n_embd, params.scope("wte"))
+        self.wpe = (
+            Embedding(config.block_size, config.n_embd, params.scope("wpe"))
+            if config.pos == "learned"
+            else None
+        )
+        self.h = [EncoderBlock(config, params.scope(f"h.{i}")) for i in range(config.n_layer)]
+        self.ln_f = LayerNorm(config.n_embd, True, config.layer_norm_eps, params.scope("ln_f"))
 
     def embed(self, ids: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tok_emb = self.wte[ids]  # (B, T, C): an embedding is a row lookup
-        if self.wpe is not None:
-            pos_emb = self.wpe[positions]  # (B, T, C)
-        else:
-            pos_emb = sinusoidal_positions(positions, self.config.n_embd).astype(self.dtype)  # (B, T, C)
-        return tok_emb, pos_emb
+        return embed_tokens(self.wte, self.wpe, ids, positions)
 
     def __call__(
         self, ids: np.ndarray, padding_mask: np.ndarray | None = None
@@ -158,55 +132,33 @@ class Encoder:
         logits: np.ndarray | None = None,
     ) -> EncoderTrace:
         """An ``EncoderTrace`` from what ``__call__`` saw; with a head, the logit lens through it."""
-
-        def stack(key: str) -> np.ndarray:
-            return np.stack([r[key] for r in seen["records"]])
-
-        lens = None if head is None else np.stack([head(self.ln_f(r)) for r in seen["residual"][1:]])
-        return EncoderTrace(
-            tok_emb=seen["tok_emb"],
-            pos_emb=seen["pos_emb"],
-            positions=seen["positions"],
-            mask=seen["mask"],
-            q=stack("q"),
-            k=stack("k"),
-            v=stack("v"),
-            att_scores=stack("att_scores"),
-            att_probs=stack("att_probs"),
-            resid_mid=stack("resid_mid"),
-            mlp_act=stack("mlp_act"),
-            residual=np.stack(seen["residual"]),
+        seen = dict(seen)
+        records, residual = seen.pop("records"), seen.pop("residual")
+        lens = None if head is None else np.stack([head(self.ln_f(r)) for r in residual[1:]])
+        return stack_layers(
+            EncoderTrace,
+            records,
+            **seen,
+            residual=np.stack(residual),
             output=output,
             logit_lens=lens,
             logits=logits,
         )
 
 
-class MaskedLM:
+class MaskedLM(TwinModel):
     """The whole model: Encoder → MLM head (its decoder matrix is the token embedding)."""
 
-    inference_context = staticmethod(contextlib.nullcontext)  # nothing to switch off in NumPy
-
     def __init__(self, config: EncoderConfig, params: Mapping[str, np.ndarray], dtype: str = "float32"):
-        self.config = config
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-
-        def p(name: str) -> np.ndarray:
-            return np.ascontiguousarray(params[name], dtype=self.dtype)
-
-        self.encoder = Encoder(config, params, "encoder.", dtype)
-        self.mlm_head = MLMHead(
-            config,
-            Conv1D(p("mlm_head.dense.weight"), p("mlm_head.dense.bias")),
-            LayerNorm(p("mlm_head.ln.weight"), p("mlm_head.ln.bias"), config.layer_norm_eps),
-            p("mlm_head.bias"),
-        )
+        """Parameters from ``params`` (named as in the file), as arrays of ``dtype``."""
+        super().__init__(config)
+        params = Params(params, dtype)
+        self.encoder = Encoder(config, params.scope("encoder"))
+        self.mlm_head = MLMHead(config, params.scope("mlm_head"))
 
     def head(self, x: np.ndarray) -> np.ndarray:
         """Encoder output (after ln_f) → logits: (B, T, C) → (B, T, V)."""
-        return self.mlm_head(x, self.encoder.wte)
+        return self.mlm_head(x, self.encoder.wte.weight)
 
     def forward(
         self, ids: np.ndarray, padding_mask: np.ndarray | None = None, trace: bool = False
@@ -220,13 +172,3 @@ class MaskedLM:
         if not trace:
             return logits
         return logits, self.encoder.make_trace(seen, output, self.head, logits)
-
-    __call__ = forward
-
-    def loss(self, ids: np.ndarray, targets: np.ndarray, padding_mask: np.ndarray | None = None) -> float:
-        """Mean cross-entropy (nats per token) at the positions whose target is not -1 (the masked ones)."""
-        logits = self.forward(ids, padding_mask)
-        return cross_entropy(logits, targets)
-
-    def num_parameters(self) -> int:
-        return encoder_num_params(self.config)  # the tied decoder matrix is counted once

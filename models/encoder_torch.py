@@ -30,12 +30,11 @@ from models.gpt_torch import (
     CausalSelfAttention,
     Conv1D,
     LayerNorm,
-    cross_entropy,
+    embed_tokens,
     gelu,
-    sinusoidal_positions,
 )
-from models.torch_params import copy_params
 from models.trace import EncoderTrace
+from models.twin_torch import TwinModel, stack_layers
 from models.weights import init_encoder_params
 
 # -- what is new: a mask without a triangle, positions that skip padding -----------------------
@@ -104,12 +103,7 @@ class Encoder(nn.Module):
         self.ln_f = LayerNorm(config.n_embd, True, config.layer_norm_eps)
 
     def embed(self, ids: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        tok_emb = self.wte(ids)  # (B, T, C): an embedding is a row lookup
-        if self.wpe is not None:
-            pos_emb = self.wpe(positions)  # (B, T, C)
-        else:
-            pos_emb = sinusoidal_positions(positions, self.config.n_embd).to(tok_emb.dtype)  # (B, T, C)
-        return tok_emb, pos_emb
+        return embed_tokens(self.wte, self.wpe, ids, positions)
 
     def forward(
         self, ids: torch.Tensor, padding_mask: torch.Tensor | None = None
@@ -140,50 +134,31 @@ class Encoder(nn.Module):
         logits: torch.Tensor | None = None,
     ) -> EncoderTrace:
         """An ``EncoderTrace`` from what ``forward`` saw; with a head, the logit lens through it."""
-
-        def stack(key: str) -> torch.Tensor:
-            return torch.stack([r[key] for r in seen["records"]])
-
-        lens = None if head is None else torch.stack([head(self.ln_f(r)) for r in seen["residual"][1:]])
-        return EncoderTrace(
-            tok_emb=seen["tok_emb"],
-            pos_emb=seen["pos_emb"],
-            positions=seen["positions"],
-            mask=seen["mask"],
-            q=stack("q"),
-            k=stack("k"),
-            v=stack("v"),
-            att_scores=stack("att_scores"),
-            att_probs=stack("att_probs"),
-            resid_mid=stack("resid_mid"),
-            mlp_act=stack("mlp_act"),
-            residual=torch.stack(seen["residual"]),
+        seen = dict(seen)
+        records, residual = seen.pop("records"), seen.pop("residual")
+        lens = None if head is None else torch.stack([head(self.ln_f(r)) for r in residual[1:]])
+        return stack_layers(
+            EncoderTrace,
+            records,
+            **seen,
+            residual=torch.stack(residual),
             output=output,
             logit_lens=lens,
             logits=logits,
         )
 
 
-class MaskedLM(nn.Module):
+class MaskedLM(TwinModel):
     """The whole model: Encoder → MLM head (its decoder matrix is the token embedding)."""
-
-    inference_context = staticmethod(torch.inference_mode)  # no autograd bookkeeping at inference
 
     def __init__(
         self, config: EncoderConfig, params: Mapping[str, np.ndarray] | None = None, dtype: str = "float32"
     ):
         """Parameters from ``params`` (named as in the file) or, without them, GPT-2's random init."""
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.encoder = Encoder(config)
         self.mlm_head = MLMHead(config)
-        self.load_params(params if params is not None else init_encoder_params(config, seed=0))
-        self.to(getattr(torch, dtype))
-        self.eval()
-
-    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
-        """Copy arrays named as in the safetensors file into the parameters."""
-        copy_params(self, params)
+        self.load(params if params is not None else init_encoder_params(config, seed=0), dtype)
 
     def head(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder output (after ln_f) → logits: (B, T, C) → (B, T, V)."""
@@ -201,17 +176,3 @@ class MaskedLM(nn.Module):
         if not trace:
             return logits
         return logits, self.encoder.make_trace(seen, output, self.head, logits)
-
-    def loss(
-        self, ids: torch.Tensor, targets: torch.Tensor, padding_mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Mean cross-entropy (nats per token) at the positions whose target is not -1 (the masked ones)."""
-        logits = self.forward(ids, padding_mask)
-        return cross_entropy(logits, targets)
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())  # the tied decoder matrix is counted once
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """Parameters as NumPy arrays under their file names."""
-        return {name: p.detach().cpu().numpy().copy() for name, p in self.named_parameters()}

@@ -1,16 +1,20 @@
 """Streaming generation and beam search for decoder-only models, on either twin.
 
-Both twins expose the same ``forward_cached(ids, past, padding_mask, trace)`` and
-``reorder_past(past, index)``, so this code never asks which backend it drives: logits are
-turned into float64 NumPy arrays and handed to the one sampler in ``models.sampling``.
+What this code needs from a model is written down as two protocols: ``CachedLM`` (a context,
+``forward_cached(ids, past, padding_mask, trace)`` and ``reorder_past(past, index)``: beam search
+and one sequence) and ``CausalLM`` (also ``merge_past`` / ``split_past``: several sequences in one
+batch). Both twins of every decoder-only model are a ``CausalLM``, so this code never asks which
+backend it drives: logits are turned into float64 NumPy arrays and handed to the one sampler in
+``models.sampling``. A cache (``past``) is the model's own business here.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -18,6 +22,62 @@ from models.sampling import SampleStep, SamplingParams, sample_next
 from models.trace import to_numpy
 
 StopReason = Literal["max_tokens", "context", "stop_token", "shutdown"]
+Past = Any  # a model's cache (KV cache or LSTM state), handed back to the model as it is
+
+
+class LMConfig(Protocol):
+    """What generation reads of a model's config."""
+
+    @property
+    def block_size(self) -> int: ...  # the context: the most tokens one sequence may hold
+
+    @property
+    def vocab_size(self) -> int: ...
+
+
+@runtime_checkable
+class CachedLM(Protocol):
+    """A model that reads new tokens after a cache of the ones before (beam search, one sequence)."""
+
+    @property
+    def config(self) -> LMConfig: ...
+
+    def inference_context(self) -> AbstractContextManager[Any]: ...
+
+    def forward_cached(
+        self,
+        ids: Any,
+        past: Past = None,
+        padding_mask: Any = None,
+        trace: bool | Literal["attention"] = False,
+    ) -> tuple[Any, Past, Any]:
+        """ids (B, T) after ``past`` → (logits (B, T, V), the new cache, trace or None)."""
+        ...
+
+    def reorder_past(self, past: Past, index: np.ndarray) -> Past:
+        """The cache's batch rows selected / repeated by ``index``."""
+        ...
+
+
+@runtime_checkable
+class CausalLM(CachedLM, Protocol):
+    """A ``CachedLM`` whose one-row caches of different lengths merge into one batch and split again."""
+
+    def past_length(self, past: Past) -> int:
+        """How many keys a cache holds (0 for a state without a time axis)."""
+        ...
+
+    def merge_past(self, pasts: Sequence[Past]) -> tuple[Past, Any, list[int]]:
+        """One-row caches → (one batch, its padding mask or None, each row's left padding)."""
+        ...
+
+    def split_past(self, past: Past, pads: Sequence[int]) -> list[Past]:
+        """The inverse of ``merge_past``: each row's own cache."""
+        ...
+
+
+class Detokenizer(Protocol):
+    def decode(self, ids: Sequence[int]) -> str: ...
 
 
 @dataclass
@@ -45,7 +105,7 @@ class TextStream:
     whole sequence is decoded each time and a trailing half character (decoded as �) is held
     back until the token that completes it arrives."""
 
-    def __init__(self, tokenizer: Any, prompt: Sequence[int]):
+    def __init__(self, tokenizer: Detokenizer, prompt: Sequence[int]):
         self.tokenizer, self.ids = tokenizer, list(prompt)
         self.shown = tokenizer.decode(self.ids).rstrip("\ufffd")
 
@@ -58,7 +118,9 @@ class TextStream:
         return new
 
 
-def _run(model: Any, ids: np.ndarray, past: Any, trace: bool | str) -> tuple[np.ndarray, Any, Any]:
+def _run(
+    model: CachedLM, ids: np.ndarray, past: Past, trace: bool | Literal["attention"]
+) -> tuple[np.ndarray, Past, Any]:
     with model.inference_context():
         logits, past, tr = model.forward_cached(ids, past, None, trace)
     return to_numpy(logits[:, -1, :]), past, tr
@@ -79,7 +141,7 @@ class Decoding:
     n_candidates: int = 10
     stream: TextStream | None = None
     out: list[int] = field(default_factory=list)  # generated ids
-    past: Any = None  # None until the prompt has been read
+    past: Past = None  # None until the prompt has been read
     reason: StopReason | None = None  # set once finished
     busy: float = 0.0  # seconds of compute spent on this sequence
     ttft_ms: float = 0.0
@@ -100,7 +162,7 @@ class Decoding:
         )
 
 
-def checked_prompt(model: Any, prompt_ids: Sequence[int], max_new_tokens: int) -> tuple[list[int], int]:
+def checked_prompt(model: CachedLM, prompt_ids: Sequence[int], max_new_tokens: int) -> tuple[list[int], int]:
     """(the prompt as ints, the model's context), or ValueError saying what is wrong."""
     prompt = [int(i) for i in prompt_ids]
     block = model.config.block_size
@@ -114,13 +176,13 @@ def checked_prompt(model: Any, prompt_ids: Sequence[int], max_new_tokens: int) -
 
 
 def start(
-    model: Any,
+    model: CachedLM,
     prompt_ids: Sequence[int],
     max_new_tokens: int,
     params: SamplingParams | None = None,
     seed: int | np.random.Generator | None = 0,
     *,
-    tokenizer: Any = None,
+    tokenizer: Detokenizer | None = None,
     include_attention: bool = False,
     stop_ids: Sequence[int] = (),
     n_candidates: int = 10,
@@ -151,10 +213,10 @@ class DecodeBatch:
     (prompts differ in length). One member alone runs exactly as it would unbatched.
     """
 
-    def __init__(self, model: Any):
+    def __init__(self, model: CausalLM):
         self.model = model
         self.members: list[Decoding] = []  # whose caches ``past`` holds, in row order
-        self.past: Any = None
+        self.past: Past = None
         self.pads: list[int] = []  # left padding of each row
 
     def _arrange(self, going: list[Decoding]) -> None:
@@ -197,7 +259,7 @@ class DecodeBatch:
             self._arrange(going)
             padding_mask = None
             if any(self.pads):
-                length = self.past[0][0].shape[2] + 1  # the keys after this step
+                length = self.model.past_length(self.past) + 1  # the keys after this step
                 padding_mask = np.arange(length)[None, :] >= np.asarray(self.pads)[:, None]  # (B, Tk)
             out, self.past, tr = self.model.forward_cached(ids, self.past, padding_mask, trace)
         logits = to_numpy(out[:, -1, :])
@@ -249,7 +311,7 @@ class DecodeBatch:
         return events
 
 
-def step(model: Any, decodings: Sequence[Decoding]) -> list[TokenEvent]:
+def step(model: CausalLM, decodings: Sequence[Decoding]) -> list[TokenEvent]:
     """Advance every unfinished decoding by one token in one batch, each keeping its own cache."""
     batch = DecodeBatch(model)
     events = batch.step(decodings)
@@ -258,13 +320,13 @@ def step(model: Any, decodings: Sequence[Decoding]) -> list[TokenEvent]:
 
 
 def generate(
-    model: Any,
+    model: CausalLM,
     prompt_ids: Sequence[int],
     max_new_tokens: int,
     params: SamplingParams | None = None,
     seed: int | np.random.Generator | None = 0,
     *,
-    tokenizer: Any = None,
+    tokenizer: Detokenizer | None = None,
     include_attention: bool = False,
     stop_ids: Sequence[int] = (),
     n_candidates: int = 10,
@@ -329,7 +391,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def beam_search(
-    model: Any,
+    model: CachedLM,
     prompt_ids: Sequence[int],
     num_beams: int,
     max_new_tokens: int,

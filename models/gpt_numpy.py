@@ -10,16 +10,17 @@ V vocabulary, L layers.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
 
 from models.config import GPTConfig
+from models.numpy_nn import Embedding, Linear, Module, Params
 from models.trace import AttentionTrace, Trace
-from models.weights import gpt_num_params
+from models.twin_numpy import LanguageModel, stack_layers
+from models.twin_numpy import cross_entropy as cross_entropy
 
 Past = list[tuple[np.ndarray, np.ndarray]]  # per layer: (k, v), each (B, nh, Tk, hs)
 
@@ -65,6 +66,19 @@ def sinusoidal_positions(positions: np.ndarray, n_embd: int) -> np.ndarray:
     return pe
 
 
+def embed_tokens(
+    wte: Embedding, wpe: Embedding | None, ids: np.ndarray, positions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token embeddings and the position vectors added to them, each (B, T, C): rows of ``wte``,
+    and rows of a learned ``wpe`` or, without one, fixed sinusoids."""
+    tok_emb = wte(ids)  # (B, T, C): an embedding is a row lookup
+    if wpe is not None:
+        pos_emb = wpe(positions)  # (B, T, C)
+    else:
+        pos_emb = sinusoidal_positions(positions, tok_emb.shape[-1]).astype(tok_emb.dtype)  # (B, T, C)
+    return tok_emb, pos_emb
+
+
 def attention_mask(
     causal: np.ndarray, padding_mask: np.ndarray | None, B: int, T: int, past_len: int
 ) -> np.ndarray:
@@ -87,43 +101,36 @@ def position_ids(mask: np.ndarray) -> np.ndarray:
     return np.maximum(np.sum(mask, axis=-1) - 1, 0)
 
 
-def cross_entropy(logits: np.ndarray, targets: np.ndarray, ignore_index: int = -1) -> float:
-    """Mean of -log softmax(logits)[target] over targets that are not ignore_index (nats)."""
-    logits = logits.reshape(-1, logits.shape[-1])  # (N, V)
-    targets = np.asarray(targets).reshape(-1)  # (N,)
-    keep = targets != ignore_index
-    logits, targets = logits[keep], targets[keep]
-    m = np.max(logits, axis=-1, keepdims=True)
-    logsumexp = (m + np.log(np.sum(np.exp(logits - m), axis=-1, keepdims=True)))[:, 0]  # (N,)
-    return float(np.mean(logsumexp - logits[np.arange(len(targets)), targets]))
-
-
 # -- modules: parameters plus a forward, named as in the PyTorch twin -----------------------
 
 
-class LayerNorm:
-    def __init__(self, weight: np.ndarray | None, bias: np.ndarray | None, eps: float):
-        self.weight, self.bias, self.eps = weight, bias, eps
+class LayerNorm(Module):
+    def __init__(self, n_embd: int, bias: bool, eps: float, params: Params):
+        self.weight = params.array("weight", (n_embd,))
+        self.bias = params.array("bias", (n_embd,)) if bias else None
+        self.eps = eps
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return layer_norm(x, self.weight, self.bias, self.eps)
 
 
-class Conv1D:
+class Conv1D(Module):
     """A linear layer stored (in, out) as GPT-2 stores it: y = x @ weight + bias."""
 
-    def __init__(self, weight: np.ndarray, bias: np.ndarray | None):
-        self.weight, self.bias = weight, bias
+    def __init__(self, n_in: int, n_out: int, bias: bool, params: Params):
+        self.weight = params.array("weight", (n_in, n_out))
+        self.bias = params.array("bias", (n_out,)) if bias else None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         y = x @ self.weight
         return y if self.bias is None else y + self.bias
 
 
-class CausalSelfAttention:
-    def __init__(self, config: GPTConfig, c_attn: Conv1D, c_proj: Conv1D):
+class CausalSelfAttention(Module):
+    def __init__(self, config: GPTConfig, params: Params):
         self.n_head, self.n_embd = config.n_head, config.n_embd
-        self.c_attn, self.c_proj = c_attn, c_proj
+        self.c_attn = Conv1D(config.n_embd, 3 * config.n_embd, config.bias, params.scope("c_attn"))
+        self.c_proj = Conv1D(config.n_embd, config.n_embd, config.bias, params.scope("c_proj"))
 
     def __call__(
         self, x: np.ndarray, mask: np.ndarray, layer_past: tuple[np.ndarray, np.ndarray] | None = None
@@ -146,9 +153,10 @@ class CausalSelfAttention:
         return self.c_proj(y), (k, v), record
 
 
-class MLP:
-    def __init__(self, config: GPTConfig, c_fc: Conv1D, c_proj: Conv1D):
-        self.c_fc, self.c_proj = c_fc, c_proj
+class MLP(Module):
+    def __init__(self, config: GPTConfig, params: Params):
+        self.c_fc = Conv1D(config.n_embd, 4 * config.n_embd, config.bias, params.scope("c_fc"))
+        self.c_proj = Conv1D(4 * config.n_embd, config.n_embd, config.bias, params.scope("c_proj"))
         self.act = gelu if config.activation == "gelu" else relu
 
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -156,12 +164,13 @@ class MLP:
         return self.c_proj(h), h  # (B, T, C), (B, T, 4C)
 
 
-class Block:
-    def __init__(
-        self, config: GPTConfig, ln_1: LayerNorm, attn: CausalSelfAttention, ln_2: LayerNorm, mlp: MLP
-    ):
+class Block(Module):
+    def __init__(self, config: GPTConfig, params: Params):
         self.norm = config.norm
-        self.ln_1, self.attn, self.ln_2, self.mlp = ln_1, attn, ln_2, mlp
+        self.ln_1 = LayerNorm(config.n_embd, config.bias, config.layer_norm_eps, params.scope("ln_1"))
+        self.attn = CausalSelfAttention(config, params.scope("attn"))
+        self.ln_2 = LayerNorm(config.n_embd, config.bias, config.layer_norm_eps, params.scope("ln_2"))
+        self.mlp = MLP(config, params.scope("mlp"))
 
     def __call__(
         self, x: np.ndarray, mask: np.ndarray, layer_past: tuple[np.ndarray, np.ndarray] | None = None
@@ -181,66 +190,38 @@ class Block:
         return x, present, record
 
 
-class GPT:
+class GPT(LanguageModel):
     """The whole model: embeddings → L blocks → (ln_f) → lm_head."""
 
-    inference_context = staticmethod(contextlib.nullcontext)  # nothing to switch off in NumPy
+    past_time_axis = 2  # keys and values (B, nh, Tk, hs) grow along Tk
 
     def __init__(self, config: GPTConfig, params: Mapping[str, np.ndarray], dtype: str = "float32"):
-        self.config = config
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-
-        def p(name: str) -> np.ndarray:
-            return np.ascontiguousarray(params[name], dtype=self.dtype)
-
-        def opt(name: str) -> np.ndarray | None:
-            return p(name) if config.bias else None
-
+        """Parameters from ``params`` (named as in the file), as arrays of ``dtype``."""
+        super().__init__(config)
+        params = Params(params, dtype)
         self.causal = np.tril(np.ones((config.block_size, config.block_size), dtype=bool))  # (block, block)
-        self.wte = p("transformer.wte.weight")  # (V, C)
-        self.wpe = p("transformer.wpe.weight") if config.pos == "learned" else None  # (block_size, C)
-        self.h = []
-        for i in range(config.n_layer):
-            pre = f"transformer.h.{i}."
-            self.h.append(
-                Block(
-                    config,
-                    LayerNorm(p(pre + "ln_1.weight"), opt(pre + "ln_1.bias"), config.layer_norm_eps),
-                    CausalSelfAttention(
-                        config,
-                        Conv1D(p(pre + "attn.c_attn.weight"), opt(pre + "attn.c_attn.bias")),
-                        Conv1D(p(pre + "attn.c_proj.weight"), opt(pre + "attn.c_proj.bias")),
-                    ),
-                    LayerNorm(p(pre + "ln_2.weight"), opt(pre + "ln_2.bias"), config.layer_norm_eps),
-                    MLP(
-                        config,
-                        Conv1D(p(pre + "mlp.c_fc.weight"), opt(pre + "mlp.c_fc.bias")),
-                        Conv1D(p(pre + "mlp.c_proj.weight"), opt(pre + "mlp.c_proj.bias")),
-                    ),
-                )
-            )
-        self.ln_f = (
-            LayerNorm(p("transformer.ln_f.weight"), opt("transformer.ln_f.bias"), config.layer_norm_eps)
-            if config.final_norm
-            else None
-        )
-        self.lm_head = self.wte if config.tie_weights else p("lm_head.weight")  # (V, C)
+        transformer = params.scope("transformer")
+        self.transformer = {
+            "wte": Embedding(config.vocab_size, config.n_embd, transformer.scope("wte")),
+            "h": [Block(config, transformer.scope(f"h.{i}")) for i in range(config.n_layer)],
+        }
+        if config.pos == "learned":
+            self.transformer["wpe"] = Embedding(config.block_size, config.n_embd, transformer.scope("wpe"))
+        if config.final_norm:
+            ln_f = transformer.scope("ln_f")
+            self.transformer["ln_f"] = LayerNorm(config.n_embd, config.bias, config.layer_norm_eps, ln_f)
+        lm_head = "transformer.wte" if config.tie_weights else "lm_head"  # tied: one matrix, two uses
+        self.lm_head = Linear(config.n_embd, config.vocab_size, params.scope(lm_head), bias=False)
 
     def head(self, x: np.ndarray) -> np.ndarray:
         """Residual stream → logits: (ln_f) then x @ lm_headᵀ; (B, T, C) → (B, T, V)."""
-        if self.ln_f is not None:
-            x = self.ln_f(x)
-        return x @ self.lm_head.T
+        if "ln_f" in self.transformer:
+            x = self.transformer["ln_f"](x)
+        return self.lm_head(x)
 
     def embed(self, ids: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tok_emb = self.wte[ids]  # (B, T, C): an embedding is a row lookup
-        if self.wpe is not None:
-            pos_emb = self.wpe[positions]  # (B, T, C)
-        else:
-            pos_emb = sinusoidal_positions(positions, self.config.n_embd).astype(self.dtype)  # (B, T, C)
-        return tok_emb, pos_emb
+        wpe = self.transformer["wpe"] if "wpe" in self.transformer else None
+        return embed_tokens(self.transformer["wte"], wpe, ids, positions)
 
     def forward_cached(
         self,
@@ -256,7 +237,7 @@ class GPT:
         """
         ids = np.asarray(ids, dtype=np.int64)
         B, T = ids.shape
-        past_len = 0 if not past else past[0][0].shape[2]
+        past_len = self.past_length(past)
         if past_len + T > self.config.block_size:
             raise ValueError(f"{past_len + T} tokens exceed the model's context of {self.config.block_size}")
         mask = attention_mask(self.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
@@ -265,7 +246,7 @@ class GPT:
         x = tok_emb + pos_emb  # (B, T, C)
         present: Past = []
         records, residual = [], [x]
-        for i, block in enumerate(self.h):
+        for i, block in enumerate(self.transformer["h"]):
             x, layer_present, record = block(x, mask, past[i] if past else None)
             present.append(layer_present)
             records.append(record)
@@ -273,78 +254,20 @@ class GPT:
         logits = self.head(x)  # (B, T, V)
         if not trace:
             return logits, present, None
-
-        def stack(key: str) -> np.ndarray:
-            return np.stack([r[key] for r in records])
-
         if trace == "attention":
-            return logits, present, AttentionTrace(att_probs=stack("att_probs"))
-
-        tr = Trace(
-            tok_emb=tok_emb,
-            pos_emb=pos_emb,
-            positions=positions,
-            mask=mask,
-            q=stack("q"),
-            k=stack("k"),
-            v=stack("v"),
-            att_scores=stack("att_scores"),
-            att_probs=stack("att_probs"),
-            resid_mid=stack("resid_mid"),
-            mlp_act=stack("mlp_act"),
-            residual=np.stack(residual),
-            logit_lens=np.stack([self.head(r) for r in residual[1:]]),
-            logits=logits,
+            return logits, present, stack_layers(AttentionTrace, records)
+        return (
+            logits,
+            present,
+            stack_layers(
+                Trace,
+                records,  # q, k, v, att_scores, att_probs, resid_mid, mlp_act: (L, …)
+                tok_emb=tok_emb,
+                pos_emb=pos_emb,
+                positions=positions,
+                mask=mask,
+                residual=np.stack(residual),
+                logit_lens=np.stack([self.head(r) for r in residual[1:]]),
+                logits=logits,
+            ),
         )
-        return logits, present, tr
-
-    def forward(
-        self, ids: np.ndarray, padding_mask: np.ndarray | None = None, trace: bool = False
-    ) -> np.ndarray | tuple[np.ndarray, Trace]:
-        """Logits (B, T, V) for a whole sequence; with trace=True, (logits, Trace)."""
-        logits, _, tr = self.forward_cached(ids, None, padding_mask, trace)
-        return (logits, tr) if trace else logits
-
-    __call__ = forward
-
-    def loss(self, ids: np.ndarray, targets: np.ndarray, padding_mask: np.ndarray | None = None) -> float:
-        """Mean cross-entropy (nats per token) of predicting ``targets`` (-1 = ignore) from ``ids``."""
-        logits = self.forward(ids, padding_mask)
-        return cross_entropy(logits, targets)
-
-    @staticmethod
-    def reorder_past(past: Past, index: np.ndarray) -> Past:
-        """Select / repeat batch rows of a KV cache (beam search)."""
-        index = np.asarray(index, dtype=np.int64)
-        return [(k[index], v[index]) for k, v in past]
-
-    @staticmethod
-    def merge_past(pasts: Sequence[Past]) -> tuple[Past, np.ndarray, list[int]]:
-        """Several one-row KV caches of different lengths as one batch → (cache, padding mask, pads).
-
-        Row b is left-padded with ``pads[b]`` zero keys and values; the padding mask (B, longest + 1)
-        marks its real keys and the one new token each row feeds next.
-        """
-        lengths = [p[0][0].shape[2] for p in pasts]
-        longest = max(lengths)
-        pads = [longest - n for n in lengths]
-        padding_mask = np.arange(longest + 1)[None, :] >= np.asarray(pads)[:, None]  # (B, longest + 1)
-        merged: Past = []
-        for layer in zip(*pasts, strict=True):  # one layer's (k, v) of every row
-            k0 = layer[0][0]
-            k = np.zeros((len(pasts), k0.shape[1], longest, k0.shape[3]), dtype=k0.dtype)  # (B, nh, Tk, hs)
-            v = np.zeros_like(k)
-            for b, (kb, vb) in enumerate(layer):
-                k[b, :, pads[b] :], v[b, :, pads[b] :] = kb[0], vb[0]
-            merged.append((k, v))
-        return merged, padding_mask, pads
-
-    @staticmethod
-    def split_past(past: Past, pads: Sequence[int]) -> list[Past]:
-        """The inverse of ``merge_past`` after a step: each row's own cache, its padding cut off."""
-        return [
-            [(k[b : b + 1, :, pad:], v[b : b + 1, :, pad:]) for k, v in past] for b, pad in enumerate(pads)
-        ]
-
-    def num_parameters(self) -> int:
-        return gpt_num_params(self.config)  # a tied matrix is counted once

@@ -12,7 +12,7 @@ V vocabulary, L layers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -20,8 +20,9 @@ import torch
 from torch import nn
 
 from models.config import GPTConfig
-from models.torch_params import copy_params
 from models.trace import AttentionTrace, Trace
+from models.twin_torch import LanguageModel, stack_layers
+from models.twin_torch import cross_entropy as cross_entropy
 from models.weights import init_gpt_params
 
 Past = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (k, v), each (B, nh, Tk, hs)
@@ -69,6 +70,19 @@ def sinusoidal_positions(positions: torch.Tensor, n_embd: int) -> torch.Tensor:
     return pe
 
 
+def embed_tokens(
+    wte: nn.Embedding, wpe: nn.Embedding | None, ids: torch.Tensor, positions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token embeddings and the position vectors added to them, each (B, T, C): rows of ``wte``,
+    and rows of a learned ``wpe`` or, without one, fixed sinusoids."""
+    tok_emb = wte(ids)  # (B, T, C): an embedding is a row lookup
+    if wpe is not None:
+        pos_emb = wpe(positions)  # (B, T, C)
+    else:
+        pos_emb = sinusoidal_positions(positions, tok_emb.shape[-1]).to(tok_emb.dtype)  # (B, T, C)
+    return tok_emb, pos_emb
+
+
 def attention_mask(
     causal: torch.Tensor, padding_mask: torch.Tensor | None, B: int, T: int, past_len: int
 ) -> torch.Tensor:
@@ -89,16 +103,6 @@ def attention_mask(
 def position_ids(mask: torch.Tensor) -> torch.Tensor:
     """(B, T) position of each new token: how many real tokens it sees (itself included), minus one."""
     return torch.clamp_min(torch.sum(mask, dim=-1) - 1, 0)
-
-
-def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = -1) -> torch.Tensor:
-    """Mean of -log softmax(logits)[target] over targets that are not ignore_index (nats)."""
-    logits = logits.reshape(-1, logits.shape[-1])  # (N, V)
-    targets = torch.as_tensor(targets, device=logits.device).reshape(-1)  # (N,)
-    keep = targets != ignore_index
-    logits, targets = logits[keep], targets[keep]
-    logsumexp = torch.logsumexp(logits, dim=-1)  # (N,)
-    return torch.mean(logsumexp - logits[torch.arange(len(targets)), targets])
 
 
 # -- modules: parameters plus a forward, named as in the NumPy twin -------------------------
@@ -198,17 +202,16 @@ class Block(nn.Module):
         return x, present, record
 
 
-class GPT(nn.Module):
+class GPT(LanguageModel):
     """The whole model: embeddings → L blocks → (ln_f) → lm_head."""
 
-    inference_context = staticmethod(torch.inference_mode)  # no autograd bookkeeping while decoding
+    past_time_axis = 2  # keys and values (B, nh, Tk, hs) grow along Tk
 
     def __init__(
         self, config: GPTConfig, params: Mapping[str, np.ndarray] | None = None, dtype: str = "float32"
     ):
         """Parameters from ``params`` (named as in the file) or, without them, GPT-2's random init."""
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         causal = torch.tril(torch.ones(config.block_size, config.block_size, dtype=torch.bool))
         self.register_buffer("causal", causal, persistent=False)  # (block, block)
         self.transformer = nn.ModuleDict(
@@ -225,13 +228,7 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         if config.tie_weights:
             self.lm_head.weight = self.transformer["wte"].weight  # one matrix, two uses
-        self.load_params(params if params is not None else init_gpt_params(config, seed=0))
-        self.to(getattr(torch, dtype))
-        self.eval()
-
-    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
-        """Copy arrays named as in the safetensors file into the parameters (tied ones once)."""
-        copy_params(self, params)
+        self.load(params if params is not None else init_gpt_params(config, seed=0), dtype)
 
     def head(self, x: torch.Tensor) -> torch.Tensor:
         """Residual stream → logits: (ln_f) then x @ lm_headᵀ; (B, T, C) → (B, T, V)."""
@@ -240,12 +237,8 @@ class GPT(nn.Module):
         return self.lm_head(x)
 
     def embed(self, ids: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        tok_emb = self.transformer["wte"](ids)  # (B, T, C): an embedding is a row lookup
-        if "wpe" in self.transformer:
-            pos_emb = self.transformer["wpe"](positions)  # (B, T, C)
-        else:
-            pos_emb = sinusoidal_positions(positions, self.config.n_embd).to(tok_emb.dtype)  # (B, T, C)
-        return tok_emb, pos_emb
+        wpe = self.transformer["wpe"] if "wpe" in self.transformer else None
+        return embed_tokens(self.transformer["wte"], wpe, ids, positions)
 
     def forward_cached(
         self,
@@ -261,7 +254,7 @@ class GPT(nn.Module):
         """
         ids = torch.as_tensor(ids, dtype=torch.long)
         B, T = ids.shape
-        past_len = 0 if not past else past[0][0].shape[2]
+        past_len = self.past_length(past)
         if past_len + T > self.config.block_size:
             raise ValueError(f"{past_len + T} tokens exceed the model's context of {self.config.block_size}")
         mask = attention_mask(self.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
@@ -278,82 +271,20 @@ class GPT(nn.Module):
         logits = self.head(x)  # (B, T, V)
         if not trace:
             return logits, present, None
-
-        def stack(key: str) -> torch.Tensor:
-            return torch.stack([r[key] for r in records])
-
         if trace == "attention":
-            return logits, present, AttentionTrace(att_probs=stack("att_probs"))
-
-        tr = Trace(
-            tok_emb=tok_emb,
-            pos_emb=pos_emb,
-            positions=positions,
-            mask=mask,
-            q=stack("q"),
-            k=stack("k"),
-            v=stack("v"),
-            att_scores=stack("att_scores"),
-            att_probs=stack("att_probs"),
-            resid_mid=stack("resid_mid"),
-            mlp_act=stack("mlp_act"),
-            residual=torch.stack(residual),
-            logit_lens=torch.stack([self.head(r) for r in residual[1:]]),
-            logits=logits,
+            return logits, present, stack_layers(AttentionTrace, records)
+        return (
+            logits,
+            present,
+            stack_layers(
+                Trace,
+                records,  # q, k, v, att_scores, att_probs, resid_mid, mlp_act: (L, …)
+                tok_emb=tok_emb,
+                pos_emb=pos_emb,
+                positions=positions,
+                mask=mask,
+                residual=torch.stack(residual),
+                logit_lens=torch.stack([self.head(r) for r in residual[1:]]),
+                logits=logits,
+            ),
         )
-        return logits, present, tr
-
-    def forward(
-        self, ids: torch.Tensor, padding_mask: torch.Tensor | None = None, trace: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, Trace]:
-        """Logits (B, T, V) for a whole sequence; with trace=True, (logits, Trace)."""
-        logits, _, tr = self.forward_cached(ids, None, padding_mask, trace)
-        return (logits, tr) if trace else logits
-
-    def loss(
-        self, ids: torch.Tensor, targets: torch.Tensor, padding_mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Mean cross-entropy (nats per token) of predicting ``targets`` (-1 = ignore) from ``ids``."""
-        logits = self.forward(ids, padding_mask)
-        return cross_entropy(logits, targets)
-
-    @staticmethod
-    def reorder_past(past: Past, index: np.ndarray) -> Past:
-        """Select / repeat batch rows of a KV cache (beam search)."""
-        index = torch.as_tensor(np.asarray(index, dtype=np.int64))
-        return [(k[index], v[index]) for k, v in past]
-
-    @staticmethod
-    def merge_past(pasts: Sequence[Past]) -> tuple[Past, torch.Tensor, list[int]]:
-        """Several one-row KV caches of different lengths as one batch → (cache, padding mask, pads).
-
-        Row b is left-padded with ``pads[b]`` zero keys and values; the padding mask (B, longest + 1)
-        marks its real keys and the one new token each row feeds next.
-        """
-        lengths = [p[0][0].shape[2] for p in pasts]
-        longest = max(lengths)
-        pads = [longest - n for n in lengths]
-        padding_mask = torch.arange(longest + 1)[None, :] >= torch.tensor(pads)[:, None]  # (B, longest + 1)
-        merged: Past = []
-        for layer in zip(*pasts, strict=True):  # one layer's (k, v) of every row
-            k0 = layer[0][0]
-            k = k0.new_zeros((len(pasts), k0.shape[1], longest, k0.shape[3]))  # (B, nh, Tk, hs)
-            v = torch.zeros_like(k)
-            for b, (kb, vb) in enumerate(layer):
-                k[b, :, pads[b] :], v[b, :, pads[b] :] = kb[0], vb[0]
-            merged.append((k, v))
-        return merged, padding_mask, pads
-
-    @staticmethod
-    def split_past(past: Past, pads: Sequence[int]) -> list[Past]:
-        """The inverse of ``merge_past`` after a step: each row's own cache, its padding cut off."""
-        return [
-            [(k[b : b + 1, :, pad:], v[b : b + 1, :, pad:]) for k, v in past] for b, pad in enumerate(pads)
-        ]
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())  # a tied matrix is counted once
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """Parameters as NumPy arrays under their file names, a tied matrix stored once."""
-        return {name: p.detach().cpu().numpy().copy() for name, p in self.named_parameters()}

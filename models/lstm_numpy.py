@@ -14,15 +14,14 @@ Shape letters: B batch, T steps, E embedding width, H hidden width, V vocabulary
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 
 from models.config import LSTMConfig
-from models.gpt_numpy import cross_entropy
+from models.numpy_nn import Embedding, Linear, LSTMWeights, Params
 from models.trace import LSTMTrace
-from models.weights import lstm_num_params
+from models.twin_numpy import LanguageModel, stack_layers
 
 State = list[tuple[np.ndarray, np.ndarray]]  # per layer: (h, c), each (B, H)
 
@@ -41,14 +40,15 @@ class LSTMLayer:
     def __call__(
         self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray], keep: np.ndarray | None = None
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], dict[str, np.ndarray]]:
-        """x (B, T, in) → hidden states (B, T, H), the last (h, c), and every gate per step.
+        """x (B, T, in) → hidden states (B, T, H), the last (h, c), and every gate per step, named as
+        in an ``LSTMTrace``.
 
         ``keep`` (B, T) is 0 on padding: there the state passes through unchanged.
         """
         h, c = state  # (B, H) each
         T = x.shape[1]
         xz = x @ self.w_ih.T + self.b_ih  # (B, T, 4H): the input's share of every step at once
-        names = ("i", "f", "g", "o", "c", "h")
+        names = ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden")
         record = {n: [] for n in names}
         for t in range(T):
             z = xz[:, t] + h @ self.w_hh.T + self.b_hh  # (B, 4H)
@@ -63,38 +63,32 @@ class LSTMLayer:
             for n, value in zip(names, (i, f, g, o, c, h), strict=True):
                 record[n].append(value)
         stacked = {n: np.stack(v, axis=1) for n, v in record.items()}  # (B, T, H) each
-        return stacked["h"], (h, c), stacked
+        return stacked["hidden"], (h, c), stacked
 
 
-class LSTM:
+class LSTM(LanguageModel):
     """The whole model: embedding → L LSTM layers → linear head."""
 
-    inference_context = staticmethod(contextlib.nullcontext)  # nothing to switch off in NumPy
+    past_time_axis = None  # a state (h, c) has no length
 
     def __init__(self, config: LSTMConfig, params: Mapping[str, np.ndarray], dtype: str = "float32"):
-        self.config = config
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        """Parameters from ``params`` (named as in the file), as arrays of ``dtype``."""
+        super().__init__(config)
+        params = Params(params, dtype)
+        self.wte = Embedding(config.vocab_size, config.n_embd, params.scope("wte"))
+        self.lstm = LSTMWeights(
+            config.n_embd, config.n_hidden, params.scope("lstm"), num_layers=config.n_layer
+        )
+        self.head = Linear(config.n_hidden, config.vocab_size, params.scope("head"))
 
-        def p(name: str) -> np.ndarray:
-            return np.ascontiguousarray(params[name], dtype=self.dtype)
-
-        self.wte = p("wte.weight")  # (V, E)
-        self.layers = [
-            LSTMLayer(
-                p(f"lstm.weight_ih_l{k}"),
-                p(f"lstm.weight_hh_l{k}"),
-                p(f"lstm.bias_ih_l{k}"),
-                p(f"lstm.bias_hh_l{k}"),
-            )
-            for k in range(config.n_layer)
-        ]
-        self.head_w = p("head.weight")  # (V, H)
-        self.head_b = p("head.bias")  # (V,)
+    def layer(self, k: int) -> LSTMLayer:
+        """Layer k's parameters (``nn.LSTM``'s names) as the step-by-step equations."""
+        return LSTMLayer(
+            *(getattr(self.lstm, f"{n}_l{k}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        )
 
     def initial_state(self, B: int) -> State:
-        zeros = np.zeros((B, self.config.n_hidden), dtype=self.dtype)
+        zeros = np.zeros((B, self.config.n_hidden), dtype=self.head.weight.dtype)
         return [(zeros, zeros) for _ in range(self.config.n_layer)]
 
     def forward_cached(
@@ -111,69 +105,17 @@ class LSTM:
         """
         ids = np.asarray(ids, dtype=np.int64)
         B, T = ids.shape
-        keep = None if padding_mask is None else np.asarray(padding_mask)[:, -T:]
-        x = self.wte[ids]  # (B, T, E): an embedding is a row lookup
-        tok_emb = x
+        tok_emb = self.wte(ids)  # (B, T, E): an embedding is a row lookup
+        x = tok_emb
         state = past if past else self.initial_state(B)
+        keep = None if padding_mask is None else np.asarray(padding_mask)[:, -T:]
         present: State = []
         records = []
-        for k, layer in enumerate(self.layers):
-            x, layer_state, record = layer(x, state[k], keep)
+        for k in range(self.config.n_layer):
+            x, layer_state, record = self.layer(k)(x, state[k], keep)
             present.append(layer_state)
             records.append(record)
-        logits = x @ self.head_w.T + self.head_b  # (B, T, V)
+        logits = self.head(x)  # (B, T, V)
         if not trace:
             return logits, present, None
-
-        def stack(key: str) -> np.ndarray:
-            return np.stack([r[key] for r in records])  # (L, B, T, H)
-
-        tr = LSTMTrace(
-            tok_emb=tok_emb,
-            input_gate=stack("i"),
-            forget_gate=stack("f"),
-            cell_input=stack("g"),
-            output_gate=stack("o"),
-            cell=stack("c"),
-            hidden=stack("h"),
-            logits=logits,
-        )
-        return logits, present, tr
-
-    def forward(
-        self, ids: np.ndarray, padding_mask: np.ndarray | None = None, trace: bool = False
-    ) -> np.ndarray | tuple[np.ndarray, LSTMTrace]:
-        """Logits (B, T, V) for a whole sequence from the zero state; with trace=True, (logits, LSTMTrace)."""
-        logits, _, tr = self.forward_cached(ids, None, padding_mask, trace)
-        return (logits, tr) if trace else logits
-
-    __call__ = forward
-
-    def loss(self, ids: np.ndarray, targets: np.ndarray, padding_mask: np.ndarray | None = None) -> float:
-        """Mean cross-entropy (nats per token) of predicting ``targets`` (-1 = ignore) from ``ids``."""
-        logits = self.forward(ids, padding_mask)
-        return cross_entropy(logits, targets)
-
-    @staticmethod
-    def reorder_past(past: State, index: np.ndarray) -> State:
-        """Select / repeat batch rows of the state (beam search)."""
-        index = np.asarray(index, dtype=np.int64)
-        return [(h[index], c[index]) for h, c in past]
-
-    @staticmethod
-    def merge_past(pasts: Sequence[State]) -> tuple[State, None, list[int]]:
-        """Several one-row states as one batch → (state, no padding mask, pads of 0): a state has
-        no length, so rows just stack."""
-        merged = [
-            (np.concatenate([h for h, _ in layer]), np.concatenate([c for _, c in layer]))
-            for layer in zip(*pasts, strict=True)
-        ]
-        return merged, None, [0] * len(pasts)
-
-    @staticmethod
-    def split_past(past: State, pads: Sequence[int]) -> list[State]:
-        """The inverse of ``merge_past``: each row's own state."""
-        return [[(h[b : b + 1], c[b : b + 1]) for h, c in past] for b in range(len(pads))]
-
-    def num_parameters(self) -> int:
-        return lstm_num_params(self.config)
+        return logits, present, stack_layers(LSTMTrace, records, tok_emb=tok_emb, logits=logits)

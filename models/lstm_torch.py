@@ -10,16 +10,15 @@ Shape letters: B batch, T steps, E embedding width, H hidden width, V vocabulary
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
 from models.config import LSTMConfig
-from models.gpt_torch import cross_entropy
-from models.torch_params import copy_params
 from models.trace import LSTMTrace
+from models.twin_torch import LanguageModel, stack_layers
 from models.weights import init_lstm_params
 
 State = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (h, c), each (B, H)
@@ -39,14 +38,15 @@ class LSTMLayer:
     def __call__(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], keep: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
-        """x (B, T, in) → hidden states (B, T, H), the last (h, c), and every gate per step.
+        """x (B, T, in) → hidden states (B, T, H), the last (h, c), and every gate per step, named as
+        in an ``LSTMTrace``.
 
         ``keep`` (B, T) is 0 on padding: there the state passes through unchanged.
         """
         h, c = state  # (B, H) each
         T = x.shape[1]
         xz = x @ self.w_ih.T + self.b_ih  # (B, T, 4H): the input's share of every step at once
-        names = ("i", "f", "g", "o", "c", "h")
+        names = ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden")
         record = {n: [] for n in names}
         for t in range(T):
             z = xz[:, t] + h @ self.w_hh.T + self.b_hh  # (B, 4H)
@@ -61,20 +61,19 @@ class LSTMLayer:
             for n, value in zip(names, (i, f, g, o, c, h), strict=True):
                 record[n].append(value)
         stacked = {n: torch.stack(v, dim=1) for n, v in record.items()}  # (B, T, H) each
-        return stacked["h"], (h, c), stacked
+        return stacked["hidden"], (h, c), stacked
 
 
-class LSTM(nn.Module):
+class LSTM(LanguageModel):
     """The whole model: embedding → L LSTM layers → linear head."""
 
-    inference_context = staticmethod(torch.inference_mode)  # no autograd bookkeeping while decoding
+    past_time_axis = None  # a state (h, c) has no length
 
     def __init__(
         self, config: LSTMConfig, params: Mapping[str, np.ndarray] | None = None, dtype: str = "float32"
     ):
         """Parameters from ``params`` (named as in the file) or, without them, the seeded init."""
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
         self.lstm = nn.LSTM(
@@ -85,13 +84,12 @@ class LSTM(nn.Module):
             dropout=config.dropout if config.n_layer > 1 else 0.0,
         )
         self.head = nn.Linear(config.n_hidden, config.vocab_size)
-        self.load_params(params if params is not None else init_lstm_params(config, seed=0))
-        self.to(getattr(torch, dtype))
-        self.eval()
+        self.load(params if params is not None else init_lstm_params(config, seed=0), dtype)
 
     def load_params(self, params: Mapping[str, np.ndarray]) -> None:
-        """Copy arrays named as in the safetensors file into the parameters."""
-        copy_params(self, params)
+        """Copy arrays named as in the safetensors file into the parameters, then let ``nn.LSTM``
+        lay them out for its fused kernel again."""
+        super().load_params(params)
         self.lstm.flatten_parameters()
 
     def layer(self, k: int) -> LSTMLayer:
@@ -137,60 +135,4 @@ class LSTM(nn.Module):
         logits = self.head(x)  # (B, T, V)
         if not trace:
             return logits, present, None
-
-        def stack(key: str) -> torch.Tensor:
-            return torch.stack([r[key] for r in records])  # (L, B, T, H)
-
-        tr = LSTMTrace(
-            tok_emb=tok_emb,
-            input_gate=stack("i"),
-            forget_gate=stack("f"),
-            cell_input=stack("g"),
-            output_gate=stack("o"),
-            cell=stack("c"),
-            hidden=stack("h"),
-            logits=logits,
-        )
-        return logits, present, tr
-
-    def forward(
-        self, ids: torch.Tensor, padding_mask: torch.Tensor | None = None, trace: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, LSTMTrace]:
-        """Logits (B, T, V) for a whole sequence from the zero state; with trace=True, (logits, LSTMTrace)."""
-        logits, _, tr = self.forward_cached(ids, None, padding_mask, trace)
-        return (logits, tr) if trace else logits
-
-    def loss(
-        self, ids: torch.Tensor, targets: torch.Tensor, padding_mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Mean cross-entropy (nats per token) of predicting ``targets`` (-1 = ignore) from ``ids``."""
-        logits = self.forward(ids, padding_mask)
-        return cross_entropy(logits, targets)
-
-    @staticmethod
-    def reorder_past(past: State, index: np.ndarray) -> State:
-        """Select / repeat batch rows of the state (beam search)."""
-        index = torch.as_tensor(np.asarray(index, dtype=np.int64))
-        return [(h[index], c[index]) for h, c in past]
-
-    @staticmethod
-    def merge_past(pasts: Sequence[State]) -> tuple[State, None, list[int]]:
-        """Several one-row states as one batch → (state, no padding mask, pads of 0): a state has
-        no length, so rows just stack."""
-        merged = [
-            (torch.cat([h for h, _ in layer]), torch.cat([c for _, c in layer]))
-            for layer in zip(*pasts, strict=True)
-        ]
-        return merged, None, [0] * len(pasts)
-
-    @staticmethod
-    def split_past(past: State, pads: Sequence[int]) -> list[State]:
-        """The inverse of ``merge_past``: each row's own state."""
-        return [[(h[b : b + 1], c[b : b + 1]) for h, c in past] for b in range(len(pads))]
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """Parameters as NumPy arrays under their file names."""
-        return {name: p.detach().cpu().numpy().copy() for name, p in self.named_parameters()}
+        return logits, present, stack_layers(LSTMTrace, records, tok_emb=tok_emb, logits=logits)

@@ -22,8 +22,21 @@ def to_numpy(x: Any) -> np.ndarray:
     return x.astype(np.float64) if np.issubdtype(x.dtype, np.floating) else x
 
 
+class TraceFields:
+    """What every trace dataclass can do with its fields."""
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        """Every field that was filled, as float64 (or integer/bool) NumPy."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: to_numpy(value) for name, value in values.items() if value is not None}
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+
 @dataclass
-class Trace:
+class Trace(TraceFields):
     """Intermediate values of one forward pass (shapes for a batch B of T new tokens)."""
 
     tok_emb: Any  # (B, T, C)   token embedding rows, wte[ids]
@@ -41,16 +54,9 @@ class Trace:
     logit_lens: Any  # (L, B, T, V) what each block's output would predict through the head
     logits: Any  # (B, T, V)
 
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        return {f.name: to_numpy(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    @staticmethod
-    def field_names() -> list[str]:
-        return [f.name for f in dataclasses.fields(Trace)]
-
 
 @dataclass
-class AttentionTrace:
+class AttentionTrace(TraceFields):
     """The attention weights alone: what ``forward_cached(..., trace="attention")`` keeps (a
     streamed token carries its attention row; stacking every other tensor would cost more than
     the forward itself)."""
@@ -59,7 +65,7 @@ class AttentionTrace:
 
 
 @dataclass
-class LSTMTrace:
+class LSTMTrace(TraceFields):
     """What an LSTM forward pass saw, step by step (every gate per layer, time step and unit)."""
 
     tok_emb: Any  # (B, T, E)       embedding rows, wte[ids]
@@ -71,25 +77,9 @@ class LSTMTrace:
     hidden: Any  # (L, B, T, H)      h_t, the layer's output
     logits: Any  # (B, T, V)
 
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        return {f.name: to_numpy(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    @staticmethod
-    def field_names() -> list[str]:
-        return [f.name for f in dataclasses.fields(LSTMTrace)]
-
-
-def _fields_to_numpy(obj: Any) -> dict[str, np.ndarray]:
-    """Every field that was filled, as float64 (or integer/bool) NumPy."""
-    return {
-        f.name: to_numpy(getattr(obj, f.name))
-        for f in dataclasses.fields(obj)
-        if getattr(obj, f.name) is not None
-    }
-
 
 @dataclass
-class EncoderTrace:
+class EncoderTrace(TraceFields):
     """What a bidirectional encoder saw (the masked LM, or the encoder of an encoder-decoder).
 
     Field names and shapes are ``Trace``'s; the mask has no triangle, only padding. ``logit_lens``
@@ -112,16 +102,9 @@ class EncoderTrace:
     logit_lens: Any = None  # (L, B, T, V)  each block's output through ln_f and the MLM head
     logits: Any = None  # (B, T, V)
 
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        return _fields_to_numpy(self)
-
-    @staticmethod
-    def field_names() -> list[str]:
-        return [f.name for f in dataclasses.fields(EncoderTrace)]
-
 
 @dataclass
-class DecoderTrace:
+class DecoderTrace(TraceFields):
     """What the decoder of an encoder-decoder saw: masked self-attention, cross-attention to the
     source (S source positions), MLP, per layer. T new target tokens, Tk = past + T keys."""
 
@@ -146,13 +129,6 @@ class DecoderTrace:
     residual: Any  # (L+1, B, T, C)
     logit_lens: Any  # (L, B, T, V)
     logits: Any  # (B, T, V)
-
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        return _fields_to_numpy(self)
-
-    @staticmethod
-    def field_names() -> list[str]:
-        return [f.name for f in dataclasses.fields(DecoderTrace)]
 
 
 @dataclass

@@ -12,15 +12,17 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from models.config import EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig
+from models.config import ConfigDict, EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig
+
+Config = TypeVar("Config", bound=ConfigDict)
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -212,21 +214,60 @@ def read_safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
         raise ModelFileError(f"{path} is not a readable safetensors file: {e}") from e
 
 
-def load_gpt_dir(directory: Path) -> tuple[GPTConfig, dict[str, np.ndarray]]:
-    """Read a GPT model directory → (config, parameters named as in the file)."""
+def _load_dir(
+    directory: Path,
+    config_cls: type[Config],
+    shapes_of: Callable[[Config], Mapping[str, tuple[int, ...]]],
+    prepare: Callable[[Config, dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None,
+) -> tuple[Config, dict[str, np.ndarray]]:
+    """Read a model directory → (config, parameters): ``config.json`` through the config class,
+    the weights (through ``prepare`` when given) checked against ``shapes_of(config)``; what does
+    not fit is a ModelFileError naming the file."""
     directory = Path(directory)
     raw = read_json(directory / CONFIG_FILE)
     try:
-        config = GPTConfig.from_hf_dict(raw)
+        config = config_cls.from_hf_dict(raw)
     except (ValueError, TypeError) as e:
         raise ModelFileError(f"{directory / CONFIG_FILE}: {e}") from e
-    params = normalise_gpt_names(read_safetensors(directory / WEIGHTS_FILE))
-    if config.tie_weights:
-        params.pop("lm_head.weight", None)
-    problems = gpt_weight_problems(config, {name: value.shape for name, value in params.items()})
+    params = read_safetensors(directory / WEIGHTS_FILE)
+    if prepare is not None:
+        params = prepare(config, params)
+    problems = check_params(shapes_of(config), {name: value.shape for name, value in params.items()})
     if problems:
         raise ModelFileError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
     return config, params
+
+
+def _save_dir(
+    directory: Path,
+    config: ConfigDict,
+    arrays: Mapping[str, np.ndarray],
+    tokenizer_json: dict[str, Any] | None = None,
+    card: dict[str, Any] | None = None,
+) -> Path:
+    """Write weights, ``config.json`` and, when given, the tokenizer and the card."""
+    directory = Path(directory)
+    save_safetensors(directory / WEIGHTS_FILE, arrays)
+    atomic_write_json(directory / CONFIG_FILE, config.to_hf_dict())
+    if tokenizer_json is not None:
+        atomic_write_json(directory / TOKENIZER_FILE, tokenizer_json)
+    if card is not None:
+        atomic_write_json(directory / CARD_FILE, card)
+    return directory
+
+
+def _gpt_file_arrays(config: GPTConfig, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A GPT file's arrays under GPT2LMHeadModel's names, a tied lm_head's stored copy dropped."""
+    params = normalise_gpt_names(arrays)
+    if config.tie_weights:
+        params.pop("lm_head.weight", None)  # some writers store the tied copy too
+    return params
+
+
+def load_gpt_dir(directory: Path) -> tuple[GPTConfig, dict[str, np.ndarray]]:
+    """Read a GPT model directory (a Hugging Face GPT-2 one too) → (config, parameters named as in
+    the file)."""
+    return _load_dir(directory, GPTConfig, gpt_param_shapes, _gpt_file_arrays)
 
 
 def save_gpt_dir(
@@ -237,17 +278,10 @@ def save_gpt_dir(
     card: dict[str, Any] | None = None,
 ) -> Path:
     """Write a GPT model directory; with GPT-2's options it is a valid HF GPT-2 directory."""
-    directory = Path(directory)
     arrays = dict(params)
     if config.tie_weights:
         arrays.pop("lm_head.weight", None)  # stored once, as transformer.wte.weight
-    save_safetensors(directory / WEIGHTS_FILE, arrays)
-    atomic_write_json(directory / CONFIG_FILE, config.to_hf_dict())
-    if tokenizer_json is not None:
-        atomic_write_json(directory / TOKENIZER_FILE, tokenizer_json)
-    if card is not None:
-        atomic_write_json(directory / CARD_FILE, card)
-    return directory
+    return _save_dir(directory, config, arrays, tokenizer_json, card)
 
 
 # -- LSTM -----------------------------------------------------------------------------------
@@ -296,22 +330,12 @@ def lstm_weight_problems(config: LSTMConfig, shapes: Mapping[str, tuple[int, ...
 
 def load_lstm_dir(directory: Path) -> tuple[LSTMConfig, dict[str, np.ndarray]]:
     """Read an LSTM model directory → (config, parameters)."""
-    directory = Path(directory)
-    raw = read_json(directory / CONFIG_FILE)
-    try:
-        config = LSTMConfig.from_hf_dict(raw)
-    except (ValueError, TypeError) as e:
-        raise ModelFileError(f"{directory / CONFIG_FILE}: {e}") from e
-    params = read_safetensors(directory / WEIGHTS_FILE)
-    problems = lstm_weight_problems(config, {name: value.shape for name, value in params.items()})
-    if problems:
-        raise ModelFileError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
-    return config, params
+    return _load_dir(directory, LSTMConfig, lstm_param_shapes)
 
 
 def save_model_dir(
     directory: Path,
-    config: GPTConfig | LSTMConfig,
+    config: ConfigDict,
     params: Mapping[str, np.ndarray],
     tokenizer_json: dict[str, Any] | None = None,
     card: dict[str, Any] | None = None,
@@ -319,14 +343,7 @@ def save_model_dir(
     """Write a model directory of any architecture (config.json names it)."""
     if isinstance(config, GPTConfig):
         return save_gpt_dir(directory, config, params, tokenizer_json, card)
-    directory = Path(directory)
-    save_safetensors(directory / WEIGHTS_FILE, dict(params))
-    atomic_write_json(directory / CONFIG_FILE, config.to_hf_dict())
-    if tokenizer_json is not None:
-        atomic_write_json(directory / TOKENIZER_FILE, tokenizer_json)
-    if card is not None:
-        atomic_write_json(directory / CARD_FILE, card)
-    return directory
+    return _save_dir(directory, config, dict(params), tokenizer_json, card)
 
 
 # -- encoder (masked LM) and encoder-decoder ------------------------------------------------
@@ -430,20 +447,6 @@ def encoder_num_params(config: EncoderConfig) -> int:
 
 def encdec_num_params(config: EncDecConfig) -> int:
     return sum(math.prod(shape) for shape in encdec_param_shapes(config).values())
-
-
-def _load_dir(directory: Path, config_cls: Any, shapes_of: Any) -> tuple[Any, dict[str, np.ndarray]]:
-    directory = Path(directory)
-    raw = read_json(directory / CONFIG_FILE)
-    try:
-        config = config_cls.from_hf_dict(raw)
-    except (ValueError, TypeError) as e:
-        raise ModelFileError(f"{directory / CONFIG_FILE}: {e}") from e
-    params = read_safetensors(directory / WEIGHTS_FILE)
-    problems = check_params(shapes_of(config), {name: value.shape for name, value in params.items()})
-    if problems:
-        raise ModelFileError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
-    return config, params
 
 
 def load_encoder_dir(directory: Path) -> tuple[EncoderConfig, dict[str, np.ndarray]]:

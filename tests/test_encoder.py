@@ -231,7 +231,7 @@ def test_twins_expose_the_same_public_names():
         vars(encoder_numpy.MaskedLM)
     ) <= {"load_params", "state_arrays"}
     # the GPT twin's pieces are reused, not copied
-    for name in ("LayerNorm", "Conv1D", "CausalSelfAttention", "Block", "gelu", "sinusoidal_positions"):
+    for name in ("LayerNorm", "Conv1D", "CausalSelfAttention", "Block", "gelu", "embed_tokens"):
         assert getattr(encoder_numpy, name) is getattr(gpt_numpy, name)
         assert getattr(encoder_torch, name) is getattr(gpt_torch, name)
 

@@ -69,10 +69,10 @@ def test_one_step_by_hand(tmp_path):
 
 def init_params_of(model):
     return {
-        "wte.weight": model.wte,
-        "lstm.weight_ih_l0": model.layers[0].w_ih,
-        "lstm.bias_ih_l0": model.layers[0].b_ih,
-        "lstm.bias_hh_l0": model.layers[0].b_hh,
+        "wte.weight": model.wte.weight,
+        "lstm.weight_ih_l0": model.lstm.weight_ih_l0,
+        "lstm.bias_ih_l0": model.lstm.bias_ih_l0,
+        "lstm.bias_hh_l0": model.lstm.bias_hh_l0,
     }
 
 

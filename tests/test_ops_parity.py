@@ -101,7 +101,7 @@ def test_attention(dtype):
     x = np.random.default_rng(4).normal(0, 1, (2, 6, 16)).astype(dtype)
     pad = np.array([[0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
     mask_n = gn.attention_mask(mn.causal, pad, 2, 6, 0)
-    yn, _, rn = mn.h[0].attn(x, mask_n)
+    yn, _, rn = mn.transformer["h"][0].attn(x, mask_n)
     with torch.no_grad():
         yt, _, rt = mt.transformer["h"][0].attn(torch.from_numpy(x), torch.from_numpy(mask_n))
     assert_close("attn.y", yn, yt.numpy(), TOL[dtype])
@@ -123,7 +123,7 @@ def test_block(dtype, norm, activation):
     _, mn, mt = modules(dtype, norm=norm, activation=activation)
     x = np.random.default_rng(5).normal(0, 1, (2, 5, 16)).astype(dtype)
     mask = gn.attention_mask(mn.causal, None, 2, 5, 0)
-    yn, _, rn = mn.h[0](x, mask)
+    yn, _, rn = mn.transformer["h"][0](x, mask)
     with torch.no_grad():
         yt, _, rt = mt.transformer["h"][0](torch.from_numpy(x), torch.from_numpy(mask))
     assert_close("block.y", yn, yt.numpy(), TOL[dtype])

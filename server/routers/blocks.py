@@ -56,7 +56,7 @@ def work_through(model, ids: list[int], layer: int, position: int) -> dict:
     """The input of block ``layer``'s ln_1 at ``position`` and every number LayerNorm makes of it."""
     with model.inference_context():
         _, tr = model.forward(np.asarray([ids]), trace=True)
-    block = model.h[layer]
+    block = model.transformer["h"][layer]
     x = tr.residual[layer]  # (1, T, C) entering the block
     if block.norm == "post":  # post-LN normalises x + attention(x)
         x = x + block.attn(x, tr.mask)[0]

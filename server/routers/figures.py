@@ -66,7 +66,7 @@ async def positional(
         if entry is None or entry.config.pos != "learned":
             raise HTTPException(status_code=422, detail="model: name a model with learned positions")
         twin = await anyio.to_thread.run_sync(entry.model, "numpy")
-        vectors = twin.wpe[:positions].astype(np.float64)
+        vectors = twin.transformer["wpe"].weight[:positions].astype(np.float64)
     else:
         if dims % 2:
             raise HTTPException(

@@ -101,7 +101,7 @@ async def qkv(body: QKVRequest, registry: RegistryDep) -> QKVResponse:
     ids = encode(entry, body.text)
     twin = await anyio.to_thread.run_sync(entry.model, "numpy")
     _, tr = await anyio.to_thread.run_sync(lambda: twin.forward(np.asarray([ids]), trace=True))
-    block = twin.h[body.layer]
+    block = twin.transformer["h"][body.layer]
     residual = tr.residual[body.layer]  # (1, T, C) the block's input
     x = block.ln_1(residual) if block.norm == "pre" else residual  # what c_attn reads
     C, hs = entry.config.n_embd, entry.config.n_embd // entry.config.n_head

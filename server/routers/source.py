@@ -1,7 +1,8 @@
 """The twins' own source, so a lesson shows the NumPy (or PyTorch) line that computed its numbers.
 
 Only top-level functions and classes (and their methods) of the twin modules are served, looked up
-by name; nothing else on disk can be read through this route.
+by name, and only where they are written in a twin module or in the bases the twins share; nothing
+else on disk can be read through this route.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ MODULES = {
     "encdec": "models.encdec_numpy",
     "lstm": "models.lstm_numpy",
 }
+# What every twin of one backend shares (``GPT.forward`` is ``LanguageModel.forward``): served
+# through the twin that uses it, under the module that holds it.
+SHARED = ("models.twin_numpy", "models.twin_torch", "models.numpy_nn")
 Module = Literal["numpy", "torch", "sampling", "generate", "tokenizer", "explain", "encdec", "lstm"]
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
@@ -46,14 +50,16 @@ def source_of(backend: str, name: str) -> SourceResponse:
         obj = None if private else getattr(obj, part, None)
         if obj is None:
             raise HTTPException(status_code=404, detail=f"name: {module.__name__} has no public {name!r}")
-    if not (inspect.isfunction(obj) or inspect.isclass(obj)) or inspect.getmodule(obj) is not module:
+    home = inspect.getmodule(obj)
+    served = (module.__name__, *SHARED)
+    if not (inspect.isfunction(obj) or inspect.isclass(obj)) or home is None or home.__name__ not in served:
         raise HTTPException(
             status_code=404, detail=f"name: {name!r} is not a function or class of {module.__name__}"
         )
     lines, first = inspect.getsourcelines(obj)
     return SourceResponse(
         backend=backend,
-        module=module.__name__,
+        module=home.__name__,  # where the code is written: a twin's own module or a shared base
         name=name,
         first_line=first,
         source=textwrap.dedent("".join(lines)).rstrip(),

@@ -25,8 +25,8 @@ function repeated(trace) {
 export default {
   defaults: { token: -1, dims: 32 },
   code: {
-    name: "GPT.embed",
-    highlight: ["self.wte[ids]", "self.wpe[positions]", "sinusoidal_positions("],
+    name: "embed_tokens",
+    highlight: ["wte(ids)", "wpe(positions)", "sinusoidal_positions("],
     only: false,
   },
   formula:

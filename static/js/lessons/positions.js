@@ -16,7 +16,7 @@ export default {
   code: (state) =>
     state.table === "sinusoidal"
       ? { name: "sinusoidal_positions", highlight: ["angle =", "np.sin", "np.cos"], only: false }
-      : { name: "GPT.embed", highlight: ["self.wpe[positions]", "sinusoidal_positions("], only: false },
+      : { name: "embed_tokens", highlight: ["wpe(positions)", "sinusoidal_positions("], only: false },
   formula: (d) =>
     d.kind === "sinusoidal"
       ? String.raw`\begin{aligned} PE_{p,\,2i} &= \sin\!\left(p / 10000^{2i/C}\right) \\ PE_{p,\,2i+1} ` +

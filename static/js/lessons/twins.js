@@ -13,7 +13,7 @@ const FUNCTIONS = [
   "CausalSelfAttention.__call__",
   "MLP.__call__",
   "Block.__call__",
-  "GPT.embed",
+  "embed_tokens",
   "GPT.forward",
 ];
 // An nn.Module runs through forward(); its NumPy twin is a plain callable

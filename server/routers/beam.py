@@ -10,7 +10,7 @@ from server.deps import ANY, RegistryDep, encode, lookup
 from server.registry import ModelEntry
 from server.schemas import BeamOut, BeamRequest, BeamResponse, BeamStepOut
 
-router = APIRouter(prefix="/api", tags=["generate"])
+router = APIRouter(tags=["generate"])
 
 
 def beam_out(entry: ModelEntry, beam: Beam) -> BeamOut:

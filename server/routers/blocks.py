@@ -18,7 +18,7 @@ from models.gpt_numpy import layer_norm
 from server.deps import RegistryDep, encode, lookup
 from server.schemas import MODEL_NAME
 
-router = APIRouter(prefix="/api", tags=["blocks"])
+router = APIRouter(tags=["blocks"])
 DECIMALS = 4
 
 

@@ -20,7 +20,7 @@ from models.trace import to_numpy
 from server.deps import RegistryDep, encode, lookup
 from server.schemas import MODEL_NAME
 
-router = APIRouter(prefix="/api", tags=["kv-cache"])
+router = APIRouter(tags=["kv-cache"])
 MAX_STEPS = 64
 
 

@@ -22,7 +22,7 @@ from server.deps import EVERY, RegistryDep, lookup
 
 COMPARE_FILE = "compare.json"
 
-router = APIRouter(prefix="/api", tags=["models"])
+router = APIRouter(tags=["models"])
 
 
 class ScheduleResponse(BaseModel):

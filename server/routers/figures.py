@@ -14,7 +14,7 @@ from models.gpt_numpy import attention_mask, position_ids, sinusoidal_positions
 from server.deps import RegistryDep, encode, lookup
 from server.schemas import MasksRequest, MasksResponse, PositionalResponse
 
-router = APIRouter(prefix="/api", tags=["figures"])
+router = APIRouter(tags=["figures"])
 DECIMALS = 4
 
 

@@ -13,7 +13,7 @@ from server.deps import ANY, TRANSFORMERS, RegistryDep, encode, lookup
 from server.schemas import GenerateRequest
 from server.streaming import EVENT_NAMES, Event, Generation, generation_events
 
-router = APIRouter(prefix="/api", tags=["generate"])
+router = APIRouter(tags=["generate"])
 
 
 def checked_generation(body: GenerateRequest, registry: RegistryDep, request: Request) -> Generation:

@@ -21,7 +21,7 @@ from server.registry import ModelEntry
 from server.routers.trace import rounded
 from server.schemas import MODEL_NAME
 
-router = APIRouter(prefix="/api/lessons", tags=["lessons"])
+router = APIRouter(tags=["lessons"])
 
 
 class LayerHead(BaseModel):
@@ -90,7 +90,7 @@ def maybe(a: np.ndarray | None) -> list | None:
 
 
 @router.post(
-    "/qkv",
+    "/lessons/qkv",
     summary="The attention input and one head's slices of W_q, W_k, W_v, to check q = x·W_q + b_q by hand",
     response_model=QKVResponse,
     responses={404: {"description": "unknown model"}},
@@ -127,7 +127,7 @@ async def qkv(body: QKVRequest, registry: RegistryDep) -> QKVResponse:
 
 
 @router.post(
-    "/padded",
+    "/lessons/padded",
     summary="A left-padded batch beside each prompt alone: padded keys get zero weight",
     response_model=PaddedResponse,
     responses={404: {"description": "unknown model"}},

@@ -21,7 +21,7 @@ from server.schemas import (
     TextRequest,
 )
 
-router = APIRouter(prefix="/api", tags=["measure"])
+router = APIRouter(tags=["measure"])
 ERRORS = {404: {"description": "unknown model"}, 422: {"description": "text the model cannot read"}}
 
 

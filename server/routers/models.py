@@ -11,7 +11,7 @@ from server.deps import RegistryDep, lookup
 from server.registry import ModelEntry
 from server.schemas import MetricsLog, ModelList, ModelSummary
 
-router = APIRouter(prefix="/api", tags=["models"])
+router = APIRouter(tags=["models"])
 METRICS_FILE = "metrics.jsonl"
 
 

@@ -22,7 +22,7 @@ from server.deps import ANY, RegistryDep, encode, lookup
 from server.registry import ModelEntry
 from server.schemas import MODEL_NAME
 
-router = APIRouter(prefix="/api", tags=["sampler"])
+router = APIRouter(tags=["sampler"])
 
 
 class SamplerRequest(BaseModel):

@@ -26,7 +26,7 @@ from server.deps import RegistryDep, encode, lookup, source_ids, special_ids
 from server.registry import ModelEntry
 from server.schemas import MODEL_NAME, LensEntry, LSTMLayerOut
 
-router = APIRouter(prefix="/api", tags=["architectures"])
+router = APIRouter(tags=["architectures"])
 DECIMALS = 4
 ERRORS = {
     404: {"description": "unknown model"},

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel
 
-router = APIRouter(prefix="/api", tags=["source"])
+router = APIRouter(tags=["source"])
 
 MODULES = {
     "numpy": "models.gpt_numpy",

@@ -35,7 +35,7 @@ from server.schemas import (
     TraceResponse,
 )
 
-router = APIRouter(prefix="/api", tags=["trace"])
+router = APIRouter(tags=["trace"])
 DECIMALS = 4
 NEXT_TOKENS = 20
 

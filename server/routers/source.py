@@ -12,7 +12,8 @@ import textwrap
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path
-from pydantic import BaseModel
+
+from server.schemas import SourceResponse
 
 router = APIRouter(tags=["source"])
 
@@ -28,14 +29,6 @@ MODULES = {
 }
 Module = Literal["numpy", "torch", "sampling", "generate", "tokenizer", "explain", "encdec", "lstm"]
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
-
-
-class SourceResponse(BaseModel):
-    backend: str
-    module: str
-    name: str
-    first_line: int  # line number of the first line in the module file
-    source: str
 
 
 def source_of(backend: str, name: str) -> SourceResponse:

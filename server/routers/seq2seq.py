@@ -1,5 +1,5 @@
 """Architectures beyond the GPT: ``POST /api/fill-mask`` (encoder-only masked LM), ``POST /api/translate``
-and ``POST /api/cross-mask`` (encoder-decoder), ``POST /api/lstm-trace`` (LSTM gates step by step).
+and ``POST /api/cross-mask`` (encoder-decoder). An LSTM's gates come from ``POST /api/trace``.
 
 Every number comes from ``models.explain`` or ``models.seq2seq``; this module checks the input,
 picks the rows the pages draw and rounds them.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException
 
-from models.explain import LSTM_FIELDS, explain_lstm, fill_masks, next_tokens
+from models.explain import fill_masks
 from models.generate import Beam
 from models.mlm import MASK_CHAR
 from models.numbers import parse_number, to_words
@@ -19,7 +19,6 @@ from server.deps import (
     MASKED_LMS,
     TRANSLATORS,
     RegistryDep,
-    check_layer_head,
     encode,
     lookup,
     padded_tokens,
@@ -35,9 +34,6 @@ from server.schemas import (
     FillMaskResponse,
     Greedy,
     Hypothesis,
-    LSTMLayerOut,
-    LSTMTraceRequest,
-    LSTMTraceResponse,
     MaskedPosition,
     TranslateRequest,
     TranslateResponse,
@@ -194,36 +190,4 @@ async def cross_mask(body: CrossMaskRequest, registry: RegistryDep) -> CrossMask
         target_tokens=padded_tokens(entry.tokenizer, batch.tgt, batch.tgt_mask),
         target_padding=batch.tgt_mask.tolist(),
         cross=batch.cross.tolist(),
-    )
-
-
-# -- LSTM: gates step by step -----------------------------------------------------------------
-
-
-@router.post(
-    "/lstm-trace",
-    summary="LSTM: gates, cell and hidden state of every layer, step by step",
-    response_model=LSTMTraceResponse,
-    responses=ERRORS,
-)
-async def lstm_trace(body: LSTMTraceRequest, registry: RegistryDep) -> LSTMTraceResponse:
-    entry = lookup(registry, body.model, ("lstm",))
-    cfg = entry.config
-    check_layer_head(entry, body.layer)
-    ids = encode(entry, body.text)
-    model = await anyio.to_thread.run_sync(entry.model, body.backend)
-    layers = range(cfg.n_layer) if body.layer is None else [body.layer]
-    explained = [await anyio.to_thread.run_sync(explain_lstm, model, ids, k) for k in layers]
-    vocab = Vocab(entry.tokenizer, cfg.vocab_size)
-    return LSTMTraceResponse(
-        model=entry.name,
-        backend=body.backend,
-        ids=ids,
-        tokens=entry.tokenizer.token_strings(ids),
-        n_layer=cfg.n_layer,
-        n_hidden=cfg.n_hidden,
-        layers=[
-            LSTMLayerOut(layer=ex.layer, **{g: rounded(ex.gates[g]) for g in LSTM_FIELDS}) for ex in explained
-        ],
-        next_token=vocab.entries(*next_tokens(explained[0].next_logits, body.top_k)),
     )

@@ -110,22 +110,3 @@ class TraceResponse(BaseModel):
     next_logits: list[float] | None = None  # (V,) the last position's logits, for the sampler panel
     decoder: StackTrace | None = None  # encoder-decoder: the decoder on the target, with cross-attention
     lstm: LSTMStateTrace | None = None
-
-
-class LSTMTraceRequest(BaseModel):
-    model: str = MODEL_NAME
-    text: str = Field(min_length=1, max_length=1000)
-    layer: int | None = Field(None, ge=0, description="one layer's gates; all layers when left out")
-    top_k: int = Field(10, ge=1, le=50, description="next-token candidates")
-    backend: Backend = "numpy"
-
-
-class LSTMTraceResponse(BaseModel):
-    model: str
-    backend: str
-    ids: list[int]
-    tokens: list[str]
-    n_layer: int
-    n_hidden: int
-    layers: list[LSTMLayerOut]
-    next_token: list[LensEntry]  # after the last step, most likely first

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from models.architectures import architecture_for
 from models.generate import log_softmax
 from models.sampling import softmax
 from models.trace import to_numpy
@@ -75,11 +76,34 @@ def top_k(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return ids, np.take_along_axis(probs, ids, axis=-1)
 
 
-def _check(n_layer: int, n_head: int, layer: int, head: int) -> None:
-    if not 0 <= layer < n_layer:
-        raise ValueError(f"layer must be in 0..{n_layer - 1}, got {layer}")
-    if not 0 <= head < n_head:
-        raise ValueError(f"head must be in 0..{n_head - 1}, got {head}")
+def layer_head_problems(config: Any, layer: int | None = None, head: int | None = None) -> list[str]:
+    """What is wrong with picking ``layer`` and ``head`` (None: not picked) in a model of ``config``,
+    one message per field, each starting with the field's name; [] when both exist.
+
+    An encoder-decoder's layer picks the same layer of its encoder and its decoder; a model without
+    attention (an LSTM) has no heads, and its head must be left at 0.
+    """
+    arch = architecture_for(config)
+    if arch.explanation == "encoder-decoder":
+        n_layer = min(config.n_enc_layer, config.n_dec_layer)
+        where = f" (encoder {config.n_enc_layer}, decoder {config.n_dec_layer}: the layer picks both)"
+    else:
+        n_layer, where = config.n_layer, ""
+    problems = []
+    if layer is not None and not 0 <= layer < n_layer:
+        problems.append(f"layer: the model has layers 0..{n_layer - 1}{where}")
+    if head is not None and not arch.attention:
+        if head != 0:
+            problems.append(f"head: an {arch.name.upper()} has no attention heads; leave head at 0")
+    elif head is not None and not 0 <= head < config.n_head:
+        problems.append(f"head: the model has heads 0..{config.n_head - 1}")
+    return problems
+
+
+def _check(config: Any, layer: int, head: int) -> None:
+    problems = layer_head_problems(config, layer, head)
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def stack_explanation(t: dict[str, np.ndarray], layer: int, head: int, k: int) -> Explanation:
@@ -115,8 +139,7 @@ def explain(model: Any, ids: list[int], layer: int = 0, head: int = 0, k: int = 
     For an encoder (the masked LM) the "logit lens" is what each block would fill in at every
     position, and ``next_logits`` its head's logits at the last position.
     """
-    cfg = model.config
-    _check(cfg.n_layer, cfg.n_head, layer, head)
+    _check(model.config, layer, head)
     if not ids:
         raise ValueError("the text must hold at least one token")
     with model.inference_context():
@@ -129,8 +152,7 @@ def explain_encdec(
 ) -> tuple[Explanation, Explanation, CrossExplanation]:
     """Teacher-forced encoder-decoder pass: (encoder, decoder, cross-attention). ``tgt_in`` is what
     the decoder reads (start token first); row t of the decoder predicts the token after tgt_in[t]."""
-    cfg = model.config
-    _check(min(cfg.n_enc_layer, cfg.n_dec_layer), cfg.n_head, layer, head)
+    _check(model.config, layer, head)
     if not src or not tgt_in:
         raise ValueError("the source and the target must hold at least one token each")
     with model.inference_context():
@@ -151,8 +173,7 @@ def explain_encdec(
 
 def explain_lstm(model: Any, ids: list[int], layer: int = 0) -> LSTMExplanation:
     """Trace ``ids`` through an LSTM: the chosen layer's gates and states, every layer's norms."""
-    cfg = model.config
-    _check(cfg.n_layer, 1, layer, 0)
+    _check(model.config, layer, 0)
     if not ids:
         raise ValueError("the text must hold at least one token")
     with model.inference_context():
@@ -166,6 +187,46 @@ def explain_lstm(model: Any, ids: list[int], layer: int = 0) -> LSTMExplanation:
         cell_norm=np.linalg.norm(t["cell"][:, 0], axis=-1),
         next_logits=t["logits"][0, -1],
     )
+
+
+@dataclass
+class MaskFill:
+    """A masked LM's guesses for the masked positions of one input."""
+
+    positions: list[int]  # the masked positions, in order
+    probs: np.ndarray  # (M, V) the head's distribution at each
+    top_ids: np.ndarray  # (M, k) the most likely tokens, most likely first
+    top_probs: np.ndarray  # (M, k)
+    filled: list[int]  # the input with every mask replaced by its most likely token
+    attention: np.ndarray  # (L, nh, T, T) every layer and head over the masked input
+
+
+def fill_masks(model: Any, ids: list[int], mask_id: int, k: int = 5) -> MaskFill:
+    """Trace ``ids`` through a masked LM and rank the candidates at every ``mask_id`` position."""
+    positions = [t for t, i in enumerate(ids) if i == mask_id]
+    if not positions:
+        raise ValueError("nothing is masked")
+    with model.inference_context():
+        _, tr = model.forward(np.asarray([ids]), trace=True)
+    t = tr.to_numpy()
+    probs = softmax(t["logits"][0, positions])  # (M, V)
+    top_ids, top_probs = top_k(probs, k)
+    filled = list(ids)
+    for pos, best in zip(positions, top_ids[:, 0], strict=True):
+        filled[pos] = int(best)
+    return MaskFill(positions, probs, top_ids, top_probs, filled, t["att_probs"][:, 0])
+
+
+def next_tokens(logits: np.ndarray, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` most likely next tokens after (V,) logits → (ids, probs), most likely first."""
+    return top_k(softmax(np.asarray(logits, dtype=np.float64)), k)
+
+
+def last_logits(model: Any, ids: list[int]) -> np.ndarray:
+    """(V,) float64 logits at the last position of ``ids``: the next-token distribution's input."""
+    with model.inference_context():
+        logits = model.forward(np.asarray([ids]))
+    return to_numpy(logits[0, -1]).astype(np.float64)
 
 
 def token_losses(model: Any, ids: list[int]) -> np.ndarray:

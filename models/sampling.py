@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.metrics import entropy_bits
+
 STAGES = ("model", "penalty", "temperature", "top_k", "top_p")
 
 
@@ -178,3 +180,26 @@ def stage_candidates(dists: dict[str, np.ndarray], n: int) -> dict[str, list[Can
         if id(dists[name]) not in done:
             done[id(dists[name])] = top_candidates(dists[name], n)
     return {name: done[id(dists[name])] for name in STAGES}
+
+
+@dataclass
+class StageView:
+    """One stage of the sampler, seen through a fixed set of tokens."""
+
+    name: str  # one of STAGES
+    probs: np.ndarray  # (n,) probability of each shown token after this stage
+    kept: int  # tokens with probability > 0 after this stage
+    entropy_bits: float  # of the whole distribution after this stage
+
+
+def sampler_stages(
+    logits: np.ndarray, params: SamplingParams, history: Iterable[int] = (), n: int = 30
+) -> tuple[np.ndarray, list[StageView]]:
+    """The ``n`` tokens most likely under the model alone (their ids) and every stage of
+    ``filtered_distribution`` for those same tokens, in the order the sampler applies them."""
+    dists = filtered_distribution(logits, params, history)
+    shown = np.argsort(-dists["model"], kind="stable")[:n]
+    return shown, [
+        StageView(name, dists[name][shown], int(np.count_nonzero(dists[name])), entropy_bits(dists[name]))
+        for name in STAGES
+    ]

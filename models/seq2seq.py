@@ -10,6 +10,7 @@ test hold beam search with one beam against it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -108,3 +109,61 @@ def beam_translate(
     bound = BoundDecoder(model, src_ids)
     limit = model.config.block_size if max_new_tokens is None else max_new_tokens
     return beam_search(bound, [bos_id], num_beams, limit, length_penalty, stop_ids=[eos_id])
+
+
+@dataclass
+class Translation:
+    """One source translated greedily and by beam search, with the greedy output's attention."""
+
+    greedy: list[int]  # generated ids, ending with the end token when the model wrote it
+    beams: BeamResult
+    cross_attention: np.ndarray  # (L, nh, T, S) row t is the query that wrote greedy[t]
+    self_attention: np.ndarray  # (L, nh, T, T) the decoder's own
+
+
+def translate_traced(
+    model: Any,
+    src_ids: Sequence[int],
+    bos_id: int,
+    eos_id: int,
+    num_beams: int = 4,
+    max_new_tokens: int | None = None,
+    length_penalty: float = 1.0,
+) -> Translation:
+    """Greedy and beam translation of one source, then a teacher-forced pass on the greedy output."""
+    out = greedy_translate(model, [src_ids], bos_id, eos_id, max_new_tokens)[0]
+    beams = beam_translate(model, src_ids, bos_id, eos_id, num_beams, max_new_tokens, length_penalty)
+    tgt_in = [bos_id, *out[:-1]]  # row t of the trace is the query that wrote out[t]
+    with model.inference_context():
+        _, tr = model.forward(np.asarray([src_ids]), np.asarray([tgt_in]), trace=True)
+    t = tr.to_numpy()
+    return Translation(out, beams, t["decoder.cross_probs"][:, 0], t["decoder.att_probs"][:, 0])
+
+
+@dataclass
+class CrossMaskBatch:
+    """A padded batch of sources and the decoder inputs of their greedy translations."""
+
+    src: np.ndarray  # (B, S) left-padded source ids
+    src_mask: np.ndarray  # (B, S) 1 real, 0 padding
+    tgt: np.ndarray  # (B, T) right-padded: start token + greedy output
+    tgt_mask: np.ndarray  # (B, T)
+    cross: np.ndarray  # (B, T, S) True where target query t may read source position s
+
+
+def cross_mask_batch(
+    model: Any, sources: Sequence[Sequence[int]], bos_id: int, eos_id: int
+) -> CrossMaskBatch:
+    """Translate ``sources`` greedily, then run the decoder on (start token + output) for every row
+    at once: its trace gives the cross-attention mask of a real padded batch."""
+    outs = greedy_translate(model, sources, bos_id, eos_id)
+    targets = [[bos_id, *o[:-1]] for o in outs]  # what the decoder read while it wrote each output
+    src, src_mask = pad_batch(sources)
+    tgt = np.zeros((len(targets), max(len(x) for x in targets)), dtype=np.int64)
+    tgt_mask = np.zeros_like(tgt)
+    for b, x in enumerate(targets):  # right-padded: every row starts with the start token
+        tgt[b, : len(x)], tgt_mask[b, : len(x)] = x, 1
+    with model.inference_context():
+        _, tr = model.forward(src, tgt, src_mask, tgt_mask, trace=True)
+    cross = np.asarray(tr.to_numpy()["decoder.cross_mask"], dtype=bool)
+    return CrossMaskBatch(src, src_mask, tgt, tgt_mask, cross)

@@ -18,26 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
 
 from server import security
+from server.api import api
 from server.batching import Batchers
 from server.deps import RegistryDep
 from server.registry import Registry
-from server.routers import (
-    beam,
-    blocks,
-    cache,
-    figures,
-    generate,
-    lessons_math,
-    measure,
-    models,
-    pages,
-    sampler,
-    seq2seq,
-    source,
-    tokenize,
-    trace,
-)
-from server.routers import compare as compare_router
+from server.routers import pages
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -134,19 +119,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")
     app.include_router(pages.router)
-    app.include_router(models.router)
-    app.include_router(tokenize.router)
-    app.include_router(generate.router)
-    app.include_router(trace.router)
-    app.include_router(beam.router)
-    app.include_router(measure.router)
-    app.include_router(figures.router)
-    app.include_router(source.router)
-    app.include_router(sampler.router)
-    app.include_router(lessons_math.router)
-    app.include_router(compare_router.router)
-    app.include_router(cache.router)
-    app.include_router(blocks.router)
-    app.include_router(seq2seq.router)
+    app.include_router(api)
     security.install(app)
     return app

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.architectures import BACKENDS, ModelConfig, architecture
+from models.architectures import BACKENDS, Architecture, ModelConfig, architecture
 from models.loading import load_model
 from models.tokenizer import (
     AnyTokenizer,
@@ -52,9 +52,14 @@ class ModelEntry:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
+    def arch(self) -> Architecture:
+        """The architecture table's entry for this model."""
+        return architecture(self.architecture)
+
+    @property
     def task(self) -> str:
         """What the model was trained for (its card's "task"): "lm", "mlm", "numbers", …"""
-        return str(self.card.get("task") or architecture(self.architecture).task)
+        return str(self.card.get("task") or self.arch.task)
 
     def model(self, backend: str) -> Any:
         """The twin for ``backend``, built on first use (thread-safe)."""

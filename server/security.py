@@ -7,9 +7,9 @@ produced):
   ``X-Frame-Options: DENY``; a response that is not an HTML page (JSON, static files) also gets a
   ``Content-Security-Policy`` that lets it load nothing and be framed by no one. Pages keep the policy
   ``server/routers/pages.py`` gives them.
-- a request body over ``PLAYGROUND_MAX_BODY_BYTES`` (64 KiB by default) is answered ``413`` with a JSON
-  message before the app sees it, whether its size is announced by ``Content-Length`` or only found by
-  counting a chunked body.
+- a request body over ``Settings.max_body_bytes`` (``PLAYGROUND_MAX_BODY_BYTES``, 64 KiB by default) is
+  answered ``413`` with a JSON message before the app sees it, whether its size is announced by
+  ``Content-Length`` or only found by counting a chunked body.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,14 +33,6 @@ HEADERS = {
 }
 # for responses that are not pages: a JSON body or a static file has nothing to run or load
 NON_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-
-
-class SecuritySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", frozen=True, extra="ignore")
-
-    max_body_bytes: int = Field(
-        64 * 1024, ge=1024, description="largest request body accepted; larger ones get 413"
-    )
 
 
 class BodyTooLarge(Exception):
@@ -156,9 +146,7 @@ def document_string_details(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def install(app: FastAPI, max_body_bytes: int | None = None) -> None:
-    """Wrap ``app`` in the security middleware (the body limit from the environment unless given)."""
-    limit = max_body_bytes if max_body_bytes is not None else SecuritySettings().max_body_bytes
-    app.state.max_body_bytes = limit
-    app.add_middleware(SecurityMiddleware, max_body_bytes=limit)
+def install(app: FastAPI) -> None:
+    """Wrap ``app`` in the security middleware, its body limit from the app's settings."""
+    app.add_middleware(SecurityMiddleware, max_body_bytes=app.state.settings.max_body_bytes)
     document_string_details(app)

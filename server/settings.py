@@ -33,3 +33,6 @@ class Settings(BaseSettings):
     )
     max_batch: int = Field(64, ge=1, description="most streams advanced by one batched forward")
     retry_after_s: int = Field(5, ge=1, description="what a 503 tells the client to wait")
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="largest request body accepted; larger ones get 413"
+    )

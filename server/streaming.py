@@ -14,18 +14,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio.to_thread
-import numpy as np
 
 from models.generate import TokenEvent as ModelToken
 from models.generate import start
 from models.sampling import SamplingParams
 from server.batching import Batchers
 from server.registry import ModelEntry
+from server.rounding import MS_DECIMALS, rounded
 from server.schemas import Candidate, DoneEvent, ErrorEvent, GenerateRequest, StartEvent, TokenEvent
 
 log = logging.getLogger(__name__)
 
-ATTENTION_DECIMALS = 4
 Event = StartEvent | TokenEvent | DoneEvent | ErrorEvent
 EVENT_NAMES: dict[type, str] = {
     StartEvent: "start",
@@ -58,9 +57,7 @@ def token_event(entry: ModelEntry, event: ModelToken) -> TokenEvent:
     tok = entry.tokenizer
     final = event.step.stages["top_p"]
     strings = tok.token_strings([event.id] + [c.id for c in final])
-    attention = None
-    if event.attention is not None:
-        attention = np.round(event.attention, ATTENTION_DECIMALS).tolist()
+    attention = None if event.attention is None else rounded(event.attention)
     return TokenEvent(
         index=event.index,
         id=event.id,
@@ -72,7 +69,7 @@ def token_event(entry: ModelEntry, event: ModelToken) -> TokenEvent:
             Candidate(id=c.id, token=s, prob=c.prob) for c, s in zip(final, strings[1:], strict=True)
         ],
         attention=attention,
-        ms=round(event.ms, 3),
+        ms=rounded(event.ms, MS_DECIMALS),
     )
 
 
@@ -117,8 +114,8 @@ async def _events(g: Generation, stats: StreamStats, batchers: Batchers) -> Asyn
             reason=done.reason,
             tokens=done.tokens,
             n_tokens=done.n_tokens,
-            tokens_per_s=round(done.tokens_per_s, 2),
-            ttft_ms=round(done.ttft_ms, 3),
+            tokens_per_s=rounded(done.tokens_per_s, 2),
+            ttft_ms=rounded(done.ttft_ms, MS_DECIMALS),
         )
     except Exception as e:  # a failure mid-stream becomes an event: the response has started
         log.exception("generation with %s failed", entry.name)

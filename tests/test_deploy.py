@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from server.security import SecuritySettings
+from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -132,7 +132,7 @@ def test_nginx_streams_without_buffering():
     assert int(directives["proxy_read_timeout"].rstrip("s")) >= 300
     assert 'proxy_set_header Connection ""' in conf
     assert f"server playground:{exposed_port()}" in conf
-    assert directives["client_max_body_size"] == f"{SecuritySettings().max_body_bytes // 1024}k"
+    assert directives["client_max_body_size"] == f"{Settings().max_body_bytes // 1024}k"
     listen = int(directives["listen"])
     assert (
         f":{listen}"

@@ -150,10 +150,13 @@ def test_the_limit_counts_body_messages_one_by_one():
     assert sent[0]["status"] == 413
 
 
-def test_the_limit_is_a_setting(monkeypatch):
+def test_the_limit_is_a_setting(monkeypatch, tmp_path):
     monkeypatch.setenv("PLAYGROUND_MAX_BODY_BYTES", "4096")
-    assert security.SecuritySettings().max_body_bytes == 4096
-    Settings()  # the app's own settings ignore the variable rather than refuse it
+    settings = Settings(models_dir=tmp_path)
+    assert settings.max_body_bytes == 4096
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/api/tokenize", content=b"x" * 5000, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "4096" in r.json()["detail"]
 
 
 HOSTILE = [

@@ -1,15 +1,14 @@
-"""Encoder, encoder-decoder and LSTM routes on a zoo of tiny random models: numbers equal the twins'."""
+"""Encoder and encoder-decoder routes on a zoo of tiny random models: numbers equal the twins'.
+(The LSTM's gates come from ``/api/trace``: tests/test_trace_arch.py.)"""
 
 import numpy as np
 import pytest
-from arch_zoo import SHAKESPEARE_CHARS
 
 from models.loading import load_model
 from models.mlm import MASK_CHAR
 from models.numbers import BOS_ID, EOS_ID, source_tokenizer, target_tokenizer, to_words
 from models.sampling import softmax
 from models.seq2seq import beam_translate, greedy_translate
-from models.tokenizer import CharTokenizer
 
 
 def test_every_architecture_is_listed_with_its_shape(arch_client):
@@ -141,44 +140,6 @@ def test_cross_mask_of_a_padded_batch(arch_client):
     assert all(row[0] == "<s>" for row in got["target_tokens"])
     r = arch_client.post("/api/cross-mask", json={"model": "tiny-numbers", "sources": ["1", "x"]})
     assert r.status_code == 422 and r.json()["detail"].startswith("sources.1:")
-
-
-@pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_lstm_gates_are_the_twins_trace(arch_client, arch_zoo, backend):
-    text = "ROMEO: But soft"
-    r = arch_client.post(
-        "/api/lstm-trace", json={"model": "tiny-lstm", "text": text, "top_k": 5, "backend": backend}
-    )
-    assert r.status_code == 200, r.text
-    got = r.json()
-    ids = CharTokenizer(sorted(set(SHAKESPEARE_CHARS))).encode(text)
-    assert got["ids"] == ids and got["n_layer"] == 2 and got["n_hidden"] == 30
-    _, tr = load_model(arch_zoo / "tiny-lstm").forward(np.asarray([ids]), trace=True)
-    for layer in got["layers"]:
-        k = layer["layer"]
-        for name in ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden"):
-            a = np.asarray(layer[name])
-            assert a.shape == (len(text), 30)
-            np.testing.assert_allclose(a, getattr(tr, name)[k, 0], atol=1e-4, err_msg=name)
-    p = softmax(np.asarray(tr.logits[0, -1], dtype=np.float64))
-    assert [c["id"] for c in got["next_token"]] == list(np.argsort(-p, kind="stable")[:5])
-    assert got["next_token"][0]["prob"] == pytest.approx(p.max(), abs=1e-6)
-    one = arch_client.post(
-        "/api/lstm-trace", json={"model": "tiny-lstm", "text": text, "layer": 1, "backend": backend}
-    ).json()
-    assert [x["layer"] for x in one["layers"]] == [1] and one["layers"][0] == got["layers"][1]
-
-
-def test_lstm_trace_refusals(arch_client):
-    r = arch_client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": "abc", "layer": 2})
-    assert r.status_code == 422 and r.json()["detail"] == "layer: the model has layers 0..1"
-    r = arch_client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": ""})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "text"
-    r = arch_client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": "a" * 129})
-    assert r.status_code == 422 and "context of 128" in r.json()["detail"]
-    r = arch_client.post("/api/lstm-trace", json={"model": "tiny-mlm", "text": "abc"})
-    assert r.status_code == 422 and "tiny-lstm" in r.json()["detail"]
-    assert arch_client.post("/api/lstm-trace", json={"model": "gone", "text": "abc"}).status_code == 404
 
 
 def test_an_encoder_decoder_without_its_tokenizer_pair_is_reported(tmp_path):

@@ -97,6 +97,28 @@ def test_an_lstm_sends_one_layers_gates_and_every_layers_state_sizes(arch_client
     assert got["next_token"][0]["id"] == int(np.argmax(p)) and len(got["next_logits"]) == 65
 
 
+def test_every_lstm_layer_is_the_twins_and_the_next_tokens_are_ranked(arch_client, arch_zoo):
+    """What ``/api/lstm-trace`` sent before ``/api/trace`` took the LSTM over: any layer's gates,
+    and the next tokens most likely first."""
+    ids = CharTokenizer(sorted(set(SHAKESPEARE_CHARS))).encode(TEXT)
+    _, tr = load_model(arch_zoo / "tiny-lstm").forward(np.asarray([ids]), trace=True)
+    for layer in (0, 1):
+        gates = trace(arch_client, model="tiny-lstm", text=TEXT, layer=layer)["lstm"]["gates"]
+        for name in ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "hidden"):
+            assert np.asarray(gates[name]).shape == (len(TEXT), 30)
+            np.testing.assert_allclose(gates[name], getattr(tr, name)[layer, 0], atol=1e-4, err_msg=name)
+    got = trace(arch_client, model="tiny-lstm", text=TEXT)
+    p = softmax(np.asarray(tr.logits[0, -1], dtype=np.float64))
+    assert [c["id"] for c in got["next_token"]] == list(np.argsort(-p, kind="stable")[:20])
+    assert got["next_token"][0]["prob"] == pytest.approx(p.max(), abs=1e-6)
+    r = arch_client.post("/api/trace", json={"model": "tiny-lstm", "text": ""})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "text"
+    r = arch_client.post("/api/trace", json={"model": "tiny-lstm", "text": "a" * 129})
+    assert r.status_code == 422 and "context of 128" in r.json()["detail"]
+    assert arch_client.post("/api/trace", json={"model": "gone", "text": "abc"}).status_code == 404
+    assert arch_client.post("/api/lstm-trace", json={"model": "tiny-lstm", "text": "abc"}).status_code == 404
+
+
 def test_both_backends_trace_every_architecture_alike(arch_client):
     for body in (
         {"model": "tiny-mlm", "text": TEXT},

@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 Stop = Literal["done", "time", "interrupted"]
 
 
@@ -49,6 +51,11 @@ class TrainSettings:
     def replace(self, **changes: Any) -> TrainSettings:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def decay_steps(self) -> int:
+        """The step where the cosine reaches min_lr."""
+        return self.max_steps if self.lr_decay_steps is None else self.lr_decay_steps
+
 
 SETTINGS = tuple(f.name for f in dataclasses.fields(TrainSettings))  # flags of the same names set them
 
@@ -74,10 +81,20 @@ class TrainResult:
 
 def lr_at(step: int, s: TrainSettings) -> float:
     """Learning rate of optimiser step ``step`` (from 0): linear warm-up, cosine decay, then flat."""
-    decay_steps = s.max_steps if s.lr_decay_steps is None else s.lr_decay_steps
+    decay_steps = s.decay_steps
     if step < s.warmup:
         return s.lr * (step + 1) / s.warmup
     if step >= decay_steps:
         return s.min_lr
     progress = (step - s.warmup) / max(1, decay_steps - s.warmup)
     return s.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (s.lr - s.min_lr)
+
+
+def lr_schedule(s: TrainSettings, points: int) -> tuple[list[int], list[float]]:
+    """``lr_at`` at about ``points`` steps spread over the run, the warm-up's last and first steps
+    after it included (where the curve bends) → (steps, learning rates)."""
+    last = max(s.max_steps, 1)
+    marks = [0, s.warmup - 1, s.warmup, last - 1] if s.warmup else [0, last - 1]
+    grid = np.unique(np.concatenate([np.linspace(0, last - 1, points).round(), marks]).astype(int))
+    steps = [int(step) for step in grid if 0 <= step < last]
+    return steps, [lr_at(step, s) for step in steps]

@@ -8,17 +8,18 @@ from fastapi import APIRouter
 from models.generate import Beam, beam_search
 from server.deps import ANY, RegistryDep, encode, lookup
 from server.registry import ModelEntry
-from server.schemas import BeamOut, BeamRequest, BeamResponse, BeamStepOut
+from server.rounding import SCALAR_DECIMALS, rounded
+from server.schemas import BeamOut, BeamRequest, BeamResponse, BeamSearchStepOut
 
-router = APIRouter(prefix="/api", tags=["generate"])
+router = APIRouter(tags=["generate"])
 
 
 def beam_out(entry: ModelEntry, beam: Beam) -> BeamOut:
     return BeamOut(
         ids=beam.ids,
         text=entry.tokenizer.decode(beam.ids),
-        logprob=round(beam.logprob, 6),
-        score=round(beam.score, 6),
+        logprob=rounded(beam.logprob, SCALAR_DECIMALS),
+        score=rounded(beam.score, SCALAR_DECIMALS),
         finished=beam.finished,
     )
 
@@ -41,7 +42,7 @@ async def beam(body: BeamRequest, registry: RegistryDep) -> BeamResponse:
         best=beam_out(entry, result.best),
         hypotheses=[beam_out(entry, h) for h in result.hypotheses],
         steps=[
-            BeamStepOut(
+            BeamSearchStepOut(
                 step=s.step,
                 beams=[beam_out(entry, b) for b in s.beams],
                 finished=[beam_out(entry, b) for b in s.finished],

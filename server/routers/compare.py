@@ -11,30 +11,18 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
-import numpy as np
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel, ValidationError
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+from pydantic import ValidationError
 
-from models.training.settings import SETTINGS, TrainSettings, lr_at
-from server.deps import EVERY, RegistryDep, lookup
+from models.training.settings import SETTINGS, TrainSettings, lr_schedule
+from server.deps import EVERY, RegistryDep, SettingsDep, lookup
+from server.schemas import CompareTable, ScheduleResponse
 
 COMPARE_FILE = "compare.json"
 
-router = APIRouter(prefix="/api", tags=["models"])
-
-
-class ScheduleResponse(BaseModel):
-    model: str
-    lr: float  # peak, reached at the end of warm-up
-    min_lr: float  # floor of the cosine decay
-    warmup: int  # steps of linear warm-up
-    max_steps: int  # steps the run was set up for
-    decay_steps: int  # step where the cosine reaches min_lr
-    trained_steps: int | None  # steps the shipped weights actually saw
-    steps: list[int]
-    lrs: list[float]  # lr_at(step) for each of steps
+router = APIRouter(tags=["models"])
 
 
 @router.get(
@@ -57,11 +45,7 @@ def schedule(
         s = TrainSettings(**{k: v for k, v in saved.items() if k in SETTINGS})
     except (TypeError, ValueError) as e:
         raise HTTPException(status_code=404, detail=f"{name}'s training settings are unreadable: {e}") from e
-    decay = s.max_steps if s.lr_decay_steps is None else s.lr_decay_steps
-    last = max(s.max_steps, 1)
-    marks = [0, s.warmup - 1, s.warmup, last - 1] if s.warmup else [0, last - 1]
-    grid = np.unique(np.concatenate([np.linspace(0, last - 1, points).round(), marks]).astype(int))
-    grid = grid[(grid >= 0) & (grid < last)]
+    steps, lrs = lr_schedule(s, points)
     trained = entry.card.get("steps")
     return ScheduleResponse(
         model=entry.name,
@@ -69,39 +53,11 @@ def schedule(
         min_lr=s.min_lr,
         warmup=s.warmup,
         max_steps=s.max_steps,
-        decay_steps=decay,
+        decay_steps=s.decay_steps,
         trained_steps=trained if isinstance(trained, int) else None,
-        steps=grid.tolist(),
-        lrs=[lr_at(int(step), s) for step in grid],
+        steps=steps,
+        lrs=lrs,
     )
-
-
-class CompareSpeed(BaseModel):
-    backend: str
-    tokens_per_s: float
-    what: str  # which tokens were counted
-    peak_rss_mib: float  # peak memory of the process that measured it
-
-
-class CompareRow(BaseModel):
-    name: str
-    architecture: str
-    task: str  # lm, mlm or numbers
-    parameters: int
-    quality: dict[str, float]  # val_loss/val_ppl/val_bpc, masked_loss/…/masked_top5, or exact_match
-    quality_source: str = ""  # where the quality numbers come from
-    speeds: list[CompareSpeed]
-    file_bytes: int
-
-
-class CompareTable(BaseModel):
-    format: str
-    generated: str  # when the table was measured (ISO 8601, UTC)
-    machine: dict[str, Any]  # what it was measured on
-    settings: dict[str, Any]
-    backends: list[str]
-    rows: list[CompareRow]  # served models only, in the order pages list them
-    missing: list[str]  # served models the table has no row for (shipped after it was measured)
 
 
 @router.get(
@@ -114,12 +70,12 @@ class CompareTable(BaseModel):
     },
 )
 def compare_table(
-    request: Request,
     registry: RegistryDep,
+    settings: SettingsDep,
     optional: Annotated[bool, Query(description="answer 204 instead of 404 when there is no table")] = False,
 ) -> CompareTable | Response:
     """``playground compare``'s table of the served models: quality, speed and memory per backend."""
-    path = request.app.state.settings.models_dir / COMPARE_FILE
+    path = settings.models_dir / COMPARE_FILE
     if not path.is_file():
         if optional:
             return Response(status_code=204)

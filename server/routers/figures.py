@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import anyio.to_thread
-import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 
-from models.batch import pad_batch
 from models.explain import cosine_similarity
-from models.gpt_numpy import attention_mask, position_ids, sinusoidal_positions
-from server.deps import RegistryDep, encode, lookup
+from models.lessons import batch_masks, position_vectors
+from server.deps import RegistryDep, batch_ids, lookup, padded_tokens
+from server.rounding import rounded
 from server.schemas import MasksRequest, MasksResponse, PositionalResponse
 
-router = APIRouter(prefix="/api", tags=["figures"])
-DECIMALS = 4
+router = APIRouter(tags=["figures"])
 
 
 @router.post(
@@ -27,21 +25,13 @@ DECIMALS = 4
 def masks(body: MasksRequest, registry: RegistryDep) -> MasksResponse:
     """The masks of a real batch of unequal prompts, built by the same functions the twins run."""
     entry = lookup(registry, body.model)
-    seqs = [encode(entry, text, f"texts[{i}]") for i, text in enumerate(body.texts)]
-    if any(not s for s in seqs):
-        raise HTTPException(status_code=422, detail="texts: every prompt needs at least one token")
-    ids, padding = pad_batch(seqs)
-    B, T = ids.shape
-    causal = np.tril(np.ones((T, T), dtype=bool))
-    combined = attention_mask(causal, padding, B, T, 0)  # (B, T, T)
-    strings = np.array(entry.tokenizer.token_strings(ids.reshape(-1)), dtype=object).reshape(B, T)
-    tokens = np.where(padding == 1, strings, None).tolist()
+    m = batch_masks(batch_ids(entry, body.texts))
     return MasksResponse(
-        tokens=tokens,
-        padding=padding.tolist(),
-        positions=position_ids(combined).tolist(),
-        causal=causal.tolist(),
-        combined=combined.tolist(),
+        tokens=padded_tokens(entry.tokenizer, m.ids, m.padding),
+        padding=m.padding.tolist(),
+        positions=m.positions.tolist(),
+        causal=m.causal.tolist(),
+        combined=m.combined.tolist(),
     )
 
 
@@ -62,20 +52,19 @@ async def positional(
     entry = lookup(registry, model) if model is not None else None
     if entry is not None:
         dims, positions = entry.config.n_embd, min(positions, entry.config.block_size)
+    twin = None
     if kind == "learned":
         if entry is None or entry.config.pos != "learned":
             raise HTTPException(status_code=422, detail="model: name a model with learned positions")
         twin = await anyio.to_thread.run_sync(entry.model, "numpy")
-        vectors = twin.transformer["wpe"].weight[:positions].astype(np.float64)
-    else:
-        if dims % 2:
-            raise HTTPException(
-                status_code=422, detail="dims: sinusoids come in sin/cos pairs, use an even width"
-            )
-        vectors = sinusoidal_positions(np.arange(positions), dims)
+    elif dims % 2:
+        raise HTTPException(
+            status_code=422, detail="dims: sinusoids come in sin/cos pairs, use an even width"
+        )
+    vectors = position_vectors(kind, positions, dims, twin)
     return PositionalResponse(
         kind=kind,
         model=entry.name if entry else None,
-        vectors=np.round(vectors, DECIMALS).tolist(),
-        similarity=np.round(cosine_similarity(vectors), DECIMALS).tolist(),
+        vectors=rounded(vectors),
+        similarity=rounded(cosine_similarity(vectors)),
     )

@@ -8,17 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from models.sampling import SamplingParams
-from server.deps import ANY, TRANSFORMERS, RegistryDep, encode, lookup
+from server.deps import ANY, RegistryDep, SettingsDep, encode, lookup
 from server.schemas import GenerateRequest
 from server.streaming import EVENT_NAMES, Event, Generation, generation_events
 
-router = APIRouter(prefix="/api", tags=["generate"])
+router = APIRouter(tags=["generate"])
 
 
-def checked_generation(body: GenerateRequest, registry: RegistryDep, request: Request) -> Generation:
+def checked_generation(
+    body: GenerateRequest, registry: RegistryDep, settings: SettingsDep, request: Request
+) -> Generation:
     """Everything that can be wrong with a request, found before the stream starts (404 / 422 / 503)."""
-    settings, stats = request.app.state.settings, request.app.state.streams
+    stats = request.app.state.streams
     if stats.active >= settings.max_streams:
         raise HTTPException(
             status_code=503,
@@ -26,13 +27,12 @@ def checked_generation(body: GenerateRequest, registry: RegistryDep, request: Re
             headers={"Retry-After": str(settings.retry_after_s)},
         )
     entry = lookup(registry, body.model, ANY)
-    if body.include_attention and entry.architecture not in TRANSFORMERS:
+    if body.include_attention and not entry.arch.attention:
         raise HTTPException(
             status_code=422, detail=f"include_attention: {entry.name} has no attention to send"
         )
     ids = encode(entry, body.prompt, "prompt")
-    params = SamplingParams(body.temperature, body.top_k, body.top_p, body.repetition_penalty)
-    return Generation(entry, body, ids, params)
+    return Generation(entry, body, ids, body.sampling_params())
 
 
 async def event_stream(

@@ -6,12 +6,11 @@ import json
 
 from fastapi import APIRouter, HTTPException, Path
 
-from models.architectures import ARCHITECTURES
-from server.deps import RegistryDep, lookup
+from server.deps import EVERY, RegistryDep, lookup
 from server.registry import ModelEntry
 from server.schemas import MetricsLog, ModelList, ModelSummary
 
-router = APIRouter(prefix="/api", tags=["models"])
+router = APIRouter(tags=["models"])
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -43,7 +42,7 @@ def list_models(registry: RegistryDep) -> ModelList:
     responses={404: {"description": "unknown model"}},
 )
 def get_model(registry: RegistryDep, name: str = Path(max_length=100)) -> ModelSummary:
-    return summary(lookup(registry, name, ARCHITECTURES), registry.backends)
+    return summary(lookup(registry, name, EVERY), registry.backends)
 
 
 @router.get(
@@ -54,7 +53,7 @@ def get_model(registry: RegistryDep, name: str = Path(max_length=100)) -> ModelS
 )
 def get_metrics(registry: RegistryDep, name: str = Path(max_length=100)) -> MetricsLog:
     """The training run's metrics log (one record per evaluation): the loss curves the lessons plot."""
-    entry = lookup(registry, name, ARCHITECTURES)
+    entry = lookup(registry, name, EVERY)
     path = entry.directory / METRICS_FILE
     if not path.is_file():
         raise HTTPException(status_code=404, detail=f"{name} ships no {METRICS_FILE}")

@@ -13,9 +13,10 @@ import textwrap
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path
-from pydantic import BaseModel
 
-router = APIRouter(prefix="/api", tags=["source"])
+from server.schemas import SourceResponse
+
+router = APIRouter(tags=["source"])
 
 MODULES = {
     "numpy": "models.gpt_numpy",
@@ -32,14 +33,6 @@ MODULES = {
 SHARED = ("models.twin_numpy", "models.twin_torch", "models.numpy_nn")
 Module = Literal["numpy", "torch", "sampling", "generate", "tokenizer", "explain", "encdec", "lstm"]
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
-
-
-class SourceResponse(BaseModel):
-    backend: str
-    module: str
-    name: str
-    first_line: int  # line number of the first line in the module file
-    source: str
 
 
 def source_of(backend: str, name: str) -> SourceResponse:

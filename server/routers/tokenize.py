@@ -8,7 +8,7 @@ from models.tokenizer import UnknownCharacterError
 from server.deps import ANY, RegistryDep, lookup
 from server.schemas import TokenizeRequest, TokenizeResponse
 
-router = APIRouter(prefix="/api", tags=["tokens"])
+router = APIRouter(tags=["tokens"])
 
 
 @router.post(

@@ -112,15 +112,13 @@ def test_lstm_step_shows_the_apis_numbers(page, base_url, api):
     page.goto(f"{base_url}/learn/lstm?text=ROMEO%3A+But+soft%2C+what+light&layer=1")
     wait_ready(page)
     assert page.is_hidden("#lesson-error")
-    trace = api.post(
-        "/api/lstm-trace", json={"model": "tiny-lstm", "text": TEXT, "layer": 1, "top_k": 10}
-    ).json()
+    trace = api.post("/api/trace", json={"model": "tiny-lstm", "text": TEXT, "layer": 1}).json()
     ppl = [
         api.post("/api/perplexity", json={"model": m, "text": TEXT}).json()
         for m in ("tiny-lstm", "shakespeare-char")
     ]
     counts = assert_checked(page, {"trace": trace, "ppl": ppl})
-    assert counts["trace"] == 6 * 24 * len(TEXT) + 10 and counts["ppl"] == 6
+    assert counts["trace"] == 6 * 24 * len(TEXT) + 20 and counts["ppl"] == 6
     assert page.eval_on_selector_all("[data-gate]", "els => els.length") == 6
     rows = page.eval_on_selector_all(
         "[data-panel=compare] th[data-model]", "els => els.map(e => e.dataset.model)"
@@ -133,11 +131,9 @@ def test_lstm_step_shows_the_apis_numbers(page, base_url, api):
     page.select_option("#lesson-units", "24")  # 30 units: the second page holds units 24-29
     page.wait_for_function("() => location.search.includes('units=24')")
     page.wait_for_selector("figure[data-panel=gates] h3:has-text('units 24–29')")
-    trace = api.post(
-        "/api/lstm-trace", json={"model": "tiny-lstm", "text": TEXT, "layer": 0, "top_k": 10}
-    ).json()
+    trace = api.post("/api/trace", json={"model": "tiny-lstm", "text": TEXT, "layer": 0}).json()
     counts = assert_checked(page, {"trace": trace, "ppl": ppl})
-    assert counts["trace"] == 6 * 6 * len(TEXT) + 10
+    assert counts["trace"] == 6 * 6 * len(TEXT) + 20
 
 
 def test_both_steps_fit_a_phone(phone, base_url):

@@ -80,12 +80,7 @@ export default {
     const gpt =
       ctx.models.find((x) => x.name === "shakespeare-char") ||
       ctx.models.find((x) => x.architecture === "gpt" && x.tokenizer === m.tokenizer);
-    const trace = await ctx.api.postJSON("/api/lstm-trace", {
-      model: m.name,
-      text: state.text,
-      layer,
-      top_k: 10,
-    });
+    const trace = await ctx.api.postJSON("/api/trace", { model: m.name, text: state.text, layer });
     const pair = gpt ? [m, gpt] : [m];
     const ppl = await Promise.all(
       pair.map((x) =>
@@ -105,7 +100,7 @@ export default {
     const T = trace.tokens.length;
     const start = Math.max(0, Math.min(state.units, m.n_hidden - 1));
     const units = Array.from({ length: Math.min(UNITS, m.n_hidden - start) }, (_, i) => start + i);
-    const L = trace.layers[0];
+    const L = trace.lstm.gates;
     const cell = Math.max(4, Math.min(16, Math.floor(270 / T)));
     const f = figure(ctx.figures, {
       title: `Gates over time: ${m.name}, layer ${layer}, units ${units[0]}–${units.at(-1)}`,
@@ -142,7 +137,7 @@ export default {
       );
       box.querySelectorAll("rect.cell").forEach((r) => {
         const u = units[r.dataset.i];
-        checked(r, `trace.layers.0.${key}.${r.dataset.j}.${u}`, L[key][r.dataset.j][u]);
+        checked(r, `trace.lstm.gates.${key}.${r.dataset.j}.${u}`, L[key][r.dataset.j][u]);
       });
       box.prepend(
         h("h4", { style: "margin:0" }, title),
@@ -219,7 +214,7 @@ export default {
   },
 
   question(d) {
-    const f = d.trace.layers[0].forget_gate;
+    const f = d.trace.lstm.gates.forget_gate;
     if (f.length < 2) return null;
     const mean = f.flat().reduce((a, b) => a + b, 0) / f.flat().length;
     const choices = ["below 0.25", "0.25 to 0.5", "0.5 to 0.75", "above 0.75"];

@@ -84,7 +84,9 @@ def test_batch_masks_combine_causal_and_padding():
 def test_position_vectors():
     np.testing.assert_array_equal(position_vectors("sinusoidal", 5, 6), sinusoidal_positions(np.arange(5), 6))
     model = gpt()
-    np.testing.assert_array_equal(position_vectors("learned", 3, 0, model), model.wpe[:3])
+    np.testing.assert_array_equal(
+        position_vectors("learned", 3, 0, model), model.transformer["wpe"].weight[:3]
+    )
     with pytest.raises(ValueError, match="even width"):
         position_vectors("sinusoidal", 5, 7)
 

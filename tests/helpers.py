@@ -1,14 +1,16 @@
-"""Shared test helpers: random model directories and a field-by-field twin comparison."""
+"""Shared test helpers: random model directories, a field-by-field twin comparison, Server-Sent Events,
+servers and browser pages."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import httpx
@@ -55,6 +57,37 @@ def assert_traces_close(ta: dict[str, np.ndarray], tb: dict[str, np.ndarray], at
             np.testing.assert_array_equal(ta[name], tb[name], err_msg=name)
         else:
             assert_close(f"trace.{name}", ta[name], tb[name], atol)
+
+
+# --- Server-Sent Events --------------------------------------------------------------------------
+
+
+def iter_sse(lines: Iterable[str]) -> Iterator[dict]:
+    """The events in the lines of an SSE stream, each as soon as the blank line that ends it arrives:
+    ``{"event": name, **data}`` with the JSON data's fields ("message" where no ``event:`` field came).
+    As the SSE standard says, an event the stream cut off before its blank line is dropped."""
+    name, data = "message", []
+    for line in lines:
+        if line.startswith("event:"):
+            name = line[len("event:") :].strip()
+        elif line.startswith("data:"):
+            data.append(line[len("data:") :].removeprefix(" "))
+        elif not line:
+            if data:
+                fields = json.loads("\n".join(data))
+                assert isinstance(fields, dict) and "event" not in fields, fields
+                yield {"event": name, **fields}
+            name, data = "message", []
+
+
+def sse_events(source) -> list[dict]:
+    """Every event of a whole SSE body, given as text or as a response (checked to be an event stream):
+    an httpx response, or a TestClient's (starlette's client is built on a copy of httpx)."""
+    if not isinstance(source, str):
+        kind = source.headers.get("content-type", "")
+        assert kind.startswith("text/event-stream"), (source.status_code, kind, source.text[:300])
+        source = source.text
+    return list(iter_sse(source.splitlines()))
 
 
 # --- browser tests -------------------------------------------------------------------------------

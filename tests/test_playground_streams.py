@@ -14,7 +14,7 @@ from test_server import TOK
 from models.config import GPTConfig
 from models.weights import save_gpt_dir
 
-from helpers import random_params, served
+from helpers import iter_sse, random_params, served, sse_events
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ def test_every_stopped_stream_is_closed_and_frees_its_slot(fast_server):
         with httpx.Client(timeout=10) as c, c.stream("POST", fast_server + "/api/generate", json=body) as r:
             assert r.status_code == 200
             tokens = 0
-            for line in r.iter_lines():
-                tokens += line.startswith("event: token")
+            for event in iter_sse(r.iter_lines()):
+                tokens += event["event"] == "token"
                 if tokens == 3:
                     break
         deadline = time.monotonic() + 2
@@ -44,4 +44,4 @@ def test_every_stopped_stream_is_closed_and_frees_its_slot(fast_server):
             time.sleep(0.02)
         assert streams(fast_server) == 0
     r = httpx.post(fast_server + "/api/generate", json={**body, "max_new_tokens": 5}, timeout=10)
-    assert r.status_code == 200 and r.text.count("event: token") == 5
+    assert r.status_code == 200 and [e["event"] for e in sse_events(r)].count("token") == 5

@@ -17,7 +17,7 @@ from models.weights import save_gpt_dir
 from server.main import create_app
 from server.settings import Settings
 
-from helpers import free_port, random_params
+from helpers import free_port, iter_sse, random_params, sse_events
 
 TOK = CharTokenizer.train("abcdefgh ,.\n")
 
@@ -107,26 +107,15 @@ def test_playground_serve_answers_health_quickly(tmp_path):
     print(json.dumps({"ready_s": ready}))
 
 
-def sse(client, **body):
-    """POST /api/generate and parse the Server-Sent Events → [(event, data)]."""
-    events = []
-    with client.stream("POST", "/api/generate", json={"model": "tiny-char", **body}) as r:
-        assert r.status_code == 200, r.read()
-        assert r.headers["content-type"].startswith("text/event-stream")
-        name = None
-        for line in r.iter_lines():
-            if line.startswith("event:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                events.append((name, json.loads(line.split(":", 1)[1])))
-    return events
+def sse(client, **body) -> list[dict]:
+    """POST /api/generate for tiny-char and return its Server-Sent Events."""
+    return sse_events(client.post("/api/generate", json={"model": "tiny-char", **body}))
 
 
 def test_generate_streams_start_tokens_done(client):
     events = sse(client, prompt="bad ", max_new_tokens=12, temperature=0.9, top_k=5, seed=3)
-    names = [n for n, _ in events]
-    assert names == ["start"] + ["token"] * 12 + ["done"]
-    start, tokens, done = events[0][1], [d for n, d in events if n == "token"], events[-1][1]
+    assert [e["event"] for e in events] == ["start"] + ["token"] * 12 + ["done"]
+    start, tokens, done = events[0], [e for e in events if e["event"] == "token"], events[-1]
     assert start["prompt_tokens"] == list("bad ")
     assert [t["index"] for t in tokens] == list(range(12))
     assert done["reason"] == "max_tokens" and done["tokens"] == [t["id"] for t in tokens]
@@ -139,14 +128,13 @@ def test_generate_streams_start_tokens_done(client):
 def test_same_seed_same_text_on_both_backends(client):
     body = {"prompt": "cafe ", "max_new_tokens": 20, "temperature": 1.0, "seed": 11}
     runs = [sse(client, backend=b, **body) for b in ("numpy", "torch")]
-    texts = ["".join(d["text"] for n, d in run if n == "token") for run in runs]
+    texts = ["".join(e["text"] for e in run if e["event"] == "token") for run in runs]
     assert texts[0] == texts[1] and len(texts[0]) == 20
 
 
 def test_attention_rows_when_asked(client):
-    tokens = [
-        d for n, d in sse(client, prompt="ab", max_new_tokens=3, include_attention=True) if n == "token"
-    ]
+    events = sse(client, prompt="ab", max_new_tokens=3, include_attention=True)
+    tokens = [e for e in events if e["event"] == "token"]
     assert [len(t["attention"][0][0]) for t in tokens] == [2, 3, 4]  # layer 0, head 0: keys so far
     assert len(tokens[0]["attention"]) == 1 and len(tokens[0]["attention"][0]) == 2  # 1 layer × 2 heads
 
@@ -214,8 +202,8 @@ def test_disconnect_stops_the_generation_and_health_answers_meanwhile(live_serve
     body = {"model": "slow-char", "prompt": "a", "max_new_tokens": 500, "temperature": 1.0}
     with httpx.Client(timeout=10) as c, c.stream("POST", live_server + "/api/generate", json=body) as r:
         tokens = 0
-        for line in r.iter_lines():
-            tokens += line.startswith("event: token")
+        for event in iter_sse(r.iter_lines()):
+            tokens += event["event"] == "token"
             if tokens == 3:
                 during = health(live_server)  # answered while a 500-token generation is running
                 break
@@ -320,7 +308,7 @@ def test_beam_reports_every_step(client):
         "/api/beam", json={"model": "tiny-char", "prompt": "ab", "num_beams": 1, "max_new_tokens": 5}
     )
     greedy = sse(client, prompt="ab", max_new_tokens=5, temperature=0)
-    assert one.json()["best"]["ids"] == [d["id"] for n, d in greedy if n == "token"]
+    assert one.json()["best"]["ids"] == [e["id"] for e in greedy if e["event"] == "token"]
 
 
 def test_over_the_stream_limit_is_a_503_with_retry_after(tmp_path):

@@ -1,7 +1,5 @@
 """An LSTM in the zoo: listed, generates and is scored; routes that explain attention refuse it by name."""
 
-import json
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,7 +9,7 @@ from models.weights import init_lstm_params, save_gpt_dir, save_model_dir
 from server.main import create_app
 from server.settings import Settings
 
-from helpers import random_params
+from helpers import random_params, sse_events
 
 TOK = CharTokenizer.train("abcdefgh ,.\n")
 
@@ -28,16 +26,6 @@ def client(tmp_path):
         yield c
 
 
-def events(text: str) -> list[tuple[str, dict]]:
-    out, name = [], None
-    for line in text.splitlines():
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            out.append((name, json.loads(line[5:])))
-    return out
-
-
 def test_the_lstm_is_listed_with_its_own_shape(client):
     models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
     m = models["tiny-lstm"]
@@ -49,11 +37,11 @@ def test_the_lstm_is_listed_with_its_own_shape(client):
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_the_lstm_generates_the_same_tokens_on_both_backends(client, backend):
     body = {"model": "tiny-lstm", "prompt": "abc", "max_new_tokens": 12, "seed": 3, "backend": backend}
-    got = events(client.post("/api/generate", json=body).text)
-    done = next(d for n, d in got if n == "done")
+    got = sse_events(client.post("/api/generate", json=body))
+    done = next(e for e in got if e["event"] == "done")
     assert done["n_tokens"] == 12
-    other = events(client.post("/api/generate", json={**body, "backend": "numpy"}).text)
-    assert next(d for n, d in other if n == "done")["tokens"] == done["tokens"]
+    other = sse_events(client.post("/api/generate", json={**body, "backend": "numpy"}))
+    assert next(e for e in other if e["event"] == "done")["tokens"] == done["tokens"]
 
 
 def test_the_lstm_is_scored_and_sampled(client):

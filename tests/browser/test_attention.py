@@ -6,28 +6,11 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, wait_ready
+from helpers import at_path, checked_numbers, shoot, sse_events, wait_ready
 
 MODEL = "shakespeare-char"
 CELLS = "els => els.map(e => e.dataset.layer + '.' + e.dataset.head)"
 TEXT = "ROMEO:\nBut soft, what light"
-
-
-def sse(api, body: dict) -> list[tuple[str, dict]]:
-    """POST /api/generate and parse its Server-Sent Events into (name, data) pairs."""
-    events = []
-    with api.stream("POST", "/api/generate", json=body) as r:
-        assert r.status_code == 200, r.read()
-        name, data = "message", []
-        for line in r.iter_lines():
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-            elif line == "" and data:
-                events.append((name, json.loads("\n".join(data))))
-                name, data = "message", []
-    return events
 
 
 def open_explorer(page, base_url, query=""):
@@ -69,7 +52,7 @@ def test_per_token_mode_shows_the_rows_the_stream_sent(page, base_url, api):
     page.wait_for_function("() => location.search.includes('step=5')")
     body = json.loads(page.get_attribute("#pertoken-box figure", "data-request"))
     assert body["max_new_tokens"] == 8 and body["seed"] == 3 and body["include_attention"]
-    stream = [d for name, d in sse(api, body) if name == "token"]
+    stream = [e for e in sse_events(api.post("/api/generate", json=body)) if e["event"] == "token"]
     assert len(stream) == 8
     shown = [n for n in checked_numbers(page) if n["path"].startswith("stream.")]
     att = stream[5]["attention"]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import re
 from urllib.parse import quote
 
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, wait_ready
+from helpers import at_path, checked_numbers, shoot, sse_events, wait_ready
 
 TEXT = "ROMEO: But soft, what light"
 MODEL = "shakespeare-char"
@@ -180,9 +178,7 @@ def generated(api, backend: str, **params) -> dict:
         "repetition_penalty": 1.0,
         **params,
     }
-    text = api.post("/api/generate", json=body).text
-    events = re.findall(r"event: (\w+)\r?\ndata: (.*)", text)
-    return next(json.loads(d) for name, d in events if name == "token")
+    return next(e for e in sse_events(api.post("/api/generate", json=body)) if e["event"] == "token")
 
 
 def test_sampling_stages_follow_the_sliders(page, base_url, api):

@@ -1,20 +1,11 @@
 """POST /api/kv-cache: cached and uncached greedy decoding give the same tokens; the cache's shapes."""
 
 import pytest
-from fastapi.testclient import TestClient
-
-from server.main import create_app
 
 from helpers import sse_events
 
 MODEL = "shakespeare-char"
 TEXT = "ROMEO: But soft"
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app()) as c:
-        yield c
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.loading import load_tokenizer, shipped_models, zoo_dir
+from models.loading import load_tokenizer, shipped_models
 from models.numbers import Seq2SeqTokenizers, WordTokenizer
 from models.sampling import MIN_PENALTY, STAGES, SamplingParams, filtered_distribution, sample_next
 from models.tokenizer import BPETokenizer, CharTokenizer, UnknownCharacterError
-from server.main import create_app
 from server.schemas import GenerateRequest
-from server.settings import Settings
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
@@ -67,12 +64,6 @@ def test_any_text_encodes_and_decodes_or_is_refused_clearly(label, tok, text):
         assert decoded == " ".join(text.split())
     # "replace" never raises, whatever the text
     tok.encode(text, errors="replace")
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app(Settings(models_dir=zoo_dir()))) as c:
-        yield c
 
 
 @SETTINGS

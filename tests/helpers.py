@@ -150,6 +150,51 @@ def shoot(page, name: str) -> Path:
     return path
 
 
+# Elements that stick out past the viewport's right edge, unless a box around them scrolls or clips sideways
+# (a wide table or heatmap scrolls inside its figure; the page itself must not).
+_STICKING_OUT = """() => {
+  const name = (el) => {
+    const classes = typeof el.className === "string" ? el.className.trim().split(/\\s+/) : [];
+    return el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + classes.map((c) => c && "." + c).join("");
+  };
+  const out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || r.right <= innerWidth + 1) continue;
+    let box = el.parentElement;
+    while (box && box !== document.body && getComputedStyle(box).overflowX === "visible") {
+      box = box.parentElement;
+    }
+    if (!box || box === document.body) out.push(`${name(el)} to ${Math.round(r.right)} px`);
+  }
+  return out.slice(0, 5);
+}"""
+
+
+# What every lesson step shows: its prev/next links, its input controls and its first figure.
+LESSON_CONTROLS = ("nav[aria-label='lesson steps'] a", "#lesson-controls", "#figures figure")
+
+
+def assert_fits_the_screen(page, name: str, *controls: str) -> Path:
+    """The screenshot ``name`` (see ``shoot``), then the layout it shows: no sideways scroll (the document
+    is no wider than the viewport and nothing sticks out past its right edge; wide figures scroll inside
+    their own box), and each of ``controls`` (CSS selectors: the page's key controls and figures) visible
+    and within the viewport's width."""
+    path = shoot(page, name)  # first: the picture of a layout that fails is the one to look at
+    width = page.evaluate("() => innerWidth")
+    scroll = page.evaluate("() => document.scrollingElement.scrollWidth")
+    sticking_out = page.evaluate(_STICKING_OUT)
+    assert scroll <= width and not sticking_out, (
+        f"{name}: {scroll} px wide in a {width} px viewport; past its right edge: {sticking_out} ({path})"
+    )
+    for selector in controls:
+        control = page.locator(selector).first
+        assert control.is_visible(), f"{name}: {selector} is not visible"
+        box = control.bounding_box()
+        assert box["x"] >= -1 and box["x"] + box["width"] <= width + 1, f"{name}: {selector} at {box}"
+    return path
+
+
 def wait_ready(page, timeout_ms: int = 60_000):
     """Pages set body[data-ready] once their first figure is drawn (or an error is shown)."""
     page.wait_for_selector("body[data-ready]", timeout=timeout_ms)

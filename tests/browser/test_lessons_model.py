@@ -6,7 +6,15 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, sse_events, wait_ready
+from helpers import (
+    LESSON_CONTROLS,
+    assert_fits_the_screen,
+    at_path,
+    checked_numbers,
+    shoot,
+    sse_events,
+    wait_ready,
+)
 
 TEXT = "ROMEO: But soft, what light"
 MODEL = "shakespeare-char"
@@ -273,6 +281,4 @@ def test_logit_lens_last_block_is_the_model_prediction(page, base_url, api):
 @pytest.mark.parametrize("slug", ["sampling", "logit-lens"])
 def test_steps_fit_a_phone(phone, base_url, slug):
     open_step(phone, base_url, slug)
-    width = phone.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= 392, width  # wide figures scroll inside their frame, the page does not
-    shoot(phone, f"lesson-{slug}-phone")
+    assert_fits_the_screen(phone, f"lesson-{slug}-phone", *LESSON_CONTROLS)

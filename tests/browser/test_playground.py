@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, sse_events, wait_ready
+from helpers import assert_fits_the_screen, at_path, checked_numbers, shoot, sse_events, wait_ready
 
 MODEL = "shakespeare-char"
 CELLS = "els => els.map(e => e.dataset.layer + '.' + e.dataset.head)"
@@ -261,5 +261,5 @@ def test_phone_layout_does_not_overflow(phone, base_url):
     open_playground(phone, base_url, "&max_tokens=40")
     generate(phone)
     phone.wait_for_selector("#attention-box .thumb")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shoot(phone, "playground-phone")
+    controls = ("#prompt", "#generate", "#s-temperature", "#output-box figure", "#attention-box figure")
+    assert_fits_the_screen(phone, "playground-phone", *controls)

@@ -14,7 +14,12 @@ torch.set_num_threads(1)
 
 @pytest.fixture(autouse=True)
 def _deterministic_torch():
+    """Every test starts from the same torch seed and leaves the thread count as it found it (the
+    training commands set their own)."""
     torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager

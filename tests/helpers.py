@@ -4,6 +4,7 @@ servers and browser pages."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import socket
@@ -17,22 +18,52 @@ import httpx
 import numpy as np
 
 from models.config import GPTConfig
+from models.tokenizer import CharTokenizer
 from models.weights import init_gpt_params, save_gpt_dir
 
 TOL = {"float64": 1e-10, "float32": 1e-5}
+TOK = CharTokenizer.train("abcdefgh ,.\n")  # the characters of the hand-made test zoos: 12 tokens
+
+
+def jittered(params: dict[str, np.ndarray], seed: int, jitter: float) -> dict[str, np.ndarray]:
+    """Noise on every parameter (float32), so biases, LayerNorm gains and attention are not trivial."""
+    rng = np.random.default_rng(seed)
+    return {k: (v + rng.normal(0, jitter, v.shape)).astype(np.float32) for k, v in params.items()}
 
 
 def random_params(config: GPTConfig, seed: int = 0, jitter: float = 0.1) -> dict[str, np.ndarray]:
-    """GPT-2 init plus noise on every parameter, so biases and LayerNorm gains are not trivial."""
-    rng = np.random.default_rng(seed + 1000)
-    return {
-        k: (v + rng.normal(0, jitter, v.shape)).astype(np.float32)
-        for k, v in init_gpt_params(config, seed).items()
-    }
+    """GPT-2 init plus noise on every parameter."""
+    return jittered(init_gpt_params(config, seed), seed + 1000, jitter)
+
+
+def char_gpt(path: Path, card: dict | None = None, *, seed: int = 0, jitter: float = 0.1, **config) -> Path:
+    """A random GPT over ``TOK``'s characters, saved at ``path`` with its tokenizer and ``card``: one layer,
+    two heads, 8 channels and a context of 32 unless ``config`` says otherwise."""
+    cfg = GPTConfig(
+        **{"block_size": 32, "n_layer": 1, "n_head": 2, "n_embd": 8, **config, "vocab_size": TOK.vocab_size}
+    )
+    return save_gpt_dir(path, cfg, random_params(cfg, seed, jitter), TOK.to_json(), card)
 
 
 def model_dir(tmp_path: Path, config: GPTConfig, seed: int = 0, jitter: float = 0.02) -> Path:
     return save_gpt_dir(tmp_path / f"model-{seed}", config, random_params(config, seed, jitter))
+
+
+def prepared_verse(root: Path, lines: int, words: int) -> Path:
+    """A made-up verse (``lines`` lines of ``words`` words from a small vocabulary, always the same), turned
+    into a character data set by ``playground prepare``: the data set's folder, under ``root``."""
+    from models.cli import main
+
+    rng = np.random.default_rng(0)
+    vocabulary = (
+        "the king queen lord my thy and of to be not what is this good night love death sweet".split()
+    )
+    text = "\n".join(" ".join(rng.choice(vocabulary, size=words)) + "," for _ in range(lines)) + "\n"
+    path = root / "verse.txt"
+    path.write_text(text, encoding="utf-8")
+    out = root / "verse-char"
+    assert main(["prepare", "--text", str(path), "--out", str(out)]) == 0
+    return out
 
 
 def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -57,6 +88,36 @@ def assert_traces_close(ta: dict[str, np.ndarray], tb: dict[str, np.ndarray], at
             np.testing.assert_array_equal(ta[name], tb[name], err_msg=name)
         else:
             assert_close(f"trace.{name}", ta[name], tb[name], atol)
+
+
+def public_names(obj) -> set[str]:
+    """The public names a module (or class) defines itself: what it imports is left out."""
+    return {
+        n
+        for n, v in vars(obj).items()
+        if not n.startswith("_") and getattr(v, "__module__", None) == obj.__name__
+    }
+
+
+def own_public(cls: type) -> set[str]:
+    return {n for n in vars(cls) if not n.startswith("_")}
+
+
+def assert_twins_mirror(numpy_twin, torch_twin, model: str, extras: Iterable[str] = ()) -> None:
+    """The twin rule: both modules define the same public names; each function takes the same parameters
+    in both; each class of the PyTorch twin has its NumPy twin's methods, and the ``model`` class adds only
+    what training and loading need (``load_params``, ``state_arrays``, and ``extras``)."""
+    assert public_names(numpy_twin) == public_names(torch_twin)
+    for name in public_names(numpy_twin):
+        a, b = getattr(numpy_twin, name), getattr(torch_twin, name)
+        if inspect.isclass(a):
+            assert own_public(a) <= own_public(b), (
+                f"{name}: the PyTorch twin lacks {own_public(a) - own_public(b)}"
+            )
+        else:
+            assert list(inspect.signature(a).parameters) == list(inspect.signature(b).parameters), name
+    added = own_public(getattr(torch_twin, model)) - own_public(getattr(numpy_twin, model))
+    assert added <= {"load_params", "state_arrays", *extras}, f"{model}: the PyTorch twin adds {added}"
 
 
 # --- Server-Sent Events --------------------------------------------------------------------------

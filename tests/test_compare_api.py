@@ -2,14 +2,10 @@
 
 import pytest
 
-from models.config import GPTConfig
-from models.tokenizer import CharTokenizer
 from models.train import TrainSettings, lr_at
-from models.weights import save_gpt_dir
 
-from helpers import random_params
+from helpers import char_gpt
 
-TOK = CharTokenizer.train("abcdefgh ,.\n")
 TRAINING = {
     "lr": 1e-3,
     "min_lr": 1e-4,
@@ -24,15 +20,8 @@ TRAINING = {
 def zoo(tmp_path_factory):
     """A model whose card records its training settings, and one without."""
     root = tmp_path_factory.mktemp("zoo")
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(
-        root / "trained",
-        cfg,
-        random_params(cfg),
-        TOK.to_json(),
-        {"name": "trained", "steps": 90, "training": TRAINING},
-    )
-    save_gpt_dir(root / "untrained", cfg, random_params(cfg), TOK.to_json(), {"name": "untrained"})
+    char_gpt(root / "trained", {"name": "trained", "steps": 90, "training": TRAINING}, block_size=16)
+    char_gpt(root / "untrained", {"name": "untrained"}, block_size=16)
     return root
 
 

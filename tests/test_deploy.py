@@ -187,17 +187,9 @@ def test_readme_has_the_classroom_section():
 
 @pytest.fixture
 def tiny_zoo(tmp_path):
-    from models.config import GPTConfig
-    from models.tokenizer import CharTokenizer
-    from models.weights import save_gpt_dir
+    from helpers import char_gpt
 
-    from helpers import random_params
-
-    tok = CharTokenizer.train("abcdefgh ,.\n")
-    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(
-        tmp_path / "zoo" / "tiny-char", cfg, random_params(cfg), tok.to_json(), {"name": "tiny-char"}
-    )
+    char_gpt(tmp_path / "zoo" / "tiny-char", {"name": "tiny-char"}, block_size=64)
     return tmp_path / "zoo"
 
 

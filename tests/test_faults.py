@@ -10,12 +10,8 @@ import time
 
 import httpx
 import pytest
-from test_server import TOK
 
-from models.config import GPTConfig
-from models.weights import save_gpt_dir
-
-from helpers import iter_sse, random_params, served
+from helpers import char_gpt, iter_sse, served
 
 LONG = 511  # tokens: the model's whole context after a one-character prompt
 
@@ -23,8 +19,7 @@ LONG = 511  # tokens: the model's whole context after a one-character prompt
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     root = tmp_path_factory.mktemp("faults")
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=4, n_head=4, n_embd=64)
-    save_gpt_dir(root / "zoo" / "long-char", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(root / "zoo" / "long-char", block_size=512, n_layer=4, n_head=4, n_embd=64)
     with served(root / "zoo", root / "server.log") as base:
         yield base
 

@@ -3,13 +3,7 @@
 import numpy as np
 import pytest
 
-from models.config import GPTConfig
-from models.tokenizer import CharTokenizer
-from models.weights import save_gpt_dir
-
-from helpers import random_params
-
-TOK = CharTokenizer.train("abcdefgh ,.\n")
+from helpers import char_gpt
 
 
 @pytest.fixture(scope="module", params=["pre", "post"])
@@ -17,10 +11,7 @@ def zoo(tmp_path_factory, request):
     """One model, "tiny": pre-LN with learned positions, or post-LN with sinusoids."""
     root = tmp_path_factory.mktemp(f"zoo-{request.param}")
     pos = "learned" if request.param == "pre" else "sinusoidal"
-    cfg = GPTConfig(
-        vocab_size=TOK.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=8, norm=request.param, pos=pos
-    )
-    save_gpt_dir(root / "tiny", cfg, random_params(cfg, jitter=0.5), TOK.to_json(), {"name": "tiny"})
+    char_gpt(root / "tiny", {"name": "tiny"}, jitter=0.5, n_layer=2, norm=request.param, pos=pos)
     return root
 
 

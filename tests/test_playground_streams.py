@@ -9,18 +9,13 @@ import time
 
 import httpx
 import pytest
-from test_server import TOK
 
-from models.config import GPTConfig
-from models.weights import save_gpt_dir
-
-from helpers import iter_sse, random_params, served, sse_events
+from helpers import char_gpt, iter_sse, served, sse_events
 
 
 @pytest.fixture
 def fast_server(tmp_path):
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(tmp_path / "fast-char", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(tmp_path / "fast-char", block_size=512)
     with served(tmp_path, tmp_path / "server.log", PLAYGROUND_MAX_STREAMS="2") as url:
         yield url
 

@@ -16,15 +16,12 @@ from models.weights import save_gpt_dir
 from server.main import create_app
 from server.settings import Settings
 
-from helpers import free_port, iter_sse, random_params, sse_events
-
-TOK = CharTokenizer.train("abcdefgh ,.\n")
+from helpers import TOK, char_gpt, free_port, iter_sse, random_params, sse_events
 
 
 def make_zoo(root):
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(root / "tiny-char", cfg, random_params(cfg), TOK.to_json(), {"name": "tiny-char"})
-    bad = save_gpt_dir(root / "broken", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(root / "tiny-char", {"name": "tiny-char"})
+    bad = char_gpt(root / "broken")
     (bad / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")  # header, no tensors
     (root / "bad-json").mkdir()
     (root / "bad-json" / "config.json").write_text("{nope")
@@ -178,8 +175,7 @@ def live_server(tmp_path):
     import uvicorn
 
     zoo = make_zoo(tmp_path)
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=4, n_head=4, n_embd=128)
-    save_gpt_dir(zoo / "slow-char", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(zoo / "slow-char", block_size=512, n_layer=4, n_head=4, n_embd=128)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

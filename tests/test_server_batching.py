@@ -10,17 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from test_server import TOK
 
 from models import load_model
-from models.config import GPTConfig
 from models.generate import generate
 from models.sampling import SamplingParams
-from models.weights import save_gpt_dir
 from server.main import create_app
 from server.settings import Settings
 
-from helpers import iter_sse, random_params, server_process, sse_events
+from helpers import TOK, char_gpt, iter_sse, server_process, sse_events
 
 PROMPTS = ["be", "a", "head, bed. ", "a cab\nde", "b", "fed gab, "]
 
@@ -28,8 +25,7 @@ PROMPTS = ["be", "a", "head, bed. ", "a cab\nde", "b", "fed gab, "]
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     root = tmp_path_factory.mktemp("zoo")
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=16)
-    save_gpt_dir(root / "tiny-char", cfg, random_params(cfg, jitter=0.3), TOK.to_json())
+    char_gpt(root / "tiny-char", jitter=0.3, block_size=64, n_layer=2, n_embd=16)
     return root
 
 
@@ -83,8 +79,7 @@ def test_sigterm_ends_open_streams_with_a_done_event_and_exits(tmp_path):
     """Three long streams, each holding its server-side stream suspended (its client reads nothing
     more after two tokens, and the attention rows soon fill the socket buffers); on SIGTERM each
     ends after its next step with ``done`` (reason "shutdown") and the process exits."""
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=4, n_head=4, n_embd=16)
-    save_gpt_dir(tmp_path / "zoo" / "long-char", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(tmp_path / "zoo" / "long-char", block_size=512, n_layer=4, n_head=4, n_embd=16)
     body = {"model": "long-char", "prompt": "a", "max_new_tokens": 511, "include_attention": True}
     results: dict[int, list[dict]] = {}
     ready, terminated = threading.Barrier(4), threading.Event()

@@ -2,13 +2,10 @@
 
 import pytest
 
-from models.config import GPTConfig, LSTMConfig
-from models.tokenizer import CharTokenizer
-from models.weights import init_lstm_params, save_gpt_dir, save_model_dir
+from models.config import LSTMConfig
+from models.weights import init_lstm_params, save_model_dir
 
-from helpers import random_params, sse_events
-
-TOK = CharTokenizer.train("abcdefgh ,.\n")
+from helpers import TOK, char_gpt, sse_events
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +14,7 @@ def zoo(tmp_path_factory):
     root = tmp_path_factory.mktemp("zoo")
     cfg = LSTMConfig(vocab_size=TOK.vocab_size, block_size=64, n_layer=2, n_embd=8, n_hidden=12)
     save_model_dir(root / "tiny-lstm", cfg, init_lstm_params(cfg, 1), TOK.to_json(), {"name": "tiny-lstm"})
-    gcfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(root / "tiny-gpt", gcfg, random_params(gcfg), TOK.to_json())
+    char_gpt(root / "tiny-gpt")
     return root
 
 
@@ -62,9 +58,8 @@ def test_routes_that_explain_attention_refuse_an_lstm_by_name(make_client, zoo):
 
 
 def test_the_default_model_is_listed_first_then_language_models(make_client, tmp_path):
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
     for name, task in (("a-task", "numbers"), ("b-lm", "lm"), ("c-lm", "lm")):
-        save_gpt_dir(tmp_path / name, cfg, random_params(cfg), TOK.to_json(), {"task": task})
+        char_gpt(tmp_path / name, {"task": task})
     for first, order in ((None, ["b-lm", "c-lm", "a-task"]), ("c-lm", ["c-lm", "b-lm", "a-task"])):
         c = make_client(models_dir=tmp_path, **({"default_model": first} if first else {}))
         assert [m["name"] for m in c.get("/api/models").json()["models"]] == order

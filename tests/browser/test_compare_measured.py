@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from arch_zoo import build_zoo
 
@@ -41,12 +40,6 @@ def zoo(tmp_path_factory):
 def base_url(zoo):
     with served(zoo, ROOT / "artifacts" / "browser-server-compare.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def api(base_url):
-    with httpx.Client(base_url=base_url, timeout=60) as client:
-        yield client
 
 
 def test_the_measured_tables_numbers_equal_the_json(page, base_url, api):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import httpx
 import pytest
 from arch_zoo import build_zoo
 
@@ -31,12 +30,6 @@ def base_url(tmp_path_factory):
     (zoo / "shakespeare-char").symlink_to(ROOT / "models" / "zoo" / "shakespeare-char")
     with served(zoo, ROOT / "artifacts" / "browser-server-arch.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def api(base_url):
-    with httpx.Client(base_url=base_url, timeout=60) as client:
-        yield client
 
 
 def query(page) -> dict[str, str]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from models.config import EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig
 from models.mlm import with_mask_token
 from models.numbers import gpt_tokenizer, tokenizers_json
@@ -20,15 +18,9 @@ from models.weights import (
     save_model_dir,
 )
 
-from helpers import random_params
+from helpers import jittered, random_params
 
 SHAKESPEARE_CHARS = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def jittered(params: dict[str, np.ndarray], seed: int, jitter: float = 0.3) -> dict[str, np.ndarray]:
-    """Noise on every parameter, so attention and predictions are not uniform."""
-    rng = np.random.default_rng(seed)
-    return {k: (v + rng.normal(0, jitter, v.shape)).astype(np.float32) for k, v in params.items()}
 
 
 def build_zoo(root: Path, chars: str = SHAKESPEARE_CHARS) -> Path:
@@ -36,7 +28,7 @@ def build_zoo(root: Path, chars: str = SHAKESPEARE_CHARS) -> Path:
     root = Path(root)
     tok, _ = with_mask_token(CharTokenizer(sorted(set(chars))))
     cfg = EncoderConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=16)
-    params = jittered(init_encoder_params(cfg, 1), 11)
+    params = jittered(init_encoder_params(cfg, 1), 11, 0.3)
     save_model_dir(root / "tiny-mlm", cfg, params, tok.to_json(), {"name": "tiny-mlm", "parameters": 0})
 
     ecfg = EncDecConfig(
@@ -45,7 +37,7 @@ def build_zoo(root: Path, chars: str = SHAKESPEARE_CHARS) -> Path:
     )  # fmt: skip
     card = {"name": "tiny-numbers", "task": "numbers", "accuracy": {"test": {"exact_match": 0.5}}}
     save_model_dir(
-        root / "tiny-numbers", ecfg, jittered(init_encdec_params(ecfg, 2), 12), tokenizers_json(), card
+        root / "tiny-numbers", ecfg, jittered(init_encdec_params(ecfg, 2), 12, 0.3), tokenizers_json(), card
     )
 
     ltok = CharTokenizer(sorted(set(chars)))

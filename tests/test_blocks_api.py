@@ -4,19 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from models.gpt_numpy import layer_norm
-from server.main import create_app
 
 MODEL = "shakespeare-char"
 TEXT = "ROMEO: But soft"
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app()) as c:
-        yield c
 
 
 def test_layernorm_numbers_agree_with_each_other(client):
@@ -52,20 +44,19 @@ def test_bad_layer_or_position_is_a_422(client, patch, field):
     assert field in str(r.json()["detail"])
 
 
-def test_post_ln_feeds_ln_1_the_stream_plus_the_attention_output(tmp_path):
+def test_post_ln_feeds_ln_1_the_stream_plus_the_attention_output(make_client, tmp_path):
     """A small random post-LN model: the route's output of ln_1 is the trace's resid_mid."""
     from models.config import preset
     from models.gpt_numpy import GPT
     from models.tokenizer import tokenizer_from_json
     from models.weights import init_gpt_params, read_json, save_gpt_dir
-    from server.settings import Settings
 
     tokenizer = read_json(Path(__file__).parents[1] / "models/zoo/shakespeare-char/tokenizer.json")
     config = preset("tiny", vocab_size=65, block_size=32, norm="post", pos="sinusoidal", activation="relu")
     params = init_gpt_params(config, seed=3)
     save_gpt_dir(tmp_path / "post", config, params, tokenizer)
-    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
-        b = c.post("/api/layernorm", json={"model": "post", "text": TEXT, "layer": 1, "position": 4}).json()
+    client = make_client(models_dir=tmp_path)
+    b = client.post("/api/layernorm", json={"model": "post", "text": TEXT, "layer": 1, "position": 4}).json()
     assert b["norm"] == "post"
     ids = tokenizer_from_json(tokenizer).encode(TEXT)
     _, tr = GPT(config, params).forward(np.asarray([ids]), trace=True)

@@ -1,18 +1,11 @@
 """POST /api/kv-cache: cached and uncached greedy decoding give the same tokens; the cache's shapes."""
 
 import pytest
-from fastapi.testclient import TestClient
 
-from server.main import create_app
+from helpers import sse_events
 
 MODEL = "shakespeare-char"
 TEXT = "ROMEO: But soft"
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app()) as c:
-        yield c
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
@@ -45,9 +38,9 @@ def test_the_greedy_tokens_equal_the_generate_endpoint(client):
     body = client.post("/api/kv-cache", json={"model": MODEL, "text": TEXT, "n": 6}).json()
     stream = client.post(
         "/api/generate", json={"model": MODEL, "prompt": TEXT, "max_new_tokens": 6, "temperature": 0}
-    ).text
-    done = [line for line in stream.splitlines() if line.startswith("data:") and '"reason"' in line]
-    assert f'"tokens":{body["ids"]}'.replace(" ", "") in done[0].replace(" ", "")
+    )
+    done = next(e for e in sse_events(stream) if e["event"] == "done")
+    assert done["tokens"] == body["ids"]
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,11 @@
 """GET /api/models/{name}/schedule: the training code's own learning-rate schedule from the card."""
 
 import pytest
-from fastapi.testclient import TestClient
 
-from models.config import GPTConfig
-from models.tokenizer import CharTokenizer
 from models.training.settings import TrainSettings, lr_at
-from models.weights import save_gpt_dir
-from server.main import create_app
-from server.settings import Settings
 
-from helpers import random_params
+from helpers import char_gpt
 
-TOK = CharTokenizer.train("abcdefgh ,.\n")
 TRAINING = {
     "lr": 1e-3,
     "min_lr": 1e-4,
@@ -23,22 +16,17 @@ TRAINING = {
 }
 
 
-@pytest.fixture
-def client(tmp_path):
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(
-        tmp_path / "trained",
-        cfg,
-        random_params(cfg),
-        TOK.to_json(),
-        {"name": "trained", "steps": 90, "training": TRAINING},
-    )
-    save_gpt_dir(tmp_path / "untrained", cfg, random_params(cfg), TOK.to_json(), {"name": "untrained"})
-    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
-        yield c
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """A model whose card records its training settings, and one without."""
+    root = tmp_path_factory.mktemp("zoo")
+    char_gpt(root / "trained", {"name": "trained", "steps": 90, "training": TRAINING}, block_size=16)
+    char_gpt(root / "untrained", {"name": "untrained"}, block_size=16)
+    return root
 
 
-def test_schedule_is_lr_at_of_the_cards_settings(client):
+def test_schedule_is_lr_at_of_the_cards_settings(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.get("/api/models/trained/schedule", params={"points": 20})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -57,16 +45,16 @@ def test_schedule_is_lr_at_of_the_cards_settings(client):
     )
 
 
-def test_schedule_needs_training_settings_and_a_known_model(client):
+def test_schedule_needs_training_settings_and_a_known_model(make_client, zoo):
+    client = make_client(models_dir=zoo)
     assert client.get("/api/models/untrained/schedule").status_code == 404
     assert "no model named" in client.get("/api/models/nope/schedule").json()["detail"]
     assert client.get("/api/models/trained/schedule", params={"points": 1}).status_code == 422
 
 
-def test_the_shipped_models_schedule_when_served():
-    with TestClient(create_app()) as c:
-        names = [m["name"] for m in c.get("/api/models").json()["models"]]
-        for name in names:
-            body = c.get(f"/api/models/{name}/schedule").json()
-            assert len(body["steps"]) == len(body["lrs"]) >= 2
-            assert min(body["lrs"]) >= body["min_lr"] * 0.999 or body["warmup"] > 0
+def test_the_shipped_models_schedule_when_served(client):
+    names = [m["name"] for m in client.get("/api/models").json()["models"]]
+    for name in names:
+        body = client.get(f"/api/models/{name}/schedule").json()
+        assert len(body["steps"]) == len(body["lrs"]) >= 2
+        assert min(body["lrs"]) >= body["min_lr"] * 0.999 or body["warmup"] > 0

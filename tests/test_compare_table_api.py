@@ -4,11 +4,8 @@ import json
 
 import pytest
 from arch_zoo import build_zoo
-from fastapi.testclient import TestClient
 
 from server.cli import main
-from server.main import create_app
-from server.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +18,10 @@ def table(tmp_path_factory):
     return zoo, json.loads(out.read_text())
 
 
-def get(zoo, **params):
-    with TestClient(create_app(Settings(models_dir=zoo))) as c:
-        return c.get("/api/compare-table", params=params)
-
-
-def test_the_table_is_the_clis_for_the_served_models(table):
+def test_the_table_is_the_clis_for_the_served_models(make_client, table):
     zoo, written = table
-    r = get(zoo)
+    client = make_client(models_dir=zoo)
+    r = client.get("/api/compare-table")
     assert r.status_code == 200, r.text
     body = r.json()
     assert {r["name"] for r in body["rows"]} == {"tiny-lstm", "tiny-mlm", "tiny-numbers", "numbers-gpt"}
@@ -38,12 +31,11 @@ def test_the_table_is_the_clis_for_the_served_models(table):
     by_name = {r["name"]: r for r in written["rows"]}
     for row in body["rows"]:
         assert row == by_name[row["name"]]  # every number as the CLI wrote it
-    with TestClient(create_app(Settings(models_dir=zoo))) as c:
-        served = [m["name"] for m in c.get("/api/models").json()["models"]]
+    served = [m["name"] for m in client.get("/api/models").json()["models"]]
     assert [r["name"] for r in body["rows"]] == served  # in the order pages list the models
 
 
-def test_rows_of_models_not_served_are_left_out(table, tmp_path):
+def test_rows_of_models_not_served_are_left_out(make_client, table, tmp_path):
     zoo, written = table
     other = tmp_path / "zoo"
     other.mkdir()
@@ -52,17 +44,18 @@ def test_rows_of_models_not_served_are_left_out(table, tmp_path):
     ghost = {**written["rows"][0], "name": "gone-model"}
     rows = [r for r in written["rows"] if r["name"] != "tiny-mlm"] + [ghost]
     (other / "compare.json").write_text(json.dumps({**written, "rows": rows}))
-    body = get(other, optional="true").json()
+    body = make_client(models_dir=other).get("/api/compare-table", params={"optional": "true"}).json()
     assert [r["name"] for r in body["rows"]] == ["tiny-lstm"]
     assert body["missing"] == ["tiny-mlm"]
 
 
-def test_no_table_is_a_404_that_says_how_to_make_one(tmp_path):
-    r = get(tmp_path)
+def test_no_table_is_a_404_that_says_how_to_make_one(make_client, tmp_path):
+    client = make_client(models_dir=tmp_path)
+    r = client.get("/api/compare-table")
     assert r.status_code == 404
     assert "playground compare --json" in r.json()["detail"]
-    r = get(tmp_path, optional="true")  # what the page asks: no console error for a missing table
+    r = client.get("/api/compare-table", params={"optional": "true"})  # no console error for a missing table
     assert r.status_code == 204 and r.content == b""
     (tmp_path / "compare.json").write_text("[1, 2")
-    r = get(tmp_path)
+    r = client.get("/api/compare-table")
     assert r.status_code == 500 and "unreadable" in r.json()["detail"]

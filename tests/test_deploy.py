@@ -187,17 +187,9 @@ def test_readme_has_the_classroom_section():
 
 @pytest.fixture
 def tiny_zoo(tmp_path):
-    from models.config import GPTConfig
-    from models.tokenizer import CharTokenizer
-    from models.weights import save_gpt_dir
+    from helpers import char_gpt
 
-    from helpers import random_params
-
-    tok = CharTokenizer.train("abcdefgh ,.\n")
-    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(
-        tmp_path / "zoo" / "tiny-char", cfg, random_params(cfg), tok.to_json(), {"name": "tiny-char"}
-    )
+    char_gpt(tmp_path / "zoo" / "tiny-char", {"name": "tiny-char"}, block_size=64)
     return tmp_path / "zoo"
 
 
@@ -207,7 +199,7 @@ def test_nginx_config_proxies_a_token_stream(tmp_path, tiny_zoo):
     """deploy/nginx.conf, pointed at one real replica on loopback: it loads, and a stream passes whole."""
     import httpx
 
-    from helpers import free_port, served
+    from helpers import free_port, iter_sse, served
 
     with served(tiny_zoo, tmp_path / "server.log") as upstream:
         port = free_port()
@@ -238,9 +230,7 @@ def test_nginx_config_proxies_a_token_stream(tmp_path, tiny_zoo):
             with httpx.stream("POST", f"{url}/api/generate", json=body, timeout=30) as r:
                 assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
                 assert "content-length" not in r.headers
-                events = [
-                    line.split(":", 1)[1].strip() for line in r.iter_lines() if line.startswith("event:")
-                ]
+                events = [e["event"] for e in iter_sse(r.iter_lines())]
             assert events[0] == "start" and events.count("token") == 20 and events[-1] == "done"
             big = httpx.post(
                 f"{url}/api/tokenize", content=b"x" * 70_000, headers={"content-type": "application/json"}

@@ -1,7 +1,6 @@
 """The encoder-decoder twins: per-op and whole-model parity, padding in self- and cross-attention,
 the decoder's KV cache, greedy and beam decoding, the file layout."""
 
-import inspect
 import json
 
 import numpy as np
@@ -22,7 +21,7 @@ from models.weights import (
     save_model_dir,
 )
 
-from helpers import TOL, assert_close, assert_traces_close
+from helpers import TOL, assert_close, assert_traces_close, assert_twins_mirror, jittered, public_names
 
 CFG = EncDecConfig(
     src_vocab_size=11,
@@ -38,11 +37,7 @@ BOS, EOS = 1, 2
 
 
 def encdec_dir(tmp_path, config=CFG, seed=0, jitter=0.1):
-    rng = np.random.default_rng(seed + 1000)
-    params = {  # GPT-2 init plus noise, so biases and LayerNorm gains are not trivial
-        k: (v + rng.normal(0, jitter, v.shape)).astype(np.float32)
-        for k, v in init_encdec_params(config, seed).items()
-    }
+    params = jittered(init_encdec_params(config, seed), seed + 1000, jitter)
     return save_model_dir(tmp_path / f"encdec-{seed}", config, params)
 
 
@@ -315,27 +310,10 @@ def test_bad_configs_and_files(tmp_path):
         load_model(d)
 
 
-def public(obj):
-    return {
-        n
-        for n, v in vars(obj).items()
-        if not n.startswith("_") and getattr(v, "__module__", None) == obj.__name__
-    }
-
-
 def test_twins_expose_the_same_public_names():
     names = {"cross_attention_mask", "CrossAttention", "DecoderBlock", "Decoder", "EncoderDecoder"}
-    assert public(encdec_numpy) == public(encdec_torch) == names
-    for name in names:
-        a, b = getattr(encdec_numpy, name), getattr(encdec_torch, name)
-        if inspect.isclass(a):
-            own_a = {n for n in vars(a) if not n.startswith("_")}
-            own_b = {n for n in vars(b) if not n.startswith("_")}
-            assert own_a <= own_b, f"{name}: the PyTorch twin lacks {own_a - own_b}"
-        else:
-            assert list(inspect.signature(a).parameters) == list(inspect.signature(b).parameters), name
-    extra = {n for n in vars(encdec_torch.EncoderDecoder) if not n.startswith("_")}
-    assert extra - set(vars(encdec_numpy.EncoderDecoder)) <= {"load_params", "state_arrays"}
+    assert public_names(encdec_numpy) == names
+    assert_twins_mirror(encdec_numpy, encdec_torch, "EncoderDecoder")
     # the encoder and GPT pieces are reused, not copied
     assert encdec_numpy.Encoder is encoder_numpy.Encoder and encdec_torch.Encoder is encoder_torch.Encoder
     for name in ("Block", "attention_mask", "softmax", "position_ids"):

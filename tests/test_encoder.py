@@ -1,7 +1,6 @@
 """The encoder-only (masked LM) twins: per-op and whole-model parity, bidirectional attention,
 padding hidden exactly, the MLM head and loss by hand, the file layout, and the masking data."""
 
-import inspect
 import json
 
 import numpy as np
@@ -21,17 +20,13 @@ from models.weights import (
     save_model_dir,
 )
 
-from helpers import TOL, assert_close, assert_traces_close
+from helpers import TOL, assert_close, assert_traces_close, assert_twins_mirror, jittered, public_names
 
 CFG = EncoderConfig(vocab_size=23, block_size=16, n_layer=2, n_head=2, n_embd=16)
 
 
 def encoder_dir(tmp_path, config=CFG, seed=0, jitter=0.1):
-    rng = np.random.default_rng(seed + 1000)
-    params = {  # GPT-2 init plus noise, so biases and LayerNorm gains are not trivial
-        k: (v + rng.normal(0, jitter, v.shape)).astype(np.float32)
-        for k, v in init_encoder_params(config, seed).items()
-    }
+    params = jittered(init_encoder_params(config, seed), seed + 1000, jitter)
     return save_model_dir(tmp_path / f"encoder-{seed}", config, params)
 
 
@@ -208,28 +203,10 @@ def test_bad_configs_files_and_inputs(tmp_path):
             m.forward(np.zeros((1, 17), dtype=int))
 
 
-def public(obj):
-    return {
-        n
-        for n, v in vars(obj).items()
-        if not n.startswith("_") and getattr(v, "__module__", None) == obj.__name__
-    }
-
-
 def test_twins_expose_the_same_public_names():
     names = {"encoder_mask", "encoder_positions", "SelfAttention", "EncoderBlock", "MLMHead", "Encoder"}
-    assert public(encoder_numpy) == public(encoder_torch) == {*names, "MaskedLM"}
-    for name in public(encoder_numpy):
-        a, b = getattr(encoder_numpy, name), getattr(encoder_torch, name)
-        if inspect.isclass(a):
-            own_a = {n for n in vars(a) if not n.startswith("_")}
-            own_b = {n for n in vars(b) if not n.startswith("_")}
-            assert own_a <= own_b, f"{name}: the PyTorch twin lacks {own_a - own_b}"
-        else:
-            assert list(inspect.signature(a).parameters) == list(inspect.signature(b).parameters), name
-    assert {n for n in vars(encoder_torch.MaskedLM) if not n.startswith("_")} - set(
-        vars(encoder_numpy.MaskedLM)
-    ) <= {"load_params", "state_arrays"}
+    assert public_names(encoder_numpy) == {*names, "MaskedLM"}
+    assert_twins_mirror(encoder_numpy, encoder_torch, "MaskedLM")
     # the GPT twin's pieces are reused, not copied
     for name in ("LayerNorm", "Conv1D", "CausalSelfAttention", "Block", "gelu", "embed_tokens"):
         assert getattr(encoder_numpy, name) is getattr(gpt_numpy, name)

@@ -10,12 +10,8 @@ import time
 
 import httpx
 import pytest
-from test_server import TOK
 
-from models.config import GPTConfig
-from models.weights import save_gpt_dir
-
-from helpers import random_params, served
+from helpers import char_gpt, iter_sse, served
 
 LONG = 511  # tokens: the model's whole context after a one-character prompt
 
@@ -23,8 +19,7 @@ LONG = 511  # tokens: the model's whole context after a one-character prompt
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     root = tmp_path_factory.mktemp("faults")
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=4, n_head=4, n_embd=64)
-    save_gpt_dir(root / "zoo" / "long-char", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(root / "zoo" / "long-char", block_size=512, n_layer=4, n_head=4, n_embd=64)
     with served(root / "zoo", root / "server.log") as base:
         yield base
 
@@ -45,8 +40,8 @@ def read_tokens(url: str, body: dict, n: int) -> None:
     with httpx.Client(timeout=30) as c, c.stream("POST", url + "/api/generate", json=body) as r:
         assert r.status_code == 200
         seen = 0
-        for line in r.iter_lines():
-            seen += line == "event: token"
+        for event in iter_sse(r.iter_lines()):
+            seen += event["event"] == "token"
             if seen == n:
                 return
 
@@ -79,12 +74,12 @@ def test_a_client_that_stops_reading_pauses_its_generation(url):
     wait_idle(url)
     start = health(url)
     with httpx.Client(timeout=60) as c, c.stream("POST", url + "/api/generate", json=body) as r:
-        lines = r.iter_lines()
-        assert next(lines) == "event: start"
+        events = iter_sse(r.iter_lines())
+        assert next(events)["event"] == "start"
         time.sleep(3)  # enough for the whole generation, had it not waited for the reader
         paused = health(url)
         assert paused["streams"] == 1
         assert paused["tokens"] - start["tokens"] < LONG
         assert paused["rss_mib"] - start["rss_mib"] < 50
-        tokens = sum(line == "event: token" for line in lines)
+        tokens = sum(e["event"] == "token" for e in events)
     assert tokens == LONG  # reading again finishes it

@@ -2,31 +2,21 @@
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
-from models.config import GPTConfig
-from models.tokenizer import CharTokenizer
-from models.weights import save_gpt_dir
-from server.main import create_app
-from server.settings import Settings
-
-from helpers import random_params
-
-TOK = CharTokenizer.train("abcdefgh ,.\n")
+from helpers import char_gpt
 
 
-@pytest.fixture(params=["pre", "post"])
-def client(tmp_path, request):
+@pytest.fixture(scope="module", params=["pre", "post"])
+def zoo(tmp_path_factory, request):
+    """One model, "tiny": pre-LN with learned positions, or post-LN with sinusoids."""
+    root = tmp_path_factory.mktemp(f"zoo-{request.param}")
     pos = "learned" if request.param == "pre" else "sinusoidal"
-    cfg = GPTConfig(
-        vocab_size=TOK.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=8, norm=request.param, pos=pos
-    )
-    save_gpt_dir(tmp_path / "tiny", cfg, random_params(cfg, jitter=0.5), TOK.to_json(), {"name": "tiny"})
-    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
-        yield c
+    char_gpt(root / "tiny", {"name": "tiny"}, jitter=0.5, n_layer=2, norm=request.param, pos=pos)
+    return root
 
 
-def test_qkv_by_hand_equals_the_models_queries_keys_and_values(client):
+def test_qkv_by_hand_equals_the_models_queries_keys_and_values(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.post("/api/lessons/qkv", json={"model": "tiny", "text": "abc, dea", "layer": 1, "head": 1})
     assert r.status_code == 200, r.text
     d = r.json()
@@ -42,7 +32,8 @@ def test_qkv_by_hand_equals_the_models_queries_keys_and_values(client):
     assert d["q"] == trace["q"] and d["k"] == trace["k"] and d["v"] == trace["v"]
 
 
-def test_padded_keys_get_exactly_zero_weight_and_padding_changes_nothing_else(client):
+def test_padded_keys_get_exactly_zero_weight_and_padding_changes_nothing_else(make_client, zoo):
+    client = make_client(models_dir=zoo)
     texts = ["abc, dea", "h", "fed."]
     r = client.post("/api/lessons/padded", json={"model": "tiny", "texts": texts, "layer": 0, "head": 1})
     assert r.status_code == 200, r.text
@@ -71,11 +62,13 @@ def test_padded_keys_get_exactly_zero_weight_and_padding_changes_nothing_else(cl
         ("/api/lessons/padded", {"texts": ["a"] * 5}, "texts"),
     ],
 )
-def test_bad_input_is_a_422_naming_the_field(client, path, body, field):
+def test_bad_input_is_a_422_naming_the_field(make_client, zoo, path, body, field):
+    client = make_client(models_dir=zoo)
     r = client.post(path, json={"model": "tiny", **body})
     assert r.status_code == 422
     assert field in str(r.json()["detail"])
 
 
-def test_unknown_model_is_a_404(client):
+def test_unknown_model_is_a_404(make_client, zoo):
+    client = make_client(models_dir=zoo)
     assert client.post("/api/lessons/qkv", json={"model": "nope", "text": "a"}).status_code == 404

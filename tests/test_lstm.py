@@ -1,7 +1,5 @@
 """The LSTM twins: NumPy from the gate equations, PyTorch's nn.LSTM and its step-by-step twin agree."""
 
-import inspect
-
 import numpy as np
 import pytest
 import torch
@@ -10,7 +8,7 @@ from models import load_model, lstm_numpy, lstm_torch
 from models.config import LSTMConfig
 from models.weights import init_lstm_params, lstm_num_params, save_model_dir
 
-from helpers import TOL, assert_close
+from helpers import TOL, assert_close, assert_twins_mirror, public_names
 
 CFG = LSTMConfig(vocab_size=11, block_size=128, n_layer=2, n_embd=6, n_hidden=8)
 
@@ -126,22 +124,9 @@ def test_a_file_of_another_shape_is_refused(tmp_path):
     assert bigger.n_hidden == 9
 
 
-def public(obj):
-    return {
-        n
-        for n, v in vars(obj).items()
-        if not n.startswith("_") and getattr(v, "__module__", None) == obj.__name__
-    }
-
-
 def test_twins_expose_the_same_public_names():
-    assert public(lstm_numpy) == public(lstm_torch) == {"sigmoid", "LSTMLayer", "LSTM"}
-    for name in ("sigmoid",):
-        a, b = getattr(lstm_numpy, name), getattr(lstm_torch, name)
-        assert list(inspect.signature(a).parameters) == list(inspect.signature(b).parameters)
-    own_n = {n for n in vars(lstm_numpy.LSTM) if not n.startswith("_")}
-    own_t = {n for n in vars(lstm_torch.LSTM) if not n.startswith("_")}
-    assert own_n <= own_t and own_t - own_n <= {"load_params", "state_arrays", "layer"}
+    assert public_names(lstm_numpy) == {"sigmoid", "LSTMLayer", "LSTM"}
+    assert_twins_mirror(lstm_numpy, lstm_torch, "LSTM", extras={"layer"})
 
 
 def test_config_is_checked():

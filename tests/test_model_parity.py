@@ -1,6 +1,5 @@
 """Whole-model parity of the twins on random weights: logits, every trace tensor, loss, cache, padding."""
 
-import inspect
 import itertools
 
 import numpy as np
@@ -12,7 +11,7 @@ from models.batch import pad_batch
 from models.config import PRESETS, GPTConfig, preset
 from models.trace import Trace
 
-from helpers import TOL, assert_close, assert_traces_close, model_dir
+from helpers import TOL, assert_close, assert_traces_close, assert_twins_mirror, model_dir
 
 OPTIONS = [
     dict(zip(("norm", "pos", "activation", "tie_weights"), combo, strict=True))
@@ -134,29 +133,8 @@ def test_context_limit_is_a_clear_error(tmp_path):
             m.forward(np.zeros((1, 5), dtype=int))
 
 
-def public(obj):
-    return {
-        n
-        for n, v in vars(obj).items()
-        if not n.startswith("_") and getattr(v, "__module__", None) == obj.__name__
-    }
-
-
 def test_twins_expose_the_same_public_names():
-    assert public(gpt_numpy) == public(gpt_torch)
-    for name in public(gpt_numpy):
-        a, b = getattr(gpt_numpy, name), getattr(gpt_torch, name)
-        if inspect.isclass(a):
-            own_a = {n for n in vars(a) if not n.startswith("_")}
-            own_b = {n for n in vars(b) if not n.startswith("_")}
-            assert own_a <= own_b, f"{name}: the PyTorch twin lacks {own_a - own_b}"
-        else:
-            assert list(inspect.signature(a).parameters) == list(inspect.signature(b).parameters), name
-    # the torch twin only adds what training and loading need
-    assert {n for n in vars(gpt_torch.GPT) if not n.startswith("_")} - set(vars(gpt_numpy.GPT)) <= {
-        "load_params",
-        "state_arrays",
-    }
+    assert_twins_mirror(gpt_numpy, gpt_torch, "GPT")
 
 
 def test_trace_fields_are_documented():

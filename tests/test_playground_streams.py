@@ -9,18 +9,13 @@ import time
 
 import httpx
 import pytest
-from test_server import TOK
 
-from models.config import GPTConfig
-from models.weights import save_gpt_dir
-
-from helpers import random_params, served
+from helpers import char_gpt, iter_sse, served, sse_events
 
 
 @pytest.fixture
 def fast_server(tmp_path):
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(tmp_path / "fast-char", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(tmp_path / "fast-char", block_size=512)
     with served(tmp_path, tmp_path / "server.log", PLAYGROUND_MAX_STREAMS="2") as url:
         yield url
 
@@ -35,8 +30,8 @@ def test_every_stopped_stream_is_closed_and_frees_its_slot(fast_server):
         with httpx.Client(timeout=10) as c, c.stream("POST", fast_server + "/api/generate", json=body) as r:
             assert r.status_code == 200
             tokens = 0
-            for line in r.iter_lines():
-                tokens += line.startswith("event: token")
+            for event in iter_sse(r.iter_lines()):
+                tokens += event["event"] == "token"
                 if tokens == 3:
                     break
         deadline = time.monotonic() + 2
@@ -44,4 +39,4 @@ def test_every_stopped_stream_is_closed_and_frees_its_slot(fast_server):
             time.sleep(0.02)
         assert streams(fast_server) == 0
     r = httpx.post(fast_server + "/api/generate", json={**body, "max_new_tokens": 5}, timeout=10)
-    assert r.status_code == 200 and r.text.count("event: token") == 5
+    assert r.status_code == 200 and [e["event"] for e in sse_events(r)].count("token") == 5

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.loading import load_tokenizer, shipped_models, zoo_dir
+from models.loading import load_tokenizer, shipped_models
 from models.sampling import MIN_PENALTY, STAGES, SamplingParams, filtered_distribution, sample_next
 from models.tokenizer import (
     BPETokenizer,
@@ -17,9 +16,7 @@ from models.tokenizer import (
     UnknownCharacterError,
     WordTokenizer,
 )
-from server.main import create_app
 from server.schemas import GenerateRequest
-from server.settings import Settings
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
@@ -72,12 +69,6 @@ def test_any_text_encodes_and_decodes_or_is_refused_clearly(label, tok, text):
         assert decoded == " ".join(text.split())
     # "replace" never raises, whatever the text
     tok.encode(text, errors="replace")
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app(Settings(models_dir=zoo_dir()))) as c:
-        yield c
 
 
 @SETTINGS

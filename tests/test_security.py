@@ -11,28 +11,12 @@ import pathlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from fastapi.testclient import TestClient
 
-from models.config import GPTConfig
-from models.tokenizer import CharTokenizer
-from models.weights import save_gpt_dir
 from server import security
-from server.main import create_app
 from server.routers.pages import CSP
 from server.settings import Settings
 
-from helpers import random_params
-
-TOK = CharTokenizer.train("abcdefgh ,.\n")
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    root = tmp_path_factory.mktemp("zoo")
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(root / "tiny-char", cfg, random_params(cfg), TOK.to_json(), {"name": "tiny-char"})
-    with TestClient(create_app(Settings(models_dir=root))) as c:
-        yield c
+MODEL = "shakespeare-char"  # served by the session's ``client``, the shipped zoo
 
 
 def assert_hardened(r) -> None:
@@ -79,27 +63,27 @@ def test_security_headers_on_pages_api_and_static(client, method, path, kind):
 
 
 def test_validation_errors_are_hardened_too(client):
-    r = client.post("/api/tokenize", json={"model": "tiny-char"})
+    r = client.post("/api/tokenize", json={"model": MODEL})
     assert r.status_code == 422
     assert_hardened(r)
 
 
 def test_a_large_body_is_a_413_with_json(client):
-    big = {"model": "tiny-char", "text": "a" * (70 * 1024)}
+    big = {"model": MODEL, "text": "a" * (70 * 1024)}
     r = client.post("/api/tokenize", json=big)
     assert r.status_code == 413
     assert "larger than 65536 bytes" in r.json()["detail"]
     assert_hardened(r)
     # a body just under the limit still reaches the route (and fails its own validation: 4000 chars max)
-    r = client.post("/api/tokenize", json={"model": "tiny-char", "text": "a" * 60_000})
+    r = client.post("/api/tokenize", json={"model": MODEL, "text": "a" * 60_000})
     assert r.status_code == 422
-    r = client.post("/api/tokenize", json={"model": "tiny-char", "text": "abc"})
+    r = client.post("/api/tokenize", json={"model": MODEL, "text": "abc"})
     assert r.status_code == 200
 
 
 def test_a_chunked_body_without_content_length_is_counted(client):
     def chunks():
-        yield b'{"model": "tiny-char", "text": "'
+        yield b'{"model": "shakespeare-char", "text": "'
         for _ in range(80):
             yield b"a" * 1024
         yield b'"}'
@@ -150,13 +134,12 @@ def test_the_limit_counts_body_messages_one_by_one():
     assert sent[0]["status"] == 413
 
 
-def test_the_limit_is_a_setting(monkeypatch, tmp_path):
+def test_the_limit_is_a_setting(monkeypatch, tmp_path, make_client):
     monkeypatch.setenv("PLAYGROUND_MAX_BODY_BYTES", "4096")
-    settings = Settings(models_dir=tmp_path)
-    assert settings.max_body_bytes == 4096
-    with TestClient(create_app(settings)) as client:
-        r = client.post("/api/tokenize", content=b"x" * 5000, headers={"content-type": "application/json"})
-        assert r.status_code == 413 and "4096" in r.json()["detail"]
+    assert Settings(models_dir=tmp_path).max_body_bytes == 4096
+    client = make_client(models_dir=tmp_path)
+    r = client.post("/api/tokenize", content=b"x" * 5000, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "4096" in r.json()["detail"]
 
 
 HOSTILE = [
@@ -166,7 +149,7 @@ HOSTILE = [
     "%2e%2e",
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
-    "tiny-char/../../../etc/passwd",
+    "shakespeare-char/../../../etc/passwd",
     "..",
     "con",
 ]
@@ -245,5 +228,5 @@ def test_the_openapi_documents_message_422s(client):
         "detail"
     ]
     assert {"type": "string"} in detail["anyOf"] and any(d.get("type") == "array" for d in detail["anyOf"])
-    r = client.post("/api/tokenize", json={"model": "tiny-char", "text": "xyz"})
+    r = client.post("/api/tokenize", json={"model": MODEL, "text": "x#z"})  # no '#' in Shakespeare
     assert r.status_code == 422 and isinstance(r.json()["detail"], str)

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from models.config import GPTConfig
 from models.tokenizer import CharTokenizer
@@ -17,29 +16,26 @@ from models.weights import save_gpt_dir
 from server.main import create_app
 from server.settings import Settings
 
-from helpers import free_port, random_params
-
-TOK = CharTokenizer.train("abcdefgh ,.\n")
+from helpers import TOK, char_gpt, free_port, iter_sse, random_params, sse_events
 
 
 def make_zoo(root):
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(root / "tiny-char", cfg, random_params(cfg), TOK.to_json(), {"name": "tiny-char"})
-    bad = save_gpt_dir(root / "broken", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(root / "tiny-char", {"name": "tiny-char"})
+    bad = char_gpt(root / "broken")
     (bad / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")  # header, no tensors
     (root / "bad-json").mkdir()
     (root / "bad-json" / "config.json").write_text("{nope")
     return root
 
 
-@pytest.fixture
-def client(tmp_path):
-    app = create_app(Settings(models_dir=make_zoo(tmp_path)))
-    with TestClient(app) as c:
-        yield c
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """tiny-char, and two models that fail to load: broken (no tensors) and bad-json."""
+    return make_zoo(tmp_path_factory.mktemp("zoo"))
 
 
-def test_health_and_the_model_list(client):
+def test_health_and_the_model_list(make_client, zoo):
+    client = make_client(models_dir=zoo)
     h = client.get("/healthz").json()
     assert {k: h[k] for k in ("status", "models", "streams", "tokens")} == {
         "status": "ok", "models": 1, "streams": 0, "tokens": 0
@@ -54,7 +50,8 @@ def test_health_and_the_model_list(client):
     assert "config.json" in body["unavailable"]["bad-json"]
 
 
-def test_unknown_model_is_a_404_listing_the_known(client):
+def test_unknown_model_is_a_404_listing_the_known(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.get("/api/models/nope")
     assert r.status_code == 404 and "tiny-char" in r.json()["detail"]
     r = client.post("/api/tokenize", json={"model": "../../etc/passwd", "text": "a"})
@@ -62,7 +59,8 @@ def test_unknown_model_is_a_404_listing_the_known(client):
     assert client.get("/api/models/tiny-char").json()["card"] == {"name": "tiny-char"}
 
 
-def test_tokenize(client):
+def test_tokenize(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.post("/api/tokenize", json={"model": "tiny-char", "text": "bad cafe"})
     body = r.json()
     assert body["ids"] == TOK.encode("bad cafe") and body["tokens"] == list("bad cafe")
@@ -107,26 +105,16 @@ def test_playground_serve_answers_health_quickly(tmp_path):
     print(json.dumps({"ready_s": ready}))
 
 
-def sse(client, **body):
-    """POST /api/generate and parse the Server-Sent Events → [(event, data)]."""
-    events = []
-    with client.stream("POST", "/api/generate", json={"model": "tiny-char", **body}) as r:
-        assert r.status_code == 200, r.read()
-        assert r.headers["content-type"].startswith("text/event-stream")
-        name = None
-        for line in r.iter_lines():
-            if line.startswith("event:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                events.append((name, json.loads(line.split(":", 1)[1])))
-    return events
+def sse(client, **body) -> list[dict]:
+    """POST /api/generate for tiny-char and return its Server-Sent Events."""
+    return sse_events(client.post("/api/generate", json={"model": "tiny-char", **body}))
 
 
-def test_generate_streams_start_tokens_done(client):
+def test_generate_streams_start_tokens_done(make_client, zoo):
+    client = make_client(models_dir=zoo)
     events = sse(client, prompt="bad ", max_new_tokens=12, temperature=0.9, top_k=5, seed=3)
-    names = [n for n, _ in events]
-    assert names == ["start"] + ["token"] * 12 + ["done"]
-    start, tokens, done = events[0][1], [d for n, d in events if n == "token"], events[-1][1]
+    assert [e["event"] for e in events] == ["start"] + ["token"] * 12 + ["done"]
+    start, tokens, done = events[0], [e for e in events if e["event"] == "token"], events[-1]
     assert start["prompt_tokens"] == list("bad ")
     assert [t["index"] for t in tokens] == list(range(12))
     assert done["reason"] == "max_tokens" and done["tokens"] == [t["id"] for t in tokens]
@@ -136,17 +124,18 @@ def test_generate_streams_start_tokens_done(client):
         assert sum(c["prob"] for c in t["candidates"]) == pytest.approx(1, abs=1e-6)  # top-k 5 leaves 5
 
 
-def test_same_seed_same_text_on_both_backends(client):
+def test_same_seed_same_text_on_both_backends(make_client, zoo):
+    client = make_client(models_dir=zoo)
     body = {"prompt": "cafe ", "max_new_tokens": 20, "temperature": 1.0, "seed": 11}
     runs = [sse(client, backend=b, **body) for b in ("numpy", "torch")]
-    texts = ["".join(d["text"] for n, d in run if n == "token") for run in runs]
+    texts = ["".join(e["text"] for e in run if e["event"] == "token") for run in runs]
     assert texts[0] == texts[1] and len(texts[0]) == 20
 
 
-def test_attention_rows_when_asked(client):
-    tokens = [
-        d for n, d in sse(client, prompt="ab", max_new_tokens=3, include_attention=True) if n == "token"
-    ]
+def test_attention_rows_when_asked(make_client, zoo):
+    client = make_client(models_dir=zoo)
+    events = sse(client, prompt="ab", max_new_tokens=3, include_attention=True)
+    tokens = [e for e in events if e["event"] == "token"]
     assert [len(t["attention"][0][0]) for t in tokens] == [2, 3, 4]  # layer 0, head 0: keys so far
     assert len(tokens[0]["attention"]) == 1 and len(tokens[0]["attention"][0]) == 2  # 1 layer × 2 heads
 
@@ -161,12 +150,14 @@ def test_attention_rows_when_asked(client):
         ({"prompt": ""}, "prompt"),
     ],
 )
-def test_generate_validation_names_the_field(client, body, field):
+def test_generate_validation_names_the_field(make_client, zoo, body, field):
+    client = make_client(models_dir=zoo)
     r = client.post("/api/generate", json={"model": "tiny-char", "prompt": "a", **body})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field
 
 
-def test_generate_refuses_what_the_model_cannot_read(client):
+def test_generate_refuses_what_the_model_cannot_read(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.post("/api/generate", json={"model": "tiny-char", "prompt": "xyz"})
     assert r.status_code == 422 and "'x'" in r.json()["detail"]
     r = client.post("/api/generate", json={"model": "tiny-char", "prompt": "a" * 40})
@@ -184,8 +175,7 @@ def live_server(tmp_path):
     import uvicorn
 
     zoo = make_zoo(tmp_path)
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=4, n_head=4, n_embd=128)
-    save_gpt_dir(zoo / "slow-char", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(zoo / "slow-char", block_size=512, n_layer=4, n_head=4, n_embd=128)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -214,8 +204,8 @@ def test_disconnect_stops_the_generation_and_health_answers_meanwhile(live_serve
     body = {"model": "slow-char", "prompt": "a", "max_new_tokens": 500, "temperature": 1.0}
     with httpx.Client(timeout=10) as c, c.stream("POST", live_server + "/api/generate", json=body) as r:
         tokens = 0
-        for line in r.iter_lines():
-            tokens += line.startswith("event: token")
+        for event in iter_sse(r.iter_lines()):
+            tokens += event["event"] == "token"
             if tokens == 3:
                 during = health(live_server)  # answered while a 500-token generation is running
                 break
@@ -230,7 +220,8 @@ def test_disconnect_stops_the_generation_and_health_answers_meanwhile(live_serve
     assert health(live_server)["tokens"] == stopped["tokens"] < 100, "no steps after the disconnect"
 
 
-def test_trace_gives_every_number_of_a_lesson_step(client):
+def test_trace_gives_every_number_of_a_lesson_step(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.post("/api/trace", json={"model": "tiny-char", "text": "bad cafe", "layer": 0, "head": 1})
     assert r.status_code == 200, r.text
     t = r.json()
@@ -251,23 +242,26 @@ def test_trace_gives_every_number_of_a_lesson_step(client):
     )
 
 
-def test_trace_validation(client):
+def test_trace_validation(make_client, zoo):
+    client = make_client(models_dir=zoo)
     for body, word in (({"layer": 3}, "layer"), ({"head": 2}, "head"), ({"text": "xyz"}, "'x'")):
         r = client.post("/api/trace", json={"model": "tiny-char", "text": "ab", **body})
         assert r.status_code == 422 and word in str(r.json()["detail"])
 
 
-def test_a_64_token_trace_of_a_shakespeare_sized_model_stays_under_1_mb(tmp_path):
+def test_a_64_token_trace_of_a_shakespeare_sized_model_stays_under_1_mb(make_client, tmp_path):
     tok = CharTokenizer([chr(c) for c in range(32, 97)])  # 65 characters, as the Shakespeare vocabulary
     cfg = GPTConfig(vocab_size=65, block_size=128, n_layer=6, n_head=4, n_embd=128)
     save_gpt_dir(tmp_path / "m", cfg, random_params(cfg), tok.to_json())
-    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
-        r = c.post("/api/trace", json={"model": "m", "text": "".join(tok.chars[:64])})
+    r = make_client(models_dir=tmp_path).post(
+        "/api/trace", json={"model": "m", "text": "".join(tok.chars[:64])}
+    )
     assert r.status_code == 200 and len(r.json()["ids"]) == 64
     assert len(r.content) < 1_000_000, f"{len(r.content)} bytes"
 
 
-def test_perplexity_by_hand(client):
+def test_perplexity_by_hand(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.post("/api/perplexity", json={"model": "tiny-char", "text": "bad cafe"})
     p = r.json()
     assert len(p["losses"]) == 7 and p["tokens"] == list("bad cafe")
@@ -277,7 +271,8 @@ def test_perplexity_by_hand(client):
     assert client.post("/api/perplexity", json={"model": "tiny-char", "text": "a"}).status_code == 422
 
 
-def test_compare_backends_reports_tiny_differences_and_times(client):
+def test_compare_backends_reports_tiny_differences_and_times(make_client, zoo):
+    client = make_client(models_dir=zoo)
     c = client.post("/api/compare-backends", json={"model": "tiny-char", "text": "bad cafe"}).json()
     assert set(c["max_abs_diff"]) >= {"logits", "att_probs", "q", "residual"}
     assert max(c["max_abs_diff"].values()) < 1e-5
@@ -286,7 +281,8 @@ def test_compare_backends_reports_tiny_differences_and_times(client):
     )
 
 
-def test_masks_from_a_real_padded_batch(client):
+def test_masks_from_a_real_padded_batch(make_client, zoo):
+    client = make_client(models_dir=zoo)
     m = client.post("/api/masks", json={"model": "tiny-char", "texts": ["abc", "a", "bad c"]}).json()
     assert m["padding"] == [[0, 0, 1, 1, 1], [0, 0, 0, 0, 1], [1, 1, 1, 1, 1]]
     assert m["tokens"][1] == [None, None, None, None, "a"]
@@ -297,7 +293,8 @@ def test_masks_from_a_real_padded_batch(client):
     np.testing.assert_array_equal(np.array(m["causal"]), np.tril(np.ones((5, 5), bool)))
 
 
-def test_positional_sinusoids_and_learned_table(client):
+def test_positional_sinusoids_and_learned_table(make_client, zoo):
+    client = make_client(models_dir=zoo)
     s = client.get("/api/positional", params={"kind": "sinusoidal", "positions": 10, "dims": 8}).json()
     v = np.array(s["vectors"])
     assert v.shape == (10, 8) and v[3, 0] == pytest.approx(np.sin(3), abs=1e-4)
@@ -308,7 +305,8 @@ def test_positional_sinusoids_and_learned_table(client):
     assert r.status_code == 422 and "model" in r.json()["detail"]
 
 
-def test_beam_reports_every_step(client):
+def test_beam_reports_every_step(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.post(
         "/api/beam", json={"model": "tiny-char", "prompt": "ab", "num_beams": 3, "max_new_tokens": 5}
     )
@@ -320,25 +318,20 @@ def test_beam_reports_every_step(client):
         "/api/beam", json={"model": "tiny-char", "prompt": "ab", "num_beams": 1, "max_new_tokens": 5}
     )
     greedy = sse(client, prompt="ab", max_new_tokens=5, temperature=0)
-    assert one.json()["best"]["ids"] == [d["id"] for n, d in greedy if n == "token"]
+    assert one.json()["best"]["ids"] == [e["id"] for e in greedy if e["event"] == "token"]
 
 
-def test_over_the_stream_limit_is_a_503_with_retry_after(tmp_path):
-    app = create_app(Settings(models_dir=make_zoo(tmp_path), max_streams=2, retry_after_s=7))
-    with TestClient(app) as c:
-        app.state.streams.active = 2  # two generations are streaming
-        r = c.post("/api/generate", json={"model": "tiny-char", "prompt": "a"})
-        assert r.status_code == 503 and r.headers["retry-after"] == "7" and "limit" in r.json()["detail"]
-        app.state.streams.active = 1
-        assert (
-            c.post(
-                "/api/generate", json={"model": "tiny-char", "prompt": "a", "max_new_tokens": 2}
-            ).status_code
-            == 200
-        )
-        home = c.get("/")
-        assert home.status_code == 200 and "Transformer Playground" in home.text
-        assert "default-src 'self'" in home.headers["content-security-policy"]
+def test_over_the_stream_limit_is_a_503_with_retry_after(make_client, zoo):
+    c = make_client(models_dir=zoo, max_streams=2, retry_after_s=7)
+    c.app.state.streams.active = 2  # two generations are streaming
+    r = c.post("/api/generate", json={"model": "tiny-char", "prompt": "a"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "7" and "limit" in r.json()["detail"]
+    c.app.state.streams.active = 1
+    r = c.post("/api/generate", json={"model": "tiny-char", "prompt": "a", "max_new_tokens": 2})
+    assert r.status_code == 200
+    home = c.get("/")
+    assert home.status_code == 200 and "Transformer Playground" in home.text
+    assert "default-src 'self'" in home.headers["content-security-policy"]
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import threading
 import time
@@ -11,17 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from test_server import TOK
 
 from models import load_model
-from models.config import GPTConfig
 from models.generate import generate
 from models.sampling import SamplingParams
-from models.weights import save_gpt_dir
 from server.main import create_app
 from server.settings import Settings
 
-from helpers import random_params, server_process
+from helpers import TOK, char_gpt, iter_sse, server_process, sse_events
 
 PROMPTS = ["be", "a", "head, bed. ", "a cab\nde", "b", "fed gab, "]
 
@@ -29,17 +25,8 @@ PROMPTS = ["be", "a", "head, bed. ", "a cab\nde", "b", "fed gab, "]
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     root = tmp_path_factory.mktemp("zoo")
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=16)
-    save_gpt_dir(root / "tiny-char", cfg, random_params(cfg, jitter=0.3), TOK.to_json())
+    char_gpt(root / "tiny-char", jitter=0.3, block_size=64, n_layer=2, n_embd=16)
     return root
-
-
-def events_of(text: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        out.append((lines["event"], json.loads(lines["data"])))
-    return out
 
 
 async def run_streams(app, bodies):
@@ -48,7 +35,7 @@ async def run_streams(app, bodies):
         async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as c:
             responses = await asyncio.gather(*(c.post("/api/generate", json=b) for b in bodies))
             health = (await c.get("/healthz")).json()
-    return [events_of(r.text) for r in responses], health
+    return [sse_events(r) for r in responses], health
 
 
 @pytest.mark.parametrize("batching", [True, False])
@@ -78,10 +65,10 @@ def test_concurrent_streams_give_what_each_gives_alone(zoo, batching):
                 body["seed"],
             )
         )
-        assert events[0][0] == "start" and events[-1][0] == "done"
-        tokens = [d["id"] for e, d in events if e == "token"]
+        assert events[0]["event"] == "start" and events[-1]["event"] == "done"
+        tokens = [e["id"] for e in events if e["event"] == "token"]
         assert tokens == alone[-1].tokens
-        assert events[-1][1]["reason"] == "max_tokens"
+        assert events[-1]["reason"] == "max_tokens"
     if batching:
         assert health["mean_batch"] > 1.5  # six streams started together share their forwards
     else:
@@ -92,21 +79,20 @@ def test_sigterm_ends_open_streams_with_a_done_event_and_exits(tmp_path):
     """Three long streams, each holding its server-side stream suspended (its client reads nothing
     more after two tokens, and the attention rows soon fill the socket buffers); on SIGTERM each
     ends after its next step with ``done`` (reason "shutdown") and the process exits."""
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=512, n_layer=4, n_head=4, n_embd=16)
-    save_gpt_dir(tmp_path / "zoo" / "long-char", cfg, random_params(cfg), TOK.to_json())
+    char_gpt(tmp_path / "zoo" / "long-char", block_size=512, n_layer=4, n_head=4, n_embd=16)
     body = {"model": "long-char", "prompt": "a", "max_new_tokens": 511, "include_attention": True}
-    results: dict[int, list[str]] = {}
+    results: dict[int, list[dict]] = {}
     ready, terminated = threading.Barrier(4), threading.Event()
 
     def consume(i: int, url: str) -> None:
-        lines: list[str] = []
+        events: list[dict] = []
         with httpx.Client(timeout=30) as c, c.stream("POST", url + "/api/generate", json=body) as r:
-            for line in r.iter_lines():
-                lines.append(line)
-                if line == "event: token" and lines.count("event: token") == 2:
+            for event in iter_sse(r.iter_lines()):
+                events.append(event)
+                if event["event"] == "token" and sum(e["event"] == "token" for e in events) == 2:
                     ready.wait(timeout=30)
                     terminated.wait(timeout=30)
-        results[i] = lines
+        results[i] = events
 
     with server_process(tmp_path / "zoo", tmp_path / "server.log") as (proc, url):
         threads = [threading.Thread(target=consume, args=(i, url)) for i in range(3)]
@@ -125,7 +111,7 @@ def test_sigterm_ends_open_streams_with_a_done_event_and_exits(tmp_path):
     assert proc.returncode in (0, -signal.SIGTERM)  # uvicorn exits by the signal it was sent, once clean
     assert took < 5, f"shutdown took {took:.1f} s"
     for i in range(3):
-        lines = results[i]
-        done = [json.loads(lines[k + 1][len("data: ") :]) for k, x in enumerate(lines) if x == "event: done"]
-        assert done and done[0]["reason"] == "shutdown", lines[-3:]
+        events = results[i]
+        done = [e for e in events if e["event"] == "done"]
+        assert done and done[0]["reason"] == "shutdown", [e["event"] for e in events[-3:]]
         assert 2 <= done[0]["n_tokens"] < body["max_new_tokens"]

@@ -1,44 +1,25 @@
 """An LSTM in the zoo: listed, generates and is scored; routes that explain attention refuse it by name."""
 
-import json
-
 import pytest
-from fastapi.testclient import TestClient
 
-from models.config import GPTConfig, LSTMConfig
-from models.tokenizer import CharTokenizer
-from models.weights import init_lstm_params, save_gpt_dir, save_model_dir
-from server.main import create_app
-from server.settings import Settings
+from models.config import LSTMConfig
+from models.weights import init_lstm_params, save_model_dir
 
-from helpers import random_params
-
-TOK = CharTokenizer.train("abcdefgh ,.\n")
+from helpers import TOK, char_gpt, sse_events
 
 
-@pytest.fixture
-def client(tmp_path):
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """An LSTM, tiny-lstm, beside a GPT, tiny-gpt."""
+    root = tmp_path_factory.mktemp("zoo")
     cfg = LSTMConfig(vocab_size=TOK.vocab_size, block_size=64, n_layer=2, n_embd=8, n_hidden=12)
-    save_model_dir(
-        tmp_path / "tiny-lstm", cfg, init_lstm_params(cfg, 1), TOK.to_json(), {"name": "tiny-lstm"}
-    )
-    gcfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
-    save_gpt_dir(tmp_path / "tiny-gpt", gcfg, random_params(gcfg), TOK.to_json())
-    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
-        yield c
+    save_model_dir(root / "tiny-lstm", cfg, init_lstm_params(cfg, 1), TOK.to_json(), {"name": "tiny-lstm"})
+    char_gpt(root / "tiny-gpt")
+    return root
 
 
-def events(text: str) -> list[tuple[str, dict]]:
-    out, name = [], None
-    for line in text.splitlines():
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            out.append((name, json.loads(line[5:])))
-    return out
-
-
-def test_the_lstm_is_listed_with_its_own_shape(client):
+def test_the_lstm_is_listed_with_its_own_shape(make_client, zoo):
+    client = make_client(models_dir=zoo)
     models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
     m = models["tiny-lstm"]
     assert m["architecture"] == "lstm" and m["config"]["n_hidden"] == 12 and m["context"] == 64
@@ -47,16 +28,18 @@ def test_the_lstm_is_listed_with_its_own_shape(client):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_the_lstm_generates_the_same_tokens_on_both_backends(client, backend):
+def test_the_lstm_generates_the_same_tokens_on_both_backends(make_client, zoo, backend):
+    client = make_client(models_dir=zoo)
     body = {"model": "tiny-lstm", "prompt": "abc", "max_new_tokens": 12, "seed": 3, "backend": backend}
-    got = events(client.post("/api/generate", json=body).text)
-    done = next(d for n, d in got if n == "done")
+    got = sse_events(client.post("/api/generate", json=body))
+    done = next(e for e in got if e["event"] == "done")
     assert done["n_tokens"] == 12
-    other = events(client.post("/api/generate", json={**body, "backend": "numpy"}).text)
-    assert next(d for n, d in other if n == "done")["tokens"] == done["tokens"]
+    other = sse_events(client.post("/api/generate", json={**body, "backend": "numpy"}))
+    assert next(e for e in other if e["event"] == "done")["tokens"] == done["tokens"]
 
 
-def test_the_lstm_is_scored_and_sampled(client):
+def test_the_lstm_is_scored_and_sampled(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.post("/api/perplexity", json={"model": "tiny-lstm", "text": "abc abc"})
     assert r.status_code == 200 and len(r.json()["losses"]) == 6
     r = client.post("/api/sampler", json={"model": "tiny-lstm", "prompt": "ab", "top_k": 3})
@@ -65,7 +48,8 @@ def test_the_lstm_is_scored_and_sampled(client):
     assert r.status_code == 200 and max(r.json()["max_abs_diff"].values()) < 1e-5
 
 
-def test_routes_that_explain_attention_refuse_an_lstm_by_name(client):
+def test_routes_that_explain_attention_refuse_an_lstm_by_name(make_client, zoo):
+    client = make_client(models_dir=zoo)
     r = client.post("/api/masks", json={"model": "tiny-lstm", "texts": ["abc", "a"]})
     assert r.status_code == 422
     assert "tiny-lstm is an LSTM" in r.json()["detail"] and "tiny-gpt" in r.json()["detail"]
@@ -73,11 +57,9 @@ def test_routes_that_explain_attention_refuse_an_lstm_by_name(client):
     assert r.status_code == 422 and r.json()["detail"].startswith("include_attention")
 
 
-def test_the_default_model_is_listed_first_then_language_models(tmp_path):
-    cfg = GPTConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=8)
+def test_the_default_model_is_listed_first_then_language_models(make_client, tmp_path):
     for name, task in (("a-task", "numbers"), ("b-lm", "lm"), ("c-lm", "lm")):
-        save_gpt_dir(tmp_path / name, cfg, random_params(cfg), TOK.to_json(), {"task": task})
+        char_gpt(tmp_path / name, {"task": task})
     for first, order in ((None, ["b-lm", "c-lm", "a-task"]), ("c-lm", ["c-lm", "b-lm", "a-task"])):
-        settings = Settings(models_dir=tmp_path, **({"default_model": first} if first else {}))
-        with TestClient(create_app(settings)) as c:
-            assert [m["name"] for m in c.get("/api/models").json()["models"]] == order
+        c = make_client(models_dir=tmp_path, **({"default_model": first} if first else {}))
+        assert [m["name"] for m in c.get("/api/models").json()["models"]] == order

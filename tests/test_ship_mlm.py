@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from models import load_model, load_tokenizer
 from models.commands.ship import N_MASKED
@@ -16,6 +15,8 @@ from models.evaluate import MLM_SLICE, fill_masks, mlm_windows, score_masked
 from models.mlm import MASK_CHAR
 from models.training.data import load_data
 from server.cli import main
+
+from helpers import prepared_verse
 
 OPTS = [
     "--batch-size", "16", "--eval-interval", "10", "--eval-iters", "2", "--warmup", "5", "--lr", "1e-2",
@@ -26,23 +27,9 @@ LSTM = ["--arch", "lstm", "--n-layer", "1", "--n-embd", "16", "--n-hidden", "24"
 FILES = {"config.json", "model.safetensors", "tokenizer.json", "card.json", "metrics.jsonl", "README.md"}
 
 
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def text_data(tmp_path_factory) -> Path:
-    rng = np.random.default_rng(0)
-    words = "the king queen lord my thy and of to be not what is this good night love death sweet".split()
-    text = "\n".join(" ".join(rng.choice(words, size=7)) + "," for _ in range(700)) + "\n"
-    path = tmp_path_factory.mktemp("text") / "verse.txt"
-    path.write_text(text, encoding="utf-8")
-    out = tmp_path_factory.mktemp("data") / "verse-char"
-    assert main(["prepare", "--text", str(path), "--out", str(out)]) == 0
-    return out
+    return prepared_verse(tmp_path_factory.mktemp("verse"), lines=700, words=7)
 
 
 @pytest.fixture(scope="module")

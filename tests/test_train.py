@@ -31,13 +31,6 @@ TINY = [
 TIMING = ("elapsed_s", "tokens_per_s")
 
 
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 def make_text(n_words: int = 6000) -> str:
     """Pseudo-verse with a small vocabulary: learnable in a few dozen steps."""
     rng = np.random.default_rng(0)

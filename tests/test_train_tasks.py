@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from models import load_model, load_tokenizer
 from models.evaluate import held_out, numbers_accuracy, translate
@@ -20,6 +19,8 @@ from models.numbers import gpt_line, split_numbers, to_words
 from models.tokenizer import Seq2SeqTokenizers, WordTokenizer, tokenizer_from_json
 from models.training.tasks import PromptNumbersTask, longest_gpt_line
 from server.cli import main
+
+from helpers import prepared_verse
 
 OPTS = [
     "--batch-size", "16", "--eval-interval", "10", "--eval-iters", "2", "--warmup", "5", "--lr", "1e-2",
@@ -39,13 +40,6 @@ ENCDEC = [
 ]
 GPT = ["--arch", "gpt", "--task", "numbers", "--n-layer", "1", "--n-head", "2", "--n-embd", "16"]
 TIMING = ("elapsed_s", "tokens_per_s")
-
-
-@pytest.fixture(autouse=True)
-def _restore_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def read_metrics(run: Path) -> list[dict]:
@@ -69,14 +63,7 @@ def encdec_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def text_data(tmp_path_factory) -> Path:
-    rng = np.random.default_rng(0)
-    words = "the king queen lord my thy and of to be not what is this good night love death sweet".split()
-    text = "\n".join(" ".join(rng.choice(words, size=8)) + "," for _ in range(600)) + "\n"
-    path = tmp_path_factory.mktemp("text") / "verse.txt"
-    path.write_text(text, encoding="utf-8")
-    out = tmp_path_factory.mktemp("data") / "verse-char"
-    assert main(["prepare", "--text", str(path), "--out", str(out)]) == 0
-    return out
+    return prepared_verse(tmp_path_factory.mktemp("verse"), lines=600, words=8)
 
 
 def test_the_encoder_decoder_learns_numbers_and_records_its_split(encdec_run):

@@ -30,8 +30,9 @@ def base_url():
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(base_url):
+    """An HTTP client of the module's server (a module may serve a zoo of its own: see ``base_url``)."""
     with httpx.Client(base_url=base_url, timeout=60) as client:
         yield client
 

@@ -6,28 +6,11 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, wait_ready
+from helpers import assert_fits_the_screen, at_path, checked_numbers, shoot, sse_events, wait_ready
 
 MODEL = "shakespeare-char"
 CELLS = "els => els.map(e => e.dataset.layer + '.' + e.dataset.head)"
 TEXT = "ROMEO:\nBut soft, what light"
-
-
-def sse(api, body: dict) -> list[tuple[str, dict]]:
-    """POST /api/generate and parse its Server-Sent Events into (name, data) pairs."""
-    events = []
-    with api.stream("POST", "/api/generate", json=body) as r:
-        assert r.status_code == 200, r.read()
-        name, data = "message", []
-        for line in r.iter_lines():
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-            elif line == "" and data:
-                events.append((name, json.loads("\n".join(data))))
-                name, data = "message", []
-    return events
 
 
 def open_explorer(page, base_url, query=""):
@@ -69,7 +52,7 @@ def test_per_token_mode_shows_the_rows_the_stream_sent(page, base_url, api):
     page.wait_for_function("() => location.search.includes('step=5')")
     body = json.loads(page.get_attribute("#pertoken-box figure", "data-request"))
     assert body["max_new_tokens"] == 8 and body["seed"] == 3 and body["include_attention"]
-    stream = [d for name, d in sse(api, body) if name == "token"]
+    stream = [e for e in sse_events(api.post("/api/generate", json=body)) if e["event"] == "token"]
     assert len(stream) == 8
     shown = [n for n in checked_numbers(page) if n["path"].startswith("stream.")]
     att = stream[5]["attention"]
@@ -103,7 +86,6 @@ def test_state_survives_a_reload(page, base_url):
 @pytest.mark.parametrize("viewport", ["page", "phone"])
 def test_a_full_context_input_stays_usable(viewport, request, base_url):
     page = request.getfixturevalue(viewport)
-    width = 1280 if viewport == "page" else 390
     text = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 2
     text = (text + text)[:124]
     page.goto(f"{base_url}/attention?model={MODEL}&n=6&step=3&zoom=0.0&text={quote(text)}")
@@ -116,8 +98,7 @@ def test_a_full_context_input_stays_usable(viewport, request, base_url):
     assert page.eval_on_selector_all("#zoom-box rect.cell", "els => els.length") == 124 * 124
     rows = page.eval_on_selector_all("#step-heatmap rect.cell", "els => els.length")
     assert rows == 6 * 4 * (124 + 3)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-    shoot(page, f"attention-long-{viewport}")
+    assert_fits_the_screen(page, f"attention-long-{viewport}", "#zoom-box figure", "#pertoken-box figure")
     if viewport == "phone":
         return
     # the head view of a long input draws only the lines of weight >= 0.1 (4 heads × 124 queries of faint
@@ -147,8 +128,8 @@ def test_phone_layout(phone, base_url):
     phone.click("#grid-box .thumb[data-layer='0'][data-head='1']")
     phone.wait_for_selector("#zoom-box svg.heatmap")
     phone.wait_for_selector("#pertoken-box figure[data-done]")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shoot(phone, "attention-phone")
+    controls = ("#sel-layer", "#sel-head", "#grid-box figure", "#zoom-box figure", "#pertoken-box figure")
+    assert_fits_the_screen(phone, "attention-phone", *controls)
 
 
 def test_the_masked_lm_reads_both_ways_and_does_not_generate(page, base_url, api):

@@ -6,11 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import httpx
 import pytest
 from arch_zoo import build_zoo
 
-from helpers import at_path, checked_numbers, served, shoot, wait_ready
+from helpers import (
+    LESSON_CONTROLS,
+    assert_fits_the_screen,
+    at_path,
+    checked_numbers,
+    served,
+    shoot,
+    wait_ready,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = "ROMEO: But soft, what light"
@@ -23,12 +30,6 @@ def base_url(tmp_path_factory):
     (zoo / "shakespeare-char").symlink_to(ROOT / "models" / "zoo" / "shakespeare-char")
     with served(zoo, ROOT / "artifacts" / "browser-server-arch.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def api(base_url):
-    with httpx.Client(base_url=base_url, timeout=60) as client:
-        yield client
 
 
 def query(page) -> dict[str, str]:
@@ -141,9 +142,7 @@ def test_both_steps_fit_a_phone(phone, base_url):
         phone.goto(f"{base_url}/learn/{slug}")
         wait_ready(phone)
         assert phone.is_hidden("#lesson-error")
-        width = phone.evaluate("() => document.documentElement.scrollWidth")
-        assert width <= 400, f"{slug} is {width}px wide on a phone"
-        shoot(phone, f"lesson-{slug}-phone")
+        assert_fits_the_screen(phone, f"lesson-{slug}-phone", *LESSON_CONTROLS)
 
 
 def test_masks_page_adds_the_cross_attention_mask(page, base_url, api):

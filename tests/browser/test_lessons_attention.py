@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, wait_ready
+from helpers import LESSON_CONTROLS, assert_fits_the_screen, at_path, checked_numbers, shoot, wait_ready
 
 TEXT = "To be, or not to be"
 
@@ -249,6 +249,4 @@ def test_softmax(page, base_url, api):
 @pytest.mark.parametrize("slug", ["embeddings", "positions", "qkv", "scores", "masks", "softmax"])
 def test_steps_fit_a_phone(phone, base_url, slug):
     open_step(phone, base_url, slug)
-    width = phone.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= 390, f"{slug} overflows the phone: {width}px"
-    shoot(phone, f"lesson-{slug}-phone")
+    assert_fits_the_screen(phone, f"lesson-{slug}-phone", *LESSON_CONTROLS)

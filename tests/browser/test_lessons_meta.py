@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, wait_ready
+from helpers import LESSON_CONTROLS, assert_fits_the_screen, at_path, checked_numbers, shoot, wait_ready
 
 TEXT = "To be, or not to be"
 
@@ -72,7 +72,8 @@ def test_twins_on_a_phone(phone, base_url):
     phone.goto(base_url + "/learn/twins")
     wait_ready(phone)
     assert phone.is_hidden("#lesson-error")
-    shoot(phone, "lesson-twins-phone")
+    controls = ("#twin-fn", "[data-twin='NumPy']", "[data-twin='PyTorch']", *LESSON_CONTROLS)
+    assert_fits_the_screen(phone, "lesson-twins-phone", *controls)
 
 
 def test_training_table_equals_the_cards(page, base_url, api):
@@ -121,4 +122,6 @@ def test_training_axis_toggles_round_trip_through_the_url(page, base_url):
 def test_training_on_a_phone(phone, base_url):
     phone.goto(base_url + "/learn/training")
     wait_ready(phone)
-    shoot(phone, "lesson-training-phone")
+    assert phone.is_hidden("#lesson-error")
+    axes = ("button[data-key='x'][data-value='tokens']", "button[data-key='y'][data-value='bpc']")
+    assert_fits_the_screen(phone, "lesson-training-phone", *axes, "#code", *LESSON_CONTROLS)

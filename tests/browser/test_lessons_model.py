@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import re
 from urllib.parse import quote
 
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, wait_ready
+from helpers import (
+    LESSON_CONTROLS,
+    assert_fits_the_screen,
+    at_path,
+    checked_numbers,
+    shoot,
+    sse_events,
+    wait_ready,
+)
 
 TEXT = "ROMEO: But soft, what light"
 MODEL = "shakespeare-char"
@@ -180,9 +186,7 @@ def generated(api, backend: str, **params) -> dict:
         "repetition_penalty": 1.0,
         **params,
     }
-    text = api.post("/api/generate", json=body).text
-    events = re.findall(r"event: (\w+)\r?\ndata: (.*)", text)
-    return next(json.loads(d) for name, d in events if name == "token")
+    return next(e for e in sse_events(api.post("/api/generate", json=body)) if e["event"] == "token")
 
 
 def test_sampling_stages_follow_the_sliders(page, base_url, api):
@@ -277,6 +281,4 @@ def test_logit_lens_last_block_is_the_model_prediction(page, base_url, api):
 @pytest.mark.parametrize("slug", ["sampling", "logit-lens"])
 def test_steps_fit_a_phone(phone, base_url, slug):
     open_step(phone, base_url, slug)
-    width = phone.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= 392, width  # wide figures scroll inside their frame, the page does not
-    shoot(phone, f"lesson-{slug}-phone")
+    assert_fits_the_screen(phone, f"lesson-{slug}-phone", *LESSON_CONTROLS)

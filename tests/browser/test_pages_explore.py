@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, wait_ready
+from helpers import assert_fits_the_screen, at_path, checked_numbers, shoot, wait_ready
 
 PROMPTS = ["ROMEO:", "To be, or not", "O Romeo, Romeo!", "Hi"]
 
@@ -69,11 +69,15 @@ def test_editing_the_batch_changes_the_grid_and_the_url_round_trips(page, base_u
     assert "2 to 8" in page.text_content("#masks-error")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="static/: select#masks-model has no max-width, so a long model name widens the page to 411 px",
+)
 def test_masks_on_a_phone(phone, base_url):
     phone.goto(base_url + "/masks")
     wait_ready(phone)
     assert phone.is_hidden("#masks-error")
-    shoot(phone, "masks-phone")
+    assert_fits_the_screen(phone, "masks-phone", "#masks-prompts", "#masks-row", "#masks-figures figure")
 
 
 def test_positions_similarity_equals_the_api(page, base_url, api):
@@ -125,10 +129,15 @@ def test_positions_url_round_trip(page, base_url):
     assert "q=32" not in page.text_content("[data-nums]")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="static/: select#pos-model has no max-width, so a long model name widens the page to 411 px",
+)
 def test_positions_on_a_phone(phone, base_url):
     phone.goto(base_url + "/positions")
     wait_ready(phone)
-    shoot(phone, "positions-phone")
+    assert phone.is_hidden("#positions-error")
+    assert_fits_the_screen(phone, "positions-phone", "#pos-dims", "#pos-n", "#positions-figures figure")
 
 
 def test_compare_table_and_live_backends_equal_the_api(page, base_url, api):
@@ -176,4 +185,10 @@ def test_compare_url_round_trip(page, base_url):
 def test_compare_on_a_phone(phone, base_url):
     phone.goto(base_url + "/compare")
     wait_ready(phone)
-    shoot(phone, "compare-phone")
+    assert phone.is_hidden("#compare-error")
+    controls = (
+        "button[data-key='x'][data-value='steps']",
+        "figure:has(table.compare)",
+        "#compare-figures figure",
+    )
+    assert_fits_the_screen(phone, "compare-phone", *controls)

@@ -9,27 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from helpers import at_path, checked_numbers, shoot, wait_ready
+from helpers import assert_fits_the_screen, at_path, checked_numbers, shoot, sse_events, wait_ready
 
 MODEL = "shakespeare-char"
 CELLS = "els => els.map(e => e.dataset.layer + '.' + e.dataset.head)"
-
-
-def sse(api, body: dict) -> list[tuple[str, dict]]:
-    """POST /api/generate and parse its Server-Sent Events into (name, data) pairs."""
-    events = []
-    with api.stream("POST", "/api/generate", json=body) as r:
-        assert r.status_code == 200, r.read()
-        name, data = "message", []
-        for line in r.iter_lines():
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-            elif line == "" and data:
-                events.append((name, json.loads("\n".join(data))))
-                name, data = "message", []
-    return events
 
 
 def streams_become(api, n: int, timeout_s: float = 10) -> bool:
@@ -100,7 +83,8 @@ def test_the_text_for_a_seed_equals_the_api_stream(page, base_url, api):
         "repetition_penalty": 1,
         "seed": 7,
     }
-    tokens = [d["token"] for name, d in sse(api, body) if name == "token"]
+    events = sse_events(api.post("/api/generate", json=body))
+    tokens = [e["token"] for e in events if e["event"] == "token"]
     assert shown == tokens and len(tokens) == 30
 
 
@@ -277,5 +261,5 @@ def test_phone_layout_does_not_overflow(phone, base_url):
     open_playground(phone, base_url, "&max_tokens=40")
     generate(phone)
     phone.wait_for_selector("#attention-box .thumb")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shoot(phone, "playground-phone")
+    controls = ("#prompt", "#generate", "#s-temperature", "#output-box figure", "#attention-box figure")
+    assert_fits_the_screen(phone, "playground-phone", *controls)

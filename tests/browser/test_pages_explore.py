@@ -69,10 +69,6 @@ def test_editing_the_batch_changes_the_grid_and_the_url_round_trips(page, base_u
     assert "2 to 8" in page.text_content("#masks-error")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="static/: select#masks-model has no max-width, so a long model name widens the page to 411 px",
-)
 def test_masks_on_a_phone(phone, base_url):
     phone.goto(base_url + "/masks")
     wait_ready(phone)
@@ -129,10 +125,6 @@ def test_positions_url_round_trip(page, base_url):
     assert "q=32" not in page.text_content("[data-nums]")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="static/: select#pos-model has no max-width, so a long model name widens the page to 411 px",
-)
 def test_positions_on_a_phone(phone, base_url):
     phone.goto(base_url + "/positions")
     wait_ready(phone)

@@ -16,11 +16,11 @@ from server.registry import ModelEntry, Registry
 from server.settings import Settings
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:  # async: no worker thread for a lookup
     return request.app.state.registry
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -75,6 +75,17 @@ def encode(entry: ModelEntry, text: str, field: str = "text") -> list[int]:
             detail=f"{field}: {len(ids)} tokens exceed the model's context of {entry.config.block_size}",
         )
     return ids
+
+
+def check_traced(ids: list[int], settings: Settings, field: str = "text") -> None:
+    """A 422 naming the cap when an input is longer than a trace may explain (its answer grows
+    with the square of the length)."""
+    if len(ids) > settings.max_trace_tokens:
+        raise HTTPException(
+            status_code=422,
+            detail=f"{field}: {len(ids)} tokens exceed the trace cap of {settings.max_trace_tokens} "
+            "(PLAYGROUND_MAX_TRACE_TOKENS); trace a shorter text",
+        )
 
 
 def input_ids(entry: ModelEntry, text: str, field: str = "text") -> list[int]:

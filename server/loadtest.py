@@ -4,8 +4,11 @@ Each of ``--streams`` clients (async httpx, one connection each) asks for genera
 another until ``--warmup`` + ``--duration`` seconds have passed, reading every Server-Sent Event.
 Printed for the ``--duration`` after the warm-up: errors and 503s, time to first token, the gaps
 between tokens, aggregate tokens per second, the server's resident memory at the start and the
-end of that window and its mean batch (from ``/healthz``). ``--max-p95-ms`` and
-``--max-rss-growth`` turn targets into the exit status. Traffic goes only to ``--url``.
+end of that window and its mean batch (from ``/healthz``). ``--heavy N`` adds N clients that ask
+for the heaviest lesson answers one after another (a whole-context trace, the largest positional
+table, the KV-cache race), and a probe times ``/healthz`` every 100 ms throughout: its latency is
+what a Kubernetes probe would see. ``--max-p95-ms``, ``--max-health-ms`` and ``--max-rss-growth``
+turn targets into the exit status. Traffic goes only to ``--url``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,6 +45,51 @@ class Tally:
     busy: int = 0  # 503 answers
     since: float = 0.0  # perf_counter time from which figures count (the end of the warm-up)
     retry_after: set[str] = field(default_factory=set)  # Retry-After values of the 503s
+    health_ms: list[float] = field(default_factory=list)  # /healthz latency, every 100 ms
+    heavy: dict[int, int] = field(default_factory=dict)  # status of heavy requests → count
+
+
+HEAVY = (  # the largest answers a lesson page can ask for, within the documented caps
+    ("POST", "/api/trace", {"text": "First Citizen:\nBefore we proceed any further, hear me speak." * 2}),
+    ("GET", "/api/positional?positions=512&dims=512", None),
+    ("POST", "/api/kv-cache", {"text": "ROMEO:\n", "n": 64}),
+)
+
+
+async def heavy_loop(url: str, index: int, args: argparse.Namespace, deadline: float, tally: Tally) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client:
+        n = index
+        while time.perf_counter() < deadline:
+            method, path, body = HEAVY[n % len(HEAVY)]
+            n += 1
+            try:
+                if method == "GET":
+                    r = await client.get(f"{url}{path}")
+                else:
+                    r = await client.post(f"{url}{path}", json={"model": args.model, **(body or {})})
+            except Exception as e:  # counted like a failed stream
+                tally.errors.append(f"heavy {path}: {type(e).__name__}: {e}")
+                continue
+            if time.perf_counter() >= tally.since:
+                tally.heavy[r.status_code] = tally.heavy.get(r.status_code, 0) + 1
+            if r.status_code == 503:
+                await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+            elif r.status_code != 200:
+                tally.errors.append(f"heavy {path}: HTTP {r.status_code}: {r.text[:200]}")
+
+
+async def health_probe(url: str, deadline: float, tally: Tally) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            await client.get(f"{url}/healthz")
+            if start >= tally.since:
+                tally.health_ms.append((time.perf_counter() - start) * 1000)
+            await asyncio.sleep(max(0.0, 0.1 - (time.perf_counter() - start)))
 
 
 async def one_generation(client: Any, url: str, body: dict[str, Any], tally: Tally) -> None:
@@ -120,7 +169,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             marks[name] = (await c.get(f"{url}/healthz")).json()
 
     async def clients() -> None:
-        await asyncio.gather(*(client_loop(url, i, args, deadline, tally) for i in range(args.streams)))
+        await asyncio.gather(
+            *(client_loop(url, i, args, deadline, tally) for i in range(args.streams)),
+            *(heavy_loop(url, i, args, deadline, tally) for i in range(args.heavy)),
+            health_probe(url, deadline, tally),
+        )
         marks["end"] = time.perf_counter()
 
     await asyncio.gather(health_at("before", tally.since), clients(), health_at("after", deadline))
@@ -143,6 +196,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "retry_after": sorted(tally.retry_after),
         "ttft_ms": percentiles(tally.ttft_ms),
         "inter_token_ms": percentiles(tally.gaps_ms),
+        "heavy_clients": args.heavy,
+        "heavy_status": {str(k): v for k, v in sorted(tally.heavy.items())},
+        "healthz_ms": percentiles(tally.health_ms),
         "server_rss_mib": {"before": before.get("rss_mib"), "after": after.get("rss_mib")},
         "mean_batch": after.get("mean_batch"),
     }
@@ -162,6 +218,11 @@ def report(r: dict[str, Any]) -> str:
         ("time to first token p50 / p95 / max", f"{ms(r['ttft_ms'])} ms"),
         ("inter-token p50 / p95 / max", f"{ms(r['inter_token_ms'])} ms"),
         ("aggregate tokens/s", f"{r['tokens_per_s']:.0f}"),
+        (
+            f"heavy clients, answers by status ({r['heavy_clients']})",
+            ", ".join(f"{k}: {v}" for k, v in r["heavy_status"].items()) or "-",
+        ),
+        ("/healthz every 100 ms, p50 / p95 / max", f"{ms(r['healthz_ms'])} ms"),
         ("server RSS before → after", f"{rss['before']} → {rss['after']} MiB"),
         ("mean streams per forward (since start-up)", str(r["mean_batch"])),
     ]
@@ -189,6 +250,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--prompt", action="append", help="a prompt to use (repeat for several; default: Shakespeare)"
     )
     parser.add_argument("--attention", action="store_true", help="ask for attention rows with every token")
+    parser.add_argument(
+        "--heavy", type=int, default=0, help="clients asking for the heaviest lesson answers (default 0)"
+    )
+    parser.add_argument("--max-health-ms", type=float, help="fail when the slowest /healthz took longer")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--max-p95-ms", type=float, help="fail (exit 1) when inter-token p95 is above this")
     parser.add_argument(
@@ -210,6 +275,9 @@ def failures(r: dict[str, Any], args: argparse.Namespace) -> list[str]:
         growth = rss["after"] / rss["before"] - 1
         if growth > args.max_rss_growth:
             out.append(f"server memory grew {100 * growth:.1f}% > {100 * args.max_rss_growth:.0f}%")
+    worst = r["healthz_ms"]["max"]
+    if args.max_health_ms is not None and (worst is None or worst > args.max_health_ms):
+        out.append(f"slowest /healthz {worst} ms > {args.max_health_ms} ms")
     if args.expect_busy and not r["busy_503"]:
         out.append("no request was turned away with 503")
     if r["busy_503"] and "missing" in r["retry_after"]:
@@ -218,8 +286,11 @@ def failures(r: dict[str, Any], args: argparse.Namespace) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.streams < 1 or args.duration <= 0 or args.warmup < 0:
-        raise ValueError("--streams must be ≥ 1, --duration > 0 and --warmup ≥ 0")
+    if args.streams < 0 or args.heavy < 0 or args.streams + args.heavy < 1:
+        raise ValueError("--streams and --heavy must not be negative, and one of them ≥ 1")
+    if args.duration <= 0 or args.warmup < 0:
+        raise ValueError("--duration must be > 0 and --warmup ≥ 0")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the report
     result = asyncio.run(run(args))
     result["failures"] = failures(result, args)
     sys.stdout.write(report(result))

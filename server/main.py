@@ -21,6 +21,7 @@ from server import security
 from server.api import api
 from server.batching import Batchers
 from server.deps import RegistryDep
+from server.heavy import HeavyLimit
 from server.registry import Registry
 from server.routers import pages
 from server.schemas import Health
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.streams = StreamStats()
     app.state.batchers = Batchers(settings.max_batch, settings.batching)
+    app.state.heavy = HeavyLimit(settings.max_heavy, settings.max_heavy_queue)
 
     @app.get(
         "/healthz",
@@ -98,7 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["health"],
         summary="Health: models served, open streams, memory",
     )
-    def healthz(registry: RegistryDep) -> Health:
+    async def healthz(registry: RegistryDep) -> Health:
+        """On the event loop itself (no worker thread to wait for): it answers while heavy work runs."""
         stats = app.state.streams
         return Health(
             status="ok",

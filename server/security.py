@@ -15,11 +15,18 @@ produced):
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import anyio
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
+from server.strict_json import problem_in, validation_error
+
+log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -32,6 +39,7 @@ HEADERS = {
     "x-frame-options": "DENY",
 }
 # for responses that are not pages: a JSON body or a static file has nothing to run or load
+MAX_HEADERS = 100  # headers in one request; a browser sends about 20
 NON_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
@@ -39,19 +47,43 @@ class BodyTooLarge(Exception):
     pass
 
 
+def relative(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    """A ``Location`` header as a path on this server: ``http://any.host/api/models`` → ``/api/models``."""
+    if name.lower() != b"location":
+        return name, value
+    parts = urlsplit(value.decode("latin-1"))
+    path = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+    return name, path.encode("latin-1")
+
+
+def is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-type":
+            return b"json" in value.lower()
+    return False
+
+
 class SecurityMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float = 10.0, max_header_bytes: int = 16384
+    ) -> None:
         self.app = app
+        self.max_header_bytes = max_header_bytes
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                started = True
+                headers = [relative(k, v) for k, v in message.get("headers", [])]
                 present = {k.decode("latin-1").lower() for k, _ in headers}
                 for name, value in HEADERS.items():
                     if name not in present:
@@ -62,14 +94,30 @@ class SecurityMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        head = sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ())) + len(
+            scope.get("raw_path") or b""
+        )
+        if head > self.max_header_bytes or len(scope.get("headers", ())) > MAX_HEADERS:
+            await self.respond(
+                send_with_headers,
+                431,
+                f"request headers over {self.max_header_bytes} bytes or more than {MAX_HEADERS} of them",
+            )
+            return
         declared = self.content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
             await self.reject(send_with_headers)
             return
         try:
-            first = await self.read_body(receive)
+            with anyio.fail_after(self.body_timeout_s):
+                first = await self.read_body(receive)
         except BodyTooLarge:
             await self.reject(send_with_headers)
+            return
+        except TimeoutError:
+            await self.respond(
+                send_with_headers, 408, f"request body not received within {self.body_timeout_s:g} s"
+            )
             return
 
         replayed = False
@@ -82,7 +130,17 @@ class SecurityMiddleware:
                 return first
             return await receive()
 
-        await self.app(scope, replay, send_with_headers)
+        problem = problem_in(first.get("body", b"")) if is_json(scope) else None
+        if problem:
+            await self.respond(send_with_headers, 422, problem)
+            return
+        try:
+            await self.app(scope, replay, send_with_headers)
+        except Exception:
+            log.exception("%s %s failed", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await self.respond(send_with_headers, 500, "internal error; the server log has the details")
 
     @staticmethod
     def content_length(scope: Scope) -> int | None:
@@ -112,13 +170,15 @@ class SecurityMiddleware:
                 return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
     async def reject(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body larger than {self.max_body_bytes} bytes"}, ensure_ascii=True
-        ).encode()
+        await self.respond(send, 413, f"request body larger than {self.max_body_bytes} bytes")
+
+    @staticmethod
+    async def respond(send: Send, status: int, detail: str) -> None:
+        body = json.dumps({"detail": detail}, ensure_ascii=True).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
@@ -148,5 +208,12 @@ def document_string_details(app: FastAPI) -> None:
 
 def install(app: FastAPI) -> None:
     """Wrap ``app`` in the security middleware, its body limit from the app's settings."""
-    app.add_middleware(SecurityMiddleware, max_body_bytes=app.state.settings.max_body_bytes)
+    settings = app.state.settings
+    app.add_middleware(
+        SecurityMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    app.add_exception_handler(RequestValidationError, validation_error)
     document_string_details(app)

@@ -16,9 +16,18 @@ def main(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.main import create_app
+    from server.protocol import protocol_with
     from server.settings import Settings
 
     given = {"host": args.host, "port": args.port, "models_dir": args.models}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        http=protocol_with(settings.header_timeout_s),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.keep_alive_s,
+    )
     return 0

@@ -36,3 +36,22 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         64 * 1024, ge=1024, description="largest request body accepted; larger ones get 413"
     )
+    max_heavy: int = Field(
+        2, ge=1, description="lesson answers (traces, tables, measurements) computed at once"
+    )
+    max_heavy_queue: int = Field(
+        64, ge=0, description="lesson answers waiting for a turn; more get 503 + Retry-After"
+    )
+    max_trace_tokens: int = Field(
+        256, ge=1, description="longest input a trace or a backend comparison explains, in tokens"
+    )
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="largest request head (request line and headers); larger get 400"
+    )
+    header_timeout_s: float = Field(
+        10, gt=0, description="seconds a connection may take to send a request's head before it is closed"
+    )
+    body_timeout_s: float = Field(
+        10, gt=0, description="seconds a request body may take to arrive whole; slower ones get 408"
+    )
+    keep_alive_s: float = Field(5, gt=0, description="seconds an idle keep-alive connection stays open")

@@ -10,8 +10,9 @@ stream ends after its current step with a ``done`` event whose reason is "shutdo
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio.to_thread
 
@@ -36,11 +37,28 @@ EVENT_NAMES: dict[type, str] = {
 
 @dataclass
 class StreamStats:
-    """What the server is generating now: open streams and tokens produced since start-up."""
+    """What the server is generating now: open streams and tokens produced since start-up.
+
+    ``admit`` is the one way in: it checks the limit and counts the new stream in one step under
+    a lock (request dependencies run in worker threads), so a burst can never pass the limit.
+    """
 
     active: int = 0
     tokens: int = 0
     closing: bool = False  # the server is shutting down: streams end after their current step
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def admit(self, limit: int) -> bool:
+        """Count one more stream if fewer than ``limit`` are open; False (and no count) if not."""
+        with self._lock:
+            if self.active >= limit:
+                return False
+            self.active += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.active -= 1
 
 
 @dataclass
@@ -74,13 +92,10 @@ def token_event(entry: ModelEntry, event: ModelToken) -> TokenEvent:
 
 
 async def generation_events(g: Generation, stats: StreamStats, batchers: Batchers) -> AsyncIterator[Event]:
-    """start, one token event per new token, then done (or error)."""
-    stats.active += 1
-    try:
-        async for event in _events(g, stats, batchers):
-            yield event
-    finally:  # also when the consumer goes away: no step runs after this
-        stats.active -= 1
+    """start, one token event per new token, then done (or error); the caller has admitted the
+    stream (``StreamStats.admit``) and releases it when this iterator closes."""
+    async for event in _events(g, stats, batchers):
+        yield event
 
 
 async def _events(g: Generation, stats: StreamStats, batchers: Batchers) -> AsyncIterator[Event]:

@@ -133,6 +133,13 @@ def test_nginx_streams_without_buffering():
     assert 'proxy_set_header Connection ""' in conf
     assert f"server playground:{exposed_port()}" in conf
     assert directives["client_max_body_size"] == f"{Settings().max_body_bytes // 1024}k"
+    # the edge keeps the server's own connection limits
+    s = Settings()
+    assert directives["client_header_timeout"] == f"{s.header_timeout_s:g}s"
+    assert directives["client_body_timeout"] == f"{s.body_timeout_s:g}s"
+    assert directives["keepalive_timeout"] == f"{s.keep_alive_s:g}s"
+    count, size = directives["large_client_header_buffers"].split()
+    assert int(count) * int(size.rstrip("k")) * 1024 <= 2 * s.max_header_bytes
     listen = int(directives["listen"])
     assert (
         f":{listen}"

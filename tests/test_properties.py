@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -136,3 +138,40 @@ def test_a_repetition_penalty_that_would_overflow_is_refused():
         "penalty"
     ]
     assert np.all(np.isfinite(p)) and abs(p.sum() - 1) < 1e-9
+
+
+# Bodies no JSON encoder would write: NaN and infinities, lone surrogates, and bytes that are not UTF-8.
+HOSTILE_SCALARS = (
+    st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers(-(2**70), 2**70)
+    | st.text(max_size=8)
+    | st.sampled_from(["\ud800", "a\udfffb", "\udc00\ud800", "\x00"])
+    | st.booleans()
+    | st.none()
+)
+HOSTILE = st.recursive(
+    HOSTILE_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = ("model", "text", "prompt", "texts", "layer", "head", "temperature", "top_k", "positions", "n")
+
+
+@SETTINGS
+@given(
+    path=st.sampled_from(
+        ["/api/tokenize", "/api/generate", "/api/trace", "/api/sampler", "/api/masks", "/api/translate"]
+    ),
+    body=st.fixed_dictionaries({"model": st.just("shakespeare-char")})
+    | st.dictionaries(st.sampled_from(FIELDS), HOSTILE, max_size=4),
+    extra=HOSTILE,
+    raw=st.binary(max_size=40),
+)
+def test_hostile_bodies_get_a_4xx_with_a_message_never_a_5xx(client, path, body, extra, raw):
+    text = json.dumps({**body, "extra": extra}, allow_nan=True)  # NaN, Infinity, "\ud800" as written
+    for content in (text.encode(), b'{"model": "' + raw + b'"}'):
+        r = client.post(path, content=content, headers={"content-type": "application/json"})
+        assert r.status_code < 500, (path, content[:200], r.text[:200])
+        assert "x-content-type-options" in r.headers
+        if r.status_code >= 400:
+            assert r.json()["detail"], r.text

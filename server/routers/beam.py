@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import anyio.to_thread
 from fastapi import APIRouter
 
 from models.generate import Beam, beam_search
 from server.deps import ANY, RegistryDep, encode, lookup
+from server.heavy import HEAVY, encoded
 from server.registry import ModelEntry
 from server.rounding import SCALAR_DECIMALS, rounded
 from server.schemas import BeamOut, BeamRequest, BeamResponse, BeamSearchStepOut
 
-router = APIRouter(tags=["generate"])
+router = APIRouter(tags=["generate"], dependencies=[HEAVY])
 
 
 def beam_out(entry: ModelEntry, beam: Beam) -> BeamOut:
@@ -30,23 +30,23 @@ def beam_out(entry: ModelEntry, beam: Beam) -> BeamOut:
     response_model=BeamResponse,
     responses={404: {"description": "unknown model"}},
 )
-async def beam(body: BeamRequest, registry: RegistryDep) -> BeamResponse:
+def beam(body: BeamRequest, registry: RegistryDep) -> BeamResponse:
     entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.prompt, "prompt")
-    model = await anyio.to_thread.run_sync(entry.model, body.backend)
-    result = await anyio.to_thread.run_sync(
-        lambda: beam_search(model, ids, body.num_beams, body.max_new_tokens, body.length_penalty)
-    )
-    return BeamResponse(
-        model=entry.name,
-        best=beam_out(entry, result.best),
-        hypotheses=[beam_out(entry, h) for h in result.hypotheses],
-        steps=[
-            BeamSearchStepOut(
-                step=s.step,
-                beams=[beam_out(entry, b) for b in s.beams],
-                finished=[beam_out(entry, b) for b in s.finished],
-            )
-            for s in result.steps
-        ],
+    model = entry.model(body.backend)
+    result = beam_search(model, ids, body.num_beams, body.max_new_tokens, body.length_penalty)
+    return encoded(
+        BeamResponse(
+            model=entry.name,
+            best=beam_out(entry, result.best),
+            hypotheses=[beam_out(entry, h) for h in result.hypotheses],
+            steps=[
+                BeamSearchStepOut(
+                    step=s.step,
+                    beams=[beam_out(entry, b) for b in s.beams],
+                    finished=[beam_out(entry, b) for b in s.finished],
+                )
+                for s in result.steps
+            ],
+        )
     )

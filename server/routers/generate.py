@@ -18,20 +18,20 @@ router = APIRouter(tags=["generate"])
 def checked_generation(
     body: GenerateRequest, registry: RegistryDep, settings: SettingsDep, request: Request
 ) -> Generation:
-    """Everything that can be wrong with a request, found before the stream starts (404 / 422 / 503)."""
-    stats = request.app.state.streams
-    if stats.active >= settings.max_streams:
-        raise HTTPException(
-            status_code=503,
-            detail=f"the server is streaming {stats.active} generations, its limit; try again shortly",
-            headers={"Retry-After": str(settings.retry_after_s)},
-        )
+    """Everything that can be wrong with a request, found before the stream starts (404 / 422), then
+    admission (503): the last step, so a refused request holds no place."""
     entry = lookup(registry, body.model, ANY)
     if body.include_attention and not entry.arch.attention:
         raise HTTPException(
             status_code=422, detail=f"include_attention: {entry.name} has no attention to send"
         )
     ids = encode(entry, body.prompt, "prompt")
+    if not request.app.state.streams.admit(settings.max_streams):
+        raise HTTPException(
+            status_code=503,
+            detail=f"the server is streaming {settings.max_streams} generations, its limit; try again soon",
+            headers={"Retry-After": str(settings.retry_after_s)},
+        )
     return Generation(entry, body, ids, body.sampling_params())
 
 
@@ -41,11 +41,13 @@ async def event_stream(
     """The generation's events, closed when the request ends: a client that disconnects mid-stream
     leaves the stream suspended at a ``yield``, and only this close runs its cleanup (the count of
     open streams)."""
-    events = generation_events(g, request.app.state.streams, request.app.state.batchers)
+    stats = request.app.state.streams
+    events = generation_events(g, stats, request.app.state.batchers)
     try:
         yield events
     finally:
         await events.aclose()
+        stats.release()
 
 
 @router.post(

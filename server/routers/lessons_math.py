@@ -9,15 +9,15 @@ The numbers come from ``models.lessons``.
 
 from __future__ import annotations
 
-import anyio.to_thread
 from fastapi import APIRouter
 
 from models.lessons import padded_attention, qkv_by_hand
 from server.deps import RegistryDep, batch_ids, check_layer_head, encode, lookup, padded_tokens
+from server.heavy import HEAVY, encoded
 from server.rounding import maybe_rounded, rounded
 from server.schemas import PaddedRequest, PaddedResponse, QKVRequest, QKVResponse
 
-router = APIRouter(tags=["lessons"])
+router = APIRouter(tags=["lessons"], dependencies=[HEAVY])
 
 
 @router.post(
@@ -26,28 +26,30 @@ router = APIRouter(tags=["lessons"])
     response_model=QKVResponse,
     responses={404: {"description": "unknown model"}},
 )
-async def qkv(body: QKVRequest, registry: RegistryDep) -> QKVResponse:
+def qkv(body: QKVRequest, registry: RegistryDep) -> QKVResponse:
     entry = lookup(registry, body.model)
     check_layer_head(entry, body.layer, body.head)
     ids = encode(entry, body.text)
-    twin = await anyio.to_thread.run_sync(entry.model, "numpy")
-    w = await anyio.to_thread.run_sync(qkv_by_hand, twin, ids, body.layer, body.head)
-    return QKVResponse(
-        model=entry.name,
-        layer=body.layer,
-        head=body.head,
-        norm=w.norm,
-        tokens=entry.tokenizer.token_strings(ids),
-        x=rounded(w.x),
-        w_q=rounded(w.w_q),
-        w_k=rounded(w.w_k),
-        w_v=rounded(w.w_v),
-        b_q=maybe_rounded(w.b_q),
-        b_k=maybe_rounded(w.b_k),
-        b_v=maybe_rounded(w.b_v),
-        q=rounded(w.q),
-        k=rounded(w.k),
-        v=rounded(w.v),
+    twin = entry.model("numpy")
+    w = qkv_by_hand(twin, ids, body.layer, body.head)
+    return encoded(
+        QKVResponse(
+            model=entry.name,
+            layer=body.layer,
+            head=body.head,
+            norm=w.norm,
+            tokens=entry.tokenizer.token_strings(ids),
+            x=rounded(w.x),
+            w_q=rounded(w.w_q),
+            w_k=rounded(w.w_k),
+            w_v=rounded(w.w_v),
+            b_q=maybe_rounded(w.b_q),
+            b_k=maybe_rounded(w.b_k),
+            b_v=maybe_rounded(w.b_v),
+            q=rounded(w.q),
+            k=rounded(w.k),
+            v=rounded(w.v),
+        )
     )
 
 
@@ -57,21 +59,23 @@ async def qkv(body: QKVRequest, registry: RegistryDep) -> QKVResponse:
     response_model=PaddedResponse,
     responses={404: {"description": "unknown model"}},
 )
-async def padded(body: PaddedRequest, registry: RegistryDep) -> PaddedResponse:
+def padded(body: PaddedRequest, registry: RegistryDep) -> PaddedResponse:
     entry = lookup(registry, body.model)
     check_layer_head(entry, body.layer, body.head)
     seqs = batch_ids(entry, body.texts)
-    twin = await anyio.to_thread.run_sync(entry.model, "numpy")
-    p = await anyio.to_thread.run_sync(padded_attention, twin, seqs, body.layer, body.head)
-    return PaddedResponse(
-        model=entry.name,
-        layer=body.layer,
-        head=body.head,
-        tokens=padded_tokens(entry.tokenizer, p.ids, p.padding),
-        padding=p.padding.tolist(),
-        positions=p.positions.tolist(),
-        attention=rounded(p.attention),
-        alone=[rounded(a) for a in p.alone],
-        pad_weight=p.pad_weight,
-        max_change=p.max_change,
+    twin = entry.model("numpy")
+    p = padded_attention(twin, seqs, body.layer, body.head)
+    return encoded(
+        PaddedResponse(
+            model=entry.name,
+            layer=body.layer,
+            head=body.head,
+            tokens=padded_tokens(entry.tokenizer, p.ids, p.padding),
+            padding=p.padding.tolist(),
+            positions=p.positions.tolist(),
+            attention=rounded(p.attention),
+            alone=[rounded(a) for a in p.alone],
+            pad_weight=p.pad_weight,
+            max_change=p.max_change,
+        )
     )

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import anyio.to_thread
 from fastapi import APIRouter, HTTPException
 
 from models.explain import compare_traces
 from models.measure import score_text, timed_trace
 from models.seq2seq import greedy_decoder_input
-from server.deps import ANY, EVERY, RegistryDep, encode, input_ids, lookup, special_ids
+from server.deps import (
+    ANY,
+    EVERY,
+    RegistryDep,
+    SettingsDep,
+    check_traced,
+    encode,
+    input_ids,
+    lookup,
+    special_ids,
+)
+from server.heavy import HEAVY, encoded
 from server.rounding import MS_DECIMALS, rounded
 from server.schemas import (
     BackendTiming,
@@ -18,7 +28,7 @@ from server.schemas import (
     TextRequest,
 )
 
-router = APIRouter(tags=["measure"])
+router = APIRouter(tags=["measure"], dependencies=[HEAVY])
 ERRORS = {404: {"description": "unknown model"}, 422: {"description": "text the model cannot read"}}
 LOSS_DECIMALS = 5
 
@@ -29,21 +39,23 @@ LOSS_DECIMALS = 5
     response_model=PerplexityResponse,
     responses=ERRORS,
 )
-async def perplexity_of(body: TextRequest, registry: RegistryDep) -> PerplexityResponse:
+def perplexity_of(body: TextRequest, registry: RegistryDep) -> PerplexityResponse:
     entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.text)
     if len(ids) < 2:
         raise HTTPException(status_code=422, detail="text: needs at least two tokens to score a prediction")
-    model = await anyio.to_thread.run_sync(entry.model, body.backend)
+    model = entry.model(body.backend)
     chars = len(entry.tokenizer.decode(ids[1:]))  # the characters that were predicted
-    score = await anyio.to_thread.run_sync(score_text, model, ids, chars)
-    return PerplexityResponse(
-        model=entry.name,
-        tokens=entry.tokenizer.token_strings(ids),
-        losses=rounded(score.losses, LOSS_DECIMALS),
-        loss=score.loss,
-        perplexity=score.perplexity,
-        bits_per_char=score.bits_per_char,
+    score = score_text(model, ids, chars)
+    return encoded(
+        PerplexityResponse(
+            model=entry.name,
+            tokens=entry.tokenizer.token_strings(ids),
+            losses=rounded(score.losses, LOSS_DECIMALS),
+            loss=score.loss,
+            perplexity=score.perplexity,
+            bits_per_char=score.bits_per_char,
+        )
     )
 
 
@@ -53,25 +65,28 @@ async def perplexity_of(body: TextRequest, registry: RegistryDep) -> PerplexityR
     response_model=CompareBackendsResponse,
     responses=ERRORS,
 )
-async def compare_backends(body: CompareBackendsRequest, registry: RegistryDep) -> CompareBackendsResponse:
+def compare_backends(
+    body: CompareBackendsRequest, registry: RegistryDep, settings: SettingsDep
+) -> CompareBackendsResponse:
     """Every trace tensor of the two twins on the same input. An encoder-decoder reads the text as
     its source and its own greedy translation (NumPy twin) as the target."""
     entry = lookup(registry, body.model, EVERY)
     ids = input_ids(entry, body.text)
+    check_traced(ids, settings)
     inputs = [ids]
     if entry.arch.kind == "seq2seq":
-        numpy_model = await anyio.to_thread.run_sync(entry.model, "numpy")
-        inputs.append(
-            await anyio.to_thread.run_sync(greedy_decoder_input, numpy_model, ids, *special_ids(entry))
-        )
+        numpy_model = entry.model("numpy")
+        inputs.append(greedy_decoder_input(numpy_model, ids, *special_ids(entry)))
     traces, timings = {}, []
     for backend in ("numpy", "torch"):
-        model = await anyio.to_thread.run_sync(entry.model, backend)
-        traces[backend], ms = await anyio.to_thread.run_sync(timed_trace, model, inputs)
+        model = entry.model(backend)
+        traces[backend], ms = timed_trace(model, inputs)
         timings.append(BackendTiming(backend=backend, ms=rounded(ms, MS_DECIMALS)))
-    return CompareBackendsResponse(
-        model=entry.name,
-        tokens=len(ids),
-        max_abs_diff=compare_traces(traces["numpy"], traces["torch"]),
-        timings=timings,
+    return encoded(
+        CompareBackendsResponse(
+            model=entry.name,
+            tokens=len(ids),
+            max_abs_diff=compare_traces(traces["numpy"], traces["torch"]),
+            timings=timings,
+        )
     )

@@ -6,6 +6,7 @@ Every page gets the same small JSON blob (models, lessons, this page's own data)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,12 @@ from server.registry import Registry
 ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def page_route(path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A page answers GET and HEAD (a link checker or a proxy's probe asks with HEAD)."""
+    return router.api_route(path, methods=["GET", "HEAD"])
+
 
 # what a page may load: only this server; KaTeX sets inline styles, figures export through blob: URLs
 CSP = (
@@ -90,22 +97,22 @@ def page(request: Request, template: str, registry: Registry, title: str, **data
     return templates.TemplateResponse(request, template, context, headers=HEADERS)
 
 
-@router.get("/")
+@page_route("/")
 def home(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "home.html", registry, "Transformer Playground")
 
 
-@router.get("/playground")
+@page_route("/playground")
 def playground(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "playground.html", registry, "Playground")
 
 
-@router.get("/learn")
+@page_route("/learn")
 def learn(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "learn.html", registry, "Lessons")
 
 
-@router.get("/learn/{slug}")
+@page_route("/learn/{slug}")
 def lesson(request: Request, registry: RegistryDep, slug: str) -> HTMLResponse:
     lessons = lessons_for(registry)
     index = next((i for i, x in enumerate(lessons) if x.slug == slug), None)
@@ -126,27 +133,27 @@ def lesson(request: Request, registry: RegistryDep, slug: str) -> HTMLResponse:
     )
 
 
-@router.get("/attention")
+@page_route("/attention")
 def attention(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "attention.html", registry, "Attention explorer")
 
 
-@router.get("/masks")
+@page_route("/masks")
 def masks(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "masks.html", registry, "Masks")
 
 
-@router.get("/positions")
+@page_route("/positions")
 def positions(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "positions.html", registry, "Positional encoding")
 
 
-@router.get("/compare")
+@page_route("/compare")
 def compare(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "compare.html", registry, "Compare")
 
 
-@router.get("/docs")
+@page_route("/docs")
 def api_docs(request: Request, registry: RegistryDep) -> HTMLResponse:
     """The OpenAPI reference, drawn by the vendored Swagger UI (FastAPI's own page loads it from a CDN)."""
     return page(request, "api.html", registry, "API")

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import anyio.to_thread
 import numpy as np
 from fastapi import APIRouter
 
 from models.explain import last_logits
 from models.sampling import sampler_stages
 from server.deps import ANY, RegistryDep, encode, lookup
+from server.heavy import HEAVY, encoded
 from server.registry import ModelEntry
 from server.rounding import DECIMALS, SCALAR_DECIMALS, rounded
 from server.schemas import SamplerRequest, SamplerResponse, StageOut
 
-router = APIRouter(tags=["sampler"])
+router = APIRouter(tags=["sampler"], dependencies=[HEAVY])
 
 
 @lru_cache(maxsize=256)
@@ -36,24 +36,26 @@ def next_logits(entry: ModelEntry, backend: str, ids: tuple[int, ...]) -> np.nda
     response_model=SamplerResponse,
     responses={404: {"description": "unknown model"}},
 )
-async def sampler(body: SamplerRequest, registry: RegistryDep) -> SamplerResponse:
+def sampler(body: SamplerRequest, registry: RegistryDep) -> SamplerResponse:
     entry = lookup(registry, body.model, ANY)
     ids = encode(entry, body.prompt, "prompt")
-    logits = await anyio.to_thread.run_sync(next_logits, entry, body.backend, tuple(ids))
+    logits = next_logits(entry, body.backend, tuple(ids))
     shown, stages = sampler_stages(logits, body.sampling_params(), history=ids, n=body.n)
-    return SamplerResponse(
-        model=entry.name,
-        backend=body.backend,
-        ids=shown.tolist(),
-        tokens=entry.tokenizer.token_strings(shown.tolist()),
-        logits=rounded(logits[shown], DECIMALS),
-        stages=[
-            StageOut(
-                name=s.name,
-                probs=rounded(s.probs, SCALAR_DECIMALS),
-                kept=s.kept,
-                entropy_bits=rounded(s.entropy_bits, DECIMALS),
-            )
-            for s in stages
-        ],
+    return encoded(
+        SamplerResponse(
+            model=entry.name,
+            backend=body.backend,
+            ids=shown.tolist(),
+            tokens=entry.tokenizer.token_strings(shown.tolist()),
+            logits=rounded(logits[shown], DECIMALS),
+            stages=[
+                StageOut(
+                    name=s.name,
+                    probs=rounded(s.probs, SCALAR_DECIMALS),
+                    kept=s.kept,
+                    entropy_bits=rounded(s.entropy_bits, DECIMALS),
+                )
+                for s in stages
+            ],
+        )
     )

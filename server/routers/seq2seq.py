@@ -7,7 +7,6 @@ picks the rows the pages draw and rounds them.
 
 from __future__ import annotations
 
-import anyio.to_thread
 from fastapi import APIRouter, HTTPException
 
 from models.explain import fill_masks
@@ -25,6 +24,7 @@ from server.deps import (
     source_ids,
     special_ids,
 )
+from server.heavy import HEAVY, encoded
 from server.registry import ModelEntry
 from server.rounding import SCALAR_DECIMALS, Vocab, rounded
 from server.schemas import (
@@ -40,7 +40,7 @@ from server.schemas import (
     TranslationStepOut,
 )
 
-router = APIRouter(tags=["architectures"])
+router = APIRouter(tags=["architectures"], dependencies=[HEAVY])
 ERRORS = {
     404: {"description": "unknown model"},
     422: {"description": "bad input, or a model of another architecture"},
@@ -63,7 +63,7 @@ def mask_id_of(entry: ModelEntry) -> int:
     response_model=FillMaskResponse,
     responses=ERRORS,
 )
-async def fill_mask(body: FillMaskRequest, registry: RegistryDep) -> FillMaskResponse:
+def fill_mask(body: FillMaskRequest, registry: RegistryDep) -> FillMaskResponse:
     entry = lookup(registry, body.model, MASKED_LMS)
     mask_id = mask_id_of(entry)
     original = encode(entry, body.text)
@@ -77,8 +77,8 @@ async def fill_mask(body: FillMaskRequest, registry: RegistryDep) -> FillMaskRes
         raise HTTPException(
             status_code=422, detail=f"text: nothing is masked; write {MASK_CHAR} or give positions to hide"
         )
-    model = await anyio.to_thread.run_sync(entry.model, body.backend)
-    fill = await anyio.to_thread.run_sync(fill_masks, model, ids, mask_id, body.top_k)
+    model = entry.model(body.backend)
+    fill = fill_masks(model, ids, mask_id, body.top_k)
     vocab = Vocab(entry.tokenizer, entry.config.vocab_size)
     masked = [
         MaskedPosition(
@@ -90,16 +90,18 @@ async def fill_mask(body: FillMaskRequest, registry: RegistryDep) -> FillMaskRes
             fill.positions, fill.probs, fill.top_ids, fill.top_probs, strict=True
         )
     ]
-    return FillMaskResponse(
-        model=entry.name,
-        backend=body.backend,
-        mask_id=mask_id,
-        mask_token=vocab.strings[mask_id],
-        ids=ids,
-        tokens=entry.tokenizer.token_strings(ids),
-        masked=masked,
-        filled=entry.tokenizer.decode(fill.filled),
-        attention=rounded(fill.attention),
+    return encoded(
+        FillMaskResponse(
+            model=entry.name,
+            backend=body.backend,
+            mask_id=mask_id,
+            mask_token=vocab.strings[mask_id],
+            ids=ids,
+            tokens=entry.tokenizer.token_strings(ids),
+            masked=masked,
+            filled=entry.tokenizer.decode(fill.filled),
+            attention=rounded(fill.attention),
+        )
     )
 
 
@@ -135,39 +137,39 @@ def hypothesis(entry: ModelEntry, beam: Beam) -> Hypothesis:
     response_model=TranslateResponse,
     responses=ERRORS,
 )
-async def translate(body: TranslateRequest, registry: RegistryDep) -> TranslateResponse:
+def translate(body: TranslateRequest, registry: RegistryDep) -> TranslateResponse:
     entry = lookup(registry, body.model, TRANSLATORS)
     src = source_ids(entry, body.source)
     bos, eos = special_ids(entry)
     limit = min(body.max_new_tokens or entry.config.tgt_block_size, entry.config.tgt_block_size)
-    model = await anyio.to_thread.run_sync(entry.model, body.backend)
-    t = await anyio.to_thread.run_sync(
-        lambda: translate_traced(model, src, bos, eos, body.num_beams, limit, body.length_penalty)
-    )
-    return TranslateResponse(
-        model=entry.name,
-        backend=body.backend,
-        source_ids=src,
-        source_tokens=entry.source_tokenizer.token_strings(src),
-        reference=reference_of(body.source),
-        greedy=Greedy(
-            ids=t.greedy,
-            tokens=entry.tokenizer.token_strings(t.greedy),
-            text=words(entry, t.greedy),
-            finished=bool(t.greedy) and t.greedy[-1] == eos,
-        ),
-        best=hypothesis(entry, t.beams.best),
-        hypotheses=[hypothesis(entry, h) for h in t.beams.hypotheses],
-        steps=[
-            TranslationStepOut(
-                step=s.step,
-                beams=[hypothesis(entry, b) for b in s.beams],
-                finished=[hypothesis(entry, b) for b in s.finished],
-            )
-            for s in t.beams.steps
-        ],
-        cross_attention=rounded(t.cross_attention),
-        self_attention=rounded(t.self_attention),
+    model = entry.model(body.backend)
+    t = translate_traced(model, src, bos, eos, body.num_beams, limit, body.length_penalty)
+    return encoded(
+        TranslateResponse(
+            model=entry.name,
+            backend=body.backend,
+            source_ids=src,
+            source_tokens=entry.source_tokenizer.token_strings(src),
+            reference=reference_of(body.source),
+            greedy=Greedy(
+                ids=t.greedy,
+                tokens=entry.tokenizer.token_strings(t.greedy),
+                text=words(entry, t.greedy),
+                finished=bool(t.greedy) and t.greedy[-1] == eos,
+            ),
+            best=hypothesis(entry, t.beams.best),
+            hypotheses=[hypothesis(entry, h) for h in t.beams.hypotheses],
+            steps=[
+                TranslationStepOut(
+                    step=s.step,
+                    beams=[hypothesis(entry, b) for b in s.beams],
+                    finished=[hypothesis(entry, b) for b in s.finished],
+                )
+                for s in t.beams.steps
+            ],
+            cross_attention=rounded(t.cross_attention),
+            self_attention=rounded(t.self_attention),
+        )
     )
 
 
@@ -177,17 +179,19 @@ async def translate(body: TranslateRequest, registry: RegistryDep) -> TranslateR
     response_model=CrossMaskResponse,
     responses=ERRORS,
 )
-async def cross_mask(body: CrossMaskRequest, registry: RegistryDep) -> CrossMaskResponse:
+def cross_mask(body: CrossMaskRequest, registry: RegistryDep) -> CrossMaskResponse:
     """The cross-attention mask of a real padded batch: the sources are translated greedily, then the
     decoder reads (start token + output) for every row at once and its trace gives the mask."""
     entry = lookup(registry, body.model, TRANSLATORS)
     sources = [source_ids(entry, s, f"sources.{b}") for b, s in enumerate(body.sources)]
-    model = await anyio.to_thread.run_sync(entry.model, "numpy")
-    batch = await anyio.to_thread.run_sync(cross_mask_batch, model, sources, *special_ids(entry))
-    return CrossMaskResponse(
-        source_tokens=padded_tokens(entry.source_tokenizer, batch.src, batch.src_mask),
-        source_padding=batch.src_mask.tolist(),
-        target_tokens=padded_tokens(entry.tokenizer, batch.tgt, batch.tgt_mask),
-        target_padding=batch.tgt_mask.tolist(),
-        cross=batch.cross.tolist(),
+    model = entry.model("numpy")
+    batch = cross_mask_batch(model, sources, *special_ids(entry))
+    return encoded(
+        CrossMaskResponse(
+            source_tokens=padded_tokens(entry.source_tokenizer, batch.src, batch.src_mask),
+            source_padding=batch.src_mask.tolist(),
+            target_tokens=padded_tokens(entry.tokenizer, batch.tgt, batch.tgt_mask),
+            target_padding=batch.tgt_mask.tolist(),
+            cross=batch.cross.tolist(),
+        )
     )

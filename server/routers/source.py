@@ -49,7 +49,12 @@ def source_of(backend: str, name: str) -> SourceResponse:
         raise HTTPException(
             status_code=404, detail=f"name: {name!r} is not a function or class of {module.__name__}"
         )
-    lines, first = inspect.getsourcelines(obj)
+    try:
+        lines, first = inspect.getsourcelines(obj)
+    except (OSError, TypeError) as e:  # generated code (a dataclass's __init__) has no source file
+        raise HTTPException(
+            status_code=404, detail=f"name: {name!r} has no source to show (it is generated, not written)"
+        ) from e
     return SourceResponse(
         backend=backend,
         module=home.__name__,  # where the code is written: a twin's own module or a shared base

@@ -8,15 +8,25 @@ and every layer's state sizes. The numbers come from ``models.explain``; this mo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-import anyio.to_thread
 from fastapi import APIRouter, HTTPException
 
 from models.explain import LSTM_FIELDS, Explanation, explain, explain_encdec, explain_lstm, next_tokens
 from models.seq2seq import greedy_decoder_input
-from server.deps import EVERY, RegistryDep, check_layer_head, input_ids, input_tokenizer, lookup, special_ids
+from server.deps import (
+    EVERY,
+    RegistryDep,
+    SettingsDep,
+    check_layer_head,
+    check_traced,
+    input_ids,
+    input_tokenizer,
+    lookup,
+    special_ids,
+)
+from server.heavy import HEAVY, encoded
 from server.registry import ModelEntry
 from server.rounding import Vocab, rounded
 from server.schemas import (
@@ -29,7 +39,7 @@ from server.schemas import (
     TraceResponse,
 )
 
-router = APIRouter(tags=["trace"])
+router = APIRouter(tags=["trace"], dependencies=[HEAVY])
 NEXT_TOKENS = 20
 
 
@@ -74,14 +84,14 @@ def target_ids(entry: ModelEntry, model: Any, src: list[int], target: str | None
     return [bos, *words]
 
 
-Explainer = Callable[[ModelEntry, Any, list[int], TraceRequest, dict[str, Any]], Awaitable[TraceResponse]]
+Explainer = Callable[[ModelEntry, Any, list[int], TraceRequest, dict[str, Any]], TraceResponse]
 
 
-async def stack(
+def stack(
     entry: ModelEntry, model: Any, ids: list[int], body: TraceRequest, common: dict[str, Any]
 ) -> TraceResponse:
     """A GPT or an encoder; only a causal LM predicts a next token (the masked LM fills positions)."""
-    ex = await anyio.to_thread.run_sync(explain, model, ids, body.layer, body.head, body.top_k)
+    ex = explain(model, ids, body.layer, body.head, body.top_k)
     vocab = Vocab(entry.tokenizer, entry.config.vocab_size)
     causal = entry.arch.kind == "causal-lm"
     return TraceResponse(
@@ -92,14 +102,14 @@ async def stack(
     )
 
 
-async def encoder_decoder(
+def encoder_decoder(
     entry: ModelEntry, model: Any, ids: list[int], body: TraceRequest, common: dict[str, Any]
 ) -> TraceResponse:
     def run() -> tuple[list[int], Any]:
         tgt = target_ids(entry, model, ids, body.target)
         return tgt, explain_encdec(model, ids, tgt, body.layer, body.head, body.top_k)
 
-    tgt, (enc, dec, cross) = await anyio.to_thread.run_sync(run)
+    tgt, (enc, dec, cross) = run()
     vocab = Vocab(entry.tokenizer, entry.config.tgt_vocab_size)
     return TraceResponse(
         **common,
@@ -121,10 +131,10 @@ async def encoder_decoder(
     )
 
 
-async def recurrent(
+def recurrent(
     entry: ModelEntry, model: Any, ids: list[int], body: TraceRequest, common: dict[str, Any]
 ) -> TraceResponse:
-    ex = await anyio.to_thread.run_sync(explain_lstm, model, ids, body.layer)
+    ex = explain_lstm(model, ids, body.layer)
     vocab = Vocab(entry.tokenizer, entry.config.vocab_size)
     return TraceResponse(
         **common,
@@ -154,7 +164,7 @@ EXPLAINERS: dict[str, Explainer] = {
     response_model=TraceResponse,
     responses={404: {"description": "unknown model"}, 422: {"description": "bad text, layer or head"}},
 )
-async def trace(body: TraceRequest, registry: RegistryDep) -> TraceResponse:
+def trace(body: TraceRequest, registry: RegistryDep, settings: SettingsDep) -> TraceResponse:
     entry = lookup(registry, body.model, EVERY)
     if body.target is not None and entry.arch.explanation != "encoder-decoder":
         raise HTTPException(
@@ -164,6 +174,7 @@ async def trace(body: TraceRequest, registry: RegistryDep) -> TraceResponse:
         )
     check_layer_head(entry, body.layer, body.head)
     ids = input_ids(entry, body.text)
+    check_traced(ids, settings)
     common = {
         "model": entry.name,
         "backend": body.backend,
@@ -172,5 +183,5 @@ async def trace(body: TraceRequest, registry: RegistryDep) -> TraceResponse:
         "tokens": input_tokenizer(entry).token_strings(ids),
         "layer": body.layer,
     }
-    model = await anyio.to_thread.run_sync(entry.model, body.backend)
-    return await EXPLAINERS[entry.arch.explanation](entry, model, ids, body, common)
+    model = entry.model(body.backend)
+    return encoded(EXPLAINERS[entry.arch.explanation](entry, model, ids, body, common))

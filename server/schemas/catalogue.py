@@ -62,10 +62,18 @@ class CompareRow(BaseModel):
     file_bytes: int
 
 
+class CompareMachine(BaseModel):
+    """What the table was measured on, as much as a reader needs: no kernel or library versions
+    (the file keeps them; the server does not advertise its own stack)."""
+
+    cpu: str
+    cores: int
+
+
 class CompareTable(BaseModel):
     format: str
     generated: str  # when the table was measured (ISO 8601, UTC)
-    machine: dict[str, Any]  # what it was measured on
+    machine: CompareMachine
     settings: dict[str, Any]
     backends: list[str]
     rows: list[CompareRow]  # served models only, in the order pages list them

@@ -213,7 +213,7 @@ function measuredTable(parent, t) {
       `model${t.rows.length === 1 ? "" : "s"}, ${t.backends.join(" and ")}`,
     caption:
       `From models/zoo/compare.json, written by playground compare on ${t.machine.cpu} ` +
-      `(${t.machine.cores} cores, torch ${t.machine.torch}, NumPy ${t.machine.numpy}) on ${when}; ` +
+      `(${t.machine.cores} cores) on ${when}; ` +
       `each model and backend in a fresh interpreter with ${t.settings.threads} ` +
       `thread${t.settings.threads === 1 ? "" : "s"}. Quality from each card. tokens/s ` +
       `counts ${whats.join("; ")}.` +

@@ -125,6 +125,26 @@ def test_positions_url_round_trip(page, base_url):
     assert "q=32" not in page.text_content("[data-nums]")
 
 
+@pytest.mark.console_errors_expected  # the browser logs the 503 it was given
+def test_a_busy_server_is_asked_again_after_retry_after(page, base_url):
+    """A 503 with Retry-After (a class asking at once) is waited out and asked again, not shown."""
+    answers = []
+
+    def busy_once(route):
+        answers.append(503 if not answers else 200)
+        if answers[-1] == 503:
+            route.fulfill(status=503, headers={"Retry-After": "1"}, json={"detail": "busy"})
+        else:
+            route.continue_()
+
+    page.route("**/api/positional?*", busy_once)
+    page.goto(base_url + "/positions")
+    wait_ready(page)
+    page.wait_for_selector("#positions-figures figure")
+    assert answers[:2] == [503, 200]
+    assert page.is_hidden("#positions-error")
+
+
 def test_positions_on_a_phone(phone, base_url):
     phone.goto(base_url + "/positions")
     wait_ready(phone)

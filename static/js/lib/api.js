@@ -28,19 +28,38 @@ async function handle(response) {
   return body;
 }
 
+// A busy server (a whole class asking at once) answers 503 with Retry-After: wait that long and ask again,
+// a few times, before showing the error.
+const RETRIES = 4;
+const sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+
+async function fetchPatiently(url, init) {
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(url, init);
+    if (response.status !== 503 || attempt >= RETRIES) return handle(response);
+    const wait = Number(response.headers.get("Retry-After")) || 1;
+    await sleep(Math.min(wait, 10) * 1000 * (0.5 + Math.random()), init.signal);
+  }
+}
+
 export async function getJSON(url, { signal } = {}) {
-  return handle(await fetch(url, { signal, headers: { Accept: "application/json" } }));
+  return fetchPatiently(url, { signal, headers: { Accept: "application/json" } });
 }
 
 export async function postJSON(url, body, { signal } = {}) {
-  return handle(
-    await fetch(url, {
-      method: "POST",
-      signal,
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-    }),
-  );
+  return fetchPatiently(url, {
+    method: "POST",
+    signal,
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 // postJSON, once per distinct URL and body (a lesson redrawn for a new query or key does not refetch);

@@ -61,6 +61,12 @@ class TokenData:
     def tokenizer_json(self) -> dict[str, Any]:
         return read_json(self.directory / TOKENIZER_FILE)
 
+    def card_data(self) -> dict[str, Any]:
+        """What a model card says of the text it was trained on: name, hash, characters and tokens."""
+        meta = self.meta
+        splits = {k: {"chars": v["chars"], "tokens": v["tokens"]} for k, v in meta["splits"].items()}
+        return {"text": meta["text_name"], "sha256": meta["sha256"], "splits": splits}
+
 
 def default_text_path() -> Path:
     """The text ``prepare`` reads without ``--text``: ``$PLAYGROUND_TEXT`` or the shared Shakespeare."""

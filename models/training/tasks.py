@@ -330,15 +330,10 @@ class MLMTask:
         return self.tokenizer.to_json()
 
     def card_fields(self) -> dict[str, Any]:
-        meta = self.data.meta
         return {
             "task": self.name,
             "data": {
-                "text": meta["text_name"],
-                "sha256": meta["sha256"],
-                "splits": {
-                    k: {"chars": v["chars"], "tokens": v["tokens"]} for k, v in meta["splits"].items()
-                },
+                **self.data.card_data(),
                 "masking": {"p": self.p, "mask": 0.8, "random": 0.1, "keep": 0.1},
             },
             "tokenizer": {"kind": "char", "vocab_size": self.tokenizer.vocab_size, "mask_token": MASK_CHAR},
@@ -425,16 +420,9 @@ class LMTask:
         return self.data.tokenizer_json()
 
     def card_fields(self) -> dict[str, Any]:
-        meta = self.data.meta
         return {
             "task": self.name,
-            "data": {
-                "text": meta["text_name"],
-                "sha256": meta["sha256"],
-                "splits": {
-                    k: {"chars": v["chars"], "tokens": v["tokens"]} for k, v in meta["splits"].items()
-                },
-            },
+            "data": self.data.card_data(),
             "tokenizer": {"kind": self.data.kind, "vocab_size": self.data.vocab_size},
         }
 

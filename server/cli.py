@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "models.commands.evaluate",
         "measure a numbers-to-words model (held-out greedy exact match) or a masked LM; speed, parameters",
     ),
+    "check": (
+        "models.commands.check",
+        "check a model folder (your own checkpoint): the twins agree, with transformers too; writes its card",
+    ),
     "compare": (
         "models.commands.compare",
         "one table over every shipped model: quality from its card, speed and memory on both backends",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.architectures import BACKENDS, Architecture, ModelConfig, architecture
+from models.checkpoint import folder_card
 from models.loading import load_model
 from models.tokenizer import (
     AnyTokenizer,
@@ -96,10 +97,13 @@ def read_entry(directory: Path) -> ModelEntry:
                 f"the source tokenizer has {source.vocab_size} tokens, the model {config.src_vocab_size}"
             )
     else:
-        tokenizer = load_tokenizer_file(directory / TOKENIZER_FILE)
+        tokenizer = load_tokenizer_file(directory)  # tokenizer.json, or GPT-2's vocab.json + merges.txt
     if tokenizer.vocab_size != config.vocab_size:
         raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens, the model {config.vocab_size}")
-    card = read_json(directory / CARD_FILE) if (directory / CARD_FILE).is_file() else {}
+    if (directory / CARD_FILE).is_file():
+        card = read_json(directory / CARD_FILE)
+    else:  # a folder dropped in as it is (a Hugging Face GPT-2 one): what its files say
+        card = folder_card(directory.name, kind, parameters, tokenizer)
     return ModelEntry(
         directory.name, directory, arch, config, card, tokenizer, parameters, source_tokenizer=source
     )

@@ -125,3 +125,19 @@ def test_check_on_a_folder_that_is_not_a_model_is_a_message(tmp_path, capsys):
     (tmp_path / "config.json").write_text('{"model_type": "bert"}')
     assert main(["check", str(tmp_path)]) == 2
     assert "model_type must be 'gpt2'" in capsys.readouterr().err
+
+
+def test_every_model_has_an_example_its_vocabulary_reads(arch_zoo, models_dir):
+    """What "Measure all" on /compare sends a model whose vocabulary cannot read the page's text."""
+    from server.registry import EXAMPLE_TEXT, Registry
+
+    registry = Registry.scan(arch_zoo)
+    examples = {name: e.example for name, e in registry.models.items()}
+    assert examples == {
+        "tiny-lstm": EXAMPLE_TEXT,
+        "tiny-mlm": EXAMPLE_TEXT,
+        "numbers-gpt": "4012=",  # a GPT on numbers reads "n="
+        "tiny-numbers": "4012",  # the encoder-decoder's source: digits
+    }
+    assert all(not e.has_metrics for e in Registry.scan(models_dir).models.values())
+    assert all(e.has_metrics for e in registry.models.values())

@@ -80,7 +80,7 @@ def evaluate_text(name: str, directory: Path, path: Path, backend: str) -> int:
     say(f"{name}: {model.num_parameters():,} parameters, {backend} twin, context {T}")
     say(
         f"{path}: {len(text):,} characters, {len(ids):,} tokens ({tokenizer.kind}); "
-        f"{s.windows:,} non-overlapping windows of up to {T} predictions"
+        f"{s.windows:,} non-overlapping window{'s' if s.windows != 1 else ''} of up to {T} predictions"
     )
     say(f"loss: {s.loss:.4f} nats/token over {s.tokens:,} predicted tokens")
     say(f"perplexity: {s.perplexity:.3f}")

@@ -191,7 +191,7 @@ def check_folder(directory: Path, steps: int = GREEDY_STEPS, use_transformers: b
     version = transformers_version()
     oracle, note = None, ""
     if not (arch.name == "gpt" and config.is_gpt2):
-        note = "not a GPT-2-compatible config"
+        note = "not a GPT with GPT-2's own options"
     elif version is None or not use_transformers:
         note = "transformers is not installed" if version is None else "skipped"
     else:

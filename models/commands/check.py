@@ -62,7 +62,8 @@ def main(args: argparse.Namespace) -> int:
     else:
         say(f"transformers: not compared ({result.transformers_note})")
     tolerances = ", ".join(f"{d} ≤ {t:g}" for d, t in TOLERANCE.items())
-    say(f"verdict: {'agree' if result.ok else 'DISAGREE'} (logits {tolerances}, greedy tokens equal)")
+    greedy = ", greedy tokens equal" if result.twins.greedy_steps else ""
+    say(f"verdict: {'agree' if result.ok else 'DISAGREE'} (logits {tolerances}{greedy})")
     card = result.directory / CARD_FILE
     if args.no_card:
         pass

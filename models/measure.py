@@ -1,5 +1,6 @@
-"""Measurements on one model: how well it predicts a text, what the KV cache keeps and saves, and how
-long a traced forward takes. Either twin; every result is plain Python and NumPy."""
+"""Measurements on one model: how well it predicts a text (a short one token by token, a long one in
+context-long windows), what the KV cache keeps and saves, and how long a traced forward takes. Either
+twin; every result is plain Python and NumPy."""
 
 from __future__ import annotations
 
@@ -29,6 +30,59 @@ def score_text(model: Any, ids: list[int], n_chars: int) -> TextScore:
     losses = token_losses(model, ids)
     loss = float(np.mean(losses))
     return TextScore(losses, loss, perplexity(loss), bits_per_char(loss, len(losses), n_chars))
+
+
+WINDOW_BATCH = 16  # windows per forward
+
+
+@dataclass
+class WindowScore:
+    """A long text read in non-overlapping context-long windows."""
+
+    loss: float  # mean nats per predicted token
+    perplexity: float  # exp(loss)
+    bits_per_char: float  # total bits / characters predicted
+    tokens: int  # tokens predicted (every token of the text but the first)
+    chars: int  # characters those tokens spell
+    windows: int
+    seconds: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else float("nan")
+
+
+def score_windows(
+    model: Any, ids: list[int], n_chars: int, block_size: int, batch: int = WINDOW_BATCH
+) -> WindowScore:
+    """Score every token of ``ids`` but the first: the text is cut into non-overlapping windows of
+    ``block_size`` predictions (inputs ``ids[s : s+T]``, targets ``ids[s+1 : s+T+1]``, s = 0, T, 2T, …;
+    the last window may be shorter), each read with no context from the one before. ``n_chars``: how
+    many characters ``ids[1:]`` spell."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) < 2:
+        raise ValueError("the text must hold at least two tokens to score a prediction")
+    starts = list(range(0, len(ids) - 1, block_size))
+    nll, seconds = 0.0, 0.0
+    full = [s for s in starts if s + block_size + 1 <= len(ids)]
+    groups = [full[i : i + batch] for i in range(0, len(full), batch)]
+    groups += [[s] for s in starts if s not in full]  # the shorter last window, alone
+    for group in groups:
+        T = min(block_size, len(ids) - 1 - group[0])
+        x = np.stack([ids[s : s + T] for s in group])  # (B, T)
+        y = np.stack([ids[s + 1 : s + T + 1] for s in group])  # (B, T)
+        start = time.perf_counter()
+        with model.inference_context():
+            logits = to_numpy(model(x)).astype(np.float64)  # (B, T, V)
+        seconds += time.perf_counter() - start
+        z = logits - logits.max(axis=-1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))  # (B, T, V) log-probabilities
+        nll -= float(np.take_along_axis(logp, y[..., None], axis=-1).sum())
+    n = len(ids) - 1
+    loss = nll / n
+    return WindowScore(
+        loss, perplexity(loss), bits_per_char(loss, n, n_chars), n, n_chars, len(starts), seconds
+    )
 
 
 @dataclass

@@ -251,7 +251,11 @@ def load_tokenizer_file(path: Path) -> AnyTokenizer:
         if (path / "tokenizer.json").is_file():
             path = path / "tokenizer.json"
         elif (path / "vocab.json").is_file() and (path / "merges.txt").is_file():
-            tok = Tokenizer(models.BPE.from_file(str(path / "vocab.json"), str(path / "merges.txt")))
+            try:
+                bpe = models.BPE.from_file(str(path / "vocab.json"), str(path / "merges.txt"))
+            except Exception as e:  # tokenizers raises plain Exception for a malformed file
+                raise ValueError(f"{path}: cannot read vocab.json + merges.txt: {e}") from e
+            tok = Tokenizer(bpe)
             tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
             tok.decoder = decoders.ByteLevel()
             return BPETokenizer(tok)

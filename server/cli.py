@@ -31,7 +31,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "evaluate": (
         "models.commands.evaluate",
-        "measure a numbers-to-words model (held-out greedy exact match) or a masked LM; speed, parameters",
+        "measure a language model on a text (--text: loss, perplexity, bits/char), a numbers-to-words "
+        "model (held-out greedy exact match) or a masked LM; speed, parameters",
+    ),
+    "check": (
+        "models.commands.check",
+        "check a model folder (your own checkpoint): the twins agree, with transformers too; writes its card",
     ),
     "compare": (
         "models.commands.compare",

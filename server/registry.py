@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from models.architectures import BACKENDS, Architecture, ModelConfig, architecture
+from models.checkpoint import folder_card
 from models.loading import load_model
+from models.numbers import gpt_prompt
 from models.tokenizer import (
     AnyTokenizer,
     CharTokenizer,
@@ -35,6 +37,10 @@ from models.weights import (
 )
 
 log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.jsonl"  # a training run's log, one JSON record per evaluation
+EXAMPLE_TEXT = "ROMEO: But soft, what light through yonder window breaks?"  # a page's default text
+EXAMPLE_NUMBER = 4012  # what a numbers model reads: its digits (encoder-decoder) or "4012=" (GPT)
 
 
 @dataclass(eq=False)  # hashable by identity: one entry per served model
@@ -60,6 +66,30 @@ class ModelEntry:
     def task(self) -> str:
         """What the model was trained for (its card's "task"): "lm", "mlm", "numbers", …"""
         return str(self.card.get("task") or self.arch.task)
+
+    @property
+    def has_metrics(self) -> bool:
+        """Whether the folder ships its training log (a dropped-in checkpoint usually does not)."""
+        return (self.directory / METRICS_FILE).is_file()
+
+    @property
+    def example(self) -> str | None:
+        """A short text the model's input vocabulary reads (what a page measures when the reader's own
+        text does not fit the model): digits for an encoder-decoder, "4012=" for a GPT on numbers,
+        else the pages' default text; None when not even that encodes."""
+        limit = self.config.block_size
+        if self.arch.kind == "seq2seq":
+            tokenizer, text = self.source_tokenizer, str(EXAMPLE_NUMBER)
+            limit = self.config.src_block_size
+        elif self.task == "numbers":
+            tokenizer, text = self.tokenizer, gpt_prompt(EXAMPLE_NUMBER)
+        else:
+            tokenizer, text = self.tokenizer, EXAMPLE_TEXT
+        try:
+            ids = tokenizer.encode(text)
+        except ValueError:
+            return None
+        return text if 0 < len(ids) <= limit else None
 
     def model(self, backend: str) -> Any:
         """The twin for ``backend``, built on first use (thread-safe)."""
@@ -96,10 +126,13 @@ def read_entry(directory: Path) -> ModelEntry:
                 f"the source tokenizer has {source.vocab_size} tokens, the model {config.src_vocab_size}"
             )
     else:
-        tokenizer = load_tokenizer_file(directory / TOKENIZER_FILE)
+        tokenizer = load_tokenizer_file(directory)  # tokenizer.json, or GPT-2's vocab.json + merges.txt
     if tokenizer.vocab_size != config.vocab_size:
         raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens, the model {config.vocab_size}")
-    card = read_json(directory / CARD_FILE) if (directory / CARD_FILE).is_file() else {}
+    if (directory / CARD_FILE).is_file():
+        card = read_json(directory / CARD_FILE)
+    else:  # a folder dropped in as it is (a Hugging Face GPT-2 one): what its files say
+        card = folder_card(directory.name, kind, parameters, tokenizer)
     return ModelEntry(
         directory.name, directory, arch, config, card, tokenizer, parameters, source_tokenizer=source
     )

@@ -34,3 +34,26 @@ def test_bad_input_is_a_message_not_a_traceback(tmp_path, capsys):
     assert "not in this model's vocabulary: 'x', 'y', 'z'" in capsys.readouterr().err
     assert main(["demo", "--model", str(d), "--top-p", "0"]) == 2
     assert "top_p" in capsys.readouterr().err
+
+
+def test_demo_without_a_model_picks_the_first_language_model_that_reads_the_prompt(
+    arch_zoo, monkeypatch, capsys
+):
+    # sorted, the zoo is numbers-gpt (a GPT, but its vocabulary has no "R"), tiny-lstm, tiny-mlm, tiny-numbers
+    monkeypatch.setenv("PLAYGROUND_ZOO", str(arch_zoo))
+    assert main(["demo", "--max-new-tokens", "5", "--stats"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ROMEO:\n") and "5 tokens" in out
+    assert main(["demo", "--prompt", "4012=", "--max-new-tokens", "3", "--temperature", "0"]) == 0
+    assert capsys.readouterr().out.startswith("4012=")  # the numbers GPT reads digits
+
+
+def test_demo_says_a_model_is_not_a_language_model(arch_zoo, monkeypatch, capsys):
+    monkeypatch.setenv("PLAYGROUND_ZOO", str(arch_zoo))
+    for name, kind in (("tiny-numbers", "seq2seq"), ("tiny-mlm", "masked-lm")):
+        assert main(["demo", "--model", name]) == 2
+        err = capsys.readouterr().err
+        assert f"{name} is not a language model that continues a prompt (" in err and f"kind {kind})" in err
+        assert "Traceback" not in err
+    assert main(["demo", "--prompt", "ÆØÅ"]) == 2
+    assert "no shipped language model can read the prompt 'ÆØÅ'" in capsys.readouterr().err

@@ -301,4 +301,4 @@ def test_evaluate_refuses_a_language_model(tmp_path, capsys):
     if not lms:
         pytest.skip("no language model shipped")
     assert main(["evaluate", lms[0]]) == 2
-    assert "evaluate measures numbers-to-words and masked-LM models" in capsys.readouterr().err
+    assert "is a language model (task lm): measure it on a text with --text FILE" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""``playground evaluate NAME``: measure a numbers-to-words model or a masked LM (``models.evaluate``)."""
+"""``playground evaluate NAME``: measure a language model on a text file (``--text``, ``models.measure``),
+a numbers-to-words model or a masked LM (``models.evaluate``)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend", choices=("numpy", "torch"), default="numpy", help="which twin (default numpy)"
     )
     parser.add_argument(
+        "--text",
+        type=Path,
+        help="language model: a UTF-8 text file to measure (loss, perplexity, bits per character)",
+    )
+    parser.add_argument(
         "--split",
         choices=("test", "val"),
         default="test",
@@ -46,26 +52,71 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ValueError(f"--text: {path} does not exist") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"--text: cannot read {path} as UTF-8 text: {e}") from e
+
+
+def evaluate_text(name: str, directory: Path, path: Path, backend: str) -> int:
+    """A language model on a text file: loss, perplexity and bits per character over its windows."""
+    from threadpoolctl import threadpool_limits
+
+    from models.loading import load_model, load_tokenizer
+    from models.measure import score_windows
+
+    text = read_text(path)
+    tokenizer = load_tokenizer(directory)
+    ids = tokenizer.encode(text)  # a character the vocabulary lacks: a ValueError naming it
+    if len(ids) < 2:
+        raise ValueError(f"--text: {path} holds {len(ids)} token(s); at least two are needed")
+    model = load_model(directory, backend)
+    T = model.config.block_size
+    with threadpool_limits(limits=1, user_api="blas"):
+        s = score_windows(model, ids, len(tokenizer.decode(ids[1:])), T)
+    say(f"{name}: {model.num_parameters():,} parameters, {backend} twin, context {T}")
+    say(
+        f"{path}: {len(text):,} characters, {len(ids):,} tokens ({tokenizer.kind}); "
+        f"{s.windows:,} non-overlapping window{'s' if s.windows != 1 else ''} of up to {T} predictions"
+    )
+    say(f"loss: {s.loss:.4f} nats/token over {s.tokens:,} predicted tokens")
+    say(f"perplexity: {s.perplexity:.3f}")
+    say(f"bits per character: {s.bits_per_char:.4f} ({s.chars:,} characters predicted)")
+    say(f"reading: {s.tokens:,} tokens in {s.seconds:.2f} s = {s.tokens_per_s:,.0f} tokens/s (one thread)")
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
+    from models.architectures import architecture
     from models.loading import load_model, resolve
-    from models.weights import CARD_FILE, read_json
+    from models.weights import CARD_FILE, CONFIG_FILE, architecture_of, read_json
 
     directory = resolve(args.model)
+    kind = architecture(architecture_of(read_json(directory / CONFIG_FILE)))
     card = read_json(directory / CARD_FILE) if (directory / CARD_FILE).is_file() else {}
-    task = card.get("task", "lm")
+    if args.text is not None:
+        if kind.kind != "causal-lm":
+            raise ValueError(
+                f"--text measures a language model (GPT or LSTM); {args.model} is not one ({kind.label})"
+            )
+        return evaluate_text(args.model, directory, args.text, args.backend)
+    task = card.get("task") or kind.task
     if task not in ("numbers", "mlm"):
         raise ValueError(
-            f"{args.model} is a language model (task {task}); its card holds its validation loss. "
-            "evaluate measures numbers-to-words and masked-LM models"
+            f"{args.model} is a language model (task {task}): measure it on a text with --text FILE "
+            "(loss, perplexity, bits per character)"
         )
     model = load_model(directory, args.backend)
     params = model.num_parameters()
-    arch = card.get("architecture", "?")
+    arch = card.get("architecture", kind.name)
     say(f"{args.model}: {arch}, task {task}, {params:,} parameters, {args.backend} twin")
     if task == "numbers":
         if args.limit is not None and args.limit < 1:
             raise ValueError("--limit must be at least 1")
-        seed = card["data"]["split_seed"]
+        seed = (card.get("data") or {}).get("split_seed", 0)
         numbers = held_out(seed, args.split, args.limit)
         from models.loading import load_tokenizer
 

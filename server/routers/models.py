@@ -7,11 +7,10 @@ import json
 from fastapi import APIRouter, HTTPException, Path
 
 from server.deps import EVERY, RegistryDep, lookup
-from server.registry import ModelEntry
+from server.registry import METRICS_FILE, ModelEntry
 from server.schemas import MetricsLog, ModelList, ModelSummary
 
 router = APIRouter(tags=["models"])
-METRICS_FILE = "metrics.jsonl"
 
 
 def summary(entry: ModelEntry, backends: tuple[str, ...]) -> ModelSummary:

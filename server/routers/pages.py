@@ -62,6 +62,8 @@ def model_cards(registry: Registry) -> list[dict[str, Any]]:
                 "name": e.name,
                 "architecture": e.architecture,
                 "task": e.task,
+                "metrics": e.has_metrics,  # a training log to ask /api/models/{name}/metrics for
+                "example": e.example,  # an input its vocabulary reads ("Measure all" on /compare)
                 "parameters": e.parameters,
                 "tokenizer": e.tokenizer.kind,
                 "vocab_size": c.vocab_size,

@@ -1,5 +1,6 @@
 """/compare's measured table (GET /api/compare-table, written by `playground compare --json`) on a server
-of its own: tiny random models of every architecture, their cards carrying each task's quality."""
+of its own: tiny random models of every architecture, their cards carrying each task's quality; and
+"Measure all backends" over every served model (a Hugging Face GPT-2 folder, card-less, among them)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def zoo(tmp_path_factory):
     models = [str(p) for p in sorted(zoo.iterdir()) if p.is_dir()]
     out = zoo / "compare.json"
     assert main(["compare", "--in-process", "--new-tokens", "4", "--json", str(out), *models]) == 0
+    try:  # your own checkpoint, dropped in after the table was measured
+        from hf_gpt2 import build_hf_gpt2
+
+        build_hf_gpt2(zoo / "tiny-gpt2")
+    except ImportError:  # no transformers: the zoo's own models only
+        pass
     return zoo
 
 
@@ -114,3 +121,30 @@ def test_without_a_table_the_page_says_how_to_make_one(page, base_url, zoo):
         assert page.locator("table.compare").count() == 1  # the live table still shows
     finally:
         (zoo / "compare.json.away").rename(table)
+
+
+def test_measure_all_measures_every_served_model(page, base_url, api):
+    """Each model gets an input its vocabulary reads: the text above for language models and the masked LM,
+    "4012" for the encoder-decoder's source, "4012=" for the numbers GPT (no 422, no console error)."""
+    page.goto(base_url + "/compare")
+    wait_ready(page)
+    served_models = [m["name"] for m in api.get("/api/models").json()["models"]]
+    page.click("#measure-all")
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-backends][data-measured]').length === n",
+        arg=len(served_models),
+    )
+    state = page.eval_on_selector_all(
+        "[data-backends]", "els => Object.fromEntries(els.map(e => [e.dataset.backends, e.dataset.measured]))"
+    )
+    assert state == {name: "1" for name in served_models}, page.text_content("table.compare")
+    for name, text in (("tiny-numbers", "4012"), ("numbers-gpt", "4012=")):
+        note = page.text_content(f"[data-backends='{name}'] [data-input]")
+        assert note == f"on “{text}”: a numbers model reads digits"
+    assert page.locator("[data-backends='tiny-lstm'] [data-input]").count() == 0  # the text above
+    worst = {  # each model's largest twin difference over its trace tensors (not every trace has logits)
+        n["path"].split(".")[1]: float(n["value"])
+        for n in checked_numbers(page)
+        if n["path"].startswith("backends.") and n["value"] != "undefined"
+    }
+    assert set(worst) == set(served_models) and max(worst.values()) < 1e-3, worst

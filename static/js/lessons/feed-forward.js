@@ -57,7 +57,7 @@ export default {
     const [trace, layernorm, ...logs] = await Promise.all([
       ctx.api.postJSON("/api/trace", { model: state.model, text: state.text }),
       ctx.api.postJSON("/api/layernorm", { model: state.model, text: state.text, layer }),
-      ...gpts.map((x) => loadMetrics(x.name)),
+      ...gpts.map((x) => loadMetrics(x)),
     ]);
     return { trace, layernorm, metrics: logs, gpts };
   },

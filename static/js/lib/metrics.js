@@ -11,8 +11,12 @@ const getJSONOrNull = (url) => {
   return cache.get(url);
 };
 
-// One model's metrics log ({records: [{step, train_loss, val_loss, …}]}), or null where none is shipped.
-export const loadMetrics = (name) => getJSONOrNull(`/api/models/${encodeURIComponent(name)}/metrics`);
+// One model's metrics log ({records: [{step, train_loss, val_loss, …}]}), or null where none is shipped
+// (a model whose page data says `metrics: false`, a folder dropped in without a training log, is not asked).
+export const loadMetrics = (m) =>
+  m.metrics === false
+    ? Promise.resolve(null)
+    : getJSONOrNull(`/api/models/${encodeURIComponent(m.name)}/metrics`);
 
 // One model's learning-rate schedule ({steps, lrs, lr, warmup, …}), or null.
 export const loadSchedule = (name) => getJSONOrNull(`/api/models/${encodeURIComponent(name)}/schedule`);
@@ -21,6 +25,6 @@ export const loadSchedule = (name) => getJSONOrNull(`/api/models/${encodeURIComp
 // Task models (numbers to words) train on another loss, so their curves would not compare.
 export async function loadMetricsLogs(models) {
   const lms = models.filter((m) => (m.task ?? m.card?.task ?? "lm") === "lm" && m.architecture !== "encoder");
-  const logs = await Promise.all(lms.map((m) => loadMetrics(m.name)));
+  const logs = await Promise.all(lms.map((m) => loadMetrics(m)));
   return lms.map((m, i) => ({ model: m, records: logs[i]?.records || null }));
 }

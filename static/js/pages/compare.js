@@ -75,11 +75,26 @@ const measureAll = h(
 controls.append(h("label", { for: "compare-text" }, "Text for the backends"), input, measureAll);
 applyTeacherPresets();
 
+// What a model reads: the text above, but a numbers model reads digits ("4012" for the encoder-decoder's
+// source, "4012=" for a GPT on numbers), so it gets the example its vocabulary reads (from /api/models).
+function inputFor(m) {
+  if (m.task === "numbers") return m.example ? { text: m.example, own: true } : null;
+  return { text: state.text.slice(0, m.context) || m.example || "ROMEO:", own: false };
+}
+
 const cells = [];
 async function measure(m, i) {
   const box = cells[i];
   if (!box) return;
-  const text = state.text.slice(0, m.context) || "ROMEO:";
+  const input = inputFor(m);
+  if (!input) {
+    box.replaceChildren(
+      h("span", { class: "muted small" }, "skipped: a numbers model, and no digits its vocabulary reads"),
+    );
+    box.dataset.measured = "skipped";
+    return;
+  }
+  const { text } = input;
   box.replaceChildren(h("span", { class: "muted small" }, "measuring…"));
   try {
     const r = await postJSON("/api/compare-backends", { model: m.name, text });
@@ -104,10 +119,14 @@ async function measure(m, i) {
         ),
         ` (${r.tokens} tokens)`,
       ),
+      ...(input.own
+        ? [h("p", { class: "muted small", "data-input": text }, `on “${text}”: a numbers model reads digits`)]
+        : []),
     );
     box.dataset.measured = "1";
   } catch (e) {
-    box.replaceChildren(h("span", { class: "error small" }, e.message || String(e)));
+    box.replaceChildren(h("span", { class: "error small" }, `skipped: ${e.message || String(e)}`));
+    box.dataset.measured = "skipped";
   }
 }
 

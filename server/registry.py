@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.architectures import BACKENDS, Architecture, ModelConfig, architecture
+from models.architectures import BACKENDS, Architecture, ModelConfig, architecture, default_stop
 from models.loading import load_model
 from models.tokenizer import (
     AnyTokenizer,
@@ -60,6 +60,11 @@ class ModelEntry:
     def task(self) -> str:
         """What the model was trained for (its card's "task"): "lm", "mlm", "numbers", …"""
         return str(self.card.get("task") or self.arch.task)
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        """Where its generations stop unless a request says otherwise ("\\n" for a numbers GPT)."""
+        return default_stop(self.task, self.card)
 
     def model(self, backend: str) -> Any:
         """The twin for ``backend``, built on first use (thread-safe)."""

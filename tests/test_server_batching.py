@@ -68,7 +68,7 @@ def test_concurrent_streams_give_what_each_gives_alone(zoo, batching):
         assert events[0]["event"] == "start" and events[-1]["event"] == "done"
         tokens = [e["id"] for e in events if e["event"] == "token"]
         assert tokens == alone[-1].tokens
-        assert events[-1]["reason"] == "max_tokens"
+        assert events[-1]["reason"] == "length"
     if batching:
         assert health["mean_batch"] > 1.5  # six streams started together share their forwards
     else:

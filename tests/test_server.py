@@ -145,7 +145,7 @@ def test_attention_rows_when_asked(make_client, zoo):
     [
         ({"temperature": 6}, "temperature"),
         ({"top_p": 0}, "top_p"),
-        ({"max_new_tokens": 513}, "max_new_tokens"),
+        ({"max_new_tokens": 1001}, "max_new_tokens"),
         ({"backend": "jax"}, "backend"),
         ({"prompt": ""}, "prompt"),
     ],

@@ -470,7 +470,7 @@ async function generate() {
           { class: "small muted end" },
           " ",
           checked(h("span", {}, String(d.n_tokens)), "done.n_tokens", d.n_tokens),
-          ` tokens (${d.reason}${d.stop === null || d.stop === undefined ? "" : ` at ${JSON.stringify(d.stop)}`})`,
+          ` tokens (${d.reason}${d.stop == null ? "" : ` at ${JSON.stringify(d.stop)}`})`,
         ),
       );
     } else if (name === "error") promptError(new Error(d.message));

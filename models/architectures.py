@@ -181,3 +181,16 @@ def names_where(test: Callable[[Architecture], bool]) -> tuple[str, ...]:
 
 LANGUAGE_MODELS = names_where(lambda a: a.kind == "causal-lm")  # generate, score, sample
 CAUSAL_TRANSFORMERS = names_where(lambda a: a.kind == "causal-lm" and a.attention)  # heads, caches
+
+
+# Where a task model's answer ends: the text that stops its generation unless a request says
+# otherwise (a "numbers" GPT writes one "1234=one thousand …\n" line). A model card's "stop" list
+# takes precedence; a language model ("lm") writes on.
+TASK_STOPS: dict[str, tuple[str, ...]] = {"numbers": ("\n",)}
+
+
+def default_stop(task: str, card: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """The stop strings of a model trained for ``task``: its card's "stop", else the task's."""
+    if card and isinstance(card.get("stop"), list):
+        return tuple(str(s) for s in card["stop"])
+    return TASK_STOPS.get(task, ())

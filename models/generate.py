@@ -6,6 +6,14 @@ and one sequence) and ``CausalLM`` (also ``merge_past`` / ``split_past``: severa
 batch). Both twins of every decoder-only model are a ``CausalLM``, so this code never asks which
 backend it drives: logits are turned into float64 NumPy arrays and handed to the one sampler in
 ``models.sampling``. A cache (``past``) is the model's own business here.
+
+Generation runs past the context by sliding the window (``slide``): when a model whose cache has
+a time axis (a GPT) has no position left for the newest token, the last ``keep`` tokens (half the
+context unless told) are read again from position 0, which rebuilds the cache, and generation
+goes on from there. A state without a time axis (an LSTM's) has no window and never slides.
+Generation ends after ``max_new_tokens`` (reason "length") or at a stop (reason "stop"): a stop
+string in the text (``models.stopping``: the stop string and what follows are not shown) or a
+stop token such as the tokenizer's end token.
 """
 
 from __future__ import annotations
@@ -19,9 +27,10 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from models.sampling import SampleStep, SamplingParams, sample_next
+from models.stopping import Detokenizer, StopStrings, TextStream, checked_stops
 from models.trace import to_numpy
 
-StopReason = Literal["max_tokens", "context", "stop_token", "shutdown"]
+StopReason = Literal["length", "stop", "shutdown"]
 Past = Any  # a model's cache (KV cache or LSTM state), handed back to the model as it is
 
 
@@ -63,6 +72,8 @@ class CachedLM(Protocol):
 class CausalLM(CachedLM, Protocol):
     """A ``CachedLM`` whose one-row caches of different lengths merge into one batch and split again."""
 
+    past_time_axis: int | None  # the axis along which a cache grows; None: a state without one (no window)
+
     def past_length(self, past: Past) -> int:
         """How many keys a cache holds (0 for a state without a time axis)."""
         ...
@@ -76,10 +87,6 @@ class CausalLM(CachedLM, Protocol):
         ...
 
 
-class Detokenizer(Protocol):
-    def decode(self, ids: Sequence[int]) -> str: ...
-
-
 @dataclass
 class TokenEvent:
     index: int  # 0 for the first generated token
@@ -88,6 +95,7 @@ class TokenEvent:
     step: SampleStep  # probability and candidates after every filter
     attention: np.ndarray | None  # (L, nh, Tk) the new token's attention rows, when asked for
     ms: float  # wall time of this step: forward + sampling
+    window_start: int = 0  # index in prompt + generated ids of the first token the model saw for this one
 
 
 @dataclass
@@ -98,24 +106,7 @@ class DoneEvent:
     seconds: float
     tokens_per_s: float
     ttft_ms: float  # time to the first token: prompt forward + first draw
-
-
-class TextStream:
-    """The text each new token adds. Byte-level BPE tokens may split a UTF-8 character, so the
-    whole sequence is decoded each time and a trailing half character (decoded as �) is held
-    back until the token that completes it arrives."""
-
-    def __init__(self, tokenizer: Detokenizer, prompt: Sequence[int]):
-        self.tokenizer, self.ids = tokenizer, list(prompt)
-        self.shown = tokenizer.decode(self.ids).rstrip("\ufffd")
-
-    def add(self, token: int) -> str:
-        self.ids.append(token)
-        full = self.tokenizer.decode(self.ids)
-        if full.endswith("\ufffd"):
-            return ""
-        new, self.shown = full[len(self.shown) :], full
-        return new
+    stop: str | None = None  # the stop string, or the stop token's text, that ended it
 
 
 def _run(
@@ -135,14 +126,18 @@ class Decoding:
     rng: np.random.Generator
     seq: list[int]  # prompt + generated ids
     max_new_tokens: int
-    block: int  # the model's context
+    window: int | None  # the model's context; None: a state that carries everything (no window)
+    keep: int = 1  # how many tokens a slide keeps (``slide``)
     include_attention: bool = False
     stop_ids: frozenset[int] = frozenset()
     n_candidates: int = 10
     stream: TextStream | None = None
+    stops: StopStrings = field(default_factory=lambda: StopStrings(()))
     out: list[int] = field(default_factory=list)  # generated ids
-    past: Past = None  # None until the prompt has been read
+    past: Past = None  # None until the window has been read
+    window_start: int = 0  # index in ``seq`` of the first token the model sees
     reason: StopReason | None = None  # set once finished
+    stop: str | None = None  # the stop string or stop token's text that finished it
     busy: float = 0.0  # seconds of compute spent on this sequence
     ttft_ms: float = 0.0
 
@@ -150,15 +145,37 @@ class Decoding:
     def finished(self) -> bool:
         return self.reason is not None
 
+    @property
+    def full(self) -> bool:
+        """The window has no position left for the newest token: the next step slides it."""
+        return self.window is not None and len(self.seq) - self.window_start > self.window
+
+    def accept(self, token: int) -> str | None:
+        """Add a drawn token and finish if it ends the generation → the text to show now (None
+        without a tokenizer). A stop string and what follows it are never shown; text held back
+        because it might begin one is released when the generation ends otherwise."""
+        self.seq.append(token)
+        self.out.append(token)
+        if token in self.stop_ids:  # the end token adds no text
+            self.reason = "stop"
+            self.stop = self.stream.tokenizer.decode([token]) if self.stream else str(token)
+            return self.stops.flush() if self.stream else None
+        text = None
+        if self.stream is not None:
+            text, self.stop = self.stops.feed(self.stream.add(token))
+            if self.stop is not None:
+                self.reason = "stop"
+                return text
+        if len(self.out) >= self.max_new_tokens:
+            self.reason = "length"
+            if text is not None:
+                text += self.stops.flush()
+        return text
+
     def done(self) -> DoneEvent:
-        n = len(self.out)
+        n, busy = len(self.out), self.busy
         return DoneEvent(
-            self.reason or "max_tokens",
-            self.out,
-            n,
-            self.busy,
-            n / self.busy if self.busy else 0.0,
-            self.ttft_ms,
+            self.reason or "length", self.out, n, busy, n / busy if busy else 0.0, self.ttft_ms, self.stop
         )
 
 
@@ -176,7 +193,7 @@ def checked_prompt(model: CachedLM, prompt_ids: Sequence[int], max_new_tokens: i
 
 
 def start(
-    model: CachedLM,
+    model: CausalLM,
     prompt_ids: Sequence[int],
     max_new_tokens: int,
     params: SamplingParams | None = None,
@@ -185,21 +202,58 @@ def start(
     tokenizer: Detokenizer | None = None,
     include_attention: bool = False,
     stop_ids: Sequence[int] = (),
+    stop: Sequence[str] = (),
+    keep: int | None = None,
     n_candidates: int = 10,
 ) -> Decoding:
-    """A checked ``Decoding`` of ``prompt_ids``; nothing is computed until ``step``."""
+    """A checked ``Decoding`` of ``prompt_ids``; nothing is computed until ``step``.
+
+    ``stop``: strings that end the generation (they need a ``tokenizer`` to read the text);
+    ``stop_ids``: tokens that do, besides the tokenizer's end token (its ``eos_id``, if it has one).
+    ``keep``: how many tokens a slide keeps (1 to the context; default half the context).
+    """
     prompt, block = checked_prompt(model, prompt_ids, max_new_tokens)
+    window = None if model.past_time_axis is None else block
+    keep = max(1, block // 2) if keep is None else keep
+    if window is not None and not 1 <= keep <= window:
+        raise ValueError(f"keep must be 1 to the context of {window}, got {keep}")
+    stops = checked_stops(stop)
+    if stops and tokenizer is None:
+        raise ValueError("stop strings need a tokenizer to read the text")
+    eos = getattr(tokenizer, "eos_id", None)
     return Decoding(
         params=params or SamplingParams(),
         rng=np.random.default_rng(seed),
         seq=prompt,
         max_new_tokens=max_new_tokens,
-        block=block,
+        window=window,
+        keep=keep,
         include_attention=include_attention,
-        stop_ids=frozenset(int(s) for s in stop_ids),
+        stop_ids=frozenset(int(s) for s in [*stop_ids, *([eos] if eos is not None else [])]),
         n_candidates=n_candidates,
         stream=TextStream(tokenizer, prompt) if tokenizer is not None else None,
+        stops=StopStrings(stops),
     )
+
+
+def read_window(model: CausalLM, d: Decoding) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read ``d``'s window (its prompt at first, the kept tokens after a slide) from an empty cache,
+    positions from 0 → (next-token logits (V,), attention rows (L, nh, T) or None); ``d.past``
+    becomes the rebuilt cache."""
+    trace = "attention" if d.include_attention else False
+    logits, d.past, tr = _run(model, np.asarray([d.seq[d.window_start :]]), None, trace)
+    attention = to_numpy(tr.att_probs[:, 0, :, -1, :]) if tr is not None else None
+    return logits[0], attention
+
+
+def slide(model: CausalLM, d: Decoding) -> tuple[np.ndarray, np.ndarray | None]:
+    """Slide a full window along the text: keep the last ``d.keep`` tokens, forget the cache and
+    read them again from position 0 (``read_window``), as if the text began there. The model
+    then sees at least ``keep`` tokens and at most its context; keeping half the context
+    rebuilds the cache once every ``context - keep`` tokens instead of at every token."""
+    d.window_start = len(d.seq) - d.keep
+    d.past = None
+    return read_window(model, d)
 
 
 class DecodeBatch:
@@ -210,7 +264,8 @@ class DecodeBatch:
     zero attention; positions count real tokens only. The merged cache is kept from step to step
     while the members stay the same; a member that leaves is dropped by selecting rows, and only
     a newcomer makes the batch merge again. A decoding's first step reads its prompt alone
-    (prompts differ in length). One member alone runs exactly as it would unbatched.
+    (prompts differ in length), and so does a step that slides its window. One member alone runs
+    exactly as it would unbatched.
     """
 
     def __init__(self, model: CausalLM):
@@ -224,7 +279,9 @@ class DecodeBatch:
         if going == self.members:
             return
         index = {id(d): i for i, d in enumerate(self.members)}
-        if all(id(d) in index for d in going):  # some left: keep the others' rows
+        if not going:
+            self.members, self.past, self.pads = [], None, []
+        elif all(id(d) in index for d in going):  # some left: keep the others' rows
             rows = [index[id(d)] for d in going]
             past = self.model.reorder_past(self.past, np.asarray(rows))
             pads = [self.pads[i] for i in rows]
@@ -276,13 +333,15 @@ class DecodeBatch:
         depend on which others share the batch."""
         live = [d for d in decodings if not d.finished]
         rows: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
+        sliding = [d for d in live if d.full]
+        if sliding:  # their cached rows are of no more use: they leave the batch
+            self._arrange([m for m in self.members if all(m is not d for d in sliding)])
         member = {id(d) for d in self.members}
-        for d in [d for d in live if d.past is None and id(d) not in member]:
-            t0 = time.perf_counter()
-            trace = "attention" if d.include_attention else False
-            logits, d.past, tr = _run(self.model, np.asarray([d.seq]), None, trace)
-            attention = to_numpy(tr.att_probs[:, 0, :, -1, :]) if tr is not None else None
-            rows[id(d)] = (logits[0], attention, time.perf_counter() - t0)
+        for d in live:
+            if d.full or (d.past is None and id(d) not in member):  # read alone, from position 0
+                t0 = time.perf_counter()
+                logits, attention = slide(self.model, d) if d.full else read_window(self.model, d)
+                rows[id(d)] = (logits, attention, time.perf_counter() - t0)
         going = [d for d in live if id(d) not in rows]
         if going:
             t0 = time.perf_counter()
@@ -295,19 +354,12 @@ class DecodeBatch:
             logits, attention, seconds = rows[id(d)]
             t0 = time.perf_counter()
             s = sample_next(logits, d.params, d.rng, d.seq, d.n_candidates)
-            d.seq.append(s.token)
-            d.out.append(s.token)
+            window_start = d.window_start  # what the model saw for this token
+            text = d.accept(s.token)
             ms = (seconds + time.perf_counter() - t0) * 1000
             d.busy += ms / 1000
             d.ttft_ms = d.ttft_ms or ms
-            text = d.stream.add(s.token) if d.stream is not None else None
-            events.append(TokenEvent(len(d.out) - 1, s.token, text, s, attention, ms))
-            if s.token in d.stop_ids:
-                d.reason = "stop_token"
-            elif len(d.out) >= d.max_new_tokens:
-                d.reason = "max_tokens"
-            elif len(d.seq) > d.block:  # the newest token would need position `block`: no room to feed it
-                d.reason = "context"
+            events.append(TokenEvent(len(d.out) - 1, s.token, text, s, attention, ms, window_start))
         return events
 
 
@@ -329,12 +381,15 @@ def generate(
     tokenizer: Detokenizer | None = None,
     include_attention: bool = False,
     stop_ids: Sequence[int] = (),
+    stop: Sequence[str] = (),
+    keep: int | None = None,
     n_candidates: int = 10,
 ) -> Iterator[TokenEvent | DoneEvent]:
     """Yield one ``TokenEvent`` per new token (KV cache), then a ``DoneEvent`` with the reason.
 
-    Stops after ``max_new_tokens``, at a stop token, or when the sequence fills the context. A
-    ``Generator`` as ``seed`` is drawn from as it is, so several calls can share one stream.
+    Stops after ``max_new_tokens`` ("length") or at a stop string or stop token ("stop"); past
+    the context the window slides (``slide``). A ``Generator`` as ``seed`` is drawn from as it
+    is, so several calls can share one stream.
     """
     d = start(
         model,
@@ -345,6 +400,8 @@ def generate(
         tokenizer=tokenizer,
         include_attention=include_attention,
         stop_ids=stop_ids,
+        stop=stop,
+        keep=keep,
         n_candidates=n_candidates,
     )
     batch = DecodeBatch(model)

@@ -4,8 +4,9 @@
 - ``BPETokenizer``: byte-level BPE trained with Hugging Face ``tokenizers`` (GPT-2's scheme), so
   any Unicode text encodes; its ``tokenizer.json`` is the library's own format.
 
-Both offer ``encode``, ``decode``, ``encode_with_offsets`` (character spans for highlighting) and
-``token_strings`` (the text each token stands for, for display).
+Both offer ``encode``, ``decode``, ``encode_with_offsets`` (character spans for highlighting),
+``token_strings`` (the text each token stands for, for display) and ``eos_id`` (the end-of-text
+token that ends a generation, or None when the vocabulary has none).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 Errors = Literal["strict", "replace", "ignore"]
 PAD = "<pad>"  # a word vocabulary's padding token: what an unknown word becomes with errors="replace"
+EOS_TOKENS = ("<|endoftext|>", "</s>", "<eos>", "[EOS]")  # end-of-text tokens, GPT-2's first
 
 
 class UnknownCharacterError(ValueError):
@@ -51,6 +53,10 @@ class CharTokenizer:
     @property
     def vocab_size(self) -> int:
         return len(self.chars)
+
+    @property
+    def eos_id(self) -> int | None:
+        return None  # a character is never the end of the text
 
     def encode(self, text: str, errors: Errors = "strict") -> list[int]:
         return self.encode_with_offsets(text, errors)[0]
@@ -121,6 +127,12 @@ class BPETokenizer:
     def vocab_size(self) -> int:
         return self.tokenizer.get_vocab_size()
 
+    @property
+    def eos_id(self) -> int | None:
+        """The id of an end-of-text special token (``<|endoftext|>``, ``</s>``, …), if one was added."""
+        special = {t.content: i for i, t in self.tokenizer.get_added_tokens_decoder().items() if t.special}
+        return next((special[t] for t in EOS_TOKENS if t in special), None)
+
     def encode(self, text: str, errors: Errors = "strict") -> list[int]:
         return self.tokenizer.encode(text).ids  # bytes cover every string: nothing is unknown
 
@@ -163,6 +175,10 @@ class WordTokenizer:
     @property
     def vocab_size(self) -> int:
         return len(self.words)
+
+    @property
+    def eos_id(self) -> int | None:
+        return next((self.stoi[t] for t in EOS_TOKENS if t in self.stoi), None)
 
     def encode(self, text: str, errors: Errors = "strict") -> list[int]:
         return self.encode_with_offsets(text, errors)[0]

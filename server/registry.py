@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.architectures import BACKENDS, Architecture, ModelConfig, architecture
+from models.architectures import BACKENDS, Architecture, ModelConfig, architecture, default_stop
 from models.checkpoint import folder_card
 from models.loading import load_model
 from models.numbers import gpt_prompt
@@ -90,6 +90,11 @@ class ModelEntry:
         except ValueError:
             return None
         return text if 0 < len(ids) <= limit else None
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        """Where its generations stop unless a request says otherwise ("\\n" for a numbers GPT)."""
+        return default_stop(self.task, self.card)
 
     def model(self, backend: str) -> Any:
         """The twin for ``backend``, built on first use (thread-safe)."""

@@ -88,6 +88,7 @@ def token_event(entry: ModelEntry, event: ModelToken) -> TokenEvent:
         ],
         attention=attention,
         ms=rounded(event.ms, MS_DECIMALS),
+        window_start=event.window_start,
     )
 
 
@@ -116,6 +117,7 @@ async def _events(g: Generation, stats: StreamStats, batchers: Batchers) -> Asyn
             body.seed,
             tokenizer=entry.tokenizer,
             include_attention=body.include_attention,
+            stop=entry.stop if body.stop is None else body.stop,
         )
         while not decoding.finished:
             if stats.closing:
@@ -127,6 +129,7 @@ async def _events(g: Generation, stats: StreamStats, batchers: Batchers) -> Asyn
         done = decoding.done()
         yield DoneEvent(
             reason=done.reason,
+            stop=done.stop,
             tokens=done.tokens,
             n_tokens=done.n_tokens,
             tokens_per_s=rounded(done.tokens_per_s, 2),

@@ -21,7 +21,7 @@ def test_demo_streams_text_on_both_backends(tmp_path, capsys):
         args = ["demo", "--model", str(d), "--backend", backend, "--prompt", "abc", "--max-new-tokens", "20"]
         assert main([*args, "--seed", "3", "--stats"]) == 0
         out = capsys.readouterr().out
-        assert out.startswith("abc") and "20 tokens" in out and "stopped: max_tokens" in out
+        assert out.startswith("abc") and "20 tokens" in out and "stopped: length" in out
         outputs.append(out.split("\n\n[")[0])
     assert outputs[0] == outputs[1] and len(outputs[0]) == 23
 

@@ -117,7 +117,7 @@ def test_generate_streams_start_tokens_done(make_client, zoo):
     start, tokens, done = events[0], [e for e in events if e["event"] == "token"], events[-1]
     assert start["prompt_tokens"] == list("bad ")
     assert [t["index"] for t in tokens] == list(range(12))
-    assert done["reason"] == "max_tokens" and done["tokens"] == [t["id"] for t in tokens]
+    assert done["reason"] == "length" and done["tokens"] == [t["id"] for t in tokens]
     for t in tokens:
         assert 0 < t["prob"] <= 1 and len(t["candidates"]) <= 10
         assert t["id"] in [c["id"] for c in t["candidates"]] and t["attention"] is None
@@ -145,7 +145,7 @@ def test_attention_rows_when_asked(make_client, zoo):
     [
         ({"temperature": 6}, "temperature"),
         ({"top_p": 0}, "top_p"),
-        ({"max_new_tokens": 513}, "max_new_tokens"),
+        ({"max_new_tokens": 1001}, "max_new_tokens"),
         ({"backend": "jax"}, "backend"),
         ({"prompt": ""}, "prompt"),
     ],

@@ -26,6 +26,7 @@ PROMPTS = ["be", "a", "head, bed. ", "a cab\nde", "b", "fed gab, "]
 def zoo(tmp_path_factory):
     root = tmp_path_factory.mktemp("zoo")
     char_gpt(root / "tiny-char", jitter=0.3, block_size=64, n_layer=2, n_embd=16)
+    char_gpt(root / "short-char", jitter=0.3, block_size=16, n_layer=2, n_embd=16)
     return root
 
 
@@ -68,11 +69,48 @@ def test_concurrent_streams_give_what_each_gives_alone(zoo, batching):
         assert events[0]["event"] == "start" and events[-1]["event"] == "done"
         tokens = [e["id"] for e in events if e["event"] == "token"]
         assert tokens == alone[-1].tokens
-        assert events[-1]["reason"] == "max_tokens"
+        assert events[-1]["reason"] == "length"
     if batching:
         assert health["mean_batch"] > 1.5  # six streams started together share their forwards
     else:
         assert health["mean_batch"] == 1.0
+
+
+@pytest.mark.parametrize("batching", [True, False])
+def test_streams_slide_and_stop_while_others_go_on(zoo, batching):
+    """Streams past a 16-token context, some stopping at a stop string: each gives what
+    ``models.generate`` gives alone, window starts and text included."""
+    app = create_app(Settings(models_dir=zoo, batching=batching))
+    stops = [None, ["e"], None, ["ab", "."], None, ["\n"]]
+    bodies = [
+        {"model": "short-char", "prompt": p, "max_new_tokens": 30 + 7 * i, "temperature": 0.9, "seed": i}
+        | ({"stop": stops[i]} if stops[i] else {})
+        for i, p in enumerate(PROMPTS)
+    ]
+    with ThreadPoolExecutor(1) as pool:
+        streams, _ = pool.submit(asyncio.run, run_streams(app, bodies)).result()
+    model = load_model(zoo / "short-char", "numpy")
+    for body, events in zip(bodies, streams, strict=True):
+        prompt = TOK.encode(body["prompt"])
+        alone = list(
+            generate(
+                model,
+                prompt,
+                body["max_new_tokens"],
+                SamplingParams(0.9),
+                body["seed"],
+                tokenizer=TOK,
+                stop=body.get("stop", ()),
+            )
+        )
+        tokens = [e for e in events if e["event"] == "token"]
+        assert [e["id"] for e in tokens] == alone[-1].tokens
+        assert [e["window_start"] for e in tokens] == [e.window_start for e in alone[:-1]]
+        assert "".join(e["text"] for e in tokens) == "".join(e.text for e in alone[:-1])
+        assert events[-1]["reason"] == alone[-1].reason
+        if events[-1]["reason"] == "length":
+            assert tokens[-1]["window_start"] > 0  # it went past the context
+    assert {s[-1]["reason"] for s in streams} == {"length", "stop"}
 
 
 def test_sigterm_ends_open_streams_with_a_done_event_and_exits(tmp_path):

@@ -82,22 +82,16 @@ def slice_loss(model: Any, val_tokens: np.ndarray) -> float:
 
 
 def sample_text(model: Any, tokenizer: Any, prompt: str, seed: int) -> str:
-    """``SAMPLE_CHARS`` characters continuing ``prompt`` at temperature 0.8. When the context is full,
-    generation goes on from the last half of it, drawing from the same random stream."""
+    """``SAMPLE_CHARS`` characters continuing ``prompt`` at temperature 0.8. Past the context the
+    window slides (``models.generate.slide``): generation goes on from the last half of it."""
     from models.generate import TokenEvent, generate
     from models.sampling import SamplingParams
 
     params = SamplingParams(temperature=SAMPLE_TEMPERATURE)
-    rng = np.random.default_rng(seed)  # passed on as it is: one stream across the windows
-    ids, start = tokenizer.encode(prompt), len(tokenizer.encode(prompt))
-    keep = model.config.block_size // 2
-    text = ""
-    while len(text) < SAMPLE_CHARS:
-        for event in generate(model, ids[-keep:] if len(ids) > start else ids, SAMPLE_CHARS, params, rng):
-            if isinstance(event, TokenEvent):
-                ids.append(event.id)
-        text = tokenizer.decode(ids[start:])
-    return text[:SAMPLE_CHARS]
+    ids = tokenizer.encode(prompt)
+    events = generate(model, ids, SAMPLE_CHARS, params, np.random.default_rng(seed))
+    new = [e.id for e in events if isinstance(e, TokenEvent)]
+    return tokenizer.decode(new)[:SAMPLE_CHARS]
 
 
 def _copy_export(run_dir: Path, name: str, zoo: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, Field
 
+from models.stopping import MAX_STOP_CHARS, MAX_STOPS
 from server.schemas.common import MODEL_NAME, Backend, SamplerFields, SeededSamplerFields
+
+MAX_NEW_TOKENS = 1000  # past the model's context the window slides, so length is not bounded by it
+StopString = Annotated[str, Field(min_length=1, max_length=MAX_STOP_CHARS)]
 
 
 class GenerateRequest(SeededSamplerFields):
     model: str = MODEL_NAME
     prompt: str = Field(min_length=1, max_length=4000, description="text to continue")
     backend: Backend = "numpy"
-    max_new_tokens: int = Field(100, ge=1, le=512)
+    max_new_tokens: int = Field(
+        100,
+        ge=1,
+        le=MAX_NEW_TOKENS,
+        description="tokens to generate; past the model's context a GPT's window slides (see "
+        "`window_start`), an LSTM's state carries on",
+    )
+    stop: list[StopString] | None = Field(
+        None,
+        max_length=MAX_STOPS,
+        description=f"up to {MAX_STOPS} strings (1 to {MAX_STOP_CHARS} characters each) that end the "
+        "generation with reason `stop` once the generated text holds one; the stop string and anything "
+        "after it are not sent. Omitted (null): the model's own (a numbers model stops at the end of its "
+        "line, `\\n`); `[]`: none. The tokenizer's end token, if it has one, always stops it.",
+    )
     include_attention: bool = Field(False, description="send each new token's attention row per layer × head")
 
 
@@ -38,10 +58,19 @@ class TokenEvent(BaseModel):
     candidates: list[Candidate]  # the top 10 after the filters
     attention: list[list[list[float]]] | None  # [layer][head][key] for the new token, when asked for
     ms: float
+    window_start: int = Field(
+        description="index in prompt + generated tokens of the first token the model saw for this one: 0 "
+        "until the text outgrows the context, then it jumps each time the window slides (the model "
+        "re-reads the last half of its context from position 0 and goes on)"
+    )
 
 
 class DoneEvent(BaseModel):
-    reason: str  # max_tokens | context | stop_token | shutdown
+    reason: Literal["length", "stop", "shutdown"] = Field(
+        description="`length`: max_new_tokens reached; `stop`: a stop string or the end token; "
+        "`shutdown`: the server is stopping"
+    )
+    stop: str | None = Field(None, description="the stop string, or the end token's text, that ended it")
     tokens: list[int]
     n_tokens: int
     tokens_per_s: float

@@ -353,10 +353,10 @@ async function generate() {
   if (mine !== controller) return;
   stream = got.events.length ? got : null;
   tokFig.root.dataset.done = got.events.length;
-  const full = got.done?.reason === "context";
-  note.textContent = full
-    ? `Generation stopped after ${got.events.length} tokens: the model's context of ${model().context} ` +
-      "tokens is full."
+  const slid = got.events.find((e) => e.window_start > 0);
+  note.textContent = slid
+    ? `The text outgrew the model's context of ${model().context} tokens: from generated token ` +
+      `${slid.index} on the window slid, and the model read only the newest tokens again.`
     : "";
   if (!stream) {
     strip.replaceChildren();

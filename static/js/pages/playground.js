@@ -154,7 +154,7 @@ const SLIDERS = [
   ["top_k", "top-k", 0, null, 1, (v) => (v === 0 ? "off" : String(v))],
   ["top_p", "top-p", 0.05, 1, 0.05, (v) => (v >= 1 ? "1 off" : fmt(v, 2))],
   ["penalty", "repetition penalty", 1, 2, 0.05, (v) => (v === 1 ? "1 off" : fmt(v, 2))],
-  ["max_tokens", "max tokens", 1, 512, 1, String],
+  ["max_tokens", "max tokens", 1, 1000, 1, String],
 ];
 const sliders = {};
 for (const [key, label, min, max, step, show] of SLIDERS) {
@@ -299,12 +299,17 @@ function chip(token, cls) {
   return h("span", { class: `tok ${cls}` }, token.replace(/\n/g, "↵\n"));
 }
 
-function addToken(target, e, i, interactive) {
+function addToken(target, e, i, interactive, startBefore = 0) {
   const c = chip(e.token, "gen");
   c.style.background = viridis(e.prob);
   c.style.color = inkOn(c.style.background);
   c.title = `token ${i}: ${JSON.stringify(e.token)} · p = ${e.prob} (model alone ${e.model_prob})`;
   c.dataset.index = i;
+  if (e.window_start > startBefore) {
+    // the context was full: the model read its newest tokens again from position 0
+    c.classList.add("slid");
+    c.title += ` · the window slid: the model now reads from token ${e.window_start} of the text`;
+  }
   if (interactive) {
     c.tabIndex = 0;
     c.addEventListener("mouseenter", () => showDetail(i));
@@ -447,7 +452,7 @@ async function generate() {
     } else if (name === "token") {
       gen.events.push(d);
       ms.push(d.ms);
-      addToken(text, d, d.index, true);
+      addToken(text, d, d.index, true, gen.events[d.index - 1]?.window_start ?? 0);
       $("speed").textContent = speed(ms);
       if (attn && d.index > 0 && d.attention && d.attention[0][0].length === attn.tokens.length + 1) {
         attn.tokens.push(gen.events[d.index - 1].token);
@@ -465,7 +470,7 @@ async function generate() {
           { class: "small muted end" },
           " ",
           checked(h("span", {}, String(d.n_tokens)), "done.n_tokens", d.n_tokens),
-          ` tokens (${d.reason.replace("_", " ")})`,
+          ` tokens (${d.reason}${d.stop == null ? "" : ` at ${JSON.stringify(d.stop)}`})`,
         ),
       );
     } else if (name === "error") promptError(new Error(d.message));
@@ -517,6 +522,7 @@ async function sideBySide() {
         h("section", { "data-backend": b }, h("h4", {}, b === "torch" ? "PyTorch" : "NumPy"), out, stats),
       );
       const ms = [];
+      let windowStart = 0;
       texts[b] = "";
       await streamEvents("/api/generate", request(b, false), {
         signal: controller.signal,
@@ -525,7 +531,8 @@ async function sideBySide() {
           else if (name === "token") {
             ms.push(d.ms);
             texts[b] += d.text;
-            addToken(out, d, d.index, false);
+            addToken(out, d, d.index, false, windowStart);
+            windowStart = d.window_start;
             stats.textContent = speed(ms);
           } else if (name === "done") stats.textContent = speed(ms, d);
           else if (name === "error") stats.textContent = d.message;

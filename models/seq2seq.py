@@ -28,6 +28,10 @@ class BoundDecoder:
     the cross-attention keys and values (and ``reorder_past`` carries them along with the beams).
     """
 
+    # the decoder's self-attention cache grows along Tk, so a generation slides its target window as a
+    # GPT's does (the slide re-reads the kept target tokens, with the source's memory, from position 0)
+    past_time_axis = 2
+
     def __init__(self, model: Any, src_ids: Sequence[int]):
         if len(src_ids) == 0:
             raise ValueError("the source must hold at least one token")

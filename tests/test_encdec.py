@@ -269,6 +269,16 @@ def test_generate_streams_through_the_bound_decoder(peaked):
     assert ids == greedy_translate(model, [SOURCES[0]], BOS, eos_id=-1, max_new_tokens=6)[0]
 
 
+def test_a_generation_through_the_bound_decoder_slides_past_its_context(peaked):
+    """Past the decoder's 12 target positions the window slides, as a GPT's does, on both twins alike."""
+    runs = []
+    for model in peaked:
+        events = list(generate(BoundDecoder(model, SOURCES[0]), [BOS], 30, SamplingParams(temperature=0)))
+        runs.append([e.id for e in events if isinstance(e, TokenEvent)])
+        assert events[-1].reason == "length" and max(e.window_start for e in events[:-1]) > 0
+    assert len(runs[0]) == 30 and runs[0] == runs[1]
+
+
 # -- files and config ----------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 # Every target works on a fresh machine with Python 3.11 and make: the virtual environment
 # is created on first use, torch is pinned to the CPU wheel and installed before the project.
-# lint and test also need Node.js with npm: Biome, the JS/CSS formatter and linter, comes from npm.
+# lint and test also need Node.js with npm: Biome, the JS/CSS formatter and linter, and axe-core, which the
+# browser tests inject into every page, come from npm (package-lock.json pins both).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -c requirements.lock -e ".[test]"
 	touch $(STAMP)
 
-# Biome at package-lock.json's exact version
+# Biome and axe-core at package-lock.json's exact versions
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "make lint needs Node.js and npm (for Biome)" >&2; exit 1; }
 	npm ci --no-audit --no-fund

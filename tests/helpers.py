@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 
 from models.config import GPTConfig
 from models.tokenizer import CharTokenizer
@@ -201,6 +202,9 @@ def server_process(zoo: Path, log_path: Path, **settings: str) -> Iterator[tuple
 
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+
+# the per-page axe-core counts (tests/browser/test_accessibility.py), printed after the run
+AXE_SUMMARY: pytest.StashKey[list[str]] = pytest.StashKey()
 
 
 def shoot(page, name: str) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import served
+from helpers import AXE_SUMMARY, served
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -22,6 +22,14 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.browser)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash.get(AXE_SUMMARY, [])
+    if lines:
+        terminalreporter.section("accessibility (axe-core)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

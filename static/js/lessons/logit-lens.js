@@ -2,7 +2,7 @@
 // head.
 import { checked, h, pct } from "../lib/dom.js";
 import { figure } from "../vis/figure.js";
-import { inkOn, viridis } from "../vis/scales.js";
+import { readableTextColour, viridis } from "../vis/scales.js";
 import { s, svgRoot } from "../vis/svg.js";
 import { quotedToken, tokenLabel } from "../vis/tokens.js";
 
@@ -70,7 +70,7 @@ function grid(el, trace, readout) {
             x: left + t * cw + cw / 2,
             y: top + l * ch + ch / 2 + 4,
             "text-anchor": "middle",
-            fill: inkOn(fill),
+            fill: readableTextColour(fill),
             class: "mono",
             "pointer-events": "none",
           },
@@ -85,7 +85,12 @@ function grid(el, trace, readout) {
       );
       if (hit)
         g.append(
-          s("circle", { cx: left + t * cw + cw - 6, cy: top + l * ch + 5, r: 2.5, fill: inkOn(fill) }),
+          s("circle", {
+            cx: left + t * cw + cw - 6,
+            cy: top + l * ch + 5,
+            r: 2.5,
+            fill: readableTextColour(fill),
+          }),
         );
       g.addEventListener("mouseenter", () => say(l, t));
       svg.append(g);

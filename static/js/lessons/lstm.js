@@ -194,7 +194,7 @@ export default {
         h(
           "tr",
           {},
-          h("th", {}, ""),
+          h("th", {}, h("span", { class: "visually-hidden" }, "measure")),
           d.pair.map((x) => h("th", { class: "num", "data-model": x.name }, x.name)),
         ),
         rows.map(([label, f]) =>

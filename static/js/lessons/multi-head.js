@@ -188,6 +188,7 @@ export default {
         `× ${hs}; side by side they make T × nh·hs = ${T} × ${nh * hs}, and c_proj (W_O, ${m.n_embd} ` +
         `× ${m.n_embd}) maps that back to T × C = ${T} × ${m.n_embd}.`,
       name: "concat-project",
+      data: { tokens: T, heads: nh, head_size: hs, concatenated: nh * hs, channels: m.n_embd },
     });
     c.body.append(shapes(nh, T, hs, m.n_embd));
   },

@@ -137,13 +137,11 @@ export default {
       name: "seeded-draw",
     });
     const result = h("div", { class: "small", "aria-live": "polite", "data-draws": "" });
-    const button = h(
-      "button",
-      { type: "button", id: "draw-one", "aria-label": `sample one token with seed ${state.seed}` },
-      `Sample 1 token (seed ${state.seed})`,
-    );
+    const button = h("button", { type: "button", id: "draw-one" }, `Sample 1 token (seed ${state.seed})`);
     button.addEventListener("click", async () => {
-      button.disabled = true;
+      // busy, not disabled: a disabled button would drop the keyboard focus to the page body
+      if (button.getAttribute("aria-disabled") === "true") return;
+      button.setAttribute("aria-disabled", "true");
       result.replaceChildren("drawing…");
       try {
         const draws = [];
@@ -193,7 +191,7 @@ export default {
       } catch (e) {
         result.replaceChildren(h("span", { class: "error" }, e.message));
       } finally {
-        button.disabled = false;
+        button.removeAttribute("aria-disabled");
       }
     });
     g.body.append(button, result);

@@ -1,6 +1,6 @@
 // Step · PyTorch vs NumPy: the same function written twice, and the same numbers from both on the reader's
 // text.
-import { checked, fmt, h } from "../lib/dom.js";
+import { checked, fmt, h, keyboardScrollable } from "../lib/dom.js";
 import { fetchSource } from "../lib/source.js";
 import { figure } from "../vis/figure.js";
 import { tokenLabel } from "../vis/tokens.js";
@@ -89,7 +89,10 @@ export default {
             "div",
             { "data-twin": name },
             h("h4", { class: "small" }, `${name} · ${s.module}:${s.first_line}`),
-            h("pre", { class: "code", style: "font-size:0.72rem;max-height:420px" }, s.source),
+            keyboardScrollable(
+              h("pre", { class: "code", style: "font-size:0.72rem;max-height:420px" }, s.source),
+              `the ${name} source`,
+            ),
           ),
         ),
       ),

@@ -105,3 +105,29 @@ export function syncSegmentedToggles(container, state) {
     b.setAttribute("aria-pressed", String(state[b.dataset.key] === b.dataset.value));
   }
 }
+
+// A pane that may scroll (a wide figure, a long code line): while its content overflows it takes focus
+// (tabindex 0) and is a named group, so the arrow keys scroll it; when everything fits it is no tab stop.
+const watched = new WeakSet();
+export function keyboardScrollable(el, label) {
+  el.dataset.scrollLabel = label;
+  const check = () => {
+    const scrolls = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+    if (scrolls && !el.hasAttribute("tabindex")) {
+      el.setAttribute("tabindex", "0");
+      el.setAttribute("role", "group");
+    } else if (!scrolls && el.getAttribute("tabindex") === "0") {
+      el.removeAttribute("tabindex");
+      el.removeAttribute("role");
+    }
+    if (el.hasAttribute("tabindex")) el.setAttribute("aria-label", `${el.dataset.scrollLabel} (scrolls)`);
+    else el.removeAttribute("aria-label");
+  };
+  if (!watched.has(el)) {
+    watched.add(el);
+    new ResizeObserver(check).observe(el);
+    new MutationObserver(check).observe(el, { childList: true, subtree: true, characterData: true });
+  }
+  check();
+  return el;
+}

@@ -1,6 +1,6 @@
 // The twins' real source, fetched from the server: a lesson shows the line that computed its numbers.
 import { getJSON } from "./api.js";
-import { h } from "./dom.js";
+import { h, keyboardScrollable } from "./dom.js";
 
 const cache = new Map();
 
@@ -38,6 +38,7 @@ export async function showSource(
     out.push(h(hit[i] ? "mark" : "span", {}, `${line}\n`));
   });
   pre.replaceChildren(...out);
+  keyboardScrollable(pre, `the source of ${src.name}`);
   if (where) where.textContent = `${src.module}.${src.name}, line ${src.first_line} of the file`;
   return src;
 }

@@ -6,10 +6,10 @@ import { checked, debounce, fmt, h, modelSelect } from "../lib/dom.js";
 import { range } from "../lib/math.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
 import { causalRows, render as grid, square } from "../vis/attngrid.js";
-import { figure } from "../vis/figure.js";
+import { closable, figure } from "../vis/figure.js";
 import { autoCut, render as headview, LONG } from "../vis/headview.js";
 import { render as heatmap } from "../vis/heatmap.js";
-import { inkOn, viridis } from "../vis/scales.js";
+import { viridis } from "../vis/scales.js";
 import { render as chips, tokenLabel } from "../vis/tokens.js";
 
 const models = pageData().models.filter((m) => m.architecture === "gpt" || m.architecture === "encoder");
@@ -111,15 +111,7 @@ $("att-pickers").append(
 const hvFig = figure($("headview-box"), { title: "Head view", name: "head-view" });
 const gridFig = figure($("grid-box"), { title: "Model view: every layer × head", name: "model-view" });
 const zoomFig = figure($("zoom-box"), { title: "Layer, head", name: "attention-cell" });
-zoomFig.root
-  .querySelector("header")
-  .append(
-    h(
-      "button",
-      { type: "button", class: "secondary small", id: "zoom-close", onclick: () => setZoom("") },
-      "Close",
-    ),
-  );
+closable(zoomFig, () => setZoom("")).id = "zoom-close";
 zoomFig.root.hidden = true;
 const fetchTrace = latestOnly((body, signal) => postJSON("/api/trace", body, { signal }));
 let trace = null;
@@ -175,14 +167,22 @@ function drawHeadView() {
   hvFig.setData({ layer, tokens: trace.tokens, attention: trace.attention[layer] });
 }
 
-function drawGrid() {
+// `current`: the "layer.head" cell that keeps the grid's tab stop when none is open
+function drawGrid(current = "") {
   const H = rows[0].length;
   const [zl, zh] = state.zoom ? state.zoom.split(".").map(Number) : [-1, -1];
+  const keep = (state.zoom || current).split(".").map(Number);
   const size = Math.max(44, Math.min(90, Math.floor((Math.min(innerWidth, 760) - 110) / H) - 8));
   grid(
     gridFig.body,
     { tokens: trace.tokens, rows },
-    { readout: gridFig.readout, onOpen: (l, hd) => setZoom(`${l}.${hd}`), selected: [zl, zh], size },
+    {
+      readout: gridFig.readout,
+      onOpen: (l, hd) => setZoom(`${l}.${hd}`),
+      selected: [zl, zh],
+      current: keep.length === 2 ? keep : null,
+      size,
+    },
   );
   gridFig.setCaption(
     `${input()}: ${rows.length} layers × ${H} heads; in each thumbnail row = query, column = key, ` +
@@ -192,12 +192,21 @@ function drawGrid() {
   gridFig.setData({ tokens: trace.tokens, attention: trace.attention });
 }
 
+// Opening a thumbnail moves focus into the enlarged heatmap; closing it (Close or Escape) moves focus back
+// to that thumbnail.
 function setZoom(z) {
+  const was = state.zoom;
   state.zoom = z;
   save();
-  drawGrid();
+  drawGrid(was);
   drawZoom();
-  if (z) zoomFig.root.scrollIntoView({ block: "nearest" });
+  if (z) {
+    zoomFig.body.querySelector("svg")?.focus({ preventScroll: true });
+    zoomFig.root.scrollIntoView({ block: "nearest" });
+  } else if (was) {
+    const [l, hd] = was.split(".");
+    gridFig.body.querySelector(`.thumb[data-layer="${l}"][data-head="${hd}"]`)?.focus();
+  }
 }
 
 function drawZoom() {
@@ -367,12 +376,13 @@ async function generate() {
   chips(strip, [...got.prompt, ...got.events.map((e) => e.token)], {
     classes: [...got.prompt.map(() => "prompt"), ...got.events.map(() => "gen")],
     colors: [...got.prompt.map(() => null), ...got.events.map((e) => viridis(e.prob))],
-    inks: [...got.prompt.map(() => null), ...got.events.map((e) => inkOn(viridis(e.prob)))],
     titles: [
       ...got.prompt.map((t, i) => `prompt token ${i}: ${JSON.stringify(t)}`),
       ...got.events.map((e, i) => `generated token ${i}: ${JSON.stringify(e.token)}, p = ${e.prob}`),
     ],
     onSelect: (i) => i >= got.prompt.length && showStep(i - got.prompt.length),
+    selected: got.prompt.length + Math.min(state.step, got.events.length - 1),
+    label: "your text and the generated tokens: the arrow keys pick a generated one",
   });
   tokFig.setData({ request: body, prompt_tokens: got.prompt, tokens: got.events });
   showStep(Math.min(state.step, got.events.length - 1));
@@ -386,8 +396,10 @@ function showStep(i) {
   slider.value = i;
   stepOut.textContent = `${i + 1} / ${stream.events.length}`;
   const P = stream.prompt.length;
-  for (const c of strip.querySelectorAll(".tok"))
+  for (const c of strip.querySelectorAll(".tok")) {
     c.classList.toggle("selected", Number(c.dataset.index) === P + i);
+    c.setAttribute("aria-selected", String(Number(c.dataset.index) === P + i));
+  }
   const keys = e.attention[0][0].length;
   const ctx = [...stream.prompt, ...stream.events.slice(0, i).map((x) => x.token)].slice(-keys);
   const labels = e.attention.flatMap((layer, l) => layer.map((_, hd) => `L${l}/H${hd}`));

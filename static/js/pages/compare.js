@@ -65,7 +65,7 @@ const measureAll = h(
     type: "button",
     id: "measure-all",
     "data-key": "measure",
-    "aria-label": "measure both backends of every model",
+    title: "measure both backends of every model",
     onclick: () => {
       for (const [i, m] of models.entries()) measure(m, i);
     },
@@ -171,7 +171,8 @@ function table(parent) {
           {
             type: "button",
             class: "secondary small",
-            "aria-label": `measure both backends of ${m.name}`,
+            "aria-label": `measure ${m.name}`,
+            title: `measure both backends of ${m.name}`,
             "data-key": "measure",
             onclick: () => measure(m, i),
           },
@@ -192,7 +193,7 @@ function table(parent) {
         h(
           "tr",
           {},
-          h("th", {}, ""),
+          h("th", {}, h("span", { class: "visually-hidden" }, "model")),
           models.map((m) => h("th", { scope: "col", "data-model": m.name }, m.name)),
         ),
       ),

@@ -1,6 +1,7 @@
 // /masks: a real batch of unequal prompts → left padding, padding mask, positions, causal and combined masks.
 import { postJSON } from "../lib/api.js";
 import { checked, debounce, h, modelSelect } from "../lib/dom.js";
+import { roving } from "../lib/roving.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
 import { figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
@@ -166,7 +167,6 @@ function draw(d) {
           {
             class: real ? "cell-tok" : "cell-tok hatch",
             title,
-            tabindex: 0,
             "data-b": b,
             "data-t": j,
             onfocus: () => (grid.readout.textContent = title),
@@ -195,6 +195,8 @@ function draw(d) {
       h("tbody", {}, body),
     ),
   );
+  // the cells are one tab stop: the arrow keys move between them, Home and End along a row
+  roving(grid.body.querySelector("table.masks-grid tbody"), "td.cell-tok", { columns: T });
   grid.body.scrollLeft = grid.body.scrollWidth; // left padding: the real tokens sit at the right end
 
   // 2 · padding mask (B × T)

@@ -4,14 +4,16 @@
 import { latestOnly, postJSON, streamEvents } from "../lib/api.js";
 import { checked, debounce, fmt, h, modelSelect, pct, toast } from "../lib/dom.js";
 import { range } from "../lib/math.js";
+import { roving } from "../lib/roving.js";
 import { applyTeacherPresets, hiddenPanels, locked, pageData, readState, writeState } from "../lib/state.js";
 import { causalRows, render as grid, square } from "../vis/attngrid.js";
 import { render as bars } from "../vis/bars.js";
-import { figure } from "../vis/figure.js";
+import { closable, figure } from "../vis/figure.js";
 import { render as headview } from "../vis/headview.js";
 import { render as heatmap } from "../vis/heatmap.js";
 import { render as samplerView } from "../vis/sampler.js";
-import { inkOn, viridis } from "../vis/scales.js";
+import { readableTextColour, viridis } from "../vis/scales.js";
+import { tabulate } from "../vis/table.js";
 import { render as chips, tokenLabel } from "../vis/tokens.js";
 
 const models = pageData().models.filter((m) => m.architecture === "gpt");
@@ -99,7 +101,7 @@ $("pg-settings").append(
       id: "share",
       "data-key": "share",
       onclick: copyLink,
-      "aria-label": "copy a link to this view",
+      title: "copy a link to this view",
     },
     "Share link",
   ),
@@ -180,7 +182,10 @@ for (const [key, label, min, max, step, show] of SLIDERS) {
 }
 
 $("generate").addEventListener("click", () => generate());
-$("stop").addEventListener("click", () => stop());
+$("stop").addEventListener("click", () => {
+  if (run) announce.end(`Stopped after ${gen.events.length} tokens.`);
+  stop();
+});
 document.addEventListener("keydown", (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && !$("generate").disabled) {
     e.preventDefault();
@@ -264,6 +269,11 @@ const rowSelects = h("div", { class: "row" });
 const detail = h("div", { class: "token-detail", id: "token-detail" });
 outFig.body.append(text, legend, detail);
 let gen = { prompt: [], events: [] };
+tabulate(text, () => ({
+  caption: "the generated tokens",
+  columns: ["token", "text", "p (sampled, after the filters)", "p (the model alone)"],
+  rows: gen.events.map((e) => [e.index, tokenLabel(e.token), e.prob, e.model_prob]),
+}));
 
 function picker(key, label, options, onChange) {
   const sel = h("select", { id: `sel-${key}`, "data-key": key, "aria-label": label });
@@ -302,7 +312,7 @@ function chip(token, cls) {
 function addToken(target, e, i, interactive, startBefore = 0) {
   const c = chip(e.token, "gen");
   c.style.background = viridis(e.prob);
-  c.style.color = inkOn(c.style.background);
+  c.style.color = readableTextColour(c.style.background);
   c.title = `token ${i}: ${JSON.stringify(e.token)} · p = ${e.prob} (model alone ${e.model_prob})`;
   c.dataset.index = i;
   if (e.window_start > startBefore) {
@@ -311,20 +321,77 @@ function addToken(target, e, i, interactive, startBefore = 0) {
     c.title += ` · the window slid: the model now reads from token ${e.window_start} of the text`;
   }
   if (interactive) {
-    c.tabIndex = 0;
+    // the generated tokens are one tab stop (a listbox): the first takes it, the arrow keys move on
+    c.setAttribute("role", "option");
+    c.setAttribute("aria-selected", "false");
+    c.tabIndex = target.querySelector(".tok.gen") ? -1 : 0;
     c.addEventListener("mouseenter", () => showDetail(i));
     c.addEventListener("focus", () => showDetail(i));
   }
   target.append(c);
 }
 
+// The generated tokens of the output: a listbox after the prompt's chips.
+function generatedList() {
+  const list = h("span", {
+    class: "gen-list",
+    role: "listbox",
+    "aria-orientation": "horizontal",
+    "aria-label": "generated tokens: the arrow keys pick one for its candidates and attention",
+  });
+  roving(list, ".tok.gen");
+  return list;
+}
+
+// Screen readers hear a generation start, its text about once a second (the last few tokens, never each
+// token), and its end; the visible speed readout is not announced.
+const announcer = $("stream-status");
+const announce = {
+  timer: 0,
+  tokens: [],
+  heard: 0,
+  start(what) {
+    this.stop();
+    this.tokens = [];
+    this.heard = 0;
+    announcer.textContent = what;
+  },
+  token(t) {
+    this.tokens.push(t);
+    if (!this.timer) this.timer = setTimeout(() => this.flush(), 1000);
+  },
+  flush() {
+    this.timer = 0;
+    const fresh = this.tokens.slice(this.heard);
+    if (!fresh.length) return;
+    this.heard = this.tokens.length;
+    announcer.textContent = fresh.slice(-8).join("").replace(/\s+/g, " ").trim() || "(white space)";
+  },
+  // after `delay` ms, so that the last tokens are heard first
+  end(what, delay = 0) {
+    this.stop();
+    if (delay) this.later = setTimeout(() => (announcer.textContent = what), delay);
+    else announcer.textContent = what;
+  },
+  stop() {
+    clearTimeout(this.timer);
+    clearTimeout(this.later);
+    this.timer = 0;
+  },
+};
+
 let selected = null;
 function showDetail(i) {
   const e = gen.events[i];
   if (!e) return;
   selected = i;
-  for (const c of text.querySelectorAll(".tok.selected")) c.classList.remove("selected");
-  text.querySelector(`.tok[data-index="${i}"]`)?.classList.add("selected");
+  for (const c of text.querySelectorAll(".tok.selected")) {
+    c.classList.remove("selected");
+    c.setAttribute("aria-selected", "false");
+  }
+  const picked = text.querySelector(`.tok.gen[data-index="${i}"]`);
+  picked?.classList.add("selected");
+  picked?.setAttribute("aria-selected", "true");
   const cand = h("div");
   const grid = bars(
     cand,
@@ -351,7 +418,7 @@ function showDetail(i) {
     const who = state.rhead === "mean" ? "mean over heads" : `head ${state.rhead}`;
     chips(row, ctx, {
       colors: colours,
-      inks: colours.map(inkOn),
+      inks: colours.map(readableTextColour),
       titles: w.map((v, j) => `key ${j} ${JSON.stringify(ctx[j])}: ${v}`),
       onSelect: (j) =>
         (outFig.readout.textContent =
@@ -383,9 +450,15 @@ function showDetail(i) {
 
 // ---- generation ------------------------------------------------------------------------------------
 let run = null;
+// Generate and Stop disable each other: focus on the one that turns off moves to the other, never to the
+// page body.
 function busy(on) {
-  $("generate").disabled = on || locked().has("generate");
-  $("stop").disabled = !on;
+  const [go, halt] = [$("generate"), $("stop")];
+  const had = document.activeElement;
+  go.disabled = on || locked().has("generate");
+  halt.disabled = !on;
+  if (had === go && go.disabled && !halt.disabled) halt.focus();
+  else if (had === halt && halt.disabled && !go.disabled) go.focus();
 }
 function stop() {
   run?.abort();
@@ -438,10 +511,12 @@ async function generate() {
       `penalty ${body.repetition_penalty}. Each new token is tinted by the probability it was sampled ` +
       "with; hover or focus one for its candidates and attention.",
   );
+  const list = generatedList();
+  announce.start(`Generating up to ${body.max_new_tokens} tokens with ${state.model}.`);
   const onEvent = (name, d) => {
     if (name === "start") {
       gen.prompt = d.prompt_tokens;
-      text.append(...d.prompt_tokens.map((t) => chip(t, "prompt")));
+      text.append(...d.prompt_tokens.map((t) => chip(t, "prompt")), list);
       if (
         trace &&
         trace.model === d.model &&
@@ -452,7 +527,8 @@ async function generate() {
     } else if (name === "token") {
       gen.events.push(d);
       ms.push(d.ms);
-      addToken(text, d, d.index, true, gen.events[d.index - 1]?.window_start ?? 0);
+      addToken(list, d, d.index, true, gen.events[d.index - 1]?.window_start ?? 0);
+      announce.token(d.token);
       $("speed").textContent = speed(ms);
       if (attn && d.index > 0 && d.attention && d.attention[0][0].length === attn.tokens.length + 1) {
         attn.tokens.push(gen.events[d.index - 1].token);
@@ -463,6 +539,9 @@ async function generate() {
       }
     } else if (name === "done") {
       $("speed").textContent = speed(ms, d);
+      const flushed = announce.tokens.length > announce.heard;
+      announce.flush();
+      announce.end(`Done: ${d.n_tokens} tokens (${d.reason.replace("_", " ")}).`, flushed ? 1000 : 0);
       outFig.root.dataset.done = d.n_tokens;
       text.append(
         h(
@@ -473,7 +552,10 @@ async function generate() {
           ` tokens (${d.reason}${d.stop == null ? "" : ` at ${JSON.stringify(d.stop)}`})`,
         ),
       );
-    } else if (name === "error") promptError(new Error(d.message));
+    } else if (name === "error") {
+      announce.end(`Error: ${d.message}`);
+      promptError(new Error(d.message));
+    }
   };
   try {
     await streamEvents("/api/generate", body, { signal: controller.signal, onEvent });
@@ -617,15 +699,7 @@ attBox.append(attRow);
 const hvFig = figure(attRow, { title: "Head view", name: "head-view" });
 const gridFig = figure(attRow, { title: "Every layer × head", name: "attention-grid" });
 const zoomFig = figure(attBox, { title: "Layer, head", name: "attention-cell" });
-zoomFig.root
-  .querySelector("header")
-  .append(
-    h(
-      "button",
-      { type: "button", class: "secondary small", id: "zoom-close", onclick: () => setZoom("") },
-      "Close",
-    ),
-  );
+closable(zoomFig, () => setZoom("")).id = "zoom-close";
 
 function refreshTrace() {
   if (!attentionShown) return;
@@ -649,15 +723,48 @@ function scheduleAttention() {
   }, 250);
 }
 
+// Opening a thumbnail moves focus into the enlarged heatmap; closing it (Close or Escape) moves focus back
+// to that thumbnail.
 function setZoom(z) {
+  const was = state.zoom;
   state.zoom = z;
   save();
   drawAttention();
-  if (z) zoomFig.root.scrollIntoView({ block: "nearest" });
+  if (z) {
+    zoomFig.body.querySelector("svg")?.focus({ preventScroll: true });
+    zoomFig.root.scrollIntoView({ block: "nearest" });
+  } else if (was) {
+    const [l, hd] = was.split(".");
+    gridFig.body.querySelector(`.thumb[data-layer="${l}"][data-head="${hd}"]`)?.focus();
+  }
 }
 
+// The panel is drawn again as tokens stream in: a focused thumbnail, query or enlarged view keeps the focus.
 function drawAttention() {
   if (!attn) return;
+  const focused = document.activeElement;
+  const again = focused && attBox.contains(focused) ? focusAgain(focused) : null;
+  draw();
+  again?.();
+}
+
+function focusAgain(el) {
+  const thumb = el.closest?.(".thumb");
+  const query = el.closest?.("[data-q]");
+  const inZoom = zoomFig.body.contains(el);
+  return () => {
+    let target = null;
+    if (thumb)
+      target = gridFig.body.querySelector(
+        `.thumb[data-layer="${thumb.dataset.layer}"][data-head="${thumb.dataset.head}"]`,
+      );
+    else if (query) target = hvFig.body.querySelector(`[role=option][data-q="${query.dataset.q}"]`);
+    else if (inZoom) target = zoomFig.body.querySelector("svg");
+    if (target && target !== document.activeElement) target.focus({ preventScroll: true });
+  };
+}
+
+function draw() {
   const L = attn.rows.length;
   const H = attn.rows[0].length;
   const T = attn.tokens.length;

@@ -1,12 +1,15 @@
 // BertViz's model view: a layer × head grid of small attention heatmaps. Each thumbnail is a canvas
 // image inside one SVG (so the grid exports as SVG and PNG); hover or focus reads the exact value,
-// click or Enter opens a cell, arrow keys move between cells.
+// click or Enter opens a cell. The grid is one tab stop (an ARIA grid): the arrow keys move between cells,
+// Home and End to the ends of a row, Ctrl+Home and Ctrl+End to the first and last cell.
 // data: {tokens: string[], rows: [layer][head][query] → weights over keys 0..query (later keys are masked)}
 // options: {readout, onOpen(l, h), size, selected: [l, h], label}
 import { fmt } from "../lib/dom.js";
 import { argmax } from "../lib/math.js";
+import { roving } from "../lib/roving.js";
 import { viridis } from "./scales.js";
 import { s, svgRoot } from "./svg.js";
+import { tabulate } from "./table.js";
 import { tokenLabel } from "./tokens.js";
 
 let lut = null;
@@ -66,18 +69,32 @@ export function render(el, { tokens, rows }, options = {}) {
     options.label || "attention of every layer and head",
   );
   svg.classList.add("attngrid");
+  svg.setAttribute("role", "grid");
+  svg.setAttribute("aria-rowcount", L);
+  svg.setAttribute("aria-colcount", H);
   const cells = [];
   for (let h = 0; h < H; h++)
     svg.append(
-      s("text", { x: left + h * (size + gap) + size / 2, y: 13, "text-anchor": "middle" }, `head ${h}`),
+      s(
+        "text",
+        { x: left + h * (size + gap) + size / 2, y: 13, "text-anchor": "middle", "aria-hidden": "true" },
+        `head ${h}`,
+      ),
     );
   for (let l = 0; l < L; l++) {
+    const row = s("g", { role: "row", "aria-rowindex": l + 1 });
     svg.append(
       s(
         "text",
-        { x: left - 8, y: top + l * (size + gap) + size / 2 + 4, "text-anchor": "end" },
+        {
+          x: left - 8,
+          y: top + l * (size + gap) + size / 2 + 4,
+          "text-anchor": "end",
+          "aria-hidden": "true",
+        },
         `layer ${l}`,
       ),
+      row,
     );
     for (let h = 0; h < H; h++) {
       const x = left + h * (size + gap);
@@ -85,11 +102,13 @@ export function render(el, { tokens, rows }, options = {}) {
       const sel = options.selected && options.selected[0] === l && options.selected[1] === h;
       const g = s("g", {
         class: `thumb${sel ? " selected" : ""}`,
-        tabindex: 0,
-        role: "button",
+        role: "gridcell",
+        "aria-colindex": h + 1,
+        "aria-selected": String(Boolean(sel)),
         "data-layer": l,
         "data-head": h,
-        "aria-label": `layer ${l}, head ${h}: open a large heatmap`,
+        "aria-label": `layer ${l}, head ${h}`,
+        "aria-description": "Enter enlarges it",
       });
       const image = s("image", {
         href: thumbnail(rows[l][h], T),
@@ -99,6 +118,7 @@ export function render(el, { tokens, rows }, options = {}) {
         height: size,
         preserveAspectRatio: "none",
         style: "image-rendering:pixelated",
+        "aria-hidden": "true",
       });
       g.append(
         s("title", {}, `layer ${l}, head ${h}`),
@@ -127,22 +147,26 @@ export function render(el, { tokens, rows }, options = {}) {
       );
       g.addEventListener("click", () => options.onOpen?.(l, h));
       g.addEventListener("keydown", (e) => {
-        const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
         if (e.key === "Enter" || e.key === " ") {
           e.preventDefault();
           options.onOpen?.(l, h);
-        } else if (moves[e.key]) {
-          e.preventDefault();
-          cells[Math.max(0, Math.min(L - 1, l + moves[e.key][0]))]?.[
-            Math.max(0, Math.min(H - 1, h + moves[e.key][1]))
-          ]?.focus();
         }
       });
       cells[l] ||= [];
       cells[l].push(g);
-      svg.append(g);
+      row.append(g);
     }
   }
+  const [sl, sh] = options.current || options.selected || [0, 0];
+  const start = sl >= 0 && sl < L && sh >= 0 && sh < H ? sl * H + sh : 0;
+  roving(svg, ".thumb", { columns: H }).sync(start);
+  tabulate(svg, () => ({
+    caption: "the newest query's attention over the keys, in every layer and head",
+    columns: ["layer · head", ...tokens.map(tokenLabel)],
+    rows: rows.flatMap((layer, l) =>
+      layer.map((head, hd) => [`layer ${l} · head ${hd}`, ...tokens.map((_, k) => head[T - 1]?.[k] ?? null)]),
+    ),
+  }));
   function say(text) {
     if (options.readout) options.readout.textContent = text;
   }

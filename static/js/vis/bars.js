@@ -1,6 +1,7 @@
 // Candidate bars: one row per token, bar length = probability; removed tokens are hatched.
 // items: [{token, prob, removed?: string (why), title?}]  options: {max, digits, label}
 import { h, pct } from "../lib/dom.js";
+import { tabulate } from "./table.js";
 import { tokenLabel } from "./tokens.js";
 
 export function render(el, items, options = {}) {
@@ -33,6 +34,11 @@ export function render(el, items, options = {}) {
       ),
     );
   }
+  tabulate(grid, () => ({
+    caption: options.label || "token probabilities",
+    columns: ["token", "probability", "note"],
+    rows: items.map((it) => [tokenLabel(it.token), it.prob, it.removed ? `removed by ${it.removed}` : ""]),
+  }));
   el.replaceChildren(grid);
   return grid;
 }

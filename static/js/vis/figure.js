@@ -1,12 +1,14 @@
-// The frame every figure sits in: title, export buttons (PNG, SVG, JSON), body, readout, caption.
-import { h } from "../lib/dom.js";
+// The frame every figure sits in: title, export buttons (PNG, SVG, JSON), body, readout, the numbers as a
+// table (folded), caption.
+import { h, keyboardScrollable } from "../lib/dom.js";
+import { tablesFor } from "./table.js";
 
 let counter = 0;
 
 // Returns {root, body, readout, setCaption(text), setData(obj)}. `name` is the download file stem.
 export function figure(parent, { title, caption = "", name = "figure", data = null, panel = null }) {
   const id = `fig-${++counter}`;
-  const body = h("div", { class: "body" });
+  const body = keyboardScrollable(h("div", { class: "body" }), title);
   const readout = h("div", { class: "readout", "aria-live": "polite" });
   const cap = h("figcaption", { id: `${id}-cap` }, caption);
   let current = data;
@@ -55,6 +57,7 @@ export function figure(parent, { title, caption = "", name = "figure", data = nu
     h("header", {}, h("h3", { id: `${id}-title` }, title), exportBar),
     body,
     readout,
+    dataTable(body, () => current, title),
     cap,
   );
   parent.append(root);
@@ -64,8 +67,51 @@ export function figure(parent, { title, caption = "", name = "figure", data = nu
     readout,
     setCaption: (text) => (cap.textContent = text),
     setData: (d) => (current = d),
-    setTitle: (t) => (root.querySelector("h3").textContent = t),
+    setTitle: (t) => {
+      root.querySelector("h3").textContent = t;
+      root.querySelector(".fig-table summary .of").textContent = ` of ${t}`;
+      body.dataset.scrollLabel = t;
+    },
   };
+}
+
+// "Table": the figure's numbers as a table, built when opened and again whenever the figure is redrawn
+// while it is open.
+function dataTable(body, data, title) {
+  const wrap = h("div", { class: "table-wrap" });
+  const summary = h("summary", {}, "Table", h("span", { class: "of visually-hidden" }, ` of ${title}`));
+  const details = h("details", { class: "fig-table" }, summary, wrap);
+  keyboardScrollable(wrap, "the numbers as a table");
+  const build = () => wrap.replaceChildren(...tablesFor(body, data()));
+  let timer = 0;
+  const redrawn = new MutationObserver(() => {
+    clearTimeout(timer);
+    timer = setTimeout(build, 200);
+  });
+  details.addEventListener("toggle", () => {
+    if (details.open) {
+      build();
+      redrawn.observe(body, { childList: true, subtree: true });
+    } else {
+      redrawn.disconnect();
+      wrap.replaceChildren();
+    }
+  });
+  return details;
+}
+
+// An enlarged view that closes: a Close button in its header and Escape anywhere inside it call onClose.
+export function closable(fig, onClose, label = "Close") {
+  const button = h("button", { type: "button", class: "secondary small", onclick: onClose }, label);
+  fig.root.querySelector("header").append(button);
+  fig.root.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !fig.root.hidden) {
+      e.preventDefault();
+      e.stopPropagation();
+      onClose();
+    }
+  });
+  return button;
 }
 
 // A small "check it by hand" table above a figure's caption: rows of [label, cell, cell, …].
@@ -74,7 +120,7 @@ export function addWorkedTable(fig, title, rows) {
     h(
       "tr",
       {},
-      h("th", { scope: "row", style: "white-space:nowrap" }, label),
+      label ? h("th", { scope: "row", style: "white-space:nowrap" }, label) : h("td", {}),
       ...cells.map((c) => h("td", { class: "num" }, c)),
     );
   const table = h(
@@ -83,7 +129,7 @@ export function addWorkedTable(fig, title, rows) {
     h("caption", { class: "small muted" }, title),
     h("tbody", {}, rows.map(row)),
   );
-  fig.root.querySelector("figcaption").before(h("div", { class: "body" }, table));
+  fig.root.querySelector("figcaption").before(keyboardScrollable(h("div", { class: "body" }, table), title));
   return table;
 }
 

@@ -3,8 +3,9 @@
 // options: {scale: "viridis"|"cividis"|"diverging", min, max, cell, values: bool, label, readout: element,
 //           format(v), onCell(i, j), describe(i, j, v) → readout text, rowTitle, colTitle}
 import { fmt } from "../lib/dom.js";
-import { diverging, inkOn, scaleFor } from "./scales.js";
+import { diverging, readableTextColour, scaleFor } from "./scales.js";
 import { hatchDefs, s, svgRoot } from "./svg.js";
+import { tabulate } from "./table.js";
 import { tokenLabel } from "./tokens.js";
 
 let uid = 0;
@@ -72,7 +73,7 @@ export function render(el, data, options = {}) {
               x: j * cell + cell / 2 - 0.5,
               y: i * cell + cell / 2 + 3.5,
               "text-anchor": "middle",
-              style: `fill:${inkOn(fill)}`,
+              style: `fill:${readableTextColour(fill)}`,
               "font-size": 9,
               "pointer-events": "none",
             },
@@ -123,13 +124,14 @@ export function render(el, data, options = {}) {
       `${options.rowTitle || "row"} ${i} ${JSON.stringify(rows[i])} ` +
       `→ ${options.colTitle || "column"} ${j} ${JSON.stringify(cols[j])}: ` +
       (v === null ? "masked (−∞ → weight 0)" : format(v)));
-  const activate = (i, j) => {
+  const activate = (i, j, byKey = false) => {
     if (!nR || !nC) return;
     i = Math.max(0, Math.min(nR - 1, i));
     j = Math.max(0, Math.min(nC - 1, j));
     if (active) active.classList.remove("active");
     active = cells[i][j];
     active.classList.add("active");
+    if (byKey) active.scrollIntoView?.({ block: "nearest", inline: "nearest" });
     const v = matrix[i][j];
     if (options.readout)
       options.readout.textContent = describe(i, j, options.mask && !options.mask[i][j] ? null : v);
@@ -148,13 +150,31 @@ export function render(el, data, options = {}) {
     if (!active) return;
     const i = Number(active.dataset.i);
     const j = Number(active.dataset.j);
-    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const moves = {
+      ArrowUp: [i - 1, j],
+      ArrowDown: [i + 1, j],
+      ArrowLeft: [i, j - 1],
+      ArrowRight: [i, j + 1],
+      Home: e.ctrlKey ? [0, 0] : [i, 0],
+      End: e.ctrlKey ? [nR - 1, nC - 1] : [i, nC - 1],
+    };
     if (moves[e.key]) {
       e.preventDefault();
       e.stopPropagation();
-      activate(i + moves[e.key][0], j + moves[e.key][1]);
+      activate(...moves[e.key], true);
     }
   });
+  svg.setAttribute("aria-roledescription", "heatmap");
+  const whole = finite.every(Number.isInteger);
+  tabulate(svg, () => ({
+    caption: options.label || "heatmap",
+    format: (v) => (v === null || v === undefined ? "masked" : whole ? String(v) : fmt(v, 4)),
+    columns: [`${options.rowTitle || "row"} ↓ ${options.colTitle || "column"} →`, ...cols.map(tokenLabel)],
+    rows: matrix.map((row, i) => [
+      tokenLabel(rows[i]),
+      ...row.map((v, j) => (options.mask && !options.mask[i][j] ? null : v)),
+    ]),
+  }));
   el.replaceChildren(svg);
   return { svg, activate };
 }

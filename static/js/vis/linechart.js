@@ -5,6 +5,7 @@ import { fmt } from "../lib/dom.js";
 import { argmax } from "../lib/math.js";
 import { ticks } from "./scales.js";
 import { s, svgRoot } from "./svg.js";
+import { tabulate } from "./table.js";
 
 export const PALETTE = [
   "#0072b2",
@@ -131,6 +132,14 @@ export function render(el, series, options = {}) {
       e.stopPropagation();
       show(at + (e.key === "ArrowRight" ? 1 : -1));
     }
+  });
+  tabulate(svg, () => {
+    const byX = series.map((ser) => new Map(ser.points.map(([xv, yv]) => [xv, yv])));
+    return {
+      caption: options.label || "line chart",
+      columns: [options.xLabel || "x", ...series.map((ser) => ser.name)],
+      rows: xsSorted.map((xv) => [xv, ...byX.map((m) => m.get(xv) ?? "")]),
+    };
   });
   el.replaceChildren(svg);
   return svg;

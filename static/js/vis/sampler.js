@@ -3,6 +3,8 @@
 // res: the /api/sampler response. options: {skip: Set of stage names not to draw, vocab, check: path prefix}
 import { checked, fmt, h } from "../lib/dom.js";
 import { render as bars } from "./bars.js";
+import { tabulate } from "./table.js";
+import { tokenLabel } from "./tokens.js";
 
 export const STAGE_NAMES = {
   model: "raw model",
@@ -66,5 +68,15 @@ export function render(el, res, options = {}) {
       ),
     );
   });
-  el.replaceChildren(h("div", { class: "stages" }, cols));
+  const shown = res.stages.filter((st) => !skip.has(st.name));
+  const stages = tabulate(h("div", { class: "stages" }, cols), () => ({
+    caption: "probability of each token after each stage of the sampler (0 = cut)",
+    columns: ["token", ...shown.map((st) => STAGE_NAMES[st.name])],
+    rows: [
+      ...res.tokens.map((t, i) => [tokenLabel(t), ...shown.map((st) => st.probs[i])]),
+      ["tokens kept", ...shown.map((st) => st.kept)],
+      ["entropy (bits)", ...shown.map((st) => st.entropy_bits)],
+    ],
+  }));
+  el.replaceChildren(stages);
 }

@@ -278,3 +278,13 @@ def at_path(obj, path: str):
     for part in path.split("."):
         obj = obj[int(part)] if isinstance(obj, list) else obj[part]
     return obj
+
+
+def run_coroutine(coro):
+    """``asyncio.run(coro)`` in a thread of its own: after the browser tests, Playwright's event loop
+    runs in the main thread, where asyncio.run refuses to start another."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -18,7 +18,7 @@ from server.heavy import HeavyLimit, heavy_slot
 from server.settings import Settings
 from server.streaming import StreamStats
 
-from helpers import served
+from helpers import run_coroutine, served
 
 ROOT = Path(__file__).resolve().parents[1]
 SECURITY_HEADERS = ("x-content-type-options", "referrer-policy", "x-frame-options", "content-security-policy")
@@ -152,7 +152,7 @@ def test_heavy_admission_holds_running_plus_waiting_and_refuses_the_rest():
         await asyncio.gather(*tasks)
         return counts
 
-    placed, refused = asyncio.run(burst())
+    placed, refused = run_coroutine(burst())
     assert (placed, refused) == (2, 143)  # two run; five wait and are placed after
     limit = Request.app.state.heavy
     assert limit.running == 0 and limit.waiting == 0 and limit.refused == 143
@@ -240,7 +240,7 @@ def test_a_burst_of_80_streams_admits_at_most_the_limit(limited_server):
 
             return await asyncio.gather(*(one() for _ in range(80)))
 
-    statuses = asyncio.run(burst())
+    statuses = run_coroutine(burst())
     assert set(statuses) <= {200, 503}
     assert 1 <= statuses.count(200) <= 8, statuses.count(200)
     assert httpx.get(f"{limited_server}/healthz").json()["streams"] == 0

@@ -16,7 +16,10 @@ import { readableTextColour, viridis } from "../vis/scales.js";
 import { tabulate } from "../vis/table.js";
 import { render as chips, tokenLabel } from "../vis/tokens.js";
 
-const models = pageData().models.filter((m) => m.architecture === "gpt");
+// Every served model: a causal LM (GPT, LSTM) generates, an encoder-decoder translates, a masked LM fills.
+const models = pageData().models;
+const kindOf = (m) =>
+  m?.architecture === "encoder-decoder" ? "translate" : m?.architecture === "encoder" ? "fill" : "generate";
 const preferred = models.some((m) => m.name === "shakespeare-char")
   ? "shakespeare-char"
   : models[0]?.name || "";
@@ -40,9 +43,16 @@ const defaults = {
 const state = readState(defaults);
 if (!models.some((m) => m.name === state.model)) state.model = defaults.model;
 const model = () => models.find((m) => m.name === state.model);
+// a link to a model that does not read the default prompt (digits for numbers) opens on its example
+if (state.prompt === defaults.prompt && model()?.task !== "lm" && model()?.example) {
+  state.prompt = model().example;
+}
 const $ = (id) => document.getElementById(id);
 const save = () => writeState(state, defaults);
-const attentionShown = !hiddenPanels().has("attention");
+const attentionPanel = !hiddenPanels().has("attention");
+// attention rows exist only for a GPT; an LSTM streams without them
+const attentionShown = () => attentionPanel && model()?.architecture === "gpt";
+const causal = () => kindOf(model()) === "generate";
 const ready = () => (document.body.dataset.ready ||= "1");
 
 // ---- settings bar: model + card, backend, seed, side by side, share ---------------------------------
@@ -123,8 +133,12 @@ sbs.addEventListener("change", () => {
 function showCard() {
   const m = model();
   const loss = m.card?.validation?.loss ?? m.card?.val_loss;
+  const shape =
+    m.architecture === "lstm"
+      ? `LSTM, ${m.n_layer} layers × ${m.n_hidden} hidden units`
+      : `${m.architecture}, ${m.n_layer} layers × ${m.n_head} heads × ${m.n_embd}`;
   card.textContent =
-    `${m.parameters.toLocaleString()} params · ${m.n_layer} layers × ${m.n_head} heads × ${m.n_embd} · ` +
+    `${m.parameters.toLocaleString()} params · ${shape} · ` +
     `${m.tokenizer} tokenizer, ${m.vocab_size} tokens · context ${m.context}` +
     (loss !== undefined ? ` · validation loss ${fmt(loss, 3)} nats/token` : "");
 }
@@ -146,10 +160,50 @@ prompt.addEventListener(
   debounce(() => {
     state.prompt = prompt.value;
     save();
-    refreshSampler();
-    refreshTrace();
+    refreshPrompt();
   }, 300),
 );
+
+// Before Generate: the model's tokenizer reads the prompt (POST /api/tokenize); characters its vocabulary
+// does not have are named beside the text box and Generate is disabled with that reason.
+const fetchTokens = latestOnly((body, signal) => postJSON("/api/tokenize", body, { signal }));
+let blocked = "";
+function setBlocked(reason) {
+  blocked = reason;
+  const go = $("generate");
+  go.title = reason ? `Generate is off: ${reason}` : "";
+  if (reason) go.setAttribute("aria-describedby", "prompt-error");
+  else go.removeAttribute("aria-describedby");
+  promptError(reason ? new Error(reason) : null);
+  busy(Boolean(run));
+}
+async function checkPrompt() {
+  if (!causal()) {
+    setBlocked("");
+    return true;
+  }
+  try {
+    const res = await fetchTokens({ model: state.model, text: prompt.value });
+    if (!res) return false; // a newer check replaced this one
+    setBlocked("");
+    return true;
+  } catch (e) {
+    setBlocked(
+      `${state.model} cannot read this prompt: ${e.message.replace(/^text: /, "")}. ` +
+        "Remove or replace them to generate.",
+    );
+    return false;
+  }
+}
+async function refreshPrompt() {
+  if (kindOf(model()) === "fill") showMaskPicker();
+  if (!causal()) ready(); // nothing to draw before Translate / Fill
+  if (!(await checkPrompt())) return;
+  if (causal()) {
+    refreshSampler();
+    refreshTrace();
+  }
+}
 
 const SLIDERS = [
   ["temperature", "temperature", 0, 2, 0.05, (v) => (v === 0 ? "0 greedy" : fmt(v, 2))],
@@ -294,19 +348,25 @@ function picker(key, label, options, onChange) {
   return h("span", { class: "field" }, h("label", { for: sel.id }, label), sel);
 }
 const pickers = [];
-const layerOptions = () => range(model().n_layer).map((l) => [l, `layer ${l}`]);
+const layerOptions = () => range(model().n_layer || 1).map((l) => [l, `layer ${l}`]);
 rowSelects.append(
   picker("rlayer", "Layer", layerOptions, () => showDetail(selected)),
   picker(
     "rhead",
     "Head",
-    () => [["mean", "mean over heads"], ...range(model().n_head).map((k) => [k, `head ${k}`])],
+    () => [["mean", "mean over heads"], ...range(model().n_head || 0).map((k) => [k, `head ${k}`])],
     () => showDetail(selected),
   ),
 );
 
+// A token of the text: a newline is a faint ↵ and then a real line break (the chip is white-space: pre-wrap
+// and inline in the text), so generated text reads as text.
 function chip(token, cls) {
-  return h("span", { class: `tok ${cls}` }, token.replace(/\n/g, "↵\n"));
+  const parts = token.split("\n");
+  const kids = parts.flatMap((p, i) =>
+    i ? [h("span", { class: "nl", "aria-hidden": "true" }, "↵"), "\n", p] : [p],
+  );
+  return h("span", { class: `tok ${cls}` }, ...kids.filter((k) => k !== ""));
 }
 
 function addToken(target, e, i, interactive, startBefore = 0) {
@@ -427,7 +487,13 @@ function showDetail(i) {
     });
   } else
     row.append(
-      h("p", { class: "muted small" }, "Attention rows are not sent while the attention panel is hidden."),
+      h(
+        "p",
+        { class: "muted small" },
+        model().architecture === "gpt"
+          ? "Attention rows are not sent while the attention panel is hidden."
+          : `${model().architecture.toUpperCase()}: no attention; its hidden state carries the past.`,
+      ),
     );
   detail.replaceChildren(
     h(
@@ -455,7 +521,7 @@ let run = null;
 function busy(on) {
   const [go, halt] = [$("generate"), $("stop")];
   const had = document.activeElement;
-  go.disabled = on || locked().has("generate");
+  go.disabled = on || Boolean(blocked) || locked().has("generate");
   halt.disabled = !on;
   if (had === go && go.disabled && !halt.disabled) halt.focus();
   else if (had === halt && halt.disabled && !go.disabled) go.focus();
@@ -489,6 +555,10 @@ function speed(ms, done) {
 }
 
 async function generate() {
+  if (blocked) return;
+  const kind = kindOf(model());
+  if (kind === "translate") return translate();
+  if (kind === "fill") return fill();
   if (state.sbs) return sideBySide();
   stop();
   const controller = new AbortController();
@@ -496,7 +566,7 @@ async function generate() {
   busy(true);
   state.prompt = prompt.value;
   save();
-  const body = request(state.backend, attentionShown);
+  const body = request(state.backend, attentionShown());
   gen = { prompt: [], events: [] };
   selected = null;
   const ms = [];
@@ -504,7 +574,7 @@ async function generate() {
   detail.replaceChildren();
   delete outFig.root.dataset.done;
   outFig.setData(gen);
-  if (attentionShown) await tracePromise?.catch(() => null);
+  if (attentionShown()) await tracePromise?.catch(() => null);
   outFig.setCaption(
     `${state.model} on ${body.backend === "torch" ? "PyTorch" : "NumPy"}, seed ${body.seed}, ` +
       `temperature ${body.temperature}, top-k ${body.top_k || "off"}, top-p ${body.top_p}, repetition ` +
@@ -689,7 +759,7 @@ const attControls = h(
   picker(
     "head",
     "Heads",
-    () => [["all", "all heads"], ...range(model().n_head).map((k) => [k, `head ${k}`])],
+    () => [["all", "all heads"], ...range(model().n_head || 0).map((k) => [k, `head ${k}`])],
     () => drawAttention(),
   ),
 );
@@ -702,7 +772,8 @@ const zoomFig = figure(attBox, { title: "Layer, head", name: "attention-cell" })
 closable(zoomFig, () => setZoom("")).id = "zoom-close";
 
 function refreshTrace() {
-  if (!attentionShown) return;
+  attBox.hidden = !attentionShown();
+  if (!attentionShown()) return;
   const body = { model: state.model, text: state.prompt, backend: state.backend };
   tracePromise = fetchTrace(body).then((t) => {
     if (!t) return;
@@ -827,6 +898,223 @@ function draw() {
   }
 }
 
+// ---- other architectures: an encoder-decoder translates, a masked LM fills -----------------------------
+const extraBox = h("div", { class: "stack", id: "arch-box" });
+$("output-box").after(extraBox);
+
+// One run of a non-streaming call: Generate turns into Stop meanwhile, the output figure is marked done.
+async function once(what, call) {
+  stop();
+  const controller = new AbortController();
+  run = controller;
+  busy(true);
+  state.prompt = prompt.value;
+  save();
+  text.replaceChildren();
+  detail.replaceChildren();
+  extraBox.replaceChildren();
+  delete outFig.root.dataset.done;
+  announce.start(what);
+  try {
+    const n = await call(controller.signal);
+    promptError(null);
+    outFig.root.dataset.done = n;
+    announce.end(`Done: ${what}`);
+  } catch (e) {
+    promptError(e);
+    announce.end(`Error: ${e.message}`);
+  } finally {
+    if (run === controller) stop();
+    if (kindOf(model()) === "fill") showMaskPicker();
+  }
+}
+
+const words = (tokens) => tokens.map((t) => tokenLabel(t)).join(" ");
+
+function translate() {
+  const body = { model: state.model, source: state.prompt.trim(), num_beams: 4, backend: state.backend };
+  return once(`translating ${body.source} with ${state.model}`, async (signal) => {
+    const res = await postJSON("/api/translate", body, { signal });
+    outFig.setData({ request: body, response: res });
+    outFig.setCaption(
+      `${res.model}: the encoder reads the source ${JSON.stringify(body.source)}; the decoder writes one ` +
+        "word at a time. Greedy takes the most likely word each step; beam search keeps the " +
+        `${body.num_beams} best partial translations.`,
+    );
+    text.append(
+      h("p", {}, "Greedy: ", h("strong", { id: "translation" }, res.greedy.text)),
+      h("p", {}, "Best beam: ", h("strong", { id: "best-beam" }, res.best.text)),
+      res.reference ? h("p", { class: "muted" }, `The right words: ${res.reference}`) : "",
+    );
+    beamSteps(
+      res.steps.map((st) => ({ step: st.step, beams: st.beams, finished: st.finished })),
+      `${res.model}: the live beams after each decoder step (best first), with their log-probabilities.`,
+    );
+    // cross-attention of the greedy output: the last decoder layer, mean over heads
+    const layers = res.cross_attention;
+    const heads = layers[layers.length - 1];
+    const T = heads[0].length;
+    const matrix = range(T).map((t) =>
+      heads[0][t].map((_, j) => heads.reduce((a, hd) => a + hd[t][j], 0) / heads.length),
+    );
+    const targets = res.greedy.tokens.slice(0, T);
+    while (targets.length < T) targets.push(`#${targets.length}`);
+    const fig = figure(extraBox, { title: "Cross-attention", name: "cross-attention" });
+    fig.root.id = "cross-attention";
+    heatmap(
+      fig.body,
+      { matrix, rows: targets, cols: res.source_tokens },
+      {
+        readout: fig.readout,
+        values: true,
+        label: "cross-attention: target words by source tokens",
+        describe: (i, j, v) =>
+          `${JSON.stringify(targets[i])} read source ${JSON.stringify(res.source_tokens[j])}: ${fmt(v, 4)}`,
+      },
+    );
+    fig.setCaption(
+      `${res.model}, last decoder layer (${layers.length - 1}), mean over ${heads.length} heads: row = ` +
+        "the query that wrote that word of the greedy output, column = a source token; each row sums to 1.",
+    );
+    fig.setData({ targets, sources: res.source_tokens, matrix });
+    return res.greedy.tokens.length;
+  });
+}
+
+// Beams step by step: a slider picks the step, a list shows its beams.
+function beamSteps(steps, caption) {
+  const fig = figure(extraBox, { title: "Beam search, step by step", name: "beams" });
+  fig.root.id = "beam-steps";
+  const slider = h("input", {
+    type: "range",
+    id: "beam-step",
+    min: 0,
+    max: steps.length - 1,
+    step: 1,
+    value: steps.length - 1,
+    "aria-label": "beam search step",
+  });
+  const out = h("output", { for: "beam-step" });
+  const list = h("ol", { class: "beams", id: "beam-list" });
+  const show = () => {
+    const st = steps[Number(slider.value)];
+    out.textContent = `step ${st.step}`;
+    list.replaceChildren(
+      ...st.beams.map((b) =>
+        h(
+          "li",
+          { "data-logprob": b.logprob },
+          h("span", { class: "mono beam-text" }, b.text ?? words(b.tokens)),
+          h("span", { class: "muted small" }, ` log p ${fmt(b.logprob, 3)} · score ${fmt(b.score, 3)}`),
+          b.finished ? h("span", { class: "small" }, " (finished)") : "",
+        ),
+      ),
+      ...(st.finished || []).map((b) =>
+        h(
+          "li",
+          { class: "muted" },
+          h("span", { class: "mono beam-text" }, b.text ?? words(b.tokens)),
+          " finished",
+        ),
+      ),
+    );
+  };
+  slider.addEventListener("input", show);
+  fig.body.append(h("div", { class: "slider" }, h("label", { for: "beam-step" }, "Step"), slider, out), list);
+  fig.setCaption(caption);
+  fig.setData(steps);
+  show();
+  return fig;
+}
+
+// The masked LM: click characters of the prompt to hide them, then Fill asks for each hidden position's
+// candidates (POST /api/fill-mask).
+const masked = new Set();
+function showMaskPicker() {
+  const chars = [...prompt.value];
+  for (const i of masked) if (i >= chars.length) masked.delete(i);
+  const bar = h("div", {
+    class: "mask-picker",
+    id: "mask-picker",
+    role: "toolbar",
+    "aria-label": "the prompt's characters: press one to hide it from the model (Fill predicts it)",
+  });
+  chars.forEach((c, i) => {
+    const b = h(
+      "button",
+      {
+        type: "button",
+        class: "tok mask-char",
+        "data-pos": i,
+        "aria-pressed": String(masked.has(i)),
+        "aria-label": `${i}: ${tokenLabel(c)}`,
+        onclick: () => {
+          if (masked.has(i)) masked.delete(i);
+          else masked.add(i);
+          b.setAttribute("aria-pressed", String(masked.has(i)));
+        },
+      },
+      tokenLabel(c),
+    );
+    bar.append(b);
+  });
+  roving(bar, "button");
+  text.replaceChildren(h("p", { class: "muted small" }, "Press characters to mask them, then Fill:"), bar);
+}
+
+function fill() {
+  const body = {
+    model: state.model,
+    text: prompt.value,
+    positions: [...masked].sort((a, b) => a - b),
+    top_k: 5,
+    backend: state.backend,
+  };
+  return once(`filling ${body.positions.length} masked positions with ${state.model}`, async (signal) => {
+    const res = await postJSON("/api/fill-mask", body, { signal });
+    outFig.setData({ request: body, response: res });
+    outFig.setCaption(
+      `${res.model} reads the whole text at once (both directions) with the chosen characters hidden ` +
+        `behind ${JSON.stringify(res.mask_token)}, and predicts each hidden one.`,
+    );
+    const fig = figure(extraBox, { title: "Candidates at each masked position", name: "fill-mask" });
+    fig.root.id = "fill-candidates";
+    for (const m of res.masked) {
+      const cell = h("div", { class: "masked-pos", "data-pos": m.position });
+      cell.append(
+        h(
+          "h4",
+          {},
+          `position ${m.position}: was ${m.original == null ? "a mask" : `${tokenLabel(m.original.token)} (p ${fmt(m.original.prob, 3)})`}`,
+        ),
+      );
+      bars(
+        cell,
+        m.candidates.map((c) => ({
+          token: c.token,
+          prob: c.prob,
+          title: `${JSON.stringify(c.token)}: ${c.prob}`,
+        })),
+        { label: `candidates for position ${m.position}`, digits: 3 },
+      );
+      fig.body.append(cell);
+    }
+    fig.setCaption(
+      `${res.model}: the top ${body.top_k} candidates for each hidden position, most likely first.`,
+    );
+    fig.setData(res.masked);
+    extraBox.prepend(
+      h(
+        "p",
+        { id: "filled-wrap" },
+        "Filled: ",
+        h("span", { class: "mono filled", id: "filled" }, res.filled),
+      ),
+    );
+    return res.masked.length;
+  });
+}
+
 // ---- model and backend ----------------------------------------------------------------------------
 function setBackend(b) {
   state.backend = b;
@@ -838,8 +1126,12 @@ function setBackend(b) {
 
 function setModel(name) {
   stop();
+  const before = model();
   state.model = name;
   const m = model();
+  if (m.example && (kindOf(before) !== kindOf(m) || before?.task !== m.task)) {
+    state.prompt = prompt.value = m.example; // a text this model's vocabulary reads
+  }
   const k = sliders.top_k;
   k.input.max = m.vocab_size;
   state.top_k = Math.min(state.top_k, m.vocab_size);
@@ -850,15 +1142,29 @@ function setModel(name) {
   showCard();
   text.replaceChildren();
   detail.replaceChildren();
-  refreshSampler();
-  refreshTrace();
+  adapt();
+  refreshPrompt();
+}
+
+// The page adapts to the model's architecture: the sampler and sliders for a causal LM, attention for a GPT.
+function adapt() {
+  const kind = kindOf(model());
+  $("sampler-box").hidden = kind !== "generate";
+  $("sampler-box").classList.toggle("hidden", kind !== "generate");
+  $("sliders").hidden = kind !== "generate";
+  attBox.hidden = !attentionShown();
+  extraBox.replaceChildren();
+  $("generate").textContent = { generate: "Generate", translate: "Translate", fill: "Fill" }[kind];
+  outFig.root.hidden = state.sbs && kind === "generate";
+  cmpFig.root.hidden = !(state.sbs && kind === "generate");
+  if (kind === "fill") showMaskPicker();
 }
 
 showCard();
 applyTeacherPresets();
 busy(false);
-if (!models.length) promptError(new Error("No GPT model is served."));
+if (!models.length) promptError(new Error("No model is served."));
 else {
-  refreshSampler();
-  refreshTrace();
+  adapt();
+  refreshPrompt();
 }

@@ -65,6 +65,16 @@ def test_every_served_model_is_offered_and_a_link_opens_the_lstm(page, base_url,
     assert page.eval_on_selector_all("#output .tok.gen", "els => els.length") == 12
     page.hover("#output .tok.gen[data-index='3']")
     assert "no attention" in page.text_content("#token-detail")
+    # after the stream, the forget gate of layer 0 over the text, as /api/trace gives it
+    page.wait_for_selector("#lstm-gates .tok")
+    text = "ROMEO:" + "".join(
+        page.eval_on_selector_all("#output .tok.gen", "es => es.map(e => e.textContent.replace(/↵/g, ''))")
+    )
+    res = api.post("/api/trace", json={"model": "shakespeare-lstm", "text": text, "layer": 0}).json()
+    gates = res["lstm"]["gates"]["forget_gate"]
+    assert page.eval_on_selector_all("#lstm-gates .tok", "els => els.length") == len(res["tokens"]) == len(text)
+    title = page.get_attribute("#lstm-gates .tok[data-index='2']", "title")
+    assert float(title.rsplit(" ", 1)[1]) == pytest.approx(sum(gates[2]) / len(gates[2]))
 
 
 @pytest.mark.console_errors_expected  # Chromium logs the 422 of /api/tokenize
@@ -111,3 +121,34 @@ def test_the_masked_lm_fills_the_clicked_positions(page, base_url, api):
     assert page.text_content("#filled") == res["filled"]
     shown = page.eval_on_selector_all("#fill-candidates .masked-pos", "els => els.map(e => +e.dataset.pos)")
     assert shown == [m["position"] for m in res["masked"]] == [3, 4]
+
+
+def test_three_samples_stream_side_by_side_with_consecutive_seeds(page, base_url, api):
+    open_at(page, base_url, "model=shakespeare-char&max_tokens=15&seed=5&samples=3&prompt=KING%3A")
+    page.click("#generate")
+    page.wait_for_selector("#output-box figure[data-done]")
+    seeds = page.eval_on_selector_all("#samples .sample", "els => els.map(e => +e.dataset.seed)")
+    assert seeds == [5, 6, 7]
+    shown = page.eval_on_selector_all(
+        "#samples .sample",
+        "els => els.map(e => [...e.querySelectorAll('.tok.gen')].map(c => c.textContent.replace(/↵/g, '')))",
+    )
+    for seed, tokens in zip(seeds, shown, strict=True):
+        body = {"model": "shakespeare-char", "prompt": "KING:", "max_new_tokens": 15, "seed": seed}
+        events = sse_events(api.post("/api/generate", json={**body, **PAGE_SAMPLER}))
+        assert tokens == [e["token"] for e in events if e["event"] == "token"]
+    assert len({tuple(t) for t in shown}) > 1  # different seeds, different texts
+
+
+def test_beam_search_draws_each_steps_beams(page, base_url, api):
+    open_at(page, base_url, "model=shakespeare-char&max_tokens=8&prompt=ROMEO%3A")
+    page.click("#beam")
+    page.wait_for_selector("#output-box figure[data-done]")
+    body = {"model": "shakespeare-char", "prompt": "ROMEO:", "num_beams": 4, "max_new_tokens": 8}
+    res = api.post("/api/beam", json=body).json()
+    assert page.text_content("#best-beam") == res["best"]["text"]
+    steps = res["steps"]
+    assert page.get_attribute("#beam-step", "max") == str(len(steps) - 1)
+    page.eval_on_selector("#beam-step", "el => { el.value = 0; el.dispatchEvent(new Event('input')); }")
+    first = page.eval_on_selector_all("#beam-list li[data-logprob] .beam-text", "els => els.map(e => e.textContent)")
+    assert first == [b["text"] for b in steps[0]["beams"]]

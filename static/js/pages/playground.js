@@ -39,6 +39,7 @@ const defaults = {
   rlayer: 0,
   rhead: "mean",
   sbs: false,
+  samples: 1,
 };
 const state = readState(defaults);
 if (!models.some((m) => m.name === state.model)) state.model = defaults.model;
@@ -86,6 +87,18 @@ const seed = h("input", {
   "aria-label": "seed",
   class: "seed",
 });
+// several samples side by side: seeds s, s + 1, … streamed at once (the server batches them in one forward)
+const samplesInput = h("input", {
+  type: "number",
+  id: "samples",
+  min: 1,
+  max: 8,
+  step: 1,
+  value: state.samples,
+  "data-key": "samples",
+  class: "short",
+  title: "how many samples to stream at once, with seeds s, s + 1, …",
+});
 const sbs = h("input", {
   type: "checkbox",
   id: "sbs",
@@ -103,6 +116,7 @@ $("pg-settings").append(
   ),
   h("span", { class: "field" }, h("label", { for: "seed" }, "Seed"), seed),
   h("span", { class: "field" }, sbs, h("label", { for: "sbs" }, "Side by side")),
+  h("span", { class: "field" }, h("label", { for: "samples" }, "Samples"), samplesInput),
   h(
     "button",
     {
@@ -121,6 +135,11 @@ select.addEventListener("change", () => setModel(select.value));
 seed.addEventListener("change", () => {
   state.seed = Math.max(0, Math.min(4294967295, Math.floor(Number(seed.value) || 0)));
   seed.value = state.seed;
+  save();
+});
+samplesInput.addEventListener("change", () => {
+  state.samples = Math.max(1, Math.min(8, Math.floor(Number(samplesInput.value) || 1)));
+  samplesInput.value = state.samples;
   save();
 });
 sbs.addEventListener("change", () => {
@@ -236,6 +255,7 @@ for (const [key, label, min, max, step, show] of SLIDERS) {
 }
 
 $("generate").addEventListener("click", () => generate());
+$("beam").addEventListener("click", () => beamSearch());
 $("stop").addEventListener("click", () => {
   if (run) announce.end(`Stopped after ${gen.events.length} tokens.`);
   stop();
@@ -523,7 +543,8 @@ function busy(on) {
   const had = document.activeElement;
   go.disabled = on || Boolean(blocked) || locked().has("generate");
   halt.disabled = !on;
-  if (had === go && go.disabled && !halt.disabled) halt.focus();
+  $("beam").disabled = on || Boolean(blocked);
+  if ((had === go || had === $("beam")) && had.disabled && !halt.disabled) halt.focus();
   else if (had === halt && halt.disabled && !go.disabled) go.focus();
 }
 function stop() {
@@ -560,6 +581,7 @@ async function generate() {
   if (kind === "translate") return translate();
   if (kind === "fill") return fill();
   if (state.sbs) return sideBySide();
+  if (state.samples > 1) return samples();
   stop();
   const controller = new AbortController();
   run = controller;
@@ -572,6 +594,7 @@ async function generate() {
   const ms = [];
   text.replaceChildren();
   detail.replaceChildren();
+  extraBox.replaceChildren();
   delete outFig.root.dataset.done;
   outFig.setData(gen);
   if (attentionShown()) await tracePromise?.catch(() => null);
@@ -613,6 +636,7 @@ async function generate() {
       announce.flush();
       announce.end(`Done: ${d.n_tokens} tokens (${d.reason.replace("_", " ")}).`, flushed ? 1000 : 0);
       outFig.root.dataset.done = d.n_tokens;
+      gen.done = d;
       text.append(
         h(
           "span",
@@ -635,6 +659,35 @@ async function generate() {
     if (run === controller) stop();
     if (attn) attn.live = false;
     scheduleAttention();
+  }
+  if (model().architecture === "lstm" && gen.done) lstmGates(); // a whole stream, not a stopped one
+}
+
+// After an LSTM's stream: its forget gate over the text it read (POST /api/trace, layer 0), one chip per
+// token tinted by the mean of its units — near 1 the cell keeps its memory, near 0 it forgets.
+async function lstmGates() {
+  const m = model();
+  const tokens = [...gen.prompt, ...gen.events.map((e) => e.token)].slice(-m.context);
+  const body = { model: m.name, text: tokens.join(""), backend: state.backend, layer: 0 };
+  try {
+    const res = await postJSON("/api/trace", body);
+    const forget = res.lstm.gates.forget_gate.map((r) => r.reduce((a, b) => a + b, 0) / r.length);
+    const fig = figure(extraBox, { title: "LSTM forget gate over the text", name: "lstm-gates" });
+    fig.root.id = "lstm-gates";
+    const strip = h("div", { class: "text-stream" });
+    fig.body.append(strip);
+    chips(strip, res.tokens, {
+      colors: forget.map((f) => viridis(f)),
+      titles: forget.map((f, t) => `token ${t} ${JSON.stringify(res.tokens[t])}: mean forget gate ${f}`),
+    });
+    fig.setCaption(
+      `${m.name}, layer 0, on the last ${res.tokens.length} tokens (prompt and generated): each token tinted ` +
+        `by its forget gate f = σ(·) averaged over the ${res.lstm.n_hidden} units; near 1 the cell state ` +
+        "keeps what it held, near 0 it lets it go.",
+    );
+    fig.setData({ tokens: res.tokens, mean_forget_gate: forget });
+  } catch (e) {
+    promptError(e);
   }
 }
 
@@ -1115,6 +1168,96 @@ function fill() {
   });
 }
 
+// ---- several samples: n streams with seeds s, s + 1, … at once, one column each ------------------------
+async function samples() {
+  stop();
+  const controller = new AbortController();
+  run = controller;
+  busy(true);
+  state.prompt = prompt.value;
+  save();
+  text.replaceChildren();
+  detail.replaceChildren();
+  extraBox.replaceChildren();
+  delete outFig.root.dataset.done;
+  const n = state.samples;
+  const fig = figure(extraBox, { title: `${n} samples side by side`, name: "samples" });
+  fig.root.id = "samples";
+  const cols = h("div", { class: "samples-grid" });
+  fig.body.append(cols);
+  fig.setCaption(
+    `${state.model}: the same prompt and settings with seeds ${state.seed} … ${state.seed + n - 1}, ` +
+      "streamed at once (the server runs them in one batched forward per step). Each token is tinted " +
+      "by the probability it was sampled with.",
+  );
+  text.append(h("p", { class: "muted small" }, `${n} samples: see below.`));
+  announce.start(`Generating ${n} samples with ${state.model}.`);
+  const texts = [];
+  const one = async (k) => {
+    const body = { ...request(state.backend, false), seed: state.seed + k };
+    const out = h("div", { class: "text-stream sample", "data-seed": body.seed });
+    const stats = h("p", { class: "mono small" });
+    cols.append(h("section", { class: "sample-col" }, h("h4", {}, `seed ${body.seed}`), out, stats));
+    let windowStart = 0;
+    const ms = [];
+    texts[k] = [];
+    await streamEvents("/api/generate", body, {
+      signal: controller.signal,
+      onEvent: (name, d) => {
+        if (name === "start") out.append(...d.prompt_tokens.map((t) => chip(t, "prompt")));
+        else if (name === "token") {
+          ms.push(d.ms);
+          texts[k].push(d.token);
+          addToken(out, d, d.index, false, windowStart);
+          windowStart = d.window_start;
+          stats.textContent = speed(ms);
+        } else if (name === "done") {
+          stats.textContent = speed(ms, d);
+          out.dataset.done = d.n_tokens;
+        } else if (name === "error") stats.textContent = d.message;
+      },
+    });
+  };
+  try {
+    await Promise.all(range(n).map(one));
+    fig.setData({ seeds: range(n).map((k) => state.seed + k), tokens: texts });
+    outFig.root.dataset.done = texts.reduce((a, t) => a + t.length, 0);
+    announce.end(`Done: ${n} samples.`);
+  } catch (e) {
+    promptError(e);
+  } finally {
+    if (run === controller) stop();
+  }
+}
+
+// ---- beam search for a causal LM: every step's beams (POST /api/beam) ----------------------------------
+function beamSearch() {
+  if (blocked || !causal()) return;
+  const body = {
+    model: state.model,
+    prompt: prompt.value,
+    backend: state.backend,
+    num_beams: 4,
+    max_new_tokens: Math.min(state.max_tokens, 40),
+  };
+  return once(`beam search with ${state.model}`, async (signal) => {
+    const res = await postJSON("/api/beam", body, { signal });
+    outFig.setData({ request: body, response: res });
+    outFig.setCaption(
+      `${res.model}: beam search keeps the ${body.num_beams} most likely continuations at each step ` +
+        `(up to ${body.max_new_tokens} tokens); no sampling, so no seed.`,
+    );
+    text.append(
+      h("p", {}, "Best beam: ", h("span", { class: "mono beam-best", id: "best-beam" }, res.best.text)),
+    );
+    beamSteps(
+      res.steps,
+      `${res.model}: the live beams after each step, best first, with their log-probabilities.`,
+    );
+    return res.steps.length;
+  });
+}
+
 // ---- model and backend ----------------------------------------------------------------------------
 function setBackend(b) {
   state.backend = b;
@@ -1155,6 +1298,7 @@ function adapt() {
   attBox.hidden = !attentionShown();
   extraBox.replaceChildren();
   $("generate").textContent = { generate: "Generate", translate: "Translate", fill: "Fill" }[kind];
+  $("beam").hidden = kind !== "generate";
   outFig.root.hidden = state.sbs && kind === "generate";
   cmpFig.root.hidden = !(state.sbs && kind === "generate");
   if (kind === "fill") showMaskPicker();

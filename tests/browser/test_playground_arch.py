@@ -17,6 +17,7 @@ def tops(page, selector):
     return page.eval_on_selector_all(selector, "els => els.map(e => e.getBoundingClientRect().top)")
 
 
+TEXTS = "es => es.map(e => e.textContent.replace(/↵/g, ''))"  # a chip's token: the ↵ mark dropped
 PAGE_SAMPLER = {"temperature": 0.8, "top_k": 40, "top_p": 0.95, "repetition_penalty": 1}  # the page's
 
 
@@ -24,7 +25,8 @@ def a_seed_with_a_newline(api, model, prompt, n):
     """A seed whose generation of ``n`` tokens writes a newline before its last token, per the API."""
     for seed in range(40):
         body = {"model": model, "prompt": prompt, "max_new_tokens": n, "seed": seed, **PAGE_SAMPLER}
-        tokens = [e["token"] for e in sse_events(api.post("/api/generate", json=body)) if e["event"] == "token"]
+        events = sse_events(api.post("/api/generate", json=body))
+        tokens = [e["token"] for e in events if e["event"] == "token"]
         if "\n" in tokens[:-1]:
             return seed, tokens
     pytest.skip("no seed of 40 writes a newline")
@@ -41,7 +43,7 @@ def test_line_breaks_break_lines_and_tokens_keep_their_details(page, base_url, a
     assert prompt_tops[7] > prompt_tops[0] + 5
     # the generated newline breaks the line too
     k = tokens.index("\n")
-    shown = page.eval_on_selector_all("#output .tok.gen", "es => es.map(e => e.textContent.replace(/↵/g, ''))")
+    shown = page.eval_on_selector_all("#output .tok.gen", TEXTS)
     assert shown == tokens
     gen_tops = tops(page, "#output .tok.gen")
     assert gen_tops[k + 1] > gen_tops[k] + 5
@@ -72,7 +74,8 @@ def test_every_served_model_is_offered_and_a_link_opens_the_lstm(page, base_url,
     )
     res = api.post("/api/trace", json={"model": "shakespeare-lstm", "text": text, "layer": 0}).json()
     gates = res["lstm"]["gates"]["forget_gate"]
-    assert page.eval_on_selector_all("#lstm-gates .tok", "els => els.length") == len(res["tokens"]) == len(text)
+    chips = page.eval_on_selector_all("#lstm-gates .tok", "els => els.length")
+    assert chips == len(res["tokens"]) == len(text)
     title = page.get_attribute("#lstm-gates .tok[data-index='2']", "title")
     assert float(title.rsplit(" ", 1)[1]) == pytest.approx(sum(gates[2]) / len(gates[2]))
 
@@ -99,7 +102,8 @@ def test_the_encoder_decoder_translates_with_beams_and_cross_attention(page, bas
     assert page.input_value("#prompt") == "4012"
     page.click("#generate")
     page.wait_for_selector("#output-box figure[data-done]")
-    res = api.post("/api/translate", json={"model": "numbers-to-words", "source": "4012", "num_beams": 4}).json()
+    body = {"model": "numbers-to-words", "source": "4012", "num_beams": 4}
+    res = api.post("/api/translate", json=body).json()
     assert page.text_content("#translation") == res["greedy"]["text"]
     assert page.text_content("#best-beam") == res["best"]["text"]
     last = res["steps"][-1]["beams"]
@@ -150,5 +154,6 @@ def test_beam_search_draws_each_steps_beams(page, base_url, api):
     steps = res["steps"]
     assert page.get_attribute("#beam-step", "max") == str(len(steps) - 1)
     page.eval_on_selector("#beam-step", "el => { el.value = 0; el.dispatchEvent(new Event('input')); }")
-    first = page.eval_on_selector_all("#beam-list li[data-logprob] .beam-text", "els => els.map(e => e.textContent)")
+    beams = "#beam-list li[data-logprob] .beam-text"
+    first = page.eval_on_selector_all(beams, "es => es.map(e => e.textContent)")
     assert first == [b["text"] for b in steps[0]["beams"]]

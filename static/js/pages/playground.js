@@ -681,7 +681,8 @@ async function lstmGates() {
       titles: forget.map((f, t) => `token ${t} ${JSON.stringify(res.tokens[t])}: mean forget gate ${f}`),
     });
     fig.setCaption(
-      `${m.name}, layer 0, on the last ${res.tokens.length} tokens (prompt and generated): each token tinted ` +
+      `${m.name}, layer 0, on the last ${res.tokens.length} tokens (prompt and generated): ` +
+        "each token tinted " +
         `by its forget gate f = σ(·) averaged over the ${res.lstm.n_hidden} units; near 1 the cell state ` +
         "keeps what it held, near 0 it lets it go.",
     );
@@ -1115,6 +1116,8 @@ function showMaskPicker() {
   text.replaceChildren(h("p", { class: "muted small" }, "Press characters to mask them, then Fill:"), bar);
 }
 
+const wasText = (o) => (o == null ? "a mask" : `${tokenLabel(o.token)} (p ${fmt(o.prob, 3)})`);
+
 function fill() {
   const body = {
     model: state.model,
@@ -1134,13 +1137,7 @@ function fill() {
     fig.root.id = "fill-candidates";
     for (const m of res.masked) {
       const cell = h("div", { class: "masked-pos", "data-pos": m.position });
-      cell.append(
-        h(
-          "h4",
-          {},
-          `position ${m.position}: was ${m.original == null ? "a mask" : `${tokenLabel(m.original.token)} (p ${fmt(m.original.prob, 3)})`}`,
-        ),
-      );
+      cell.append(h("h4", {}, `position ${m.position}: was ${wasText(m.original)}`));
       bars(
         cell,
         m.candidates.map((c) => ({

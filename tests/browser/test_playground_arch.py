@@ -157,3 +157,31 @@ def test_beam_search_draws_each_steps_beams(page, base_url, api):
     beams = "#beam-list li[data-logprob] .beam-text"
     first = page.eval_on_selector_all(beams, "es => es.map(e => e.textContent)")
     assert first == [b["text"] for b in steps[0]["beams"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "button", "width"),
+    [
+        ("model=numbers-to-words", "#generate", 1280),
+        ("model=shakespeare-mlm&prompt=To%20be", "#generate", 390),
+        ("model=shakespeare-lstm&max_tokens=10&samples=2", "#generate", 390),
+        ("model=shakespeare-char&max_tokens=6", "#beam", 1280),
+    ],
+)
+def test_the_other_views_have_no_serious_axe_violations(browser, base_url, query, button, width):
+    from test_accessibility import BLOCKING, audit
+
+    context = browser.new_context(viewport={"width": width, "height": 844}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        open_at(page, base_url, query)
+        if "mlm" in query:
+            page.click("#mask-picker [data-pos='1']")
+        page.click(button)
+        page.wait_for_selector("#output-box figure[data-done]")
+        page.wait_for_load_state("networkidle")
+        bad = [f"{v['id']}: {v['help']}" for v in audit(page) if v["impact"] in BLOCKING]
+        assert not bad, bad
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        context.close()

@@ -16,7 +16,10 @@ import { readableTextColour, viridis } from "../vis/scales.js";
 import { tabulate } from "../vis/table.js";
 import { render as chips, tokenLabel } from "../vis/tokens.js";
 
-const models = pageData().models.filter((m) => m.architecture === "gpt");
+// Every served model: a causal LM (GPT, LSTM) generates, an encoder-decoder translates, a masked LM fills.
+const models = pageData().models;
+const kindOf = (m) =>
+  m?.architecture === "encoder-decoder" ? "translate" : m?.architecture === "encoder" ? "fill" : "generate";
 const preferred = models.some((m) => m.name === "shakespeare-char")
   ? "shakespeare-char"
   : models[0]?.name || "";
@@ -36,13 +39,21 @@ const defaults = {
   rlayer: 0,
   rhead: "mean",
   sbs: false,
+  samples: 1,
 };
 const state = readState(defaults);
 if (!models.some((m) => m.name === state.model)) state.model = defaults.model;
 const model = () => models.find((m) => m.name === state.model);
+// a link to a model that does not read the default prompt (digits for numbers) opens on its example
+if (state.prompt === defaults.prompt && model()?.task !== "lm" && model()?.example) {
+  state.prompt = model().example;
+}
 const $ = (id) => document.getElementById(id);
 const save = () => writeState(state, defaults);
-const attentionShown = !hiddenPanels().has("attention");
+const attentionPanel = !hiddenPanels().has("attention");
+// attention rows exist only for a GPT; an LSTM streams without them
+const attentionShown = () => attentionPanel && model()?.architecture === "gpt";
+const causal = () => kindOf(model()) === "generate";
 const ready = () => (document.body.dataset.ready ||= "1");
 
 // ---- settings bar: model + card, backend, seed, side by side, share ---------------------------------
@@ -76,6 +87,18 @@ const seed = h("input", {
   "aria-label": "seed",
   class: "seed",
 });
+// several samples side by side: seeds s, s + 1, … streamed at once (the server batches them in one forward)
+const samplesInput = h("input", {
+  type: "number",
+  id: "samples",
+  min: 1,
+  max: 8,
+  step: 1,
+  value: state.samples,
+  "data-key": "samples",
+  class: "short",
+  title: "how many samples to stream at once, with seeds s, s + 1, …",
+});
 const sbs = h("input", {
   type: "checkbox",
   id: "sbs",
@@ -93,6 +116,7 @@ $("pg-settings").append(
   ),
   h("span", { class: "field" }, h("label", { for: "seed" }, "Seed"), seed),
   h("span", { class: "field" }, sbs, h("label", { for: "sbs" }, "Side by side")),
+  h("span", { class: "field" }, h("label", { for: "samples" }, "Samples"), samplesInput),
   h(
     "button",
     {
@@ -113,6 +137,11 @@ seed.addEventListener("change", () => {
   seed.value = state.seed;
   save();
 });
+samplesInput.addEventListener("change", () => {
+  state.samples = Math.max(1, Math.min(8, Math.floor(Number(samplesInput.value) || 1)));
+  samplesInput.value = state.samples;
+  save();
+});
 sbs.addEventListener("change", () => {
   state.sbs = sbs.checked;
   save();
@@ -123,8 +152,12 @@ sbs.addEventListener("change", () => {
 function showCard() {
   const m = model();
   const loss = m.card?.validation?.loss ?? m.card?.val_loss;
+  const shape =
+    m.architecture === "lstm"
+      ? `LSTM, ${m.n_layer} layers × ${m.n_hidden} hidden units`
+      : `${m.architecture}, ${m.n_layer} layers × ${m.n_head} heads × ${m.n_embd}`;
   card.textContent =
-    `${m.parameters.toLocaleString()} params · ${m.n_layer} layers × ${m.n_head} heads × ${m.n_embd} · ` +
+    `${m.parameters.toLocaleString()} params · ${shape} · ` +
     `${m.tokenizer} tokenizer, ${m.vocab_size} tokens · context ${m.context}` +
     (loss !== undefined ? ` · validation loss ${fmt(loss, 3)} nats/token` : "");
 }
@@ -146,10 +179,50 @@ prompt.addEventListener(
   debounce(() => {
     state.prompt = prompt.value;
     save();
-    refreshSampler();
-    refreshTrace();
+    refreshPrompt();
   }, 300),
 );
+
+// Before Generate: the model's tokenizer reads the prompt (POST /api/tokenize); characters its vocabulary
+// does not have are named beside the text box and Generate is disabled with that reason.
+const fetchTokens = latestOnly((body, signal) => postJSON("/api/tokenize", body, { signal }));
+let blocked = "";
+function setBlocked(reason) {
+  blocked = reason;
+  const go = $("generate");
+  go.title = reason ? `Generate is off: ${reason}` : "";
+  if (reason) go.setAttribute("aria-describedby", "prompt-error");
+  else go.removeAttribute("aria-describedby");
+  promptError(reason ? new Error(reason) : null);
+  busy(Boolean(run));
+}
+async function checkPrompt() {
+  if (!causal()) {
+    setBlocked("");
+    return true;
+  }
+  try {
+    const res = await fetchTokens({ model: state.model, text: prompt.value });
+    if (!res) return false; // a newer check replaced this one
+    setBlocked("");
+    return true;
+  } catch (e) {
+    setBlocked(
+      `${state.model} cannot read this prompt: ${e.message.replace(/^text: /, "")}. ` +
+        "Remove or replace them to generate.",
+    );
+    return false;
+  }
+}
+async function refreshPrompt() {
+  if (kindOf(model()) === "fill") showMaskPicker();
+  if (!causal()) ready(); // nothing to draw before Translate / Fill
+  if (!(await checkPrompt())) return;
+  if (causal()) {
+    refreshSampler();
+    refreshTrace();
+  }
+}
 
 const SLIDERS = [
   ["temperature", "temperature", 0, 2, 0.05, (v) => (v === 0 ? "0 greedy" : fmt(v, 2))],
@@ -182,6 +255,7 @@ for (const [key, label, min, max, step, show] of SLIDERS) {
 }
 
 $("generate").addEventListener("click", () => generate());
+$("beam").addEventListener("click", () => beamSearch());
 $("stop").addEventListener("click", () => {
   if (run) announce.end(`Stopped after ${gen.events.length} tokens.`);
   stop();
@@ -294,19 +368,25 @@ function picker(key, label, options, onChange) {
   return h("span", { class: "field" }, h("label", { for: sel.id }, label), sel);
 }
 const pickers = [];
-const layerOptions = () => range(model().n_layer).map((l) => [l, `layer ${l}`]);
+const layerOptions = () => range(model().n_layer || 1).map((l) => [l, `layer ${l}`]);
 rowSelects.append(
   picker("rlayer", "Layer", layerOptions, () => showDetail(selected)),
   picker(
     "rhead",
     "Head",
-    () => [["mean", "mean over heads"], ...range(model().n_head).map((k) => [k, `head ${k}`])],
+    () => [["mean", "mean over heads"], ...range(model().n_head || 0).map((k) => [k, `head ${k}`])],
     () => showDetail(selected),
   ),
 );
 
+// A token of the text: a newline is a faint ↵ and then a real line break (the chip is white-space: pre-wrap
+// and inline in the text), so generated text reads as text.
 function chip(token, cls) {
-  return h("span", { class: `tok ${cls}` }, token.replace(/\n/g, "↵\n"));
+  const parts = token.split("\n");
+  const kids = parts.flatMap((p, i) =>
+    i ? [h("span", { class: "nl", "aria-hidden": "true" }, "↵"), "\n", p] : [p],
+  );
+  return h("span", { class: `tok ${cls}` }, ...kids.filter((k) => k !== ""));
 }
 
 function addToken(target, e, i, interactive, startBefore = 0) {
@@ -427,7 +507,13 @@ function showDetail(i) {
     });
   } else
     row.append(
-      h("p", { class: "muted small" }, "Attention rows are not sent while the attention panel is hidden."),
+      h(
+        "p",
+        { class: "muted small" },
+        model().architecture === "gpt"
+          ? "Attention rows are not sent while the attention panel is hidden."
+          : `${model().architecture.toUpperCase()}: no attention; its hidden state carries the past.`,
+      ),
     );
   detail.replaceChildren(
     h(
@@ -455,9 +541,10 @@ let run = null;
 function busy(on) {
   const [go, halt] = [$("generate"), $("stop")];
   const had = document.activeElement;
-  go.disabled = on || locked().has("generate");
+  go.disabled = on || Boolean(blocked) || locked().has("generate");
   halt.disabled = !on;
-  if (had === go && go.disabled && !halt.disabled) halt.focus();
+  $("beam").disabled = on || Boolean(blocked);
+  if ((had === go || had === $("beam")) && had.disabled && !halt.disabled) halt.focus();
   else if (had === halt && halt.disabled && !go.disabled) go.focus();
 }
 function stop() {
@@ -489,22 +576,28 @@ function speed(ms, done) {
 }
 
 async function generate() {
+  if (blocked) return;
+  const kind = kindOf(model());
+  if (kind === "translate") return translate();
+  if (kind === "fill") return fill();
   if (state.sbs) return sideBySide();
+  if (state.samples > 1) return samples();
   stop();
   const controller = new AbortController();
   run = controller;
   busy(true);
   state.prompt = prompt.value;
   save();
-  const body = request(state.backend, attentionShown);
+  const body = request(state.backend, attentionShown());
   gen = { prompt: [], events: [] };
   selected = null;
   const ms = [];
   text.replaceChildren();
   detail.replaceChildren();
+  extraBox.replaceChildren();
   delete outFig.root.dataset.done;
   outFig.setData(gen);
-  if (attentionShown) await tracePromise?.catch(() => null);
+  if (attentionShown()) await tracePromise?.catch(() => null);
   outFig.setCaption(
     `${state.model} on ${body.backend === "torch" ? "PyTorch" : "NumPy"}, seed ${body.seed}, ` +
       `temperature ${body.temperature}, top-k ${body.top_k || "off"}, top-p ${body.top_p}, repetition ` +
@@ -543,6 +636,7 @@ async function generate() {
       announce.flush();
       announce.end(`Done: ${d.n_tokens} tokens (${d.reason.replace("_", " ")}).`, flushed ? 1000 : 0);
       outFig.root.dataset.done = d.n_tokens;
+      gen.done = d;
       text.append(
         h(
           "span",
@@ -565,6 +659,36 @@ async function generate() {
     if (run === controller) stop();
     if (attn) attn.live = false;
     scheduleAttention();
+  }
+  if (model().architecture === "lstm" && gen.done) lstmGates(); // a whole stream, not a stopped one
+}
+
+// After an LSTM's stream: its forget gate over the text it read (POST /api/trace, layer 0), one chip per
+// token tinted by the mean of its units — near 1 the cell keeps its memory, near 0 it forgets.
+async function lstmGates() {
+  const m = model();
+  const tokens = [...gen.prompt, ...gen.events.map((e) => e.token)].slice(-m.context);
+  const body = { model: m.name, text: tokens.join(""), backend: state.backend, layer: 0 };
+  try {
+    const res = await postJSON("/api/trace", body);
+    const forget = res.lstm.gates.forget_gate.map((r) => r.reduce((a, b) => a + b, 0) / r.length);
+    const fig = figure(extraBox, { title: "LSTM forget gate over the text", name: "lstm-gates" });
+    fig.root.id = "lstm-gates";
+    const strip = h("div", { class: "text-stream" });
+    fig.body.append(strip);
+    chips(strip, res.tokens, {
+      colors: forget.map((f) => viridis(f)),
+      titles: forget.map((f, t) => `token ${t} ${JSON.stringify(res.tokens[t])}: mean forget gate ${f}`),
+    });
+    fig.setCaption(
+      `${m.name}, layer 0, on the last ${res.tokens.length} tokens (prompt and generated): ` +
+        "each token tinted " +
+        `by its forget gate f = σ(·) averaged over the ${res.lstm.n_hidden} units; near 1 the cell state ` +
+        "keeps what it held, near 0 it lets it go.",
+    );
+    fig.setData({ tokens: res.tokens, mean_forget_gate: forget });
+  } catch (e) {
+    promptError(e);
   }
 }
 
@@ -689,7 +813,7 @@ const attControls = h(
   picker(
     "head",
     "Heads",
-    () => [["all", "all heads"], ...range(model().n_head).map((k) => [k, `head ${k}`])],
+    () => [["all", "all heads"], ...range(model().n_head || 0).map((k) => [k, `head ${k}`])],
     () => drawAttention(),
   ),
 );
@@ -702,7 +826,8 @@ const zoomFig = figure(attBox, { title: "Layer, head", name: "attention-cell" })
 closable(zoomFig, () => setZoom("")).id = "zoom-close";
 
 function refreshTrace() {
-  if (!attentionShown) return;
+  attBox.hidden = !attentionShown();
+  if (!attentionShown()) return;
   const body = { model: state.model, text: state.prompt, backend: state.backend };
   tracePromise = fetchTrace(body).then((t) => {
     if (!t) return;
@@ -827,6 +952,309 @@ function draw() {
   }
 }
 
+// ---- other architectures: an encoder-decoder translates, a masked LM fills -----------------------------
+const extraBox = h("div", { class: "stack", id: "arch-box" });
+$("output-box").after(extraBox);
+
+// One run of a non-streaming call: Generate turns into Stop meanwhile, the output figure is marked done.
+async function once(what, call) {
+  stop();
+  const controller = new AbortController();
+  run = controller;
+  busy(true);
+  state.prompt = prompt.value;
+  save();
+  text.replaceChildren();
+  detail.replaceChildren();
+  extraBox.replaceChildren();
+  delete outFig.root.dataset.done;
+  announce.start(what);
+  try {
+    const n = await call(controller.signal);
+    promptError(null);
+    outFig.root.dataset.done = n;
+    announce.end(`Done: ${what}`);
+  } catch (e) {
+    promptError(e);
+    announce.end(`Error: ${e.message}`);
+  } finally {
+    if (run === controller) stop();
+    if (kindOf(model()) === "fill") showMaskPicker();
+  }
+}
+
+const words = (tokens) => tokens.map((t) => tokenLabel(t)).join(" ");
+
+function translate() {
+  const body = { model: state.model, source: state.prompt.trim(), num_beams: 4, backend: state.backend };
+  return once(`translating ${body.source} with ${state.model}`, async (signal) => {
+    const res = await postJSON("/api/translate", body, { signal });
+    outFig.setData({ request: body, response: res });
+    outFig.setCaption(
+      `${res.model}: the encoder reads the source ${JSON.stringify(body.source)}; the decoder writes one ` +
+        "word at a time. Greedy takes the most likely word each step; beam search keeps the " +
+        `${body.num_beams} best partial translations.`,
+    );
+    text.append(
+      h("p", {}, "Greedy: ", h("strong", { id: "translation" }, res.greedy.text)),
+      h("p", {}, "Best beam: ", h("strong", { id: "best-beam" }, res.best.text)),
+      res.reference ? h("p", { class: "muted" }, `The right words: ${res.reference}`) : "",
+    );
+    beamSteps(
+      res.steps.map((st) => ({ step: st.step, beams: st.beams, finished: st.finished })),
+      `${res.model}: the live beams after each decoder step (best first), with their log-probabilities.`,
+    );
+    // cross-attention of the greedy output: the last decoder layer, mean over heads
+    const layers = res.cross_attention;
+    const heads = layers[layers.length - 1];
+    const T = heads[0].length;
+    const matrix = range(T).map((t) =>
+      heads[0][t].map((_, j) => heads.reduce((a, hd) => a + hd[t][j], 0) / heads.length),
+    );
+    const targets = res.greedy.tokens.slice(0, T);
+    while (targets.length < T) targets.push(`#${targets.length}`);
+    const fig = figure(extraBox, { title: "Cross-attention", name: "cross-attention" });
+    fig.root.id = "cross-attention";
+    heatmap(
+      fig.body,
+      { matrix, rows: targets, cols: res.source_tokens },
+      {
+        readout: fig.readout,
+        values: true,
+        label: "cross-attention: target words by source tokens",
+        describe: (i, j, v) =>
+          `${JSON.stringify(targets[i])} read source ${JSON.stringify(res.source_tokens[j])}: ${fmt(v, 4)}`,
+      },
+    );
+    fig.setCaption(
+      `${res.model}, last decoder layer (${layers.length - 1}), mean over ${heads.length} heads: row = ` +
+        "the query that wrote that word of the greedy output, column = a source token; each row sums to 1.",
+    );
+    fig.setData({ targets, sources: res.source_tokens, matrix });
+    return res.greedy.tokens.length;
+  });
+}
+
+// Beams step by step: a slider picks the step, a list shows its beams.
+function beamSteps(steps, caption) {
+  const fig = figure(extraBox, { title: "Beam search, step by step", name: "beams" });
+  fig.root.id = "beam-steps";
+  const slider = h("input", {
+    type: "range",
+    id: "beam-step",
+    min: 0,
+    max: steps.length - 1,
+    step: 1,
+    value: steps.length - 1,
+    "aria-label": "beam search step",
+  });
+  const out = h("output", { for: "beam-step" });
+  const list = h("ol", { class: "beams", id: "beam-list" });
+  const show = () => {
+    const st = steps[Number(slider.value)];
+    out.textContent = `step ${st.step}`;
+    list.replaceChildren(
+      ...st.beams.map((b) =>
+        h(
+          "li",
+          { "data-logprob": b.logprob },
+          h("span", { class: "mono beam-text" }, b.text ?? words(b.tokens)),
+          h("span", { class: "muted small" }, ` log p ${fmt(b.logprob, 3)} · score ${fmt(b.score, 3)}`),
+          b.finished ? h("span", { class: "small" }, " (finished)") : "",
+        ),
+      ),
+      ...(st.finished || []).map((b) =>
+        h(
+          "li",
+          { class: "muted" },
+          h("span", { class: "mono beam-text" }, b.text ?? words(b.tokens)),
+          " finished",
+        ),
+      ),
+    );
+  };
+  slider.addEventListener("input", show);
+  fig.body.append(h("div", { class: "slider" }, h("label", { for: "beam-step" }, "Step"), slider, out), list);
+  fig.setCaption(caption);
+  fig.setData(steps);
+  show();
+  return fig;
+}
+
+// The masked LM: click characters of the prompt to hide them, then Fill asks for each hidden position's
+// candidates (POST /api/fill-mask).
+const masked = new Set();
+function showMaskPicker() {
+  const chars = [...prompt.value];
+  for (const i of masked) if (i >= chars.length) masked.delete(i);
+  const bar = h("div", {
+    class: "mask-picker",
+    id: "mask-picker",
+    role: "toolbar",
+    "aria-label": "the prompt's characters: press one to hide it from the model (Fill predicts it)",
+  });
+  chars.forEach((c, i) => {
+    const b = h(
+      "button",
+      {
+        type: "button",
+        class: "tok mask-char",
+        "data-pos": i,
+        "aria-pressed": String(masked.has(i)),
+        "aria-label": `${i}: ${tokenLabel(c)}`,
+        onclick: () => {
+          if (masked.has(i)) masked.delete(i);
+          else masked.add(i);
+          b.setAttribute("aria-pressed", String(masked.has(i)));
+        },
+      },
+      tokenLabel(c),
+    );
+    bar.append(b);
+  });
+  roving(bar, "button");
+  text.replaceChildren(h("p", { class: "muted small" }, "Press characters to mask them, then Fill:"), bar);
+}
+
+const wasText = (o) => (o == null ? "a mask" : `${tokenLabel(o.token)} (p ${fmt(o.prob, 3)})`);
+
+function fill() {
+  const body = {
+    model: state.model,
+    text: prompt.value,
+    positions: [...masked].sort((a, b) => a - b),
+    top_k: 5,
+    backend: state.backend,
+  };
+  return once(`filling ${body.positions.length} masked positions with ${state.model}`, async (signal) => {
+    const res = await postJSON("/api/fill-mask", body, { signal });
+    outFig.setData({ request: body, response: res });
+    outFig.setCaption(
+      `${res.model} reads the whole text at once (both directions) with the chosen characters hidden ` +
+        `behind ${JSON.stringify(res.mask_token)}, and predicts each hidden one.`,
+    );
+    const fig = figure(extraBox, { title: "Candidates at each masked position", name: "fill-mask" });
+    fig.root.id = "fill-candidates";
+    for (const m of res.masked) {
+      const cell = h("div", { class: "masked-pos", "data-pos": m.position });
+      cell.append(h("h4", {}, `position ${m.position}: was ${wasText(m.original)}`));
+      bars(
+        cell,
+        m.candidates.map((c) => ({
+          token: c.token,
+          prob: c.prob,
+          title: `${JSON.stringify(c.token)}: ${c.prob}`,
+        })),
+        { label: `candidates for position ${m.position}`, digits: 3 },
+      );
+      fig.body.append(cell);
+    }
+    fig.setCaption(
+      `${res.model}: the top ${body.top_k} candidates for each hidden position, most likely first.`,
+    );
+    fig.setData(res.masked);
+    extraBox.prepend(
+      h(
+        "p",
+        { id: "filled-wrap" },
+        "Filled: ",
+        h("span", { class: "mono filled", id: "filled" }, res.filled),
+      ),
+    );
+    return res.masked.length;
+  });
+}
+
+// ---- several samples: n streams with seeds s, s + 1, … at once, one column each ------------------------
+async function samples() {
+  stop();
+  const controller = new AbortController();
+  run = controller;
+  busy(true);
+  state.prompt = prompt.value;
+  save();
+  text.replaceChildren();
+  detail.replaceChildren();
+  extraBox.replaceChildren();
+  delete outFig.root.dataset.done;
+  const n = state.samples;
+  const fig = figure(extraBox, { title: `${n} samples side by side`, name: "samples" });
+  fig.root.id = "samples";
+  const cols = h("div", { class: "samples-grid" });
+  fig.body.append(cols);
+  fig.setCaption(
+    `${state.model}: the same prompt and settings with seeds ${state.seed} … ${state.seed + n - 1}, ` +
+      "streamed at once (the server runs them in one batched forward per step). Each token is tinted " +
+      "by the probability it was sampled with.",
+  );
+  text.append(h("p", { class: "muted small" }, `${n} samples: see below.`));
+  announce.start(`Generating ${n} samples with ${state.model}.`);
+  const texts = [];
+  const one = async (k) => {
+    const body = { ...request(state.backend, false), seed: state.seed + k };
+    const out = h("div", { class: "text-stream sample", "data-seed": body.seed });
+    const stats = h("p", { class: "mono small" });
+    cols.append(h("section", { class: "sample-col" }, h("h4", {}, `seed ${body.seed}`), out, stats));
+    let windowStart = 0;
+    const ms = [];
+    texts[k] = [];
+    await streamEvents("/api/generate", body, {
+      signal: controller.signal,
+      onEvent: (name, d) => {
+        if (name === "start") out.append(...d.prompt_tokens.map((t) => chip(t, "prompt")));
+        else if (name === "token") {
+          ms.push(d.ms);
+          texts[k].push(d.token);
+          addToken(out, d, d.index, false, windowStart);
+          windowStart = d.window_start;
+          stats.textContent = speed(ms);
+        } else if (name === "done") {
+          stats.textContent = speed(ms, d);
+          out.dataset.done = d.n_tokens;
+        } else if (name === "error") stats.textContent = d.message;
+      },
+    });
+  };
+  try {
+    await Promise.all(range(n).map(one));
+    fig.setData({ seeds: range(n).map((k) => state.seed + k), tokens: texts });
+    outFig.root.dataset.done = texts.reduce((a, t) => a + t.length, 0);
+    announce.end(`Done: ${n} samples.`);
+  } catch (e) {
+    promptError(e);
+  } finally {
+    if (run === controller) stop();
+  }
+}
+
+// ---- beam search for a causal LM: every step's beams (POST /api/beam) ----------------------------------
+function beamSearch() {
+  if (blocked || !causal()) return;
+  const body = {
+    model: state.model,
+    prompt: prompt.value,
+    backend: state.backend,
+    num_beams: 4,
+    max_new_tokens: Math.min(state.max_tokens, 40),
+  };
+  return once(`beam search with ${state.model}`, async (signal) => {
+    const res = await postJSON("/api/beam", body, { signal });
+    outFig.setData({ request: body, response: res });
+    outFig.setCaption(
+      `${res.model}: beam search keeps the ${body.num_beams} most likely continuations at each step ` +
+        `(up to ${body.max_new_tokens} tokens); no sampling, so no seed.`,
+    );
+    text.append(
+      h("p", {}, "Best beam: ", h("span", { class: "mono beam-best", id: "best-beam" }, res.best.text)),
+    );
+    beamSteps(
+      res.steps,
+      `${res.model}: the live beams after each step, best first, with their log-probabilities.`,
+    );
+    return res.steps.length;
+  });
+}
+
 // ---- model and backend ----------------------------------------------------------------------------
 function setBackend(b) {
   state.backend = b;
@@ -838,8 +1266,12 @@ function setBackend(b) {
 
 function setModel(name) {
   stop();
+  const before = model();
   state.model = name;
   const m = model();
+  if (m.example && (kindOf(before) !== kindOf(m) || before?.task !== m.task)) {
+    state.prompt = prompt.value = m.example; // a text this model's vocabulary reads
+  }
   const k = sliders.top_k;
   k.input.max = m.vocab_size;
   state.top_k = Math.min(state.top_k, m.vocab_size);
@@ -850,15 +1282,30 @@ function setModel(name) {
   showCard();
   text.replaceChildren();
   detail.replaceChildren();
-  refreshSampler();
-  refreshTrace();
+  adapt();
+  refreshPrompt();
+}
+
+// The page adapts to the model's architecture: the sampler and sliders for a causal LM, attention for a GPT.
+function adapt() {
+  const kind = kindOf(model());
+  $("sampler-box").hidden = kind !== "generate";
+  $("sampler-box").classList.toggle("hidden", kind !== "generate");
+  $("sliders").hidden = kind !== "generate";
+  attBox.hidden = !attentionShown();
+  extraBox.replaceChildren();
+  $("generate").textContent = { generate: "Generate", translate: "Translate", fill: "Fill" }[kind];
+  $("beam").hidden = kind !== "generate";
+  outFig.root.hidden = state.sbs && kind === "generate";
+  cmpFig.root.hidden = !(state.sbs && kind === "generate");
+  if (kind === "fill") showMaskPicker();
 }
 
 showCard();
 applyTeacherPresets();
 busy(false);
-if (!models.length) promptError(new Error("No GPT model is served."));
+if (!models.length) promptError(new Error("No model is served."));
 else {
-  refreshSampler();
-  refreshTrace();
+  adapt();
+  refreshPrompt();
 }

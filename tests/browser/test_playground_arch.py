@@ -100,6 +100,8 @@ def test_an_unreadable_prompt_is_explained_before_generate(page, base_url):
 def test_the_encoder_decoder_translates_with_beams_and_cross_attention(page, base_url, api):
     open_at(page, base_url, "model=numbers-to-words")
     assert page.input_value("#prompt") == "4012"
+    # a task model's card line gives its held-out exact match, not a loss that rounds to 0.000
+    assert "held-out exact match 100.00 %" in page.text_content("#model-card")
     page.click("#generate")
     page.wait_for_selector("#output-box figure[data-done]")
     body = {"model": "numbers-to-words", "source": "4012", "num_beams": 4}

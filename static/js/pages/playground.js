@@ -127,17 +127,27 @@ sbs.addEventListener("change", () => {
   outFig.root.hidden = state.sbs;
 });
 
+// What the card says the model is good for: held-out exact match for a task model (its loss is ~0 and
+// says nothing), masked-token loss for a masked LM, validation loss for a language model.
+function quality(m) {
+  const exact = m.card?.accuracy?.test?.exact_match;
+  if (exact !== undefined) return ` · held-out exact match ${fmt(100 * exact, 2)} %`;
+  const loss = m.card?.validation?.loss ?? m.card?.val_loss;
+  if (loss === undefined) return "";
+  return m.task === "mlm"
+    ? ` · masked-token loss ${fmt(loss, 3)} nats`
+    : ` · validation loss ${fmt(loss, 3)} nats/token`;
+}
+
 function showCard() {
   const m = model();
-  const loss = m.card?.validation?.loss ?? m.card?.val_loss;
   const shape =
     m.architecture === "lstm"
       ? `LSTM, ${m.n_layer} layers × ${m.n_hidden} hidden units`
       : `${m.architecture}, ${m.n_layer} layers × ${m.n_head} heads × ${m.n_embd}`;
   card.textContent =
     `${m.parameters.toLocaleString()} params · ${shape} · ` +
-    `${m.tokenizer} tokenizer, ${m.vocab_size} tokens · context ${m.context}` +
-    (loss !== undefined ? ` · validation loss ${fmt(loss, 3)} nats/token` : "");
+    `${m.tokenizer} tokenizer, ${m.vocab_size} tokens · context ${m.context}${quality(m)}`;
 }
 
 async function copyLink() {

@@ -9,23 +9,23 @@ import { figure } from "../../vis/figure.js";
 import { render as heatmap } from "../../vis/heatmap.js";
 import { tokenLabel } from "../../vis/tokens.js";
 import { announce, detail, outFig, text } from "./output.js";
-import { $, busy, kindOf, model, prompt, promptError, save, session, state, stop } from "./state.js";
+import { $, kindOf, model, prompt, promptError, session, startRun, state, stop } from "./state.js";
 
 const extraBox = h("div", { class: "stack", id: "arch-box" });
 $("output-box").after(extraBox);
 
-// One run of a non-streaming call: Generate turns into Stop meanwhile, the output figure is marked done.
-async function once(what, call) {
-  stop();
-  const controller = new AbortController();
-  session.run = controller;
-  busy(true);
-  state.prompt = prompt.value;
-  save();
+// The output figure and the box below it emptied for a new run (the figure is no longer done).
+function clearOutput() {
   text.replaceChildren();
   detail.replaceChildren();
   extraBox.replaceChildren();
   delete outFig.root.dataset.done;
+}
+
+// One run of a non-streaming call: Generate turns into Stop meanwhile, the output figure is marked done.
+async function once(what, call) {
+  const controller = startRun();
+  clearOutput();
   announce.start(what);
   try {
     const n = await call(controller.signal);
@@ -223,4 +223,4 @@ function fill() {
   });
 }
 
-export { beamSteps, extraBox, fill, once, showMaskPicker, translate };
+export { beamSteps, clearOutput, extraBox, fill, once, showMaskPicker, translate };

@@ -10,19 +10,7 @@ import { endStream, extendStream, followStream, traceSettled } from "./attention
 import { addToken, announce, chip, detail, generatedList, outFig, request, speed, text } from "./output.js";
 import { samples } from "./samples.js";
 import { sideBySide } from "./side-by-side.js";
-import {
-  $,
-  attentionShown,
-  busy,
-  kindOf,
-  model,
-  prompt,
-  promptError,
-  save,
-  session,
-  state,
-  stop,
-} from "./state.js";
+import { $, attentionShown, kindOf, model, promptError, session, startRun, state, stop } from "./state.js";
 
 async function generate() {
   if (session.blocked) return;
@@ -31,12 +19,7 @@ async function generate() {
   if (kind === "fill") return fill();
   if (state.sbs) return sideBySide();
   if (state.samples > 1) return samples();
-  stop();
-  const controller = new AbortController();
-  session.run = controller;
-  busy(true);
-  state.prompt = prompt.value;
-  save();
+  const controller = startRun();
   const body = request(state.backend, attentionShown());
   session.gen = { prompt: [], events: [] };
   session.selected = null;

@@ -4,22 +4,14 @@ import { postJSON, streamEvents } from "../../lib/api.js";
 import { h } from "../../lib/dom.js";
 import { range } from "../../lib/math.js";
 import { figure } from "../../vis/figure.js";
-import { beamSteps, extraBox, once } from "./architectures.js";
-import { addToken, announce, chip, detail, outFig, request, speed, text } from "./output.js";
-import { busy, causal, prompt, promptError, save, session, state, stop } from "./state.js";
+import { beamSteps, clearOutput, extraBox, once } from "./architectures.js";
+import { addToken, announce, chip, outFig, request, speed, text } from "./output.js";
+import { causal, prompt, promptError, session, startRun, state, stop } from "./state.js";
 
 // ---- several samples: n streams with seeds s, s + 1, … at once, one column each ------------------------
 async function samples() {
-  stop();
-  const controller = new AbortController();
-  session.run = controller;
-  busy(true);
-  state.prompt = prompt.value;
-  save();
-  text.replaceChildren();
-  detail.replaceChildren();
-  extraBox.replaceChildren();
-  delete outFig.root.dataset.done;
+  const controller = startRun();
+  clearOutput();
   const n = state.samples;
   const fig = figure(extraBox, { title: `${n} samples side by side`, name: "samples" });
   fig.root.id = "samples";

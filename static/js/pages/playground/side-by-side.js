@@ -3,7 +3,7 @@ import { postJSON, streamEvents } from "../../lib/api.js";
 import { checked, fmt, h } from "../../lib/dom.js";
 import { figure } from "../../vis/figure.js";
 import { addToken, chip, outFig, request, speed } from "./output.js";
-import { $, busy, prompt, promptError, save, session, state, stop } from "./state.js";
+import { $, promptError, session, startRun, state, stop } from "./state.js";
 
 const cmpFig = figure($("compare-box"), { title: "PyTorch | NumPy side by side", name: "backends" });
 cmpFig.root.hidden = !state.sbs;
@@ -17,12 +17,7 @@ cmpFig.body.append(
 );
 
 async function sideBySide() {
-  stop();
-  const controller = new AbortController();
-  session.run = controller;
-  busy(true);
-  state.prompt = prompt.value;
-  save();
+  const controller = startRun();
   const texts = {};
   const cols = h("div", { class: "grid cols-2" });
   const verdict = h("div", { class: "stack" });

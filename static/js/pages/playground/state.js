@@ -73,6 +73,17 @@ function stop() {
   session.run = null;
   busy(false);
 }
+// A new run: the one before is stopped, Generate turns into Stop, the prompt is kept in the URL; the
+// returned controller is what Stop aborts.
+function startRun() {
+  stop();
+  const controller = new AbortController();
+  session.run = controller;
+  busy(true);
+  state.prompt = prompt.value;
+  save();
+  return controller;
+}
 
 // A select bound to state[key]; every picker refills its options when the model changes (refillPickers).
 function picker(key, label, options, onChange) {
@@ -116,6 +127,7 @@ export {
   refillPickers,
   save,
   session,
+  startRun,
   state,
   stop,
 };

@@ -112,19 +112,19 @@ class ModelEntry:
 def read_entry(directory: Path) -> ModelEntry:
     """Read one model directory's JSON files and check that its weights exist (ValueError if not)."""
     raw = read_json(directory / CONFIG_FILE)
-    arch = architecture_of(raw)
+    name = architecture_of(raw)
     shapes = read_safetensors_shapes(directory / WEIGHTS_FILE)  # the header only
     try:
-        kind = architecture(arch)
+        arch = architecture(name)
     except ModelFileError as e:
-        raise ValueError(f"architecture {arch!r} is not served: {e}") from e
-    config = kind.config.from_hf_dict(raw)
-    problems = kind.weight_problems(config, kind.stored_names(shapes))
-    parameters = kind.num_params(config)
+        raise ValueError(f"architecture {name!r} is not served: {e}") from e
+    config = arch.config.from_hf_dict(raw)
+    problems = arch.weight_problems(config, arch.stored_names(shapes))
+    parameters = arch.num_params(config)
     if problems:
         raise ValueError(f"{directory / WEIGHTS_FILE} does not fit {CONFIG_FILE}: {problems}")
     source = None
-    if kind.kind == "seq2seq":  # two vocabularies: source and target
+    if arch.kind == "seq2seq":  # two vocabularies: source and target
         source, tokenizer = read_seq2seq_tokenizers(directory / TOKENIZER_FILE)
         if source.vocab_size != config.src_vocab_size:
             raise ValueError(
@@ -137,9 +137,9 @@ def read_entry(directory: Path) -> ModelEntry:
     if (directory / CARD_FILE).is_file():
         card = read_json(directory / CARD_FILE)
     else:  # a folder dropped in as it is (a Hugging Face GPT-2 one): what its files say
-        card = folder_card(directory.name, kind, parameters, tokenizer)
+        card = folder_card(directory.name, arch, parameters, tokenizer)
     return ModelEntry(
-        directory.name, directory, arch, config, card, tokenizer, parameters, source_tokenizer=source
+        directory.name, directory, name, config, card, tokenizer, parameters, source_tokenizer=source
     )
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Self
 
 Norm = Literal["pre", "post"]
-Pos = Literal["learned", "sinusoidal"]
+Pos = Literal["learned", "sinusoidal", "none"]
 Activation = Literal["gelu", "relu"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "norm": ("pre", "post"),
-    "pos": ("learned", "sinusoidal"),
+    "pos": ("learned", "sinusoidal", "none"),
     "activation": ("gelu", "relu"),
 }
 
@@ -100,7 +100,7 @@ class GPTConfig(ConfigDict):
     n_head: int = 2
     n_embd: int = 32
     norm: Norm = "pre"  # "pre": x + f(LN(x)) (GPT-2); "post": LN(x + f(x)) (2017 paper)
-    pos: Pos = "learned"  # learned position table (wpe) or fixed sinusoids
+    pos: Pos = "learned"  # learned position table (wpe), fixed sinusoids, or none at all
     activation: Activation = "gelu"  # GELU (tanh approximation, as GPT-2) or ReLU
     bias: bool = True  # biases in linear layers and LayerNorms
     tie_weights: bool = True  # lm_head shares the token embedding matrix

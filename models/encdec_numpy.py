@@ -147,7 +147,7 @@ class Decoder(Module):
         return self.ln_f(x) @ self.wte.weight.T
 
     def embed(self, ids: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return embed_tokens(self.wte, self.wpe, ids, positions)
+        return embed_tokens(self.wte, self.wpe, ids, positions, self.config.pos)
 
     def __call__(
         self,

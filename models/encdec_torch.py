@@ -149,7 +149,7 @@ class Decoder(nn.Module):
         return self.ln_f(x) @ self.wte.weight.T
 
     def embed(self, ids: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return embed_tokens(self.wte, self.wpe, ids, positions)
+        return embed_tokens(self.wte, self.wpe, ids, positions, self.config.pos)
 
     def forward(
         self,

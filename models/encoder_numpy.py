@@ -101,7 +101,7 @@ class Encoder(Module):
         self.ln_f = LayerNorm(config.n_embd, True, config.layer_norm_eps, params.scope("ln_f"))
 
     def embed(self, ids: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return embed_tokens(self.wte, self.wpe, ids, positions)
+        return embed_tokens(self.wte, self.wpe, ids, positions, self.config.pos)
 
     def __call__(
         self, ids: np.ndarray, padding_mask: np.ndarray | None = None

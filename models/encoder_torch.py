@@ -103,7 +103,7 @@ class Encoder(nn.Module):
         self.ln_f = LayerNorm(config.n_embd, True, config.layer_norm_eps)
 
     def embed(self, ids: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return embed_tokens(self.wte, self.wpe, ids, positions)
+        return embed_tokens(self.wte, self.wpe, ids, positions, self.config.pos)
 
     def forward(
         self, ids: torch.Tensor, padding_mask: torch.Tensor | None = None

@@ -67,12 +67,18 @@ def sinusoidal_positions(positions: np.ndarray, n_embd: int) -> np.ndarray:
 
 
 def embed_tokens(
-    wte: Embedding, wpe: Embedding | None, ids: np.ndarray, positions: np.ndarray
+    wte: Embedding,
+    wpe: Embedding | None,
+    ids: np.ndarray,
+    positions: np.ndarray,
+    pos: str = "learned",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Token embeddings and the position vectors added to them, each (B, T, C): rows of ``wte``,
-    and rows of a learned ``wpe`` or, without one, fixed sinusoids."""
+    and rows of a learned ``wpe``, fixed sinusoids, or (``pos`` "none") zeros: no position at all."""
     tok_emb = wte(ids)  # (B, T, C): an embedding is a row lookup
-    if wpe is not None:
+    if pos == "none":
+        pos_emb = np.zeros_like(tok_emb)  # (B, T, C): attention alone cannot tell where a token sits
+    elif wpe is not None:
         pos_emb = wpe(positions)  # (B, T, C)
     else:
         pos_emb = sinusoidal_positions(positions, tok_emb.shape[-1]).astype(tok_emb.dtype)  # (B, T, C)
@@ -221,7 +227,7 @@ class GPT(LanguageModel):
 
     def embed(self, ids: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         wpe = self.transformer["wpe"] if "wpe" in self.transformer else None
-        return embed_tokens(self.transformer["wte"], wpe, ids, positions)
+        return embed_tokens(self.transformer["wte"], wpe, ids, positions, self.config.pos)
 
     def forward_cached(
         self,

@@ -71,12 +71,18 @@ def sinusoidal_positions(positions: torch.Tensor, n_embd: int) -> torch.Tensor:
 
 
 def embed_tokens(
-    wte: nn.Embedding, wpe: nn.Embedding | None, ids: torch.Tensor, positions: torch.Tensor
+    wte: nn.Embedding,
+    wpe: nn.Embedding | None,
+    ids: torch.Tensor,
+    positions: torch.Tensor,
+    pos: str = "learned",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Token embeddings and the position vectors added to them, each (B, T, C): rows of ``wte``,
-    and rows of a learned ``wpe`` or, without one, fixed sinusoids."""
+    and rows of a learned ``wpe``, fixed sinusoids, or (``pos`` "none") zeros: no position at all."""
     tok_emb = wte(ids)  # (B, T, C): an embedding is a row lookup
-    if wpe is not None:
+    if pos == "none":
+        pos_emb = torch.zeros_like(tok_emb)  # (B, T, C): attention alone cannot tell where a token sits
+    elif wpe is not None:
         pos_emb = wpe(positions)  # (B, T, C)
     else:
         pos_emb = sinusoidal_positions(positions, tok_emb.shape[-1]).to(tok_emb.dtype)  # (B, T, C)
@@ -238,7 +244,7 @@ class GPT(LanguageModel):
 
     def embed(self, ids: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         wpe = self.transformer["wpe"] if "wpe" in self.transformer else None
-        return embed_tokens(self.transformer["wte"], wpe, ids, positions)
+        return embed_tokens(self.transformer["wte"], wpe, ids, positions, self.config.pos)
 
     def forward_cached(
         self,

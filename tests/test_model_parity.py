@@ -16,7 +16,7 @@ from helpers import TOL, assert_close, assert_traces_close, assert_twins_mirror,
 OPTIONS = [
     dict(zip(("norm", "pos", "activation", "tie_weights"), combo, strict=True))
     for combo in itertools.product(
-        ("pre", "post"), ("learned", "sinusoidal"), ("gelu", "relu"), (True, False)
+        ("pre", "post"), ("learned", "sinusoidal", "none"), ("gelu", "relu"), (True, False)
     )
 ]
 
@@ -80,7 +80,7 @@ def test_loss_is_cross_entropy_by_hand(tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-@pytest.mark.parametrize("pos", ["learned", "sinusoidal"])
+@pytest.mark.parametrize("pos", ["learned", "sinusoidal", "none"])
 def test_kv_cache_equals_recompute(tmp_path, backend, pos):
     cfg = GPTConfig(vocab_size=31, block_size=32, n_layer=2, n_head=2, n_embd=16, pos=pos)
     model = load_model(model_dir(tmp_path, cfg), backend, "float64")

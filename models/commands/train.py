@@ -9,6 +9,7 @@ from typing import Any
 
 from models.architectures import ARCHITECTURES, ModelConfig
 from models.config import PRESETS
+from models.devices import DEVICES, resolve_device
 from models.training.data import REPO_ROOT, TOKENIZERS, default_data_dir, load_data
 from models.training.loop import DEFAULT_PRESET, read_checkpoint_info, train
 from models.training.settings import SETTINGS, TrainSettings, flag
@@ -81,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--n-embd", type=int, help="transformer width; LSTM embedding width")
     model.add_argument("--n-hidden", type=int, help="LSTM hidden and cell width")
     model.add_argument("--norm", choices=("pre", "post"))
-    model.add_argument("--pos", choices=("learned", "sinusoidal"))
+    model.add_argument("--pos", choices=("learned", "sinusoidal", "none"))
     model.add_argument("--activation", choices=("gelu", "relu"))
     model.add_argument("--dropout", type=float, help="dropout while training (default 0)")
     opt = parser.add_argument_group("optimisation")
@@ -110,6 +111,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("this session")
     run.add_argument("--max-minutes", type=float, help="stop after this much wall time, saving a checkpoint")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    run.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="cpu",
+        help="where to train: auto (CUDA, then MPS, then CPU), cpu (default), cuda (bf16 autocast) or mps",
+    )
 
 
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
@@ -224,6 +231,7 @@ def main(args: argparse.Namespace) -> int:
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)  # a device this machine lacks is refused before any work
     arch = args.arch or "gpt"
     preset_name = (args.preset or DEFAULT_PRESET) if arch == "gpt" else arch
     out_dir = args.out or default_out(args, arch, preset_name)
@@ -241,5 +249,6 @@ def main(args: argparse.Namespace) -> int:
         resume=args.resume,
         max_minutes=args.max_minutes,
         preset_name=preset_name,
+        device=device,
     )
     return 130 if result.stopped == "interrupted" else 0

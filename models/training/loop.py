@@ -43,10 +43,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models.architectures import ModelConfig, architecture_for
+from models.devices import resolve_device
 from models.training.card import model_card
 from models.training.data import TokenData
-from models.training.settings import Progress, Stop, TrainResult, TrainSettings, lr_at
-from models.training.tasks import Batch, LMTask, Task, check_arch
+from models.training.settings import Progress, Stop, TrainResult, TrainSettings
+from models.training.tasks import LMTask, Task
+from models.training.trainer import Trainer
 from models.weights import (
     atomic_write_bytes,
     atomic_write_json,
@@ -65,62 +67,6 @@ CHECKPOINT_FILE = "checkpoint.json"
 CHECKPOINT_FORMAT = "playground-train-checkpoint/1"
 METRICS_FILE = "metrics.jsonl"
 DEFAULT_PRESET = "small"
-EMBEDDINGS = ("wte.weight", "wpe.weight")  # parameter names ending so are never weight-decayed
-
-
-def build_model(config: ModelConfig, params: dict[str, np.ndarray] | None, seed: int = 0) -> Any:
-    """The PyTorch twin for ``config`` (float32), from ``params`` or the seeded initialisation."""
-    return architecture_for(config).build(config, params, "torch", seed).float()
-
-
-def make_optimizer(model: Any, s: TrainSettings) -> torch.optim.AdamW:
-    """AdamW whose weight decay reaches 2-D weight matrices only: not biases, LayerNorm gains, embeddings."""
-    import torch
-
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():  # a tied lm_head is wte, an embedding
-        (decay if p.dim() == 2 and not name.endswith(EMBEDDINGS) else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": s.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=s.lr, betas=(s.beta1, s.beta2), fused=True)
-
-
-def evaluate(model: Any, batches: list[Batch]) -> float:
-    """Mean loss (nats per token) over fixed batches, dropout off; leaves the model in train mode."""
-    import torch
-
-    model.eval()
-    with torch.inference_mode():
-        losses = [model.loss(*b.args).item() for b in batches]
-    model.train()
-    return float(np.mean(losses))
-
-
-def train_step(
-    model: Any,
-    optimizer: torch.optim.Optimizer,
-    task: Task,
-    rng: np.random.Generator,
-    s: TrainSettings,
-    lr: float,
-) -> tuple[float, int]:
-    """One optimiser step over ``grad_accum`` micro-batches → (their mean loss in nats per token,
-    the tokens trained on)."""
-    import torch
-
-    total, tokens = 0.0, 0
-    for _ in range(s.grad_accum):
-        batch = task.train_batch(rng, s.batch_size)
-        loss = model.loss(*batch.args)
-        (loss / s.grad_accum).backward()
-        total += loss.item()
-        tokens += batch.tokens
-    if s.grad_clip > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    return total / s.grad_accum, tokens
 
 
 # -- checkpoints: safetensors for tensors, JSON for the rest -------------------------------------
@@ -242,6 +188,7 @@ def train(
     resume: bool = False,
     max_minutes: float | None = None,
     preset_name: str = DEFAULT_PRESET,
+    device: str = "cpu",
 ) -> TrainResult:
     """Train (or, with ``resume``, continue) a run in ``out_dir``; the best model goes to ``export_dir``.
 
@@ -253,35 +200,28 @@ def train(
     out_dir = Path(out_dir)
     export_dir = Path(export_dir) if export_dir is not None else out_dir / "export"
     s = settings
+    device = resolve_device(device)
     task = LMTask(data) if isinstance(data, TokenData) else data
-    check_arch(task.name, architecture_for(config).name)
-    task.setup(config)
-    eval_batches = {split: task.eval_batches(split, s.batch_size, s.eval_iters) for split in ("train", "val")}
-    rng = np.random.default_rng(s.seed)
     if resume:
         info = read_checkpoint_info(out_dir)
         arrays = read_safetensors(out_dir / info["tensors"])
         params = {k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")}
-        model = build_model(config, params)
-        optimizer = make_optimizer(model, s)
-        restore_optimizer(optimizer, model, arrays)
-        torch.set_rng_state(torch.from_numpy(arrays["rng.torch"].copy()))
-        rng.bit_generator.state = info["rng_numpy"]
         progress = Progress(**info["progress"])
-        truncate_metrics(out_dir, progress.step)
-        log.info("resuming %s at step %d of %d", out_dir, progress.step, s.max_steps)
+        trainer = Trainer(config, s, task, device=device, params=params, progress=progress)
+        restore_optimizer(trainer.optimizer, trainer.model, arrays)
+        torch.set_rng_state(torch.from_numpy(arrays["rng.torch"].copy()))
+        trainer.rng.bit_generator.state = info["rng_numpy"]
+        truncate_metrics(out_dir, trainer.progress.step)
+        log.info("resuming %s at step %d of %d", out_dir, trainer.progress.step, s.max_steps)
     else:
         if (out_dir / CHECKPOINT_FILE).is_file():
             raise ValueError(
                 f"{out_dir} already holds a run: pass --resume to continue it, or choose another --out"
             )
         out_dir.mkdir(parents=True, exist_ok=True)
-        model = build_model(config, None, s.seed)
-        optimizer = make_optimizer(model, s)
-        torch.manual_seed(s.seed)  # dropout masks from here on
-        progress = Progress()
+        trainer = Trainer(config, s, task, device=device)
         (out_dir / METRICS_FILE).unlink(missing_ok=True)
-    model.train()
+    model, optimizer, rng, progress = trainer.model, trainer.optimizer, trainer.rng, trainer.progress
     n_params = model.num_parameters()
     run_info = {
         "arch": architecture_for(config).name,
@@ -293,7 +233,14 @@ def train(
     data_dir = getattr(task, "data", None)
     if data_dir is not None:
         run_info["data"] = {"directory": str(data_dir.directory.resolve()), "sha256": data_dir.meta["sha256"]}
-    log.info("%s: task %s, %d parameters, %d threads", out_dir, task.name, n_params, torch.get_num_threads())
+    log.info(
+        "%s: task %s, %d parameters, on %s, %d threads",
+        out_dir,
+        task.name,
+        n_params,
+        device,
+        torch.get_num_threads(),
+    )
 
     session_start = time.perf_counter()
     elapsed_before = progress.elapsed_s
@@ -302,14 +249,7 @@ def train(
     window = (progress.tokens, session_start)  # tokens/s is measured between evaluations
 
     def evaluate_and_record() -> None:
-        losses: dict[str, float] = {}
-        for split in ("train", "val"):
-            loss = evaluate(model, eval_batches[split])
-            losses[f"{split}_loss"] = loss
-            model.eval()
-            with torch.inference_mode():
-                losses.update(task.measures(model, split, eval_batches[split], loss))
-            model.train()
+        losses = trainer.evaluate()
         now = time.perf_counter()
         progress.elapsed_s = elapsed_before + now - session_start
         seen = progress.tokens - window[0]
@@ -317,7 +257,7 @@ def train(
             "step": progress.step,
             "tokens": progress.tokens,
             **losses,
-            "lr": lr_at(progress.step, s),
+            "lr": trainer.lr,
             "elapsed_s": round(progress.elapsed_s, 3),
             "tokens_per_s": seen / (now - window[1]) if seen else None,
         }
@@ -360,9 +300,7 @@ def train(
             if stop.requested or (deadline is not None and time.perf_counter() >= deadline):
                 stopped = "interrupted" if stop.requested else "time"
                 break
-            loss, tokens = train_step(model, optimizer, task, rng, s, lr_at(progress.step, s))
-            progress.step += 1
-            progress.tokens += tokens
+            loss = trainer.step().loss
             rate = (progress.tokens - window[0]) / (time.perf_counter() - window[1])
             bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{rate:.0f}", refresh=False)
             bar.update()

@@ -186,7 +186,10 @@ CAUSAL_TRANSFORMERS = names_where(lambda a: a.kind == "causal-lm" and a.attentio
 # Where a task model's answer ends: the text that stops its generation unless a request says
 # otherwise (a "numbers" GPT writes one "1234=one thousand …\n" line). A model card's "stop" list
 # takes precedence; a language model ("lm") writes on.
-TASK_STOPS: dict[str, tuple[str, ...]] = {"numbers": ("\n",)}
+# tasks whose answers end with a newline (models/training/sequences.py and numbers)
+TASK_STOPS: dict[str, tuple[str, ...]] = {
+    name: ("\n",) for name in ("numbers", "copy", "reverse", "sort", "induction")
+}
 
 
 def default_stop(task: str, card: Mapping[str, Any] | None = None) -> tuple[str, ...]:

@@ -12,11 +12,13 @@ from models.config import PRESETS
 from models.devices import DEVICES, resolve_device
 from models.training.data import REPO_ROOT, TOKENIZERS, default_data_dir, load_data
 from models.training.loop import DEFAULT_PRESET, read_checkpoint_info, train
+from models.training.sequences import SequenceTask
 from models.training.settings import SETTINGS, TrainSettings, flag
 from models.training.tasks import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_TASK,
     TASK_HELP,
+    SEQUENCE_TASKS,
     TASKS,
     LMTask,
     MLMTask,
@@ -132,12 +134,16 @@ def _task_name(args: argparse.Namespace, arch: str) -> str:
 def _make_task(args: argparse.Namespace, arch: str, task_name: str) -> Task:
     """A new run's task from the flags (``--data`` / ``--tokenizer`` for prepared text,
     ``--split-seed`` for numbers); flags that do not apply to the task are refused."""
-    if task_name == "numbers":
+    if task_name in SEQUENCE_TASKS or task_name == "numbers":
         for name in ("data", "tokenizer"):
             if getattr(args, name) is not None:
                 raise ValueError(
-                    f"{flag(name)}: --task numbers generates its own data and vocabularies (no prepare step)"
+                    f"{flag(name)}: --task {task_name} generates its own data and vocabularies (no prepare step)"
                 )
+        if task_name in SEQUENCE_TASKS:
+            if args.split_seed is not None:
+                raise ValueError("--split-seed applies to --task numbers only")
+            return SequenceTask(task_name)
         return numbers_task(arch, args.split_seed or 0)
     if args.split_seed is not None:
         raise ValueError("--split-seed applies to --task numbers only")
@@ -170,6 +176,8 @@ def _saved_task(info: dict[str, Any], arch: str) -> Task:
     saved = info.get("task") or {"name": "lm"}
     if saved["name"] == "numbers":
         return numbers_task(arch, saved["split_seed"])
+    if saved["name"] in SEQUENCE_TASKS:
+        return SequenceTask(saved["name"])
     data = load_data(Path(info["data"]["directory"]))
     if data.meta["sha256"] != info["data"]["sha256"]:
         raise ValueError(f"{data.directory} was prepared from another text than this run's (sha256 differs)")
@@ -220,8 +228,8 @@ def _resumed_run(
 def default_out(args: argparse.Namespace, arch: str, preset_name: str) -> Path:
     """``runs/<data>-<preset>`` (language models), ``runs/<data>-mlm``, ``runs/numbers-<preset>``."""
     task = args.task or DEFAULT_TASK[arch]
-    if task == "numbers":
-        return REPO_ROOT / "runs" / f"numbers-{preset_name}"
+    if task == "numbers" or task in SEQUENCE_TASKS:
+        return REPO_ROOT / "runs" / f"{task}-{preset_name}"
     data_dir = args.data or default_data_dir(args.tokenizer or "char")
     return REPO_ROOT / "runs" / f"{data_dir.name}-{'mlm' if task == 'mlm' else preset_name}"
 

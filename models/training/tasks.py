@@ -50,15 +50,25 @@ from models.training.data import TokenData, prepare_args, shown_path
 if TYPE_CHECKING:
     import torch
 
-TASKS = ("lm", "numbers", "mlm")
+SEQUENCE_TASKS = ("copy", "reverse", "sort", "induction")  # models/training/sequences.py
+TASKS = ("lm", "numbers", "mlm", *SEQUENCE_TASKS)
 TASK_HELP = {
     "lm": "next-token language model on prepared text windows (gpt, lstm)",
     "numbers": "numbers to words, 0-999,999 (encoder-decoder; gpt as '1234=words' lines)",
     "mlm": "masked language model on prepared character windows (encoder)",
+    "copy": "'31415926>31415926': repeat eight digits (gpt, lstm)",
+    "reverse": "'31415926>62951413': eight digits backwards (gpt, lstm)",
+    "sort": "'31415926>11234569': eight digits in order (gpt, lstm)",
+    "induction": "twelve distinct letters shown twice: continue the second copy (gpt, lstm)",
 }
 DEFAULT_TASK = {name: a.task for name, a in ARCHITECTURES.items()}
 DEFAULT_BLOCK_SIZE = 128  # a language model's context unless --block-size says otherwise
-TASK_ARCHS = {"lm": ("gpt", "lstm"), "numbers": ("encoder-decoder", "gpt"), "mlm": ("encoder",)}
+TASK_ARCHS = {
+    "lm": ("gpt", "lstm"),
+    "numbers": ("encoder-decoder", "gpt"),
+    "mlm": ("encoder",),
+    **{name: ("gpt", "lstm") for name in SEQUENCE_TASKS},
+}
 MLM_BLOCK_SIZE = 128
 MASK_P = 0.15
 EVAL_MASK_SEED = 0  # the fixed evaluation windows are masked once, with this seed

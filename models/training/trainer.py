@@ -145,9 +145,9 @@ class Trainer:
         self.model.train()
         return float(np.mean(losses))
 
-    def evaluate(self) -> dict[str, float]:
+    def evaluate(self, splits: tuple[str, ...] = ("train", "val")) -> dict[str, float]:
         """``train_loss``, ``val_loss`` and the task's measures (accuracy, perplexity…) on the fixed
-        batches. The measures run on the model as it is on the CPU, on a CPU copy elsewhere."""
+        batches of ``splits``. The measures run on the model as it is on the CPU, on a CPU copy elsewhere."""
         import torch
 
         measured, cpu_batches = self.model, self.eval_batches
@@ -155,7 +155,7 @@ class Trainer:
             measured = build_model(self.config, self.model.state_arrays())
             cpu_batches = {k: [on_device(b, "cpu") for b in v] for k, v in self.eval_batches.items()}
         out: dict[str, float] = {}
-        for split in ("train", "val"):
+        for split in splits:
             loss = self.loss_on(self.eval_batches[split])
             out[f"{split}_loss"] = loss
             measured.eval()

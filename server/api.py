@@ -19,6 +19,7 @@ from server.routers import (
     source,
     tokenize,
     trace,
+    train,
 )
 
 api = APIRouter(prefix="/api")
@@ -37,5 +38,6 @@ for concern in (
     cache,
     blocks,
     seq2seq,
+    train,
 ):
     api.include_router(concern.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ from server.routers import pages
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
+from server.training import Runs
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +76,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.models_dir, torch_threads=settings.torch_threads, first=settings.default_model
         )
         log.info("registry read in %.0f ms", (time.perf_counter() - start) * 1000)
-        restore = on_sigterm(lambda: setattr(app.state.streams, "closing", True))
+        app.state.runs = Runs(settings, app.state.registry, asyncio.get_running_loop())
+        watcher = asyncio.create_task(app.state.runs.watch())
+
+        def closing() -> None:
+            app.state.streams.closing = True
+            app.state.runs.close()
+
+        restore = on_sigterm(closing)
         try:
             yield
         finally:
             restore()
+            app.state.runs.close()
+            watcher.cancel()
             await app.state.batchers.close()
 
     app = FastAPI(

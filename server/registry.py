@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,9 @@ class ModelEntry:
     parameters: int
     torch_threads: int = 1
     source_tokenizer: CharTokenizer | None = None  # an encoder-decoder's input vocabulary
+    params: dict[str, Any] | None = None  # weights held in memory (a training-lab model), not read from disk
+    metrics: list[dict[str, Any]] | None = None  # its training log, in memory
+    last_used: float = field(default_factory=time.monotonic)
     _twins: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -70,7 +74,12 @@ class ModelEntry:
     @property
     def has_metrics(self) -> bool:
         """Whether the folder ships its training log (a dropped-in checkpoint usually does not)."""
-        return (self.directory / METRICS_FILE).is_file()
+        return self.metrics is not None or (self.directory / METRICS_FILE).is_file()
+
+    @property
+    def in_memory(self) -> bool:
+        """A model trained in the lab: served from memory until it expires."""
+        return self.params is not None
 
     @property
     def example(self) -> str | None:
@@ -78,6 +87,8 @@ class ModelEntry:
         text does not fit the model): digits for an encoder-decoder, "4012=" for a GPT on numbers,
         else the pages' default text; None when not even that encodes."""
         limit = self.config.block_size
+        if isinstance(self.card.get("example"), str):
+            return self.card["example"]
         if self.arch.kind == "seq2seq":
             tokenizer, text = self.source_tokenizer, str(EXAMPLE_NUMBER)
             limit = self.config.src_block_size
@@ -98,13 +109,18 @@ class ModelEntry:
 
     def model(self, backend: str) -> Any:
         """The twin for ``backend``, built on first use (thread-safe)."""
+        self.last_used = time.monotonic()
         with self._lock:
             if backend not in self._twins:
                 if backend == "torch":
                     import torch  # only now: a NumPy-only server never imports it
 
                     torch.set_num_threads(self.torch_threads)  # streams run side by side in worker threads
-                self._twins[backend] = load_model(self.directory, backend=backend)
+                if self.params is not None:
+                    model = self.arch.build(self.config, self.params, backend, dtype="float32")
+                else:
+                    model = load_model(self.directory, backend=backend)
+                self._twins[backend] = model
                 log.info("loaded %s on %s", self.name, backend)
             return self._twins[backend]
 
@@ -181,6 +197,14 @@ class Registry:
 
     def get(self, name: str) -> ModelEntry | None:
         return self.models.get(name)
+
+    def add(self, entry: ModelEntry) -> None:
+        """Serve one more model (a trained lab model). The dict is replaced, never changed in place,
+        so a request that is reading it meanwhile sees the old one whole."""
+        self.models = {**self.models, entry.name: entry}
+
+    def remove(self, name: str) -> None:
+        self.models = {k: v for k, v in self.models.items() if k != name}
 
     @property
     def backends(self) -> tuple[str, ...]:

@@ -55,3 +55,23 @@ class Settings(BaseSettings):
         10, gt=0, description="seconds a request body may take to arrive whole; slower ones get 408"
     )
     keep_alive_s: float = Field(5, gt=0, description="seconds an idle keep-alive connection stays open")
+    max_trainings: int = Field(
+        1,
+        ge=0,
+        description="training-lab runs at once (each in a worker thread of its own); one more gets 503",
+    )
+    train_max_s: float = Field(600, gt=0, description="wall-time cap of one training-lab run, in seconds")
+    train_max_steps: int = Field(5000, ge=1, description="most steps a training-lab run may ask for")
+    train_idle_s: float = Field(
+        60, gt=0, description="a training-lab run nobody has watched for this long stops by itself"
+    )
+    lab_models_kept: int = Field(4, ge=0, description="trained lab models served at once (the oldest goes)")
+    lab_model_idle_s: float = Field(
+        1800, gt=0, description="a trained lab model unused for this long is no longer served"
+    )
+    runs_dir: Path | None = Field(
+        None, description="where trained lab models are also written as model folders (default: nowhere)"
+    )
+    train_text: Path | None = Field(
+        None, description="the lab's shakespeare text (default: PLAYGROUND_TEXT or the shared Shakespeare)"
+    )

@@ -17,8 +17,8 @@ from models.training.settings import SETTINGS, TrainSettings, flag
 from models.training.tasks import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_TASK,
-    TASK_HELP,
     SEQUENCE_TASKS,
+    TASK_HELP,
     TASKS,
     LMTask,
     MLMTask,
@@ -138,7 +138,8 @@ def _make_task(args: argparse.Namespace, arch: str, task_name: str) -> Task:
         for name in ("data", "tokenizer"):
             if getattr(args, name) is not None:
                 raise ValueError(
-                    f"{flag(name)}: --task {task_name} generates its own data and vocabularies (no prepare step)"
+                    f"{flag(name)}: --task {task_name} generates its own data and vocabularies "
+                    "(no prepare step)"
                 )
         if task_name in SEQUENCE_TASKS:
             if args.split_seed is not None:

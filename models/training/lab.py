@@ -314,7 +314,9 @@ class LabRun:
             last = self.evaluate_and_snapshot()
         trainer.progress.elapsed_s = time.perf_counter() - start
         model = self.trained(last)
-        self.emit("done", {"reason": reason, "model": self.name, "metrics": last, "step": trainer.progress.step})
+        self.emit(
+            "done", {"reason": reason, "model": self.name, "metrics": last, "step": trainer.progress.step}
+        )
         return model
 
     def evaluate_and_snapshot(self) -> dict[str, Any]:
@@ -357,7 +359,9 @@ class LabRun:
                 if isinstance(self.config, EncDecConfig):
                     return self._look_encdec(model)
                 if self.task.name == "numbers":
-                    sample = translate(_cpu(model, self.config), [nb.parse_number(self.probe.prompt[:-1])])[0][0]
+                    sample = translate(_cpu(model, self.config), [nb.parse_number(self.probe.prompt[:-1])])[
+                        0
+                    ][0]
                 else:
                     sample = self._greedy(model)
                 tok = self._tokenizer()
@@ -407,10 +411,14 @@ class LabRun:
         s = trainer.settings
         progress: Progress = trainer.progress
         losses = {k: v for k, v in last.items() if isinstance(v, float)}
-        card = model_card(self.name, self.task, self.config, s, "tiny", trainer.model.num_parameters(), progress, losses)
+        card = model_card(
+            self.name, self.task, self.config, s, "tiny", trainer.model.num_parameters(), progress, losses
+        )
         card["hardware"]["device"] = trainer.device
         card["lab"] = dataclasses.asdict(self.settings)
-        return TrainedModel(self.config, trainer.model.state_arrays(), self.task.tokenizer_json(), card, self.metrics)
+        return TrainedModel(
+            self.config, trainer.model.state_arrays(), self.task.tokenizer_json(), card, self.metrics
+        )
 
 
 def _cpu(model: Any, config: ModelConfig) -> Any:

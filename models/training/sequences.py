@@ -51,7 +51,9 @@ KINDS = {
         SequenceKind("copy", "repeat the digits after '>'", DIGITS, 8),
         SequenceKind("reverse", "the digits after '>' backwards", DIGITS, 8),
         SequenceKind("sort", "the digits after '>' in order", DIGITS, 8),
-        SequenceKind("induction", "twelve distinct letters shown twice: continue the second copy", LETTERS, 12),
+        SequenceKind(
+            "induction", "twelve distinct letters shown twice: continue the second copy", LETTERS, 12
+        ),
     )
 }
 

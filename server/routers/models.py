@@ -53,6 +53,8 @@ def get_model(registry: RegistryDep, name: str = Path(max_length=100)) -> ModelS
 def get_metrics(registry: RegistryDep, name: str = Path(max_length=100)) -> MetricsLog:
     """The training run's metrics log (one record per evaluation): the loss curves the lessons plot."""
     entry = lookup(registry, name, EVERY)
+    if entry.metrics is not None:  # a lab model's log, in memory
+        return MetricsLog(model=name, records=entry.metrics)
     path = entry.directory / METRICS_FILE
     if not path.is_file():
         raise HTTPException(status_code=404, detail=f"{name} ships no {METRICS_FILE}")

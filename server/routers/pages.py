@@ -14,9 +14,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from models.training.data import default_text_path
+from models.training.lab import LAB_ARCHS, LAB_TASKS, TASK_DEFAULTS
 from server.deps import RegistryDep
 from server.lessons import Lesson, available
 from server.registry import Registry
+from server.schemas.train import TrainRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
@@ -48,6 +51,7 @@ NAV = (
     ("/masks", "Masks"),
     ("/positions", "Positions"),
     ("/compare", "Compare"),
+    ("/train", "Train"),
     ("/docs", "API"),
 )
 
@@ -153,6 +157,36 @@ def positions(request: Request, registry: RegistryDep) -> HTMLResponse:
 @page_route("/compare")
 def compare(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "compare.html", registry, "Compare")
+
+
+def lab_data(request: Request, run_id: str | None) -> dict[str, Any]:
+    """What the training lab's page needs: the tasks, their architectures and defaults, the caps."""
+    settings = request.app.state.settings
+    text = settings.train_text or default_text_path()
+    return {
+        "tasks": list(LAB_TASKS),
+        "archs": LAB_ARCHS,
+        "task_defaults": TASK_DEFAULTS,
+        "defaults": TrainRequest().model_dump(),
+        "max_steps": settings.train_max_steps,
+        "text": Path(text).is_file(),  # whether the shakespeare task can run here
+        "run": run_id,
+    }
+
+
+@page_route("/train")
+def train(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "train.html", registry, "Training lab", lab=lab_data(request, None))
+
+
+@page_route("/train/{run_id}")
+def train_run(request: Request, registry: RegistryDep, run_id: str) -> HTMLResponse:
+    """A run's own page: anyone with the link watches the same run (a late viewer gets its history)."""
+    if request.app.state.runs.get(run_id) is None:
+        raise HTTPException(
+            status_code=404, detail=f"no training run {run_id!r} (runs are kept while in use)"
+        )
+    return page(request, "train.html", registry, "Training lab", lab=lab_data(request, run_id))
 
 
 @page_route("/docs")

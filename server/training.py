@@ -126,7 +126,10 @@ class Runs:
                 run.step = data["step"]
             elif event == "done":
                 run.reason = data["reason"]
-        self.loop.call_soon_threadsafe(run.wake)
+        try:
+            self.loop.call_soon_threadsafe(run.wake)
+        except RuntimeError:  # the server has shut down: nobody is left to wake
+            pass
 
     def _serve(self, run: Run, trained: TrainedModel) -> None:
         """Serve the trained model under the run's name (and write it to ``runs_dir`` if configured)."""

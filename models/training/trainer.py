@@ -60,8 +60,8 @@ class StepStats:
 
 
 def on_device(batch: Batch, device: str) -> Batch:
-    """The batch's tensors moved to ``device`` (the CPU ones are returned as they are)."""
-    if device == "cpu":
+    """The batch's tensors on ``device`` (a batch already there is returned as it is)."""
+    if all(a.device.type == device for a in batch.args):
         return batch
     return Batch(tuple(a.to(device, non_blocking=True) for a in batch.args), batch.tokens)
 

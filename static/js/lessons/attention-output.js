@@ -134,7 +134,7 @@ export default {
           "",
         ],
         [
-          `model: o[${c0(dims)}]`,
+          `model: head ${H} output`,
           "",
           ...dims.flatMap((c) => ["", checkedNumber(`out.heads.${H}.${i}.${c}`, out.heads[H][i][c])]),
           "",
@@ -157,7 +157,7 @@ export default {
       g.body,
       {
         matrix: out.heads.map((o) => o[i]),
-        rows: range(nh).map((k) => `head ${k}`),
+        rows: range(nh).map((k) => `h${k}`),
         cols: range(hs).map(String),
       },
       {
@@ -251,16 +251,10 @@ export default {
     addWorkedTable(
       r,
       pre
-        ? "x[c] + a[c] by hand vs the model's residual stream after attention"
-        : "x[c] + a[c] by hand, then the model's ln_1 of the whole vector",
+        ? "x (residual in) + a (attention) by hand vs the model's residual after attention"
+        : "x + a by hand; the model's residual is ln_1 of the whole sum",
       [
-        [
-          "channel",
-          "x (residual in)",
-          "+ a (attention)",
-          "= by hand",
-          pre ? "model: after attention" : "model: ln_1(x + a)",
-        ],
+        ["channel", "x", "+ a", "= by hand", pre ? "model" : "model: ln_1"],
         ...chans.map((c) => [
           String(c),
           checkedNumber(`out.residual_in.${i}.${c}`, xi[c]),
@@ -310,8 +304,3 @@ export default {
     `This is how information moves between tokens; the MLP that follows (next steps) works on each ` +
     `token alone. Layer ${trace.layer} is shown; every layer does the same.`,
 };
-
-// "0…2" for the dimensions a table works.
-function c0(dims) {
-  return dims.length > 1 ? `${dims[0]}…${dims[dims.length - 1]}` : String(dims[0]);
-}

@@ -130,6 +130,7 @@ export default {
           `${m.context} tokens.`,
       ],
     ];
+    f.body.style.maxHeight = "none"; // prose, not a figure to scroll through
     f.body.append(h("ol", { class: "stack wrap-up" }, ...items.map((parts) => h("li", {}, ...parts))));
 
     const next = h(

@@ -119,13 +119,15 @@ export default {
       f,
       keys.length > shown.length
         ? `the ${shown.length} heaviest of the ${keys.length} keys ${q} can see, then the rest in one row`
-        : `all ${keys.length} keys ${q} can see (later keys are masked: weight 0)`,
+        : keys.length === 1
+          ? `the one key ${q} can see: itself (later keys are masked: weight 0)`
+          : `all ${keys.length} keys ${q} can see (later keys are masked: weight 0)`,
       [
         head,
         ...shown.map(row),
         ...remainder,
         [
-          `Σ over all ${keys.length} keys`,
+          keys.length === 1 ? "Σ over the 1 key" : `Σ over all ${keys.length} keys`,
           fmt(
             keys.reduce((s, j) => s + w[j], 0),
             4,

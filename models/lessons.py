@@ -173,3 +173,46 @@ def position_vectors(
     if dims % 2:
         raise ValueError("sinusoids come in sin/cos pairs, use an even width")
     return sinusoidal_positions(np.arange(positions), dims)
+
+
+@dataclass
+class AttentionOutputWork:
+    """Block ``layer``'s attention, from the weights to the residual stream, every head at once."""
+
+    norm: str  # "pre" or "post"
+    heads: np.ndarray  # (nh, T, hs) each head's output: its weights times its values, Σ_j w_ij v_j
+    concat: np.ndarray  # (T, C) the heads side by side: what c_proj reads
+    w_o: np.ndarray  # (C, C) c_proj's weight
+    b_o: np.ndarray | None  # (C,) c_proj's bias, or None without biases
+    proj: np.ndarray  # (T, C) concat · W_O + b_O: the attention's output
+    residual_in: np.ndarray  # (T, C) the residual stream entering the block
+    added: np.ndarray  # (T, C) residual_in + proj
+    resid_mid: np.ndarray  # (T, C) the model's residual after attention (post-LN: ln_1 of added)
+
+
+def attention_output_by_hand(model: Any, ids: list[int], layer: int) -> AttentionOutputWork:
+    """Block ``layer``'s attention output rebuilt from the trace's weights and values and c_proj's
+    weights: per head y = A · V, heads concatenated, projected, added to the residual stream.
+    ``resid_mid`` is the forward pass's own, so the sum can be checked against it."""
+    with model.inference_context():
+        _, tr = model.forward(np.asarray([ids]), trace=True)
+    block = model.transformer["h"][layer]
+    probs = tr.att_probs[layer, 0]  # (nh, T, T)
+    v = tr.v[layer, 0]  # (nh, T, hs)
+    heads = probs @ v  # (nh, T, hs)
+    nh, T, hs = heads.shape
+    concat = heads.transpose(1, 0, 2).reshape(T, nh * hs)  # (T, C): head 0's hs numbers, then head 1's…
+    c_proj = block.attn.c_proj
+    proj = c_proj(concat)  # (T, C)
+    residual_in = tr.residual[layer][0]  # (T, C)
+    return AttentionOutputWork(
+        norm=block.norm,
+        heads=heads,
+        concat=concat,
+        w_o=c_proj.weight,
+        b_o=c_proj.bias,
+        proj=proj,
+        residual_in=residual_in,
+        added=residual_in + proj,
+        resid_mid=tr.resid_mid[layer][0],
+    )

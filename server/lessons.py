@@ -32,6 +32,11 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("scores", "Scaled scores", "Every query meets every key: q·k / √d says how well they match."),
     Lesson("masks", "Masks", "Causal and padding masks decide which keys a query may see."),
     Lesson("softmax", "Softmax → attention weights", "Scores become probabilities that sum to one per row."),
+    Lesson(
+        "attention-output",
+        "Weights × values → the residual stream",
+        "Each head mixes the values by its weights; c_proj joins the heads; the sum is added back.",
+    ),
     Lesson("multi-head", "Multi-head attention", "Several heads look for different patterns side by side."),
     Lesson(
         "feed-forward",
@@ -58,6 +63,7 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson("twins", "PyTorch vs NumPy", "The same model written twice gives the same numbers."),
     Lesson("training", "Training", "Loss curves of the shipped models, and what they tell you."),
+    Lesson("wrap-up", "The whole path, and where next", "Text in, one token out: every step in a few lines."),
 )
 
 

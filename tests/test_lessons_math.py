@@ -72,3 +72,55 @@ def test_bad_input_is_a_422_naming_the_field(make_client, zoo, path, body, field
 def test_unknown_model_is_a_404(make_client, zoo):
     client = make_client(models_dir=zoo)
     assert client.post("/api/lessons/qkv", json={"model": "nope", "text": "a"}).status_code == 404
+
+
+def test_attention_output_rebuilt_from_weights_equals_the_models_residual(make_client, zoo):
+    """Σ_j w_ij v_j per head, concatenated and projected by c_proj, added to the residual stream:
+    the model's own residual after attention, rebuilt from its trace and c_proj's weights."""
+    client = make_client(models_dir=zoo)
+    text = "abc, dea"
+    r = client.post("/api/lessons/attention-output", json={"model": "tiny", "text": text, "layer": 1})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["tokens"] == list(text) and d["layer"] == 1
+    heads, concat = np.array(d["heads"]), np.array(d["concat"])
+    nh, T, hs = heads.shape
+    assert (T, nh * hs) == concat.shape == (8, 8)
+    # weights × values per head, from /api/trace's own weights and values
+    for head in range(nh):
+        tr = client.post("/api/trace", json={"model": "tiny", "text": text, "layer": 1, "head": head}).json()
+        by_hand = np.array(tr["attention"][1][head]) @ np.array(tr["v"])
+        assert np.abs(by_hand - heads[head]).max() < 2e-3, head
+        assert np.array_equal(concat[:, head * hs : (head + 1) * hs], heads[head])
+    proj = concat @ np.array(d["w_o"]) + np.array(d["b_o"])
+    assert np.abs(proj - np.array(d["proj"])).max() < 2e-3
+    added = np.array(d["residual_in"]) + np.array(d["proj"])
+    assert np.abs(added - np.array(d["added"])).max() < 2e-4
+    if d["norm"] == "pre":  # x + attn(ln_1(x)) is the residual after attention
+        assert np.abs(np.array(d["added"]) - np.array(d["resid_mid"])).max() < 2e-4
+
+
+def test_attention_output_in_full_precision_is_the_forward_pass(zoo):
+    """In float64, without rounding: residual_in + c_proj(concat) is the forward's resid_mid (pre-LN),
+    ln_1 of it (post-LN), and the per-head outputs are the forward's own A · V."""
+    from models.lessons import attention_output_by_hand
+    from server.registry import Registry
+
+    registry = Registry.scan(zoo)
+    twin = registry.get("tiny").model("numpy")
+    ids = registry.get("tiny").tokenizer.encode("abc, dea")
+    for layer in range(2):
+        w = attention_output_by_hand(twin, ids, layer)
+        block = twin.transformer["h"][layer]
+        want = w.added if w.norm == "pre" else block.ln_1(w.added)
+        assert np.abs(want - w.resid_mid).max() < 1e-5, (layer, w.norm)
+        x = block.ln_1(w.residual_in[None]) if w.norm == "pre" else w.residual_in[None]
+        mask = np.tril(np.ones((1, len(ids), len(ids)), dtype=bool))
+        a, _, _ = block.attn(x, mask)
+        assert np.abs(a[0] - w.proj).max() < 1e-5, layer
+
+
+def test_attention_output_bad_layer_is_a_422_naming_it(make_client, zoo):
+    client = make_client(models_dir=zoo)
+    r = client.post("/api/lessons/attention-output", json={"model": "tiny", "text": "abc", "layer": 2})
+    assert r.status_code == 422 and "layer" in str(r.json()["detail"])

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from models.training.data import default_text_path
@@ -119,8 +119,16 @@ def learn(request: Request, registry: RegistryDep) -> HTMLResponse:
 
 
 @page_route("/learn/{slug}")
-def lesson(request: Request, registry: RegistryDep, slug: str) -> HTMLResponse:
+def lesson(request: Request, registry: RegistryDep, slug: str) -> Response:
     lessons = lessons_for(registry)
+    if slug.isdigit():  # /learn/3: the third step the served models can run, by its name
+        number = int(slug)
+        if not 1 <= number <= len(lessons):
+            raise HTTPException(
+                status_code=404, detail=f"no lesson number {number}: there are 1 to {len(lessons)}"
+            )
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/learn/{lessons[number - 1].slug}{query}", status_code=307)
     index = next((i for i, x in enumerate(lessons) if x.slug == slug), None)
     if index is None:
         raise HTTPException(status_code=404, detail=f"no lesson {slug!r}")

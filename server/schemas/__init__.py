@@ -49,6 +49,8 @@ from server.schemas.generate import (
     TokenEvent,
 )
 from server.schemas.lessons import (
+    AttentionOutputRequest,
+    AttentionOutputResponse,
     CacheLayer,
     CacheRequest,
     CacheResponse,
@@ -81,6 +83,8 @@ from server.schemas.trace import (
 
 __all__ = [
     "MODEL_NAME",
+    "AttentionOutputRequest",
+    "AttentionOutputResponse",
     "Backend",
     "BackendTiming",
     "BeamOut",

@@ -41,6 +41,34 @@ class QKVResponse(BaseModel):
     v: list[list[float]]
 
 
+class AttentionOutputRequest(BaseModel):
+    model: str = MODEL_NAME
+    text: str = Field(min_length=1, max_length=4000)
+    layer: int = Field(0, ge=0)
+    backend: Literal["numpy"] = "numpy"
+
+
+class AttentionOutputResponse(BaseModel):
+    """One layer's attention from weights × values to the residual stream, every head, every token.
+
+    ``added`` = ``residual_in`` + ``proj``; in a pre-LN block it is ``resid_mid``, in a post-LN block
+    ``resid_mid`` = ln_1(``added``).
+    """
+
+    model: str
+    layer: int
+    norm: str  # "pre" or "post"
+    tokens: list[str]
+    heads: list[list[list[float]]]  # (nh, T, hs) Σ_j w_ij v_j per head
+    concat: list[list[float]]  # (T, C) the heads side by side
+    w_o: list[list[float]]  # (C, C) c_proj's weight
+    b_o: list[float] | None  # (C,) or None without biases
+    proj: list[list[float]]  # (T, C) concat · W_O + b_O
+    residual_in: list[list[float]]  # (T, C) entering the block
+    added: list[list[float]]  # (T, C) residual_in + proj
+    resid_mid: list[list[float]]  # (T, C) the model's residual stream after attention
+
+
 class PaddedRequest(LayerHead):
     texts: list[Annotated[str, Field(max_length=4000)]] = Field(
         min_length=1, max_length=4, description="a batch of unequal prompts"

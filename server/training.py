@@ -22,10 +22,21 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from models.tokenizer import CharTokenizer, tokenizers_from_json
-from models.training.lab import Control, LabRun, LabSettings, TrainedModel, resolved
+from models.training.data import default_text_path
+from models.training.lab import (
+    LAB_ARCHS,
+    LAB_TASKS,
+    TASK_DEFAULTS,
+    Control,
+    LabRun,
+    LabSettings,
+    TrainedModel,
+    resolved,
+)
 from models.weights import save_model_dir
 from server.registry import ModelEntry, Registry
 from server.settings import Settings
@@ -230,6 +241,22 @@ def lab_entry(name: str, trained: TrainedModel, settings: Settings) -> ModelEntr
         params=trained.params,
         metrics=trained.metrics,
     )
+
+
+def lab_page_data(settings: Settings, run_id: str | None) -> dict[str, Any]:
+    """What the training lab's page needs: the tasks, their architectures and defaults, the caps."""
+    from server.schemas.train import TrainRequest
+
+    text = settings.train_text or default_text_path()
+    return {
+        "tasks": list(LAB_TASKS),
+        "archs": LAB_ARCHS,
+        "task_defaults": TASK_DEFAULTS,
+        "defaults": TrainRequest().model_dump(),
+        "max_steps": settings.train_max_steps,
+        "text": Path(text).is_file(),  # whether the shakespeare task can run here
+        "run": run_id,
+    }
 
 
 def state_of(run: Run, registry: Registry) -> dict[str, Any]:

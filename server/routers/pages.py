@@ -14,12 +14,10 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from models.training.data import default_text_path
-from models.training.lab import LAB_ARCHS, LAB_TASKS, TASK_DEFAULTS
 from server.deps import RegistryDep
 from server.lessons import Lesson, available
 from server.registry import Registry
-from server.schemas.train import TrainRequest
+from server.training import lab_page_data
 
 ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
@@ -167,24 +165,11 @@ def compare(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "compare.html", registry, "Compare")
 
 
-def lab_data(request: Request, run_id: str | None) -> dict[str, Any]:
-    """What the training lab's page needs: the tasks, their architectures and defaults, the caps."""
-    settings = request.app.state.settings
-    text = settings.train_text or default_text_path()
-    return {
-        "tasks": list(LAB_TASKS),
-        "archs": LAB_ARCHS,
-        "task_defaults": TASK_DEFAULTS,
-        "defaults": TrainRequest().model_dump(),
-        "max_steps": settings.train_max_steps,
-        "text": Path(text).is_file(),  # whether the shakespeare task can run here
-        "run": run_id,
-    }
-
-
 @page_route("/train")
 def train(request: Request, registry: RegistryDep) -> HTMLResponse:
-    return page(request, "train.html", registry, "Training lab", lab=lab_data(request, None))
+    return page(
+        request, "train.html", registry, "Training lab", lab=lab_page_data(request.app.state.settings, None)
+    )
 
 
 @page_route("/train/{run_id}")
@@ -194,7 +179,9 @@ def train_run(request: Request, registry: RegistryDep, run_id: str) -> HTMLRespo
         raise HTTPException(
             status_code=404, detail=f"no training run {run_id!r} (runs are kept while in use)"
         )
-    return page(request, "train.html", registry, "Training lab", lab=lab_data(request, run_id))
+    return page(
+        request, "train.html", registry, "Training lab", lab=lab_page_data(request.app.state.settings, run_id)
+    )
 
 
 @page_route("/docs")

@@ -3,12 +3,13 @@
 Each of ``--streams`` clients (async httpx, one connection each) asks for generations one after
 another until ``--warmup`` + ``--duration`` seconds have passed, reading every Server-Sent Event.
 Printed for the ``--duration`` after the warm-up: errors and 503s, time to first token, the gaps
-between tokens, aggregate tokens per second, the server's resident memory at the start and the
-end of that window and its mean batch (from ``/healthz``). ``--heavy N`` adds N clients that ask
-for the heaviest lesson answers one after another (a whole-context trace, the largest positional
-table, the KV-cache race), and a probe times ``/healthz`` every 100 ms throughout: its latency is
-what a Kubernetes probe would see. ``--max-p95-ms``, ``--max-health-ms`` and ``--max-rss-growth``
-turn targets into the exit status. Traffic goes only to ``--url``.
+between tokens, aggregate tokens per second, the server's resident memory at the start and the end
+of that window and its mean batch (from ``/healthz``). ``--train TASK`` trains a training-lab run
+meanwhile (one after another, each watched to its end, as the lab page does). ``--heavy N`` adds N
+clients that ask for the heaviest lesson answers one after another (a whole-context trace, the
+largest positional table, the KV-cache race), and a probe times ``/healthz`` every 100 ms
+throughout: its latency is what a Kubernetes probe would see. ``--max-p95-ms``, ``--max-health-ms``
+and ``--max-rss-growth`` turn targets into the exit status. Traffic goes only to ``--url``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Tally:
     retry_after: set[str] = field(default_factory=set)  # Retry-After values of the 503s
     health_ms: list[float] = field(default_factory=list)  # /healthz latency, every 100 ms
     heavy: dict[int, int] = field(default_factory=dict)  # status of heavy requests → count
+    train_steps: int = 0  # training-lab steps taken while the figures count
+    train_runs: int = 0
 
 
 HEAVY = (  # the largest answers a lesson page can ask for, within the documented caps
@@ -78,6 +81,31 @@ async def heavy_loop(url: str, index: int, args: argparse.Namespace, deadline: f
                 await asyncio.sleep(float(r.headers.get("retry-after", "1")))
             elif r.status_code != 200:
                 tally.errors.append(f"heavy {path}: HTTP {r.status_code}: {r.text[:200]}")
+
+
+async def train_loop(url: str, args: argparse.Namespace, deadline: float, tally: Tally) -> None:
+    """Training-lab runs of task ``--train``, one after another, each watched to its end as the page
+    watches it (a run nobody watches would stop by itself)."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client:
+        while time.perf_counter() < deadline:
+            r = await client.post(f"{url}/api/train", json={"task": args.train, "steps": 5000})
+            if r.status_code == 503:
+                await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+                continue
+            if r.status_code != 200:
+                tally.errors.append(f"train: HTTP {r.status_code}: {r.text[:200]}")
+                return
+            run = r.json()
+            async with client.stream("GET", f"{url}{run['events']}") as events:
+                async for line in events.aiter_lines():
+                    if line.startswith("event: step") and time.perf_counter() >= tally.since:
+                        tally.train_steps += 1
+                    if line.startswith("event: done") or time.perf_counter() >= deadline:
+                        break
+            tally.train_runs += 1
+            await client.post(f"{url}/api/train/{run['id']}/control", json={"action": "stop"})
 
 
 async def health_probe(url: str, deadline: float, tally: Tally) -> None:
@@ -172,6 +200,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.gather(
             *(client_loop(url, i, args, deadline, tally) for i in range(args.streams)),
             *(heavy_loop(url, i, args, deadline, tally) for i in range(args.heavy)),
+            *([train_loop(url, args, deadline, tally)] if args.train else []),
             health_probe(url, deadline, tally),
         )
         marks["end"] = time.perf_counter()
@@ -199,6 +228,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "heavy_clients": args.heavy,
         "heavy_status": {str(k): v for k, v in sorted(tally.heavy.items())},
         "healthz_ms": percentiles(tally.health_ms),
+        "train": args.train,
+        "train_steps_per_s": tally.train_steps / elapsed if args.train else None,
         "server_rss_mib": {"before": before.get("rss_mib"), "after": after.get("rss_mib")},
         "mean_batch": after.get("mean_batch"),
     }
@@ -223,6 +254,10 @@ def report(r: dict[str, Any]) -> str:
             ", ".join(f"{k}: {v}" for k, v in r["heavy_status"].items()) or "-",
         ),
         ("/healthz every 100 ms, p50 / p95 / max", f"{ms(r['healthz_ms'])} ms"),
+        (
+            "training-lab steps/s meanwhile",
+            f"{r['train_steps_per_s']:.1f} ({r['train']})" if r["train"] else "- (no --train)",
+        ),
         ("server RSS before → after", f"{rss['before']} → {rss['after']} MiB"),
         ("mean streams per forward (since start-up)", str(r["mean_batch"])),
     ]
@@ -252,6 +287,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attention", action="store_true", help="ask for attention rows with every token")
     parser.add_argument(
         "--heavy", type=int, default=0, help="clients asking for the heaviest lesson answers (default 0)"
+    )
+    parser.add_argument(
+        "--train",
+        choices=("copy", "reverse", "sort", "induction", "numbers", "shakespeare"),
+        help="also train a training-lab run of this task throughout (its steps/s are reported)",
     )
     parser.add_argument("--max-health-ms", type=float, help="fail when the slowest /healthz took longer")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")

@@ -416,6 +416,10 @@ class LabRun:
         )
         card["hardware"]["device"] = trainer.device
         card["lab"] = dataclasses.asdict(self.settings)
+        # what the playground opens it with: the probe's prompt (an encoder-decoder reads the digits alone)
+        encdec = isinstance(self.config, EncDecConfig)
+        card["example"] = self.probe.prompt[:-1] if encdec else self.probe.prompt
+        card["source"] = "trained in the training lab"
         return TrainedModel(
             self.config, trainer.model.state_arrays(), self.task.tokenizer_json(), card, self.metrics
         )

@@ -51,7 +51,9 @@ def zoo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base_url(zoo):
-    with served(zoo, ROOT / "artifacts" / "fuzz-server.log") as url:
+    # training-lab runs: a place for each the fuzzer starts, and a few steps each
+    lab = {"PLAYGROUND_MAX_TRAININGS": "64", "PLAYGROUND_TRAIN_MAX_STEPS": "3"}
+    with served(zoo, ROOT / "artifacts" / "fuzz-server.log", **lab) as url:
         yield url
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from models.devices import resolve_device
-from models.training.lab import LabSettings
+from models.training.lab import TASK_DEFAULTS, LabSettings
 from server.deps import RegistryDep, SettingsDep
 from server.schemas.train import TrainControl, TrainRequest, TrainStarted, TrainState
 from server.training import Run, Runs, state_of
@@ -58,7 +58,9 @@ async def start_run(body: TrainRequest, runs: RunsDep, settings: SettingsDep) ->
         device = resolve_device(body.device)
     except ValueError as e:
         raise HTTPException(status_code=422, detail=f"device: {e}") from e
-    lab = LabSettings(**{**body.model_dump(), "device": device})
+    if steps is None:  # the task's default, within this server's cap
+        steps = min(TASK_DEFAULTS[body.task]["steps"], settings.train_max_steps)
+    lab = LabSettings(**{**body.model_dump(), "device": device, "steps": steps})
     run = runs.start(lab)
     if run is None:
         raise HTTPException(

@@ -13,6 +13,7 @@ from server.routers import (
     generate,
     lessons_math,
     measure,
+    model_map,
     models,
     sampler,
     seq2seq,
@@ -37,5 +38,6 @@ for concern in (
     cache,
     blocks,
     seq2seq,
+    model_map,
 ):
     api.include_router(concern.router)

@@ -44,6 +44,7 @@ NAV = (
     ("/", "Home"),
     ("/playground", "Playground"),
     ("/learn", "Lessons"),
+    ("/model", "Model map"),
     ("/attention", "Attention"),
     ("/masks", "Masks"),
     ("/positions", "Positions"),
@@ -133,6 +134,11 @@ def lesson(request: Request, registry: RegistryDep, slug: str) -> HTMLResponse:
         next=nxt,
         total=len(lessons),
     )
+
+
+@page_route("/model")
+def model_map(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "model.html", registry, "The whole model on one map")
 
 
 @page_route("/attention")

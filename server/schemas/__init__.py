@@ -70,6 +70,7 @@ from server.schemas.measure import (
     PerplexityResponse,
     TextRequest,
 )
+from server.schemas.model_map import MapPart, MapStack, ModelMapRequest, ModelMapResponse
 from server.schemas.trace import (
     CrossTrace,
     LSTMLayerOut,
@@ -113,11 +114,15 @@ __all__ = [
     "LayerNormRequest",
     "LayerNormResponse",
     "LensEntry",
+    "MapPart",
+    "MapStack",
     "MaskedPosition",
     "MasksRequest",
     "MasksResponse",
     "MetricsLog",
     "ModelList",
+    "ModelMapRequest",
+    "ModelMapResponse",
     "ModelSummary",
     "PaddedRequest",
     "PaddedResponse",

@@ -127,7 +127,8 @@ def _attention(p: _Parts, scope: str, layer: int, nh: int, kind: str = "attn") -
     if kind == "cross":
         q_attn = f"{scope}.q_attn.weight"
         label = "cross-attention: q_attn (Q from the target), c_attn (K, V from the encoder), c_proj"
-        shape = f"q_attn {p.io(q_attn)} · c_attn {p.io(c_attn)} · {heads} · c_proj {p.io(c_proj)}"
+        kv = f"c_attn {p.io(c_attn)} · K, V ← encoder"
+        shape = f"q_attn {p.io(q_attn)} · {kv} · {heads} · c_proj {p.io(c_proj)}"
         return p(scope, kind, label, shape, layer, q_attn, c_attn, c_proj)
     label = "attention: c_attn (Q, K, V projection) → heads → c_proj (output projection)"
     shape = f"c_attn {p.io(c_attn)} · {heads} · c_proj {p.io(c_proj)}"

@@ -12,6 +12,8 @@ const RECURRENT =
   String.raw`h_t, c_t &= \mathrm{LSTM}(x_t, h_{t-1}, c_{t-1}) ` +
   String.raw`\quad\text{(each layer)} \\ p &= \mathrm{softmax}(W h_t + b) \end{aligned}`;
 
+let shown = null; // the model drawn last
+
 const recurrent = (data) => data.map.stacks.some((st) => st.parts.some((p) => p.kind === "lstm"));
 
 export default {
@@ -25,7 +27,16 @@ export default {
   formula: (data) => (recurrent(data) ? RECURRENT : TRANSFORMER),
 
   async load(state, ctx) {
-    const data = await loadMapOrExample(ctx.model(), state.text);
+    const model = ctx.model();
+    let text = state.text;
+    if (shown && shown.name !== model.name && model.example && shown.example !== model.example) {
+      // a model that reads other inputs (digits for a translator) starts from its own example
+      document.getElementById("lesson-text").value = model.example;
+      text = model.example;
+      ctx.set({ text });
+    }
+    shown = model;
+    const data = await loadMapOrExample(model, text);
     if (data.fallback) {
       document.getElementById("lesson-text").value = data.text;
       ctx.set({ text: data.text }); // the model cannot read the old text: its own example, in the URL too

@@ -35,7 +35,13 @@ const select = modelSelect(models, state.model, () => true, {
   "data-key": "model",
   "aria-label": "model",
 });
-select.addEventListener("change", () => set({ model: select.value }));
+// a model that reads other inputs (digits for a translator) starts from its own example
+select.addEventListener("change", () => {
+  const [from, to] = [state.model, select.value].map((name) => models.find((m) => m.name === name));
+  const text = to.example && from?.example !== to.example ? to.example : state.text;
+  input.value = text;
+  set({ model: select.value, text });
+});
 controls.append(
   h("label", { for: "model-text" }, "Your text"),
   input,

@@ -23,7 +23,7 @@ export function mapFigure(parent, { map, trace }, query = "") {
     name: `model-map-${map.model}`,
     data: { map, trace: { tokens: trace.tokens } },
     caption:
-      `Every part of ${map.model}, a ${map.label}, in the order your ${map.T} tokens flow through it, ` +
+      `Every part of ${map.model} (${map.label.replace(/ \(.*\)$/, "")}) in the order your ${map.T} tokens flow through it, ` +
       "labelled with the shapes of the weights it stores. Hover or focus a part to see what it computed " +
       "for " +
       "the last token of " +
@@ -38,7 +38,7 @@ export function mapFigure(parent, { map, trace }, query = "") {
     detail.replaceChildren(
       h("strong", {}, part.label),
       h("span", { class: "mono small" }, ` ${part.shape}`),
-      h("p", { class: "live", "data-part": part.id }, liveText(part, stack, trace)),
+      h("p", { class: "live", "data-part": part.id, "data-kind": part.kind }, liveText(part, stack, trace)),
       part.link ? h("p", { class: "small muted" }, `Taught in the step “${stepTitle(part.link)}”.`) : "",
     );
   };

@@ -68,7 +68,7 @@ export function render(el, data, options = {}) {
   const svgs = data.stacks.map((stack, i) => {
     const box = el.appendChild(document.createElement("div"));
     box.className = options.mini ? "map-stack mini" : "map-stack";
-    if (!options.mini && data.stacks.length > 1) {
+    if (!options.mini) {
       const h = box.appendChild(document.createElement("h4"));
       h.textContent = stack.title;
     }
@@ -87,24 +87,27 @@ export function render(el, data, options = {}) {
 function drawFull(stack, width, options, stackIndex, data) {
   const gs = groups(stack);
   const pad = 8;
-  const labelW = 64;
+  const gap = 10;
   const widest = Math.max(...gs.map((g) => g.parts.length));
-  const inner = width - 2 * pad - labelW;
-  const wide = inner / widest >= 118;
+  // wide: each group one row of boxes under its title; narrow: one box per row, the title at the left
+  const wide = (width - 2 * pad - 8 - (widest - 1) * gap) / widest >= 100;
+  const labelW = wide ? 4 : 64;
+  const inner = width - 2 * pad - labelW - 4;
   const placed = [];
   let y = pad;
   const frames = [];
   for (const g of gs) {
     const top = y;
-    y += 4;
     if (wide) {
+      y += 20;
       const n = g.parts.length;
-      const w = Math.min(230, (inner - (n - 1) * 14) / n);
+      const w = Math.min(230, (inner - (n - 1) * gap) / n);
       const hgt = 10 + LINE * Math.max(...g.parts.map((p) => lines(p).length));
-      const x0 = pad + labelW + (inner - (n * w + (n - 1) * 14)) / 2;
-      for (const [k, p] of g.parts.entries()) placed.push({ part: p, x: x0 + k * (w + 14), y, w, h: hgt });
-      y += hgt + 4;
+      const x0 = pad + labelW + (inner - (n * w + (n - 1) * gap)) / 2;
+      for (const [k, p] of g.parts.entries()) placed.push({ part: p, x: x0 + k * (w + gap), y, w, h: hgt });
+      y += hgt + 6;
     } else {
+      y += 4;
       const w = Math.min(inner, 420);
       for (const p of g.parts) {
         const hgt = 10 + LINE * lines(p).length;

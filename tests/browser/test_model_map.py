@@ -15,9 +15,7 @@ PARTS = "#model-figures a.map-part"
 def live(page, kind: str) -> str:
     """Focus the first part of ``kind`` (as the keyboard would) and read the live value it shows."""
     page.focus(f"a.map-part[data-kind='{kind}']")
-    page.wait_for_function(
-        "k => document.querySelector('#map-detail .live')?.dataset.kind === k", arg=kind
-    )
+    page.wait_for_function("k => document.querySelector('#map-detail .live')?.dataset.kind === k", arg=kind)
     return page.text_content("#map-detail .live")
 
 

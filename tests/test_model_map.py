@@ -115,3 +115,10 @@ def test_route_refuses_bad_input(client):
     assert r.status_code == 422 and "text" in r.text
     r = client.post("/api/model-map", json={"model": "numbers-to-words", "text": "ROMEO"})
     assert r.status_code == 422 and "text" in r.json()["detail"]
+
+
+def test_the_map_page_and_step_are_served(client):
+    for path in ("/model", "/learn/model"):
+        r = client.get(path)
+        assert r.status_code == 200 and "The whole model on one map" in r.text, path
+    assert 'href="/model"' in client.get("/").text  # in the site menu

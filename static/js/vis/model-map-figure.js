@@ -23,11 +23,14 @@ export function mapFigure(parent, { map, trace }, query = "") {
     name: `model-map-${map.model}`,
     data: { map, trace: { tokens: trace.tokens } },
     caption:
-      `Every part of ${map.model} (${map.label.replace(/ \(.*\)$/, "")}) in the order your ${map.T} tokens flow through it, ` +
-      "labelled with the shapes of the weights it stores. Hover or focus a part to see what it computed " +
-      "for " +
-      "the last token of " +
-      "your text; Enter (or a click) opens the step that teaches it. Arrow keys move between parts.",
+      `Every part of ${map.model} (${map.label.replace(/ \(.*\)$/, "")}) in the order your ${map.T} ` +
+      "tokens flow through it, labelled with the shapes of the weights it stores" +
+      (parts.some(({ part }) => part.kind.startsWith("add"))
+        ? "; the dashed green lines are the residual stream going around each sublayer to its add. "
+        : ". ") +
+      "Hover or focus a part to see what " +
+      "it computed for the last token of your text; Enter (or a click) opens the step that teaches it. " +
+      "Arrow keys move between parts.",
   });
   fig.root.classList.add("map-fig");
   const detail = h("div", { class: "map-detail", "aria-live": "polite", id: "map-detail" });
@@ -36,7 +39,7 @@ export function mapFigure(parent, { map, trace }, query = "") {
   fig.readout.replaceWith(detail);
   const show = (part, stack) => {
     detail.replaceChildren(
-      h("strong", {}, part.label),
+      h("strong", {}, part.layer !== null ? `Block ${part.layer} · ${part.label}` : part.label),
       h("span", { class: "mono small" }, ` ${part.shape}`),
       h("p", { class: "live", "data-part": part.id, "data-kind": part.kind }, liveText(part, stack, trace)),
       part.link ? h("p", { class: "small muted" }, `Taught in the step “${stepTitle(part.link)}”.`) : "",

@@ -108,7 +108,7 @@ function drawFull(stack, width, options, stackIndex, data) {
       y += hgt + 6;
     } else {
       y += 4;
-      const w = Math.min(inner, 420);
+      const w = Math.min(inner - 16, 420); // room on the right for the residual stream's skip lines
       for (const p of g.parts) {
         const hgt = 10 + LINE * lines(p).length;
         placed.push({ part: p, x: pad + labelW, y, w, h: hgt });
@@ -164,13 +164,14 @@ function drawFull(stack, width, options, stackIndex, data) {
     );
   }
   for (let k = 1; k < placed.length; k++) svg.append(connector(placed[k - 1], placed[k], stackIndex));
+  for (const [from, to] of skips(placed)) svg.append(skip(from, to, wide));
   placed.forEach(({ part, x, y: top, w, h: hgt }) => {
     const a = s("a", {
       class: `map-part kind-${part.kind}`,
       href: options.href?.(part) ?? (part.link ? `/learn/${part.link}` : "/learn"),
       "data-part": part.id,
       "data-kind": part.kind,
-      "aria-label": `${part.label}: ${part.shape}${part.layer !== null ? `, block ${part.layer}` : ""}`,
+      // named by what it shows; its full name, block and live value are announced by the figure's readout
     });
     a.append(s("rect", { x, y: top, width: w, height: hgt, rx: part.kind.startsWith("add") ? hgt / 2 : 4 }));
     lines(part).forEach((text, i) => {
@@ -193,13 +194,51 @@ function drawFull(stack, width, options, stackIndex, data) {
   return svg;
 }
 
+// The residual stream's way around each sublayer: from where the sublayer starts (the block's first part, or
+// the part after the last add) to the add that sums it back in. Parts of one layer are drawn in a row or a
+// column (never split), so the path goes above the row or beside the column.
+function skips(placed) {
+  const out = [];
+  const layers = new Map();
+  for (const p of placed)
+    if (p.part.layer !== null) layers.set(p.part.layer, [...(layers.get(p.part.layer) || []), p]);
+  for (const parts of layers.values()) {
+    // post-LN, LN(x + f(x)): the LN right after an add is that sublayer's output
+    const post = parts[parts.length - 1].part.kind.startsWith("ln");
+    let start = null;
+    let afterAdd = false;
+    for (const p of parts) {
+      const kind = p.part.kind;
+      if (kind.startsWith("add")) {
+        if (start) out.push([start, p]);
+        start = null;
+        afterAdd = true;
+        continue;
+      }
+      if (!start && !(post && afterAdd && kind.startsWith("ln"))) start = p;
+      afterAdd = false;
+    }
+  }
+  return out;
+}
+
+function skip(a, b, wide) {
+  const attrs = { class: "map-skip", fill: "none" };
+  if (wide) {
+    const top = a.y - 7;
+    return s("path", { ...attrs, d: `M${a.x + a.w / 2},${a.y} V${top} H${b.x + b.w / 2} V${b.y}` });
+  }
+  const right = a.x + a.w + 10;
+  return s("path", { ...attrs, d: `M${a.x + a.w},${a.y + 8} H${right} V${b.y + b.h / 2} H${b.x + b.w}` });
+}
+
 function connector(a, b, stackIndex) {
   const attrs = { class: "map-flow", "marker-end": `url(#map-arrow-${stackIndex})`, fill: "none" };
   if (Math.abs(a.y - b.y) < 1)
     return s("line", { ...attrs, x1: a.x + a.w, y1: a.y + a.h / 2, x2: b.x - 1, y2: b.y + b.h / 2 });
   const x1 = a.x + a.w / 2;
   const x2 = b.x + b.w / 2;
-  const mid = b.y - 9;
+  const mid = (a.y + a.h + b.y) / 2; // between the two rows: in the gap between two groups' frames
   return s("path", { ...attrs, d: `M${x1},${a.y + a.h} V${mid} H${x2} V${b.y - 1}` });
 }
 

@@ -15,7 +15,7 @@ def test_home_lists_the_served_models(page, base_url, api):
     served = [m["name"] for m in api.get("/api/models").json()["models"]]
     cards = page.eval_on_selector_all("[data-model]", "els => els.map(e => e.dataset.model)")
     assert cards == served
-    assert page.get_attribute("#start-lessons", "href") == "/learn/tokenization"
+    assert page.get_attribute("#start-lessons", "href") == "/learn/model"  # the lessons start at the map
     shoot(page, "home")
 
 

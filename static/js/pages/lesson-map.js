@@ -17,7 +17,10 @@ function placeName(map, lit) {
   if (lit === "all") return "the whole model";
   const names = [];
   for (const st of map.stacks)
-    for (const p of st.parts) if (lit.has(p.id) && !names.includes(shortName(p))) names.push(shortName(p));
+    for (const p of st.parts) {
+      const name = shortName(p).replace("+ add", "residual add");
+      if (lit.has(p.id) && !names.includes(name)) names.push(name);
+    }
   return names.length ? names.join(", ") : "no single part";
 }
 

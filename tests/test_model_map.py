@@ -44,6 +44,12 @@ def test_every_label_is_a_stored_shape(name):
                 weights = weights[-1:]
             assert weights, (p.id, tag)
             assert stored[weights[0]] == (int(n_in), int(n_out)), (p.id, tag, p.shape)
+        if p.kind.startswith("ln"):  # "γ, β: 128 each"
+            ((param, shape),) = p.params.items()
+            assert p.shape == f"γ, β: {stored[param][0]} each", p
+        for n_head, size in re.findall(r"(\d+) heads × (\d+)", p.shape):
+            c_proj = next(w for w in p.params if w.endswith(".c_proj.weight"))
+            assert int(n_head) * int(size) == stored[c_proj][0] and int(n_head) == config.n_head, p
     # every stored matrix (2-D and up) is on the map
     matrices = {n for n, s in stored.items() if len(s) >= 2 and "wte" not in n}
     assert matrices <= read, sorted(matrices - read)

@@ -25,6 +25,7 @@ from models.weights import (
     encoder_num_params,
     encoder_param_shapes,
     gpt_num_params,
+    gpt_param_shapes,
     gpt_weight_problems,
     init_encdec_params,
     init_encoder_params,
@@ -35,6 +36,7 @@ from models.weights import (
     load_gpt_dir,
     load_lstm_dir,
     lstm_num_params,
+    lstm_param_shapes,
     lstm_weight_problems,
     normalise_gpt_names,
 )
@@ -63,6 +65,7 @@ class Architecture:
     load_dir: Callable[[Path], tuple[Any, Params]]  # a model directory → (config, parameters)
     init_params: Callable[[Any, int], Params]  # (config, seed) → GPT-2-style random parameters
     num_params: Callable[[Any], int]
+    param_shapes: Callable[[Any], dict[str, tuple[int, ...]]]  # config → every stored name and its shape
     weight_problems: Callable[[Any, Mapping[str, tuple[int, ...]]], str]  # "" when the weights fit
     task: str  # what ``playground train`` teaches it unless told otherwise
     train_flags: tuple[str, ...]  # the config fields that ``playground train`` flags may set
@@ -102,6 +105,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             load_dir=load_gpt_dir,
             init_params=init_gpt_params,
             num_params=gpt_num_params,
+            param_shapes=gpt_param_shapes,
             weight_problems=gpt_weight_problems,
             stored_names=normalise_gpt_names,
             task="lm",
@@ -118,6 +122,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             load_dir=load_lstm_dir,
             init_params=init_lstm_params,
             num_params=lstm_num_params,
+            param_shapes=lstm_param_shapes,
             weight_problems=lstm_weight_problems,
             task="lm",
             train_flags=("block_size", "n_layer", "n_embd", "n_hidden", "dropout"),
@@ -133,6 +138,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             load_dir=load_encoder_dir,
             init_params=init_encoder_params,
             num_params=encoder_num_params,
+            param_shapes=encoder_param_shapes,
             weight_problems=_shapes_fit(encoder_param_shapes),
             task="mlm",
             train_flags=("block_size", "n_layer", "n_head", "n_embd", "pos", "dropout"),
@@ -151,6 +157,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             load_dir=load_encdec_dir,
             init_params=init_encdec_params,
             num_params=encdec_num_params,
+            param_shapes=encdec_param_shapes,
             weight_problems=_shapes_fit(encdec_param_shapes),
             task="numbers",
             train_flags=("n_enc_layer", "n_dec_layer", "n_head", "n_embd", "pos", "dropout"),

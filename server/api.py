@@ -13,6 +13,7 @@ from server.routers import (
     generate,
     lessons_math,
     measure,
+    model_map,
     models,
     sampler,
     seq2seq,
@@ -39,5 +40,6 @@ for concern in (
     blocks,
     seq2seq,
     train,
+    model_map,
 ):
     api.include_router(concern.router)

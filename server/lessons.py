@@ -20,6 +20,12 @@ class Lesson:
 
 LESSONS: tuple[Lesson, ...] = (
     Lesson(
+        "model",
+        "The whole model on one map",
+        "Every part of the model, its real shapes, and where each later step sits.",
+        needs=(),  # any served model draws its own map
+    ),
+    Lesson(
         "tokenization", "Tokenization", "Text becomes a list of integers: characters or byte-pair merges."
     ),
     Lesson("embeddings", "Embeddings are a lookup", "Each token id picks one row of a learned matrix."),

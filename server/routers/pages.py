@@ -45,6 +45,7 @@ NAV = (
     ("/", "Home"),
     ("/playground", "Playground"),
     ("/learn", "Lessons"),
+    ("/model", "Model map"),
     ("/attention", "Attention"),
     ("/masks", "Masks"),
     ("/positions", "Positions"),
@@ -145,6 +146,11 @@ def lesson(request: Request, registry: RegistryDep, slug: str) -> Response:
     )
 
 
+@page_route("/model")
+def model_map(request: Request, registry: RegistryDep) -> HTMLResponse:
+    return page(request, "model.html", registry, "The whole model on one map")
+
+
 @page_route("/attention")
 def attention(request: Request, registry: RegistryDep) -> HTMLResponse:
     return page(request, "attention.html", registry, "Attention explorer")
@@ -166,22 +172,15 @@ def compare(request: Request, registry: RegistryDep) -> HTMLResponse:
 
 
 @page_route("/train")
-def train(request: Request, registry: RegistryDep) -> HTMLResponse:
-    return page(
-        request, "train.html", registry, "Training lab", lab=lab_page_data(request.app.state.settings, None)
-    )
-
-
 @page_route("/train/{run_id}")
-def train_run(request: Request, registry: RegistryDep, run_id: str) -> HTMLResponse:
-    """A run's own page: anyone with the link watches the same run (a late viewer gets its history)."""
-    if request.app.state.runs.get(run_id) is None:
+def train(request: Request, registry: RegistryDep, run_id: str | None = None) -> HTMLResponse:
+    """The lab; ``/train/<id>`` is a run's own page: anyone with the link watches the same run."""
+    if run_id is not None and request.app.state.runs.get(run_id) is None:
         raise HTTPException(
             status_code=404, detail=f"no training run {run_id!r} (runs are kept while in use)"
         )
-    return page(
-        request, "train.html", registry, "Training lab", lab=lab_page_data(request.app.state.settings, run_id)
-    )
+    lab = lab_page_data(request.app.state.settings, run_id)
+    return page(request, "train.html", registry, "Training lab", lab=lab)
 
 
 @page_route("/docs")

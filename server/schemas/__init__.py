@@ -72,6 +72,7 @@ from server.schemas.measure import (
     PerplexityResponse,
     TextRequest,
 )
+from server.schemas.model_map import MapPart, MapStack, ModelMapRequest, ModelMapResponse
 from server.schemas.trace import (
     CrossTrace,
     LSTMLayerOut,
@@ -117,11 +118,15 @@ __all__ = [
     "LayerNormRequest",
     "LayerNormResponse",
     "LensEntry",
+    "MapPart",
+    "MapStack",
     "MaskedPosition",
     "MasksRequest",
     "MasksResponse",
     "MetricsLog",
     "ModelList",
+    "ModelMapRequest",
+    "ModelMapResponse",
     "ModelSummary",
     "PaddedRequest",
     "PaddedResponse",

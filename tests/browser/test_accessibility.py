@@ -71,6 +71,8 @@ def pages(page, base_url) -> list[str]:
         "/playground?max_tokens=12&generated=1",
         "/learn",
         *hrefs,
+        "/model",
+        "/model?model=numbers-to-words&text=1234",
         "/attention?zoom=1.1&n=6",
         "/masks",
         "/positions",

@@ -15,7 +15,7 @@ def test_home_lists_the_served_models(page, base_url, api):
     served = [m["name"] for m in api.get("/api/models").json()["models"]]
     cards = page.eval_on_selector_all("[data-model]", "els => els.map(e => e.dataset.model)")
     assert cards == served
-    assert page.get_attribute("#start-lessons", "href") == "/learn/tokenization"
+    assert page.get_attribute("#start-lessons", "href") == "/learn/model"  # the lessons start at the map
     shoot(page, "home")
 
 
@@ -36,7 +36,7 @@ def test_home_guesses_the_next_token_of_the_typed_text(page, base_url, api):
 def test_lesson_index_links_every_step(page, base_url):
     page.goto(base_url + "/learn")
     links = page.eval_on_selector_all(".lesson-list a", "els => els.map(e => e.getAttribute('href'))")
-    assert links[0] == "/learn/tokenization" and len(links) >= 10
+    assert links[0] == "/learn/model" and links[1] == "/learn/tokenization" and len(links) >= 10
     shoot(page, "learn")
 
 

@@ -15,6 +15,7 @@ import { debounce, h, modelSelect } from "../lib/dom.js";
 import { tex } from "../lib/math.js";
 import { showSource } from "../lib/source.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
+import { drawLessonMap } from "./lesson-map.js";
 
 const page = pageData();
 const slug = page.step.slug;
@@ -121,6 +122,7 @@ async function main() {
         .getElementById("prose")
         .replaceChildren(h("h2", {}, "What is going on"), ...paragraphs(prose || ""));
       renderQuestion(step.question?.(data, state));
+      drawLessonMap(slug, ctx.model(), state.text);
       document.body.dataset.ready = String(mine);
     } catch (e) {
       if (mine !== generation) return;

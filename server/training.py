@@ -115,7 +115,7 @@ class Runs:
                 lambda event, data: self._emit(run, event, data),
                 run.control,
                 name=run.name,
-                text=self.settings.train_text,
+                text=lab_text(self.settings),
                 max_seconds=self.settings.train_max_s,
             )
             run.steps = int(lab.settings.steps or 0)
@@ -243,18 +243,22 @@ def lab_entry(name: str, trained: TrainedModel, settings: Settings) -> ModelEntr
     )
 
 
+def lab_text(settings: Settings) -> Path:
+    """The shakespeare task's text: ``PLAYGROUND_TRAIN_TEXT``, else ``prepare``'s default."""
+    return Path(settings.train_text or default_text_path())
+
+
 def lab_page_data(settings: Settings, run_id: str | None) -> dict[str, Any]:
     """What the training lab's page needs: the tasks, their architectures and defaults, the caps."""
     from server.schemas.train import TrainRequest
 
-    text = settings.train_text or default_text_path()
     return {
         "tasks": list(LAB_TASKS),
         "archs": LAB_ARCHS,
         "task_defaults": TASK_DEFAULTS,
         "defaults": TrainRequest().model_dump(),
         "max_steps": settings.train_max_steps,
-        "text": Path(text).is_file(),  # whether the shakespeare task can run here
+        "text": lab_text(settings).is_file(),  # whether the shakespeare task can run here
         "run": run_id,
     }
 

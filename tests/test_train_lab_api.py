@@ -137,6 +137,12 @@ def test_an_unwatched_run_stops_and_old_models_go(make_client):
     assert second["model"] in served and first["model"] not in served  # one lab model kept
 
 
+def test_shakespeare_needs_its_text(make_client, tmp_path):
+    c = make_client(train_text=tmp_path / "missing.txt")
+    r = c.post("/api/train", json={"task": "shakespeare"})
+    assert r.status_code == 422 and "task" in r.text and "missing.txt" in r.text
+
+
 def test_no_training_when_the_server_allows_none(make_client):
     c = make_client(max_trainings=0)
     r = c.post("/api/train", json={})

@@ -18,6 +18,7 @@ or stops a run from another thread. Same settings and seed, same machine: the sa
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -98,8 +99,6 @@ class TextData(TokenData):
         ids = np.asarray(tokenizer.encode(text), dtype=np.uint16)
         splits = {"train": {"chars": cut, "tokens": cut}, "val": {"chars": len(text) - cut}}
         splits["val"]["tokens"] = splits["val"]["chars"]
-        import hashlib
-
         meta = {
             "text": str(path),
             "text_name": path.name,

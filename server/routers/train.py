@@ -12,7 +12,7 @@ from models.devices import resolve_device
 from models.training.lab import TASK_DEFAULTS, LabSettings
 from server.deps import RegistryDep, SettingsDep
 from server.schemas.train import TrainControl, TrainRequest, TrainStarted, TrainState
-from server.training import Run, Runs, state_of
+from server.training import Run, Runs, lab_text, state_of
 
 router = APIRouter(tags=["training lab"])
 RunId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$")]
@@ -54,6 +54,8 @@ async def start_run(body: TrainRequest, runs: RunsDep, settings: SettingsDep) ->
         raise HTTPException(
             status_code=422, detail=f"steps: at most {settings.train_max_steps} on this server"
         )
+    if body.task == "shakespeare" and not lab_text(settings).is_file():
+        raise HTTPException(status_code=422, detail=f"task: shakespeare needs {lab_text(settings)}, not here")
     try:
         device = resolve_device(body.device)
     except ValueError as e:

@@ -305,6 +305,7 @@ export default {
       name: `cross-attention-L${L}H${H}`,
       data: tr,
       panel: "cross",
+      answer: true,
     });
     if (err(c, tr)) return;
     const M = tr.cross_attention[L][H];

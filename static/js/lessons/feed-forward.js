@@ -74,6 +74,7 @@ export default {
     // residual stream norm through the blocks
     const r = figure(ctx.figures, {
       title: "The residual stream, block by block",
+      answer: true,
       caption:
         `‖x‖ of the residual stream in ${trace.model} (${NORM[m.norm]}) on your text: ` +
         `0 = token + position embedding, then after each of the ${L} blocks. Each block adds its ` +

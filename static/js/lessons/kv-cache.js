@@ -67,7 +67,8 @@ export default {
     const m = ctx.model();
     const tk = c.layers[0].k_shape[2];
     const f = figure(ctx.figures, {
-      title: `What is cached: ${c.layers.length} layers × (K, V), ${kb(c.total_bytes)} in all`,
+      title: `What is cached: ${c.layers.length} layers × (K, V)`,
+      titleAnswer: `, ${kb(c.total_bytes)} in all`,
       caption:
         `The cache ${c.model} (${c.backend}, ${c.dtype}) holds after generating ${c.ids.length} ` +
         `tokens from your ${c.prompt_tokens}-token text: for every layer, the keys and values of ` +
@@ -99,7 +100,7 @@ export default {
               "td",
               { class: "num" },
               checked(
-                h("span", { title: `${x.bytes} bytes` }, x.bytes.toLocaleString("en")),
+                h("span", { title: `${x.bytes} bytes`, "data-answer": "?" }, x.bytes.toLocaleString("en")),
                 `cache.layers.${i}.bytes`,
                 x.bytes,
               ),
@@ -113,7 +114,11 @@ export default {
           h(
             "th",
             { class: "num" },
-            checked(h("span", {}, c.total_bytes.toLocaleString("en")), "cache.total_bytes", c.total_bytes),
+            checked(
+              h("span", { "data-answer": "?" }, c.total_bytes.toLocaleString("en")),
+              "cache.total_bytes",
+              c.total_bytes,
+            ),
           ),
         ),
       ),

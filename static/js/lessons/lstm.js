@@ -118,7 +118,12 @@ export default {
     });
     f.body.style.maxHeight = "none";
     for (const [key, title, what] of GATES) {
-      const box = h("div", { "data-gate": key, style: "overflow-x:auto;min-width:0" });
+      // the forget gate is what the question asks about: it waits for the answer
+      const box = h("div", {
+        "data-gate": key,
+        "data-answer": key === "forget_gate" ? "" : null,
+        style: "overflow-x:auto;min-width:0",
+      });
       const M = units.map((u) => L[key].map((step) => step[u]));
       const signed = SIGNED.has(key);
       heatmap(

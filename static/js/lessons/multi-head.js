@@ -92,6 +92,7 @@ export default {
 
     const f = figure(ctx.figures, {
       title: `Layer ${L}: all ${nh} heads side by side`,
+      answer: true,
       caption:
         `Attention weights of ${trace.model}, layer ${L}, every head, on your text (row = query, ` +
         "column = key; hatched = masked future). Under each map: the key the last token attends to " +
@@ -173,6 +174,7 @@ export default {
         "it attends to; line opacity = weight, one colour per head. Hover or focus a token on the " +
         "left to isolate its lines.",
       name: `headview-L${L}`,
+      answer: true,
       data: { tokens: trace.tokens, attention: A, heads: shown },
     });
     headview(

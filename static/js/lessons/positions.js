@@ -152,6 +152,7 @@ export default {
 
     const s = figure(ctx.figures, {
       title: `Position similarity: cosine of every pair (${n} × ${n})`,
+      answer: true,
       caption:
         `cos(PE_p, PE_p′) of the ${what}. Near the diagonal the vectors are alike, so nearby positions ` +
         "look nearby to the model.",

@@ -42,6 +42,7 @@ export default {
     fillPicker("key", tokenPickerOptions(trace.tokens), j);
     const f = figure(ctx.figures, {
       title: `Scores q·kᵀ/√${hs}: ${T} × ${T}`,
+      answer: true,
       caption:
         `Computed by ${trace.model}, layer ${trace.layer}, head ${trace.head}, on your text. ` +
         "Row = query, column = key. Hatched cells are keys in the future of their query: " +

@@ -47,6 +47,7 @@ export default {
 
     const f = figure(ctx.figures, {
       title: `Query ${i} ${quotedToken(trace.tokens[i])}: scores → weights`,
+      answer: true,
       caption:
         `Row ${i} of the score table and its softmax (${where}). Keys after the query are masked: ` +
         "score −∞, weight exactly 0.",
@@ -68,6 +69,7 @@ export default {
     const top = [...seen].sort((a, b) => scores[b] - scores[a]).slice(0, SHOWN);
     const g = figure(ctx.figures, {
       title: "Check the weights by hand: exp(s − max) / Σ",
+      answer: true,
       caption:
         `The ${top.length} highest of the ${seen.length} visible scores of query ${i}; ` +
         `max = ${fmt(m, 4)}, Σ over all ${seen.length} keys = ${fmt(Z, 4)}. By hand uses the rounded ` +
@@ -100,6 +102,7 @@ export default {
 
     const w = figure(ctx.figures, {
       title: `All weights: ${T} × ${T}, every row sums to 1`,
+      answer: true,
       caption:
         `softmax of every row of the score table (${where}). Viridis: dark = little weight, yellow = ` +
         "much. Hatched = masked. Click a row to pick the query.",

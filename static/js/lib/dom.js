@@ -106,6 +106,21 @@ export function syncSegmentedToggles(container, state) {
   }
 }
 
+// Nothing clipped without a cue: a pane wider than its box gets the class scroll-cue (a shaded right
+// edge, see app.css) and a visible hint line just above it; both go when it fits again.
+const hints = new WeakMap();
+function scrollCue(el, wide) {
+  el.classList.toggle("scroll-cue", wide);
+  let hint = hints.get(el);
+  if (wide && !hint && el.parentNode) {
+    hint = h("p", { class: "scroll-hint", "aria-hidden": "true" }, "wider than this box: scroll sideways →");
+    hints.set(el, hint);
+  }
+  if (!hint) return;
+  if (wide && hint.nextElementSibling !== el && el.parentNode) el.before(hint);
+  hint.hidden = !wide;
+}
+
 // A pane that may scroll (a wide figure, a long code line): while its content overflows it takes focus
 // (tabindex 0) and is a named group, so the arrow keys scroll it; when everything fits it is no tab stop.
 const watched = new WeakSet();
@@ -122,6 +137,7 @@ export function keyboardScrollable(el, label) {
     }
     if (el.hasAttribute("tabindex")) el.setAttribute("aria-label", `${el.dataset.scrollLabel} (scrolls)`);
     else el.removeAttribute("aria-label");
+    scrollCue(el, el.scrollWidth > el.clientWidth + 1);
   };
   if (!watched.has(el)) {
     watched.add(el);

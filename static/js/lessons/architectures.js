@@ -3,7 +3,7 @@
 import { checked, fmt, h, pct } from "../lib/dom.js";
 import { render as bars } from "../vis/bars.js";
 import { figure } from "../vis/figure.js";
-import { render as heatmap } from "../vis/heatmap.js";
+import { fitCell, render as heatmap } from "../vis/heatmap.js";
 
 const arch = (a) => (m) => m.architecture === a;
 const isNumbersGPT = (m) =>
@@ -246,6 +246,7 @@ export default {
           {
             min: 0,
             max: 1,
+            cell: fitCell(e.body, T),
             readout: e.readout,
             label: "encoder attention",
             rowTitle: "query",
@@ -286,6 +287,7 @@ export default {
               mask: d.causal.mask,
               min: 0,
               max: 1,
+              cell: fitCell(g.body, d.causal.tokens.length),
               readout: g.readout,
               label: "causal attention",
               rowTitle: "query",

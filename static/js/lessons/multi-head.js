@@ -177,6 +177,7 @@ export default {
       answer: true,
       data: { tokens: trace.tokens, attention: A, heads: shown },
     });
+    g.body.style.maxHeight = "none"; // every token in view, however long the text (the page scrolls)
     headview(
       g.body,
       { tokens: trace.tokens, attention: A, heads: shown },

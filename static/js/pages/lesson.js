@@ -47,7 +47,7 @@ document.addEventListener("keydown", (e) => {
 function carry() {
   const q = new URLSearchParams(location.search);
   const keep = new URLSearchParams();
-  for (const k of ["text", "model", "lock", "hide"]) if (q.has(k)) keep.set(k, q.get(k));
+  for (const k of ["text", "model", "lock", "hide", "reveal"]) if (q.has(k)) keep.set(k, q.get(k));
   const s = keep.toString();
   return s ? `?${s}` : "";
 }

@@ -19,8 +19,10 @@ LONG = "To be, or not to be, that is the question:\nWhether 'tis nobler in the m
 
 CLIPPED = """() => {
   const panes = [...document.querySelectorAll("#figures, [data-panel=formula], [data-panel=code]")];
-  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
-    (typeof el.className === "string" && el.className ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+  const name = (el) => {
+    const classes = typeof el.className === "string" ? el.className.trim().split(/\\s+/) : [];
+    return el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + classes.map((c) => "." + c).join("");
+  };
   const cued = (el) => {
     const hint = el.previousElementSibling;
     return el.classList.contains("scroll-cue") && hint?.classList.contains("scroll-hint") &&
@@ -33,6 +35,8 @@ CLIPPED = """() => {
     for (const el of pane.querySelectorAll("*")) {
       if (el instanceof SVGElement && !(el instanceof SVGSVGElement)) continue;
       if (!el.checkVisibility() || !el.clientWidth) continue;
+      // words for screen readers only (a clipped 1 px box, KaTeX's MathML copy) are not on screen
+      if (el.closest(".visually-hidden, .katex-mathml")) continue;
       const style = getComputedStyle(el);
       const inside = el.parentElement.closest(".scroll-cue");
       const wide = el.scrollWidth > el.clientWidth + 1;

@@ -1,6 +1,6 @@
 // Step 9 · Feed-forward, residual stream, LayerNorm, pre-LN vs post-LN.
 import { checked, fmt, h } from "../lib/dom.js";
-import { loadMetrics } from "../lib/metrics.js";
+import { cardValidationLoss, loadMetrics } from "../lib/metrics.js";
 import { figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
 import { render as linechart } from "../vis/linechart.js";
@@ -211,12 +211,14 @@ export default {
           "li",
           {},
           `${model.name}, ${NORM[model.norm] || model.norm}: validation loss `,
+          cardValidationLoss(model.card) === undefined ? "—" : fmt(cardValidationLoss(model.card), 4),
+          " nats (model card, whole split); the curve ends at ",
           boldNumber(
             `metrics.${i}.records.${log.records.indexOf(recs[last])}.val_loss`,
             recs[last].val_loss,
             4,
           ),
-          ` nats after ${recs[last].step} steps`,
+          ` at the last evaluation (step ${recs[last].step}, fixed batches)`,
         ),
       );
     });

@@ -201,6 +201,10 @@ export default {
     if (trace.tokens.length < 3 || A.length < 2) return null;
     const prev = A.map((a) => patterns(a, trace.ids).find((p) => p.kind === "previous").mean);
     const best = prev.reduce((b, v, k) => (v > prev[b] ? k : b), 0);
+    // the brightest cell just below the diagonal of that head's map, named from the numbers
+    const below = range(trace.tokens.length).slice(1);
+    const q = below.reduce((a, i) => (A[best][i][i - 1] > A[best][a][a - 1] ? i : a), 1);
+    const tok = (i) => quotedToken(trace.tokens[i]);
     return {
       prompt: `Which head of layer ${trace.layer} puts the most weight on the token just before each query?`,
       choices: A.map((_, k) => `head ${k}`),
@@ -208,7 +212,9 @@ export default {
       reveal:
         `Head ${best}: on average ${fmt(prev[best], 3)} of each query's weight goes to the previous ` +
         `token (the others: ${prev.map((v, k) => `head ${k} ${fmt(v, 2)}`).join(", ")}). ` +
-        "Look for the bright line just below the diagonal.",
+        `In head ${best}'s map the cells just below the diagonal are that pattern; the brightest of them ` +
+        `(the most yellow) is query ${q} ${tok(q)} → key ${q - 1} ${tok(q - 1)}, weight ` +
+        `${fmt(A[best][q][q - 1], 3)}.`,
     };
   },
 

@@ -86,7 +86,17 @@ export default {
       data: ctx.models.map((m) => ({ model: m.name, card: m.card })),
       panel: "cards",
     });
-    const cols = ["model", "tokenizer", "steps", "train", "val", "gap", "val (split)", "ppl", "bits/char"];
+    const cols = [
+      "model",
+      "tokenizer",
+      "steps",
+      "train (last eval)",
+      "val (last eval)",
+      "gap",
+      "validation loss (whole split)",
+      "ppl",
+      "bits/char",
+    ];
     const rows = ctx.models.map((m, i) => {
       const c = m.card || {};
       const v = c.validation || {};

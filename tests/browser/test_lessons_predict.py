@@ -83,6 +83,46 @@ def test_the_answer_waits_for_a_prediction(page, base_url, slug):
     assert all(after["shown"]), f"{after['shown'].count(False)} [data-answer] elements still hidden"
     assert after["cues"] == 0
     assert page.is_visible("#question .reveal")
+    assert_words_in_order(page)
+
+
+# Words in order: every glossary term the step's captions, prose and question use before the step that teaches
+# it is an inline definition (lib/glossary.js), shown on focus and on hover.
+UNDEFINED = """async () => {
+  const { GLOSSARY, early } = await import("/static/js/lib/glossary.js");
+  const data = JSON.parse(document.getElementById("page-data").textContent);
+  const step = { slug: data.step.slug, order: data.lessons.map((x) => x.slug) };
+  const keys = Object.keys(GLOSSARY).filter((k) => early(k, step));
+  const found = [];
+  for (const root of document.querySelectorAll("#figures figcaption, #prose, #question")) {
+    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (n.parentElement.closest(".term")) continue;
+      for (const k of keys) if (GLOSSARY[k].match.test(n.textContent)) found.push(`${k}: ${n.textContent}`);
+    }
+  }
+  const terms = [...document.querySelectorAll("#figures figcaption .term, #prose .term, #question .term")];
+  const described = terms.every((t) => {
+    const tip = document.getElementById(t.querySelector("button").getAttribute("aria-describedby"));
+    return tip?.getAttribute("role") === "tooltip" && tip.textContent.length > 10;
+  });
+  return { keys, found, terms: terms.length, described };
+}"""
+
+
+def assert_words_in_order(page):
+    words = page.evaluate(UNDEFINED)
+    assert not words["found"], f"terms used before their step, without a definition: {words['found']}"
+    assert words["described"]
+    if words["terms"]:
+        term = page.locator(".term .term-word").first
+        tip = page.locator(".term .term-tip").first
+        assert tip.is_hidden()
+        term.focus()
+        assert tip.is_visible(), "a definition shows on keyboard focus"
+        page.evaluate("document.activeElement.blur()")
+        term.hover()
+        assert tip.is_visible(), "a definition shows on hover"
 
 
 def test_a_teacher_sees_every_answer_at_once(page, base_url):

@@ -57,7 +57,7 @@ export default {
   },
   formula:
     String.raw`\begin{aligned}\text{head}_i &= \operatorname{softmax}\!\Big(\tfrac{Q_i K_i^{\top}}{` +
-    String.raw`\sqrt{h_s}} + M\Big) V_i \in \mathbb{R}^{T\times h_s}\\\operatorname{MultiHead}(X) &= ` +
+    String.raw`\sqrt{d_{\text{head}}}} + M\Big) V_i \in \mathbb{R}^{T\times d_{\text{head}}}\\\operatorname{MultiHead}(X) &= ` +
     String.raw`\big[\text{head}_1 \,\|\, \cdots \,\|\, \text{head}_{n_h}\big]\, W_O \in \mathbb{R}^{T` +
     String.raw`\times C}\end{aligned}`,
 
@@ -187,8 +187,8 @@ export default {
     const c = figure(ctx.figures, {
       title: "Concatenate, then project",
       caption:
-        `Shapes in ${trace.model} for your ${T} tokens: ${nh} heads each return T × hs = ${T} ` +
-        `× ${hs}; side by side they make T × nh·hs = ${T} × ${nh * hs}, and c_proj (W_O, ${m.n_embd} ` +
+        `Shapes in ${trace.model} for your ${T} tokens: ${nh} heads each return T × d_head = ${T} ` +
+        `× ${hs}; side by side they make T × nh·d_head = ${T} × ${nh * hs}, and c_proj (W_O, ${m.n_embd} ` +
         `× ${m.n_embd}) maps that back to T × C = ${T} × ${m.n_embd}.`,
       name: "concat-project",
       data: { tokens: T, heads: nh, head_size: hs, concatenated: nh * hs, channels: m.n_embd },
@@ -224,7 +224,7 @@ export default {
       "One attention head can only follow one pattern of weights at a time. A layer therefore " +
       `runs ${A.length} heads in parallel, each with its own slices of W_q, W_k and W_v, so one can ` +
       "look back one token while another looks for the start of the text or for earlier copies of " +
-      `the same character.\n\nEach head returns a small vector per token (hs numbers). ` +
+      `the same character.\n\nEach head returns a small vector per token (d_head numbers). ` +
       "The heads' outputs are laid side by side — concatenated — into one vector of C numbers per " +
       "token, and one more learned matrix (c_proj) mixes them before the result is added to the " +
       "residual stream. The labels under each map are measured on your text; change the layer " +

@@ -15,12 +15,17 @@
 //   prose: string | (data, state) → string
 import * as api from "../lib/api.js";
 import { debounce, h, modelSelect } from "../lib/dom.js";
+import { setStep, withTerms } from "../lib/glossary.js";
 import { tex } from "../lib/math.js";
 import { showSource } from "../lib/source.js";
 import { applyTeacherPresets, hiddenPanels, pageData, readState, writeState } from "../lib/state.js";
 
 const page = pageData();
 const slug = page.step.slug;
+setStep(
+  slug,
+  page.lessons.map((x) => x.slug),
+); // terms used before the step that teaches them get their definition inline
 const models = page.models;
 const controls = document.getElementById("lesson-controls");
 const figures = document.getElementById("figures");
@@ -154,7 +159,7 @@ async function main() {
 }
 
 function paragraphs(text) {
-  return text.split(/\n\s*\n/).map((p) => h("p", {}, p.trim()));
+  return text.split(/\n\s*\n/).map((p) => h("p", {}, withTerms(p.trim())));
 }
 
 // A step without a question hides nothing; otherwise [data-answer] shows once a choice is picked.
@@ -201,7 +206,7 @@ function renderQuestion(q) {
   setAnswered(answered || !q);
   if (!q) return;
   const verdict = h("p", { class: "verdict", "aria-live": "polite" });
-  const reveal = h("p", { class: "reveal", hidden: !answered }, q.reveal);
+  const reveal = h("p", { class: "reveal", hidden: !answered }, withTerms(q.reveal));
   const choices = h("div", { class: "choices", role: "group", "aria-label": "choices" });
   q.choices.forEach((label, i) => {
     choices.append(
@@ -223,7 +228,13 @@ function renderQuestion(q) {
       ),
     );
   });
-  box.replaceChildren(h("h2", {}, "Predict, then reveal"), h("p", {}, q.prompt), choices, verdict, reveal);
+  box.replaceChildren(
+    h("h2", {}, "Predict, then reveal"),
+    h("p", {}, withTerms(q.prompt)),
+    choices,
+    verdict,
+    reveal,
+  );
 }
 
 function showError(message) {

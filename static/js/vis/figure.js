@@ -1,6 +1,7 @@
 // The frame every figure sits in: title, export buttons (PNG, SVG, JSON), body, readout, the numbers as a
 // table (folded), caption.
 import { h, keyboardScrollable } from "../lib/dom.js";
+import { withTerms } from "../lib/glossary.js";
 import { tablesFor } from "./table.js";
 
 let counter = 0;
@@ -16,7 +17,7 @@ export function figure(
   const id = `fig-${++counter}`;
   const body = keyboardScrollable(h("div", { class: "body" }), title);
   const readout = h("div", { class: "readout", "aria-live": "polite" });
-  const cap = h("figcaption", { id: `${id}-cap` }, caption);
+  const cap = h("figcaption", { id: `${id}-cap` }, withTerms(caption));
   let current = data;
   const exportBar = h(
     "div",
@@ -76,7 +77,7 @@ export function figure(
     root,
     body,
     readout,
-    setCaption: (text) => (cap.textContent = text),
+    setCaption: (text) => cap.replaceChildren(...withTerms(text)),
     setData: (d) => (current = d),
     setTitle: (t) => {
       root.querySelector("h3").textContent = t;

@@ -80,7 +80,8 @@ export default {
   formula:
     String.raw`\begin{aligned}p(x_i \mid x_{\setminus i}) &= \operatorname{softmax}\big(` +
     String.raw`\text{head}(h_i)\big),\ \ h = \text{Enc}(x)\\\text{cross} &= \operatorname{softmax}` +
-    String.raw`\big(Q_{\text{dec}} K_{\text{enc}}^{\top} / \sqrt{d_{\text{head}}} + M_{\text{pad}}\big)\, V_{` +
+    String.raw`\big(Q_{\text{dec}} K_{\text{enc}}^{\top} / ` +
+    String.raw`\sqrt{d_{\text{head}}} + M_{\text{pad}}\big)\, V_{` +
     String.raw`\text{enc}}\end{aligned}`,
 
   controls(ctx) {

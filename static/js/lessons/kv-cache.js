@@ -16,7 +16,8 @@ export default {
     context: 0,
   },
   formula:
-    String.raw`\begin{aligned}\text{cache} &= 2 \cdot L \cdot B \cdot n_h \cdot T_k \cdot d_{\text{head}} \text{ ` +
+    String.raw`\begin{aligned}\text{cache} &= 2 \cdot L \cdot B ` +
+    String.raw`\cdot n_h \cdot T_k \cdot d_{\text{head}} \text{ ` +
     String.raw`numbers}\\\text{step with cache} &: 1 \text{ query} \times T_k \text{ keys}\\ ` +
     String.raw`\text{step without} &: T_k \text{ queries} \times T_k \text{ keys}\end{aligned}`,
 

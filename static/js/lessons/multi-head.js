@@ -57,7 +57,8 @@ export default {
   },
   formula:
     String.raw`\begin{aligned}\text{head}_i &= \operatorname{softmax}\!\Big(\tfrac{Q_i K_i^{\top}}{` +
-    String.raw`\sqrt{d_{\text{head}}}} + M\Big) V_i \in \mathbb{R}^{T\times d_{\text{head}}}\\\operatorname{MultiHead}(X) &= ` +
+    String.raw`\sqrt{d_{\text{head}}}} + M\Big) V_i \in \mathbb{R}^{T` +
+    String.raw`\times d_{\text{head}}}\\\operatorname{MultiHead}(X) &= ` +
     String.raw`\big[\text{head}_1 \,\|\, \cdots \,\|\, \text{head}_{n_h}\big]\, W_O \in \mathbb{R}^{T` +
     String.raw`\times C}\end{aligned}`,
 

@@ -19,8 +19,10 @@ export default {
   defaults: { layer: 0, head: 0, query: -1, key: 0 },
   code: { name: "CausalSelfAttention.__call__", highlight: ["scores"] },
   formula:
-    String.raw`\begin{aligned} s_{ij} &= \frac{q_i \cdot k_j}{\sqrt{d_{\text{head}}}} = \frac{1}{\sqrt{d_{\text{head}}}}` +
-    String.raw`\sum_{c=1}^{d_{\text{head}}} q_{ic}\,k_{jc} \\ s_{ij} &= -\infty \;\text{ if } j > i \end{aligned}`,
+    String.raw`\begin{aligned} s_{ij} &= \frac{q_i \cdot k_j}{\sqrt{d_{` +
+    String.raw`\text{head}}}} = \frac{1}{\sqrt{d_{\text{head}}}}` +
+    String.raw`\sum_{c=1}^{d_{\text{head}}} q_{ic}\,k_{jc} ` +
+    String.raw`\\ s_{ij} &= -\infty \;\text{ if } j > i \end{aligned}`,
 
   controls(ctx) {
     addLayerHeadPickers(ctx);

@@ -1,7 +1,7 @@
 // One glossary for every page: one name per thing (plain name first, the code name beside it), the step that
 // teaches it, and a one-line definition. A lesson's prose, captions and question pass their text through
-// withTerms(): a term used before the step that teaches it becomes an inline definition, shown on hover and on
-// keyboard focus (a button described by its tooltip), so words come in order.
+// withTerms(): a term used before the step that teaches it becomes an inline definition, shown on hover and
+// on keyboard focus (a button described by its tooltip): words come in order.
 import { h } from "./dom.js";
 
 // key: {name, taught (the step's slug), definition, match (how it is written in the pages' text)}

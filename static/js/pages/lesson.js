@@ -192,10 +192,20 @@ function cueAnswers() {
         : h(
             inline ? "span" : "p",
             { class: `answer-cue${inline ? " inline" : ""}` },
-            inline ? "(after you predict)" : "Hidden until you predict: answer the question above first.",
+            inline
+              ? "(after you predict)"
+              : `Hidden until you predict${what(el)}: answer the question above first.`,
           ),
     );
   }
+}
+
+// A hidden figure's cue names it (its title, less any part of the title that is itself an answer).
+function what(el) {
+  const title = el.matches("figure") && el.querySelector("h3")?.cloneNode(true);
+  if (!title) return "";
+  for (const part of title.querySelectorAll("[data-answer]")) part.remove();
+  return ` (${title.textContent.trim()})`;
 }
 
 function renderQuestion(q) {

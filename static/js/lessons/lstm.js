@@ -1,7 +1,7 @@
 // Step 14 · LSTM vs transformer: gates over time (units × steps), the cell state, the next token; then both
 // models on your text.
 import { streamEvents } from "../lib/api.js";
-import { checked, fmt, h } from "../lib/dom.js";
+import { checked, fmt, h, keyboardScrollable } from "../lib/dom.js";
 import { cardValidationLoss } from "../lib/metrics.js";
 import { render as bars } from "../vis/bars.js";
 import { figure } from "../vis/figure.js";
@@ -149,12 +149,15 @@ export default {
       const box = h("div", {
         "data-gate": key,
         "data-answer": key === "forget_gate" ? "" : null,
-        style: "overflow-x:auto;min-width:0",
+        style: "min-width:0",
       });
+      // a long text makes a map wider than its column: it scrolls, and says so
+      const scroller = keyboardScrollable(h("div", { style: "overflow-x:auto" }), title);
+      box.append(scroller);
       const M = units.map((u) => L[key].map((step) => step[u]));
       const signed = SIGNED.has(key);
       heatmap(
-        box,
+        scroller,
         { matrix: M, rows: units.map((u) => `u${u}`), cols: trace.tokens },
         {
           scale: signed ? "diverging" : "viridis",

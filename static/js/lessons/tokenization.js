@@ -83,7 +83,7 @@ export default {
       );
       const stats = h(
         "p",
-        { class: "small muted", "data-answer": "" },
+        { class: "small muted", "data-answer": "" }, // the text length is the answer for a character tokenizer
         `${state.text.length} characters → ${r.ids.length} ` +
           `tokens: ${(state.text.length / Math.max(1, r.ids.length)).toFixed(2)} characters per token.`,
       );

@@ -81,9 +81,10 @@ export default {
         ]),
         "]",
       );
+      // the text's length is the answer for a character tokenizer: every figure's count waits
       const stats = h(
         "p",
-        { class: "small muted", "data-answer": "" }, // the text length is the answer for a character tokenizer
+        { class: "small muted", "data-answer": "" },
         `${state.text.length} characters → ${r.ids.length} ` +
           `tokens: ${(state.text.length / Math.max(1, r.ids.length)).toFixed(2)} characters per token.`,
       );

@@ -141,7 +141,8 @@ export function keyboardScrollable(el, label) {
     }
     if (el.hasAttribute("tabindex")) el.setAttribute("aria-label", `${el.dataset.scrollLabel} (scrolls)`);
     else el.removeAttribute("aria-label");
-    scrollCue(el, el.scrollWidth > el.clientWidth + 1, el.scrollHeight > el.clientHeight + 1);
+    // a few pixels of overflow (a focus ring, a descender) hide nothing: no hint for them
+    scrollCue(el, el.scrollWidth > el.clientWidth + 1, el.scrollHeight > el.clientHeight + 8);
   };
   if (!watched.has(el)) {
     watched.add(el);

@@ -35,7 +35,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Sinusoids or a learned table tell the model where each token sits.",
     ),
     Lesson("qkv", "Queries, keys and values", "Three linear maps of the same vectors ask, answer and carry."),
-    Lesson("scores", "Scaled scores", "Every query meets every key: q·k / √d says how well they match."),
+    Lesson("scores", "Scaled scores", "Every query meets every key: q·k / √d_head says how well they match."),
     Lesson("masks", "Masks", "Causal and padding masks decide which keys a query may see."),
     Lesson("softmax", "Softmax → attention weights", "Scores become probabilities that sum to one per row."),
     Lesson(

@@ -84,7 +84,7 @@ def test_architectures_step_shows_the_apis_numbers(page, base_url, api):
 
 
 def test_architectures_controls_update_the_url(page, base_url, api):
-    page.goto(f"{base_url}/learn/architectures?model=tiny-numbers")
+    page.goto(f"{base_url}/learn/architectures?model=tiny-numbers&reveal=all")  # cross-attention shown
     wait_ready(page)
     auto = page.eval_on_selector_all(
         "button[data-pos][aria-pressed=true]", "els => els.map(e => +e.dataset.pos)"

@@ -248,5 +248,5 @@ def test_softmax(page, base_url, api):
 
 @pytest.mark.parametrize("slug", ["embeddings", "positions", "qkv", "scores", "masks", "softmax"])
 def test_steps_fit_a_phone(phone, base_url, slug):
-    open_step(phone, base_url, slug)
+    open_step(phone, base_url, slug, reveal="all")  # the layout with every figure shown
     assert_fits_the_screen(phone, f"lesson-{slug}-phone", *LESSON_CONTROLS)

@@ -120,7 +120,7 @@ def test_training_axis_toggles_round_trip_through_the_url(page, base_url):
 
 
 def test_training_on_a_phone(phone, base_url):
-    phone.goto(base_url + "/learn/training")
+    phone.goto(base_url + "/learn/training?reveal=all")  # the layout with every figure shown
     wait_ready(phone)
     assert phone.is_hidden("#lesson-error")
     axes = ("button[data-key='x'][data-value='tokens']", "button[data-key='y'][data-value='bpc']")

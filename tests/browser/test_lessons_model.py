@@ -249,7 +249,7 @@ def test_kv_cache_shapes_tokens_and_timing(page, base_url, api):
 
 
 def test_logit_lens_last_block_is_the_model_prediction(page, base_url, api):
-    open_step(page, base_url, "logit-lens")
+    open_step(page, base_url, "logit-lens", "&reveal=all")  # the figure the question hides until answered
     trace = api.post("/api/trace", json={"model": MODEL, "text": TEXT, "top_k": 5}).json()
     shown = check_numbers(page, {"trace": trace}, ("trace.",))
     assert len(shown) == 2 and shown[0]["value"] == shown[1]["value"]
@@ -280,5 +280,5 @@ def test_logit_lens_last_block_is_the_model_prediction(page, base_url, api):
 
 @pytest.mark.parametrize("slug", ["sampling", "logit-lens"])
 def test_steps_fit_a_phone(phone, base_url, slug):
-    open_step(phone, base_url, slug)
+    open_step(phone, base_url, slug, "&reveal=all")  # the layout with every figure shown
     assert_fits_the_screen(phone, f"lesson-{slug}-phone", *LESSON_CONTROLS)

@@ -161,7 +161,7 @@ def test_markup_typed_as_text_stays_text(page, base_url):
 
 
 def test_a_figure_exports_as_svg_png_and_json(page, base_url, api):
-    page.goto(base_url + "/learn/scores?text=To%20be")
+    page.goto(base_url + "/learn/scores?text=To%20be&reveal=all")  # the score table, shown at once
     wait_ready(page)
     fig = page.locator("figure.fig").first
     files = {}

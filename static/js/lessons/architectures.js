@@ -3,7 +3,7 @@
 import { checked, fmt, h, pct } from "../lib/dom.js";
 import { render as bars } from "../vis/bars.js";
 import { figure } from "../vis/figure.js";
-import { render as heatmap } from "../vis/heatmap.js";
+import { fitCell, render as heatmap } from "../vis/heatmap.js";
 
 const arch = (a) => (m) => m.architecture === a;
 const isNumbersGPT = (m) =>
@@ -55,7 +55,20 @@ function markCells(body, prefix, M) {
 }
 
 export default {
-  defaults: { masked: "", number: "4012", beams: 4, penalty: 1, layer: 0, head: 0 },
+  // one control per meaning: layer/head pick the cross-attention map of the encoder-decoder's decoder;
+  // the masked LM's encoder and the GPT each have their own pair
+  defaults: {
+    masked: "",
+    number: "4012",
+    beams: 4,
+    penalty: 1,
+    layer: 0,
+    head: 0,
+    enc_layer: 0,
+    enc_head: 0,
+    gpt_layer: 0,
+    gpt_head: 0,
+  },
   accepts: (m) => m.architecture === "encoder" || m.architecture === "encoder-decoder",
   preferredModel: "numbers-to-words",
   code: {
@@ -67,13 +80,15 @@ export default {
   formula:
     String.raw`\begin{aligned}p(x_i \mid x_{\setminus i}) &= \operatorname{softmax}\big(` +
     String.raw`\text{head}(h_i)\big),\ \ h = \text{Enc}(x)\\\text{cross} &= \operatorname{softmax}` +
-    String.raw`\big(Q_{\text{dec}} K_{\text{enc}}^{\top} / \sqrt{h_s} + M_{\text{pad}}\big)\, V_{` +
+    String.raw`\big(Q_{\text{dec}} K_{\text{enc}}^{\top} / ` +
+    String.raw`\sqrt{d_{\text{head}}} + M_{\text{pad}}\big)\, V_{` +
     String.raw`\text{enc}}\end{aligned}`,
 
   controls(ctx) {
     const s = ctx.state();
-    const layers = Math.max(1, ...ctx.models.map((m) => m.n_dec_layer ?? m.n_layer ?? 1));
-    const heads = Math.max(1, ...ctx.models.map((m) => m.n_head ?? 1));
+    const enc = pick(ctx, "encoder");
+    const ed = pick(ctx, "encoder-decoder");
+    const gpt = causalGPT(ctx);
     control(
       ctx,
       "number",
@@ -96,8 +111,24 @@ export default {
       "Length penalty",
       h("input", { type: "number", min: -2, max: 2, step: 0.5, value: s.penalty, style: "width:4.5em" }),
     );
-    control(ctx, "layer", "Layer", h("select", {}, options(layers, "layer", s.layer)));
-    control(ctx, "head", "Head", h("select", {}, options(heads, "head", s.head)));
+    const pair = (m, layers, prefix, what) => {
+      if (!m) return;
+      control(
+        ctx,
+        `${prefix}layer`,
+        `${what} layer`,
+        h("select", {}, options(layers, "layer", s[`${prefix}layer`])),
+      );
+      control(
+        ctx,
+        `${prefix}head`,
+        `${what} head`,
+        h("select", {}, options(m.n_head, "head", s[`${prefix}head`])),
+      );
+    };
+    pair(ed, ed?.n_dec_layer ?? ed?.n_layer, "", "Cross-attention");
+    pair(enc, enc?.n_layer, "enc_", "Encoder");
+    pair(gpt, gpt?.n_layer, "gpt_", "GPT");
   },
 
   async load(state, ctx) {
@@ -105,15 +136,21 @@ export default {
     const ed = pick(ctx, "encoder-decoder");
     const gpt = causalGPT(ctx);
     const dec = ctx.models.find(isNumbersGPT);
-    const layerHeadOf = (m, n) => ({
-      layer: clamp(state.layer, n ?? m.n_layer),
-      head: clamp(state.head, m.n_head),
+    const layerHeadOf = (m, n, prefix = "") => ({
+      layer: clamp(state[`${prefix}layer`], n ?? m.n_layer),
+      head: clamp(state[`${prefix}head`], m.n_head),
     });
     const postOrError = (url, body) => safe(ctx.api.postJSON(url, body));
     const positions = hidden(state);
     const [fill, causal, tr, gen] = await Promise.all([
       enc && postOrError("/api/fill-mask", { model: enc.name, text: state.text, positions }),
-      enc && gpt && postOrError("/api/trace", { model: gpt.name, text: state.text, ...layerHeadOf(gpt) }),
+      enc &&
+        gpt &&
+        postOrError("/api/trace", {
+          model: gpt.name,
+          text: state.text,
+          ...layerHeadOf(gpt, undefined, "gpt_"),
+        }),
       ed &&
         postOrError("/api/translate", {
           model: ed.name,
@@ -140,7 +177,7 @@ export default {
       tr,
       gen,
       positions,
-      encAt: enc && layerHeadOf(enc),
+      encAt: enc && layerHeadOf(enc, undefined, "enc_"),
       edAt: ed && layerHeadOf(ed, ed.n_dec_layer),
     };
   },
@@ -246,6 +283,7 @@ export default {
           {
             min: 0,
             max: 1,
+            cell: fitCell(e.body, T),
             readout: e.readout,
             label: "encoder attention",
             rowTitle: "query",
@@ -286,6 +324,7 @@ export default {
               mask: d.causal.mask,
               min: 0,
               max: 1,
+              cell: fitCell(g.body, d.causal.tokens.length),
               readout: g.readout,
               label: "causal attention",
               rowTitle: "query",
@@ -305,6 +344,7 @@ export default {
       name: `cross-attention-L${L}H${H}`,
       data: tr,
       panel: "cross",
+      answer: true,
     });
     if (err(c, tr)) return;
     const M = tr.cross_attention[L][H];

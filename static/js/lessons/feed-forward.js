@@ -1,6 +1,6 @@
 // Step 9 · Feed-forward, residual stream, LayerNorm, pre-LN vs post-LN.
 import { checked, fmt, h } from "../lib/dom.js";
-import { loadMetrics } from "../lib/metrics.js";
+import { cardValidationLoss, loadMetrics } from "../lib/metrics.js";
 import { figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
 import { render as linechart } from "../vis/linechart.js";
@@ -74,6 +74,7 @@ export default {
     // residual stream norm through the blocks
     const r = figure(ctx.figures, {
       title: "The residual stream, block by block",
+      answer: true,
       caption:
         `‖x‖ of the residual stream in ${trace.model} (${NORM[m.norm]}) on your text: ` +
         `0 = token + position embedding, then after each of the ${L} blocks. Each block adds its ` +
@@ -210,12 +211,14 @@ export default {
           "li",
           {},
           `${model.name}, ${NORM[model.norm] || model.norm}: validation loss `,
+          cardValidationLoss(model.card) === undefined ? "—" : fmt(cardValidationLoss(model.card), 4),
+          " nats (model card, whole split); the curve ends at ",
           boldNumber(
             `metrics.${i}.records.${log.records.indexOf(recs[last])}.val_loss`,
             recs[last].val_loss,
             4,
           ),
-          ` nats after ${recs[last].step} steps`,
+          ` at the last evaluation (step ${recs[last].step}, fixed batches)`,
         ),
       );
     });

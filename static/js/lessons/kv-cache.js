@@ -16,7 +16,8 @@ export default {
     context: 0,
   },
   formula:
-    String.raw`\begin{aligned}\text{cache} &= 2 \cdot L \cdot B \cdot n_h \cdot T_k \cdot h_s \text{ ` +
+    String.raw`\begin{aligned}\text{cache} &= 2 \cdot L \cdot B ` +
+    String.raw`\cdot n_h \cdot T_k \cdot d_{\text{head}} \text{ ` +
     String.raw`numbers}\\\text{step with cache} &: 1 \text{ query} \times T_k \text{ keys}\\ ` +
     String.raw`\text{step without} &: T_k \text{ queries} \times T_k \text{ keys}\end{aligned}`,
 
@@ -67,7 +68,8 @@ export default {
     const m = ctx.model();
     const tk = c.layers[0].k_shape[2];
     const f = figure(ctx.figures, {
-      title: `What is cached: ${c.layers.length} layers × (K, V), ${kb(c.total_bytes)} in all`,
+      title: `What is cached: ${c.layers.length} layers × (K, V)`,
+      titleAnswer: `, ${kb(c.total_bytes)} in all`,
       caption:
         `The cache ${c.model} (${c.backend}, ${c.dtype}) holds after generating ${c.ids.length} ` +
         `tokens from your ${c.prompt_tokens}-token text: for every layer, the keys and values of ` +
@@ -99,7 +101,7 @@ export default {
               "td",
               { class: "num" },
               checked(
-                h("span", { title: `${x.bytes} bytes` }, x.bytes.toLocaleString("en")),
+                h("span", { title: `${x.bytes} bytes`, "data-answer": "?" }, x.bytes.toLocaleString("en")),
                 `cache.layers.${i}.bytes`,
                 x.bytes,
               ),
@@ -113,7 +115,11 @@ export default {
           h(
             "th",
             { class: "num" },
-            checked(h("span", {}, c.total_bytes.toLocaleString("en")), "cache.total_bytes", c.total_bytes),
+            checked(
+              h("span", { "data-answer": "?" }, c.total_bytes.toLocaleString("en")),
+              "cache.total_bytes",
+              c.total_bytes,
+            ),
           ),
         ),
       ),

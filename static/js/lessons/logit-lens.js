@@ -153,6 +153,7 @@ export default {
     const T = trace.tokens.length;
     const f = figure(ctx.figures, {
       title: `Logit lens: ${L} blocks × ${T} positions`,
+      answer: true,
       caption:
         `Every block's output in ${trace.model}, on your text, sent through the model's final head ` +
         "(ln_f, then the unembedding). Each cell: the most likely next token and its probability " +

@@ -1,7 +1,8 @@
 // Step 14 · LSTM vs transformer: gates over time (units × steps), the cell state, the next token; then both
 // models on your text.
 import { streamEvents } from "../lib/api.js";
-import { checked, fmt, h } from "../lib/dom.js";
+import { checked, fmt, h, keyboardScrollable } from "../lib/dom.js";
+import { cardValidationLoss } from "../lib/metrics.js";
 import { render as bars } from "../vis/bars.js";
 import { figure } from "../vis/figure.js";
 import { render as heatmap } from "../vis/heatmap.js";
@@ -43,6 +44,32 @@ function select(ctx, key, label, n, name, step = 1) {
   );
   el.addEventListener("change", () => ctx.set({ [key]: Number(el.value) }));
   ctx.controls.append(h("label", { for: el.id }, label), el);
+}
+
+// What the table says, in words: which model predicted your text better, by how much, and how far one short
+// text is from the whole validation split the model cards measured.
+function verdict(d) {
+  const [a, b] = d.pair;
+  const [la, lb] = d.ppl.map((x) => x.loss);
+  const win = la < lb ? 0 : 1;
+  const n = d.ppl[0].losses.length;
+  const card = d.pair.map((x) => cardValidationLoss(x.card));
+  const whole =
+    card[0] !== undefined && card[1] !== undefined
+      ? ` On the whole validation split (the model cards) the losses are ${fmt(card[0], 4)} for ${a.name} ` +
+        `and ${fmt(card[1], 4)} for ${b.name}, so ${card[0] < card[1] ? a.name : b.name} is the better ` +
+        "model overall."
+      : "";
+  return (
+    `On your text ${d.pair[win].name} has the lower loss: ${fmt(Math.min(la, lb), 3)} against ` +
+    `${fmt(Math.max(la, lb), 3)} nats per token (lower is better; perplexity e^loss is how many equally ` +
+    `likely characters a model is hesitating between). That is ${n} predictions: a few surprising ` +
+    "characters move the mean a lot, so on a short text either model can come out ahead." +
+    whole +
+    ` Both are small (${a.parameters.toLocaleString("en")} and ${b.parameters.toLocaleString("en")} ` +
+    "parameters) and learned from the same Shakespeare text; a transformer's advantage, attention to " +
+    "any earlier character, pays off mostly with more data, more training and longer contexts."
+  );
 }
 
 export default {
@@ -118,11 +145,19 @@ export default {
     });
     f.body.style.maxHeight = "none";
     for (const [key, title, what] of GATES) {
-      const box = h("div", { "data-gate": key, style: "overflow-x:auto;min-width:0" });
+      // the forget gate is what the question asks about: it waits for the answer
+      const box = h("div", {
+        "data-gate": key,
+        "data-answer": key === "forget_gate" ? "" : null,
+        style: "min-width:0",
+      });
+      // a long text makes a map wider than its column: it scrolls, and says so
+      const scroller = keyboardScrollable(h("div", { style: "overflow-x:auto" }), title);
+      box.append(scroller);
       const M = units.map((u) => L[key].map((step) => step[u]));
       const signed = SIGNED.has(key);
       heatmap(
-        box,
+        scroller,
         { matrix: M, rows: units.map((u) => `u${u}`), cols: trace.tokens },
         {
           scale: signed ? "diverging" : "viridis",
@@ -211,6 +246,7 @@ export default {
       c.body.append(
         h("p", { class: "muted small" }, "No GPT with the same tokenizer is served to compare with."),
       );
+    else if (!d.ppl[0].error && !d.ppl[1].error) c.body.append(h("p", { "data-verdict": "" }, verdict(d)));
   },
 
   question(d) {

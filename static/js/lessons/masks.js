@@ -27,6 +27,12 @@ function small(parent, title, matrix, labels, options) {
   );
 }
 
+// The positions under the chips answer the question: each waits for it behind a "?".
+function answerCell(el) {
+  el.dataset.answer = "?";
+  return el;
+}
+
 export default {
   defaults: { layer: 0, head: 0, row: -1, second: "Good night.", third: "Ay." },
   code: {
@@ -105,7 +111,7 @@ export default {
           titles: [
             tok === null
               ? "padding (not a token)"
-              : `position ${masks.positions[k][t]}: ${JSON.stringify(tok)}`,
+              : `token ${JSON.stringify(tok)} (its position is the number below)`,
           ],
         });
         tr.append(
@@ -115,7 +121,7 @@ export default {
             chip,
             tok === null
               ? h("span", { class: "small muted" }, "–")
-              : checkedNumber(`masks.positions.${k}.${t}`, masks.positions[k][t], 0),
+              : answerCell(checkedNumber(`masks.positions.${k}.${t}`, masks.positions[k][t], 0)),
           ),
         );
       });

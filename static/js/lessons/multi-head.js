@@ -57,7 +57,8 @@ export default {
   },
   formula:
     String.raw`\begin{aligned}\text{head}_i &= \operatorname{softmax}\!\Big(\tfrac{Q_i K_i^{\top}}{` +
-    String.raw`\sqrt{h_s}} + M\Big) V_i \in \mathbb{R}^{T\times h_s}\\\operatorname{MultiHead}(X) &= ` +
+    String.raw`\sqrt{d_{\text{head}}}} + M\Big) V_i \in \mathbb{R}^{T` +
+    String.raw`\times d_{\text{head}}}\\\operatorname{MultiHead}(X) &= ` +
     String.raw`\big[\text{head}_1 \,\|\, \cdots \,\|\, \text{head}_{n_h}\big]\, W_O \in \mathbb{R}^{T` +
     String.raw`\times C}\end{aligned}`,
 
@@ -92,6 +93,7 @@ export default {
 
     const f = figure(ctx.figures, {
       title: `Layer ${L}: all ${nh} heads side by side`,
+      answer: true,
       caption:
         `Attention weights of ${trace.model}, layer ${L}, every head, on your text (row = query, ` +
         "column = key; hatched = masked future). Under each map: the key the last token attends to " +
@@ -173,8 +175,10 @@ export default {
         "it attends to; line opacity = weight, one colour per head. Hover or focus a token on the " +
         "left to isolate its lines.",
       name: `headview-L${L}`,
+      answer: true,
       data: { tokens: trace.tokens, attention: A, heads: shown },
     });
+    g.body.style.maxHeight = "none"; // every token in view, however long the text (the page scrolls)
     headview(
       g.body,
       { tokens: trace.tokens, attention: A, heads: shown },
@@ -184,8 +188,8 @@ export default {
     const c = figure(ctx.figures, {
       title: "Concatenate, then project",
       caption:
-        `Shapes in ${trace.model} for your ${T} tokens: ${nh} heads each return T × hs = ${T} ` +
-        `× ${hs}; side by side they make T × nh·hs = ${T} × ${nh * hs}, and c_proj (W_O, ${m.n_embd} ` +
+        `Shapes in ${trace.model} for your ${T} tokens: ${nh} heads each return T × d_head = ${T} ` +
+        `× ${hs}; side by side they make T × nh·d_head = ${T} × ${nh * hs}, and c_proj (W_O, ${m.n_embd} ` +
         `× ${m.n_embd}) maps that back to T × C = ${T} × ${m.n_embd}.`,
       name: "concat-project",
       data: { tokens: T, heads: nh, head_size: hs, concatenated: nh * hs, channels: m.n_embd },
@@ -198,6 +202,10 @@ export default {
     if (trace.tokens.length < 3 || A.length < 2) return null;
     const prev = A.map((a) => patterns(a, trace.ids).find((p) => p.kind === "previous").mean);
     const best = prev.reduce((b, v, k) => (v > prev[b] ? k : b), 0);
+    // the brightest cell just below the diagonal of that head's map, named from the numbers
+    const below = range(trace.tokens.length).slice(1);
+    const q = below.reduce((a, i) => (A[best][i][i - 1] > A[best][a][a - 1] ? i : a), 1);
+    const tok = (i) => quotedToken(trace.tokens[i]);
     return {
       prompt: `Which head of layer ${trace.layer} puts the most weight on the token just before each query?`,
       choices: A.map((_, k) => `head ${k}`),
@@ -205,7 +213,9 @@ export default {
       reveal:
         `Head ${best}: on average ${fmt(prev[best], 3)} of each query's weight goes to the previous ` +
         `token (the others: ${prev.map((v, k) => `head ${k} ${fmt(v, 2)}`).join(", ")}). ` +
-        "Look for the bright line just below the diagonal.",
+        `In head ${best}'s map the cells just below the diagonal are that pattern; the brightest of them ` +
+        `(the most yellow) is query ${q} ${tok(q)} → key ${q - 1} ${tok(q - 1)}, weight ` +
+        `${fmt(A[best][q][q - 1], 3)}.`,
     };
   },
 
@@ -215,7 +225,7 @@ export default {
       "One attention head can only follow one pattern of weights at a time. A layer therefore " +
       `runs ${A.length} heads in parallel, each with its own slices of W_q, W_k and W_v, so one can ` +
       "look back one token while another looks for the start of the text or for earlier copies of " +
-      `the same character.\n\nEach head returns a small vector per token (hs numbers). ` +
+      `the same character.\n\nEach head returns a small vector per token (d_head numbers). ` +
       "The heads' outputs are laid side by side — concatenated — into one vector of C numbers per " +
       "token, and one more learned matrix (c_proj) mixes them before the result is added to the " +
       "residual stream. The labels under each map are measured on your text; change the layer " +

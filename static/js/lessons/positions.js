@@ -11,6 +11,24 @@ import { render as chips, quotedToken } from "../vis/tokens.js";
 const kindOf = (state, model) =>
   state.table === "sinusoidal" || model.pos !== "learned" ? "sinusoidal" : "learned";
 
+// What the similarity matrix shows, computed: the mean cosine of neighbours against that of all pairs.
+function nearFar(sim) {
+  const n = sim.length;
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const near = mean(range(n - 1).map((p) => sim[p][p + 1]));
+  const all = mean(
+    range(n).flatMap((p) =>
+      range(n)
+        .filter((q) => q !== p)
+        .map((q) => sim[p][q]),
+    ),
+  );
+  return (
+    `Here neighbours (p, p+1) have a mean cosine of ${fmt(near, 3)} against ${fmt(all, 3)} over all ` +
+    `pairs: ${near > all + 0.05 ? "nearby positions look nearby to the model" : "nearness barely shows"}.`
+  );
+}
+
 export default {
   defaults: { n: 32, table: "model" },
   code: (state) =>
@@ -152,9 +170,11 @@ export default {
 
     const s = figure(ctx.figures, {
       title: `Position similarity: cosine of every pair (${n} × ${n})`,
+      answer: true,
       caption:
-        `cos(PE_p, PE_p′) of the ${what}. Near the diagonal the vectors are alike, so nearby positions ` +
-        "look nearby to the model.",
+        `cos(PE_p, PE_p′) of the ${what}. Colour: blue = −1 (opposite), white = 0 (unrelated), dark red ` +
+        "= +1 (the same direction); the diagonal, each position with itself, is the darkest red. " +
+        nearFar(positional.similarity),
       name: `position-similarity-${kind}`,
       data: positional.similarity,
     });
@@ -227,7 +247,7 @@ export default {
       reveal:
         `Position ${best}: cosine ${fmt(row[best], 3)}. ` +
         (Math.abs(best - p) <= 1
-          ? "A neighbour, as the bright diagonal band promises."
+          ? "A neighbour, as the dark red band along the diagonal promises."
           : "Not a neighbour: this table is less orderly than a clock."),
     };
   },
@@ -244,6 +264,6 @@ export default {
         "positions down to one in tens of thousands. The similarity matrix shows the result: " +
         "a position's vector is most like its neighbours', and the likeness fades with distance."
       : "A learned table starts random and ends wherever training pushed it. Yet the similarity matrix " +
-        "usually shows a bright diagonal band: the model discovered that nearby positions should look " +
-        "alike."),
+        "usually shows a dark red band along the diagonal: the model discovered that nearby positions " +
+        "should look alike."),
 };

@@ -25,7 +25,7 @@ export default {
   code: { name: "CausalSelfAttention.__call__", highlight: ["c_attn(x)", "reshape(B, T, nh, hs)"] },
   formula:
     String.raw`q_t = x_t W_Q + b_Q,\quad k_t = x_t W_K + b_K,\quad v_t = x_t W_V + b_V \qquad x_t \in ` +
-    String.raw`\mathbb{R}^{C},\; q_t, k_t, v_t \in \mathbb{R}^{h_s}`,
+    String.raw`\mathbb{R}^{C},\; q_t, k_t, v_t \in \mathbb{R}^{d_{\text{head}}}`,
 
   controls(ctx) {
     addLayerHeadPickers(ctx);
@@ -50,7 +50,7 @@ export default {
     fillPicker("token", tokenPickerOptions(trace.tokens), t);
     const where = `${trace.model}, layer ${trace.layer}, head ${trace.head}, on your text (${T} tokens)`;
     const f = figure(ctx.figures, {
-      title: `Q | K | V: three T × hs matrices side by side (${T} × ${hs} each)`,
+      title: `Q | K | V: three T × d_head matrices side by side (${T} × ${hs} each)`,
       caption:
         `Computed by ${where}. Blue is negative, red positive. Click a cell to check it by hand below; ` +
         "hover or focus for values.",
@@ -137,7 +137,7 @@ export default {
       choices,
       answer,
       reveal:
-        `q_${t}·k_${best}/√${trace.q[0].length} = ${fmt(row[best], 3)} is the largest score in ` +
+        `q_${t}·k_${best}/√d_head = ${fmt(row[best], 3)} is the largest score in ` +
         `row ${t}. Nothing in the tokens' letters says so: W_Q and W_K were learned, and they decide ` +
         "what matches.",
     };

@@ -112,7 +112,9 @@ export default {
     const m = ctx.model();
     const last = res.stages[res.stages.length - 1];
     const f = figure(ctx.figures, {
-      title: `Next-token distribution after every stage: ${last.kept} of ${m.vocab_size} tokens left`,
+      title: "Next-token distribution after every stage",
+      titleAnswer: `: ${last.kept} of ${m.vocab_size} tokens left`,
+      answer: true,
       caption:
         `The ${res.tokens.length} tokens ${res.model} finds most likely after your text, through the ` +
         `sampler in order: repetition penalty ${state.repetition_penalty}, ` +

@@ -1,4 +1,4 @@
-// Step 5 · Scaled scores: q·kᵀ/√hs for one layer and head, masked cells hatched, one cell by hand.
+// Step · Scaled scores: q·kᵀ/√d_head for one layer and head, masked cells hatched, one cell by hand.
 import { postJSONCached } from "../lib/api.js";
 import { checkedNumber, fmt, h } from "../lib/dom.js";
 import {
@@ -19,8 +19,10 @@ export default {
   defaults: { layer: 0, head: 0, query: -1, key: 0 },
   code: { name: "CausalSelfAttention.__call__", highlight: ["scores"] },
   formula:
-    String.raw`\begin{aligned} s_{ij} &= \frac{q_i \cdot k_j}{\sqrt{h_s}} = \frac{1}{\sqrt{h_s}}` +
-    String.raw`\sum_{c=1}^{h_s} q_{ic}\,k_{jc} \\ s_{ij} &= -\infty \;\text{ if } j > i \end{aligned}`,
+    String.raw`\begin{aligned} s_{ij} &= \frac{q_i \cdot k_j}{\sqrt{d_{` +
+    String.raw`\text{head}}}} = \frac{1}{\sqrt{d_{\text{head}}}}` +
+    String.raw`\sum_{c=1}^{d_{\text{head}}} q_{ic}\,k_{jc} ` +
+    String.raw`\\ s_{ij} &= -\infty \;\text{ if } j > i \end{aligned}`,
 
   controls(ctx) {
     addLayerHeadPickers(ctx);
@@ -41,7 +43,8 @@ export default {
     fillPicker("query", tokenPickerOptions(trace.tokens), i);
     fillPicker("key", tokenPickerOptions(trace.tokens), j);
     const f = figure(ctx.figures, {
-      title: `Scores q·kᵀ/√${hs}: ${T} × ${T}`,
+      title: `Scores q·kᵀ/√d_head (d_head = ${hs}): ${T} × ${T}`,
+      answer: true,
       caption:
         `Computed by ${trace.model}, layer ${trace.layer}, head ${trace.head}, on your text. ` +
         "Row = query, column = key. Hatched cells are keys in the future of their query: " +
@@ -75,7 +78,7 @@ export default {
         `key ${quotedToken(trace.tokens[j])} (${j})`,
       caption:
         `q_${i} and k_${j} of layer ${trace.layer}, head ${trace.head} (${hs} numbers each). ` +
-        `Their dot product, divided by √${hs} = ${fmt(Math.sqrt(hs), 3)}, is the cell.`,
+        `Their dot product, divided by √d_head = √${hs} = ${fmt(Math.sqrt(hs), 3)}, is the cell.`,
       name: "scores-worked",
       data: { q, k },
     });
@@ -104,7 +107,7 @@ export default {
           .map((c) => `${fmt(q[c], 3)}×${fmt(k[c], 3)}`)
           .join(" + ")} + … = ${fmt(dot, 4)}`,
       ],
-      [`÷ √${hs}`, `${fmt(dot, 4)} / ${fmt(Math.sqrt(hs), 4)} = ${fmt(dot / Math.sqrt(hs), 4)}`],
+      [`÷ √d_head`, `${fmt(dot, 4)} / ${fmt(Math.sqrt(hs), 4)} = ${fmt(dot / Math.sqrt(hs), 4)}`],
       [
         "the cell",
         masked
@@ -140,7 +143,7 @@ export default {
     return (
       "Each query now meets every key: the dot product q·k is large when the two vectors point the " +
       "same way. All of them at once is one matrix product, Q·Kᵀ, a T × T table with one row per " +
-      `query.\n\nWhy divide by √${hs}? A dot product of ${hs} random numbers grows like √${hs}; ` +
+      `query.\n\nWhy divide by √d_head? A dot product of d_head = ${hs} random numbers grows like √d_head; ` +
       "without the division the scores get large, softmax turns them into almost-one-hot weights and " +
       "learning stalls. The hatched upper triangle is the causal mask: a token may not look at " +
       "tokens that come after it, because when the model generates they do not exist yet."

@@ -16,6 +16,7 @@ import { render as heatmap } from "../vis/heatmap.js";
 import { quotedToken } from "../vis/tokens.js";
 
 const SHOWN = 8; // keys in the worked table (the highest scores); the sum runs over all of them
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
 export default {
   defaults: { layer: 0, head: 0, query: -1 },
@@ -47,6 +48,7 @@ export default {
 
     const f = figure(ctx.figures, {
       title: `Query ${i} ${quotedToken(trace.tokens[i])}: scores → weights`,
+      answer: true,
       caption:
         `Row ${i} of the score table and its softmax (${where}). Keys after the query are masked: ` +
         "score −∞, weight exactly 0.",
@@ -66,11 +68,14 @@ export default {
     const e = (j) => Math.exp(scores[j] - m);
     const Z = seen.reduce((s, j) => s + e(j), 0);
     const top = [...seen].sort((a, b) => scores[b] - scores[a]).slice(0, SHOWN);
+    const rest = seen.filter((j) => !top.includes(j));
     const g = figure(ctx.figures, {
       title: "Check the weights by hand: exp(s − max) / Σ",
+      answer: true,
       caption:
-        `The ${top.length} highest of the ${seen.length} visible scores of query ${i}; ` +
-        `max = ${fmt(m, 4)}, Σ over all ${seen.length} keys = ${fmt(Z, 4)}. By hand uses the rounded ` +
+        `The ${top.length} highest of the ${seen.length} visible scores of query ${i}` +
+        (rest.length ? `, then the other ${rest.length} summed in one row` : "") +
+        `; max = ${fmt(m, 4)}, Σ over all ${seen.length} keys = ${fmt(Z, 4)}. By hand uses the rounded ` +
         "scores; the model's weight is the API's.",
       name: "softmax-worked",
       data: { scores, weights },
@@ -85,21 +90,32 @@ export default {
         fmt(e(j) / Z, 4),
         checkedNumber(`trace.attention.${L}.${H}.${i}.${j}`, weights[j]),
       ]),
+      // the rows above are the top few; the rest of the keys, summed, so that the Σ row adds up on the page
+      ...(rest.length
+        ? [
+            [
+              `the other ${rest.length} key${rest.length > 1 ? "s" : ""}`,
+              "",
+              "",
+              fmt(sum(rest.map(e)), 4),
+              fmt(sum(rest.map(e)) / Z, 4),
+              fmt(sum(rest.map((j) => weights[j])), 4),
+            ],
+          ]
+        : []),
       [
-        "Σ",
+        `Σ over all ${seen.length} keys`,
         "",
         "",
         fmt(Z, 4),
-        "1.0000",
-        fmt(
-          weights.reduce((a, b) => a + b, 0),
-          4,
-        ),
+        fmt(sum(seen.map(e)) / Z, 4),
+        fmt(sum(weights), 4),
       ],
     ]);
 
     const w = figure(ctx.figures, {
       title: `All weights: ${T} × ${T}, every row sums to 1`,
+      answer: true,
       caption:
         `softmax of every row of the score table (${where}). Viridis: dark = little weight, yellow = ` +
         "much. Hatched = masked. Click a row to pick the query.",

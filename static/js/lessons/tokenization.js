@@ -48,10 +48,12 @@ export default {
         f.body.append(h("p", { class: "error", role: "status" }, r.error));
         continue;
       }
+      // the question asks for the first readable tokenizer's count: its tokens wait for the answer
+      const asked = r === data.find((x) => !x.error);
       const f = figure(ctx.figures, {
-        title:
-          `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"}: ${r.ids.length} tokens ` +
-          `(${r.model.name})`,
+        title: `${r.model.tokenizer === "char" ? "Characters" : "Byte-pair merges"} (${r.model.name})`,
+        titleAnswer: `: ${r.ids.length} tokens`,
+        answer: asked,
         caption:
           `Computed by ${r.model.name}'s tokenizer (${r.model.tokenizer}, ` +
           `vocabulary ${r.model.vocab_size}) on your text. Hover or focus a chip for its id and the ` +
@@ -79,9 +81,10 @@ export default {
         ]),
         "]",
       );
+      // the text's length is the answer for a character tokenizer: every figure's count waits
       const stats = h(
         "p",
-        { class: "small muted" },
+        { class: "small muted", "data-answer": "" },
         `${state.text.length} characters → ${r.ids.length} ` +
           `tokens: ${(state.text.length / Math.max(1, r.ids.length)).toFixed(2)} characters per token.`,
       );
@@ -103,7 +106,7 @@ export default {
     ];
     choices.sort((a, b) => a - b);
     return {
-      prompt: `How many tokens does ${r.model.name} make of your ${state.text.length}-character text?`,
+      prompt: `How many tokens does ${r.model.name} make of your text?`,
       choices: choices.map(String),
       answer: choices.indexOf(n),
       reveal:

@@ -35,7 +35,7 @@ export default {
 
   render({ logs, schedules }, state, ctx) {
     syncSegmentedToggles(ctx.controls, state);
-    lossCurvesFigure(ctx.figures, logs, { x: state.x, y: state.y });
+    lossCurvesFigure(ctx.figures, logs, { x: state.x, y: state.y, answer: true });
 
     const lr = figure(ctx.figures, {
       title: "Learning-rate schedule: linear warm-up, then cosine decay",
@@ -77,6 +77,7 @@ export default {
 
     const t = figure(ctx.figures, {
       title: "Final numbers from the model cards",
+      answer: true,
       caption:
         "card.json of each served model, losses in nats per token: training and validation loss at " +
         "the last evaluation (fixed batches), and the validation split measured whole by the NumPy " +
@@ -85,7 +86,17 @@ export default {
       data: ctx.models.map((m) => ({ model: m.name, card: m.card })),
       panel: "cards",
     });
-    const cols = ["model", "tokenizer", "steps", "train", "val", "gap", "val (split)", "ppl", "bits/char"];
+    const cols = [
+      "model",
+      "tokenizer",
+      "steps",
+      "train (last eval)",
+      "val (last eval)",
+      "gap",
+      "validation loss (whole split)",
+      "ppl",
+      "bits/char",
+    ];
     const rows = ctx.models.map((m, i) => {
       const c = m.card || {};
       const v = c.validation || {};

@@ -103,6 +103,7 @@ export default {
     const rowT = torch.attention[layer][head][last];
     const same = figure(ctx.figures, {
       title: `The same numbers: layer ${layer}, head ${head}, last token's attention`,
+      answer: true,
       caption:
         `POST /api/trace with backend numpy and with backend torch, ${who}: how much the last ` +
         `token ${JSON.stringify(numpy.tokens[last])} attends to each earlier token, then the five ` +

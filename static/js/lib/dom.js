@@ -106,6 +106,25 @@ export function syncSegmentedToggles(container, state) {
   }
 }
 
+// Nothing clipped without a cue: a pane wider than its box gets the class scroll-cue (a shaded right
+// edge, see app.css) and a visible hint line just above it; both go when it fits again.
+const hints = new WeakMap();
+function scrollCue(el, wide, tall) {
+  const cue = wide || tall;
+  el.classList.toggle("scroll-cue", cue);
+  let hint = hints.get(el);
+  if (cue && !hint && el.parentNode) {
+    hint = h("p", { class: "scroll-hint", "aria-hidden": "true" });
+    hints.set(el, hint);
+  }
+  if (!hint) return;
+  if (cue && hint.nextElementSibling !== el && el.parentNode) el.before(hint);
+  hint.textContent = `${wide && tall ? "larger" : wide ? "wider" : "taller"} than this box: scroll ${
+    wide && tall ? "sideways → and down ↓" : wide ? "sideways →" : "down ↓"
+  }`;
+  hint.hidden = !cue;
+}
+
 // A pane that may scroll (a wide figure, a long code line): while its content overflows it takes focus
 // (tabindex 0) and is a named group, so the arrow keys scroll it; when everything fits it is no tab stop.
 const watched = new WeakSet();
@@ -122,6 +141,8 @@ export function keyboardScrollable(el, label) {
     }
     if (el.hasAttribute("tabindex")) el.setAttribute("aria-label", `${el.dataset.scrollLabel} (scrolls)`);
     else el.removeAttribute("aria-label");
+    // a few pixels of overflow (a focus ring, a descender) hide nothing: no hint for them
+    scrollCue(el, el.scrollWidth > el.clientWidth + 1, el.scrollHeight > el.clientHeight + 8);
   };
   if (!watched.has(el)) {
     watched.add(el);

@@ -11,6 +11,11 @@ const getJSONOrNull = (url) => {
   return cache.get(url);
 };
 
+// The model's validation loss, from one source on every page: its card's validation split measured whole
+// after shipping (card.validation.loss; older cards: val_loss). The metrics log's last evaluation on fixed
+// batches is another, slightly different number, and pages that show it say "at the last evaluation".
+export const cardValidationLoss = (card) => card?.validation?.loss ?? card?.val_loss;
+
 // One model's metrics log ({records: [{step, train_loss, val_loss, …}]}), or null where none is shipped
 // (a model whose page data says `metrics: false`, a folder dropped in without a training log, is not asked).
 export const loadMetrics = (m) =>

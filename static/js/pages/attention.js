@@ -240,7 +240,7 @@ function drawZoom() {
     ? "no mask: a bidirectional encoder reads later keys too"
     : "hatched = masked (a later key)";
   zoomFig.setCaption(
-    `${input()}, layer ${l}, head ${hd}: softmax(q·k/√d) for each query row (each row sums to 1); ` +
+    `${input()}, layer ${l}, head ${hd}: softmax(q·k/√d_head) for each query row (each row sums to 1); ` +
       `${mask}. Hover, or focus and use the arrow keys, for exact values.`,
   );
   zoomFig.setData({ layer: l, head: hd, tokens: trace.tokens, attention: trace.attention[l][hd] });

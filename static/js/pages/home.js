@@ -1,6 +1,7 @@
 // Home: a live next-token guess on the reader's text, and one card per served model.
 import { latestOnly, postJSON } from "../lib/api.js";
 import { debounce, fmt, h } from "../lib/dom.js";
+import { cardValidationLoss } from "../lib/metrics.js";
 import { pageData, readState, writeState } from "../lib/state.js";
 import { render as renderBars } from "../vis/bars.js";
 
@@ -23,7 +24,7 @@ function card(m) {
     ["context", `${m.context} tokens`],
   ];
   if (m.norm) rows.push(["variant", `${m.norm}-LN · ${m.pos} positions · ${m.activation}`]);
-  const loss = v.loss ?? c.val_loss;
+  const loss = cardValidationLoss(c);
   if (loss !== undefined) rows.push(["validation loss", `${fmt(loss, 4)} nats/token`]);
   const bpc = v.bits_per_char ?? c.val_bpc;
   if (bpc !== undefined) rows.push(["bits per character", fmt(bpc, 3)]);

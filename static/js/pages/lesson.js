@@ -9,20 +9,33 @@
 //   code: {name, highlight: [...], module?, only?, context?}   a function whose lines are shown
 // module: numpy (default) | torch | sampling | generate | tokenizer | explain (see server/routers/source.py)
 //   question(data, state) → {prompt, choices: [label], answer: index, reveal: string} | null
+//     Whatever gives the answer away in the figures, titles or captions carries the attribute
+//     data-answer: it stays hidden (display: none, so out of the accessibility tree too) behind a visible
+//     cue until the student picks a choice; ?reveal=all (a teacher) shows everything at once.
 //   prose: string | (data, state) → string
 import * as api from "../lib/api.js";
 import { debounce, h, modelSelect } from "../lib/dom.js";
+import { setStep, withTerms } from "../lib/glossary.js";
 import { tex } from "../lib/math.js";
 import { showSource } from "../lib/source.js";
-import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
+import { applyTeacherPresets, hiddenPanels, pageData, readState, writeState } from "../lib/state.js";
 import { drawLessonMap } from "./lesson-map.js";
 
 const page = pageData();
 const slug = page.step.slug;
+setStep(
+  slug,
+  page.lessons.map((x) => x.slug),
+); // terms used before the step that teaches them get their definition inline
 const models = page.models;
 const controls = document.getElementById("lesson-controls");
 const figures = document.getElementById("figures");
 const errorBox = document.getElementById("lesson-error");
+const article = document.querySelector("article.lesson");
+// Answered once per page load: a redraw (another layer, another text) keeps what was revealed.
+// A teacher's ?reveal=all shows every answer; a page whose question panel is hidden (?hide=question)
+// has nobody to ask, so it hides nothing.
+let answered = new URLSearchParams(location.search).get("reveal") === "all" || hiddenPanels().has("question");
 
 document.addEventListener("keydown", (e) => {
   const t = e.target;
@@ -40,7 +53,7 @@ document.addEventListener("keydown", (e) => {
 function carry() {
   const q = new URLSearchParams(location.search);
   const keep = new URLSearchParams();
-  for (const k of ["text", "model", "lock", "hide"]) if (q.has(k)) keep.set(k, q.get(k));
+  for (const k of ["text", "model", "lock", "hide", "reveal"]) if (q.has(k)) keep.set(k, q.get(k));
   const s = keep.toString();
   return s ? `?${s}` : "";
 }
@@ -122,6 +135,7 @@ async function main() {
         .getElementById("prose")
         .replaceChildren(h("h2", {}, "What is going on"), ...paragraphs(prose || ""));
       renderQuestion(step.question?.(data, state));
+      cueAnswers();
       drawLessonMap(slug, ctx.model(), state.text);
       document.body.dataset.ready = String(mine);
     } catch (e) {
@@ -147,15 +161,64 @@ async function main() {
 }
 
 function paragraphs(text) {
-  return text.split(/\n\s*\n/).map((p) => h("p", {}, p.trim()));
+  return text.split(/\n\s*\n/).map((p) => h("p", {}, withTerms(p.trim())));
+}
+
+// A step without a question hides nothing; otherwise [data-answer] shows once a choice is picked.
+function setAnswered(value) {
+  article.dataset.answered = String(value);
+}
+
+// Each hidden answer gets a visible cue in its place (inline inside a line of text, a box otherwise).
+const INLINE = new Set(["SPAN", "EM", "STRONG", "B", "CODE", "SUP", "SUB", "A", "ABBR", "DFN"]);
+function cueAnswers() {
+  // a figure that hides part of itself also folds away its table and downloads until then (they hold the
+  // same numbers); these need no cue of their own
+  for (const fig of article.querySelectorAll("figure.fig:not([data-answer]):has([data-answer])"))
+    for (const el of fig.querySelectorAll(":scope > .fig-table, :scope > header > .export"))
+      el.dataset.answer = "";
+  for (const el of article.querySelectorAll("[data-answer]")) {
+    if (el.matches(".fig-table, .export")) continue;
+    if (el instanceof SVGElement && !(el instanceof SVGSVGElement)) continue; // hide the whole <svg>
+    if (el.previousElementSibling?.classList.contains("answer-cue")) continue;
+    const inline = INLINE.has(el.tagName);
+    const short = el.dataset.answer; // data-answer="?": a table cell's short cue
+    el.before(
+      short
+        ? h(
+            "span",
+            { class: "answer-cue inline short", title: "shown after you predict" },
+            short,
+            h("span", { class: "visually-hidden" }, " (shown after you predict)"),
+          )
+        : h(
+            inline ? "span" : "p",
+            { class: `answer-cue${inline ? " inline" : ""}` },
+            inline
+              ? "(after you predict)"
+              : `Hidden until you predict${what(el)}: answer the question above first.`,
+          ),
+    );
+  }
+}
+
+// A hidden figure's cue names it (its title, less any part of the title that is itself an answer).
+function what(el) {
+  const title = el.matches("figure") && el.querySelector("h3")?.cloneNode(true);
+  if (!title) return "";
+  for (const part of title.querySelectorAll("[data-answer]")) part.remove();
+  return ` (${title.textContent.trim()})`;
 }
 
 function renderQuestion(q) {
   const box = document.getElementById("question");
   box.hidden = !q; // a teacher's ?hide=question (the .hidden class) still wins
+  // the question for tests and tools that check nothing gives it away (no label, so not read aloud)
+  box.dataset.question = q ? JSON.stringify({ prompt: q.prompt, choices: q.choices, answer: q.answer }) : "";
+  setAnswered(answered || !q);
   if (!q) return;
   const verdict = h("p", { class: "verdict", "aria-live": "polite" });
-  const reveal = h("p", { class: "reveal", hidden: true }, q.reveal);
+  const reveal = h("p", { class: "reveal", hidden: !answered }, withTerms(q.reveal));
   const choices = h("div", { class: "choices", role: "group", "aria-label": "choices" });
   q.choices.forEach((label, i) => {
     choices.append(
@@ -169,13 +232,21 @@ function renderQuestion(q) {
             verdict.textContent = i === q.answer ? "Right." : `Not quite: it is “${q.choices[q.answer]}”.`;
             verdict.className = `verdict ${i === q.answer ? "ok" : "error"}`;
             reveal.hidden = false;
+            answered = true;
+            setAnswered(true);
           },
         },
         label,
       ),
     );
   });
-  box.replaceChildren(h("h2", {}, "Predict, then reveal"), h("p", {}, q.prompt), choices, verdict, reveal);
+  box.replaceChildren(
+    h("h2", {}, "Predict, then reveal"),
+    h("p", {}, withTerms(q.prompt)),
+    choices,
+    verdict,
+    reveal,
+  );
 }
 
 function showError(message) {

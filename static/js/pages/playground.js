@@ -7,6 +7,7 @@
 // attention-panel.js.
 import { latestOnly, postJSON } from "../lib/api.js";
 import { debounce, fmt, h, modelSelect, toast } from "../lib/dom.js";
+import { cardValidationLoss } from "../lib/metrics.js";
 import { applyTeacherPresets } from "../lib/state.js";
 import { extraBox, showMaskPicker } from "./playground/architectures.js";
 import { attBox, mountAttentionPanel, refreshTrace } from "./playground/attention-panel.js";
@@ -132,7 +133,7 @@ sbs.addEventListener("change", () => {
 function quality(m) {
   const exact = m.card?.accuracy?.test?.exact_match;
   if (exact !== undefined) return ` · held-out exact match ${fmt(100 * exact, 2)} %`;
-  const loss = m.card?.validation?.loss ?? m.card?.val_loss;
+  const loss = cardValidationLoss(m.card);
   if (loss === undefined) return "";
   return m.task === "mlm"
     ? ` · masked-token loss ${fmt(loss, 3)} nats`

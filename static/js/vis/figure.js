@@ -1,16 +1,23 @@
 // The frame every figure sits in: title, export buttons (PNG, SVG, JSON), body, readout, the numbers as a
 // table (folded), caption.
 import { h, keyboardScrollable } from "../lib/dom.js";
+import { withTerms } from "../lib/glossary.js";
 import { tablesFor } from "./table.js";
 
 let counter = 0;
 
 // Returns {root, body, readout, setCaption(text), setData(obj)}. `name` is the download file stem.
-export function figure(parent, { title, caption = "", name = "figure", data = null, panel = null }) {
+// On a lesson page, `answer: true` marks the whole figure as giving the question's answer away, and
+// `titleAnswer` is a part of the title that does (both carry data-answer: hidden until a choice is picked;
+// export labels use the title without it).
+export function figure(
+  parent,
+  { title, caption = "", name = "figure", data = null, panel = null, answer = false, titleAnswer = "" },
+) {
   const id = `fig-${++counter}`;
   const body = keyboardScrollable(h("div", { class: "body" }), title);
   const readout = h("div", { class: "readout", "aria-live": "polite" });
-  const cap = h("figcaption", { id: `${id}-cap` }, caption);
+  const cap = h("figcaption", { id: `${id}-cap` }, withTerms(caption));
   let current = data;
   const exportBar = h(
     "div",
@@ -52,9 +59,14 @@ export function figure(parent, { title, caption = "", name = "figure", data = nu
       class: "fig",
       "aria-labelledby": `${id}-title`,
       "aria-describedby": `${id}-cap`,
-      dataset: panel ? { panel } : {},
+      dataset: { ...(panel ? { panel } : {}), ...(answer ? { answer: "" } : {}) },
     },
-    h("header", {}, h("h3", { id: `${id}-title` }, title), exportBar),
+    h(
+      "header",
+      {},
+      h("h3", { id: `${id}-title` }, title, titleAnswer ? h("span", { "data-answer": "" }, titleAnswer) : ""),
+      exportBar,
+    ),
     body,
     readout,
     dataTable(body, () => current, title),
@@ -65,7 +77,7 @@ export function figure(parent, { title, caption = "", name = "figure", data = nu
     root,
     body,
     readout,
-    setCaption: (text) => (cap.textContent = text),
+    setCaption: (text) => cap.replaceChildren(...withTerms(text)),
     setData: (d) => (current = d),
     setTitle: (t) => {
       root.querySelector("h3").textContent = t;

@@ -10,6 +10,11 @@ import { tokenLabel } from "./tokens.js";
 
 let uid = 0;
 
+// A cell size that fits n columns into the box `el` (a figure body already on the page), 6–20 px: a map
+// in a narrow column shows all its columns instead of the first few.
+export const fitCell = (el, n) =>
+  Math.max(6, Math.min(20, Math.floor((el.clientWidth - 110) / Math.max(n, 1))));
+
 export function render(el, data, options = {}) {
   const { matrix } = data;
   const rows = data.rows || matrix.map((_, i) => String(i));

@@ -32,7 +32,7 @@ export function legendNames(names) {
 export function lossCurvesFigure(
   parent,
   logs,
-  { x = "steps", y = "loss", name = "loss-curves", panel = "curves" } = {},
+  { x = "steps", y = "loss", name = "loss-curves", panel = "curves", answer = false } = {},
 ) {
   const have = logs.filter((l) => l.records?.length);
   const [xKey, xLabel] = X_AXES[x] || X_AXES.steps;
@@ -71,6 +71,7 @@ export function lossCurvesFigure(
     name,
     data: have.map((l) => ({ model: l.model.name, records: l.records })),
     panel,
+    answer,
   });
   if (!series.length) f.body.append(h("p", { class: "muted" }, "No served model ships a metrics log."));
   else {

@@ -162,14 +162,14 @@ def compare(request: Request, registry: RegistryDep) -> HTMLResponse:
 def lab_data(request: Request, run_id: str | None) -> dict[str, Any]:
     """What the training lab's page needs: the tasks, their architectures and defaults, the caps."""
     settings = request.app.state.settings
-    text = settings.train_text or default_text_path()
     return {
         "tasks": list(LAB_TASKS),
         "archs": LAB_ARCHS,
         "task_defaults": TASK_DEFAULTS,
         "defaults": TrainRequest().model_dump(),
         "max_steps": settings.train_max_steps,
-        "text": Path(text).is_file(),  # whether the shakespeare task can run here
+        "model_idle_s": settings.lab_model_idle_s,  # how long a trained model stays served unused
+        "text": Path(settings.train_text or default_text_path()).is_file(),  # can shakespeare run here
         "run": run_id,
     }
 
@@ -183,9 +183,7 @@ def train(request: Request, registry: RegistryDep) -> HTMLResponse:
 def train_run(request: Request, registry: RegistryDep, run_id: str) -> HTMLResponse:
     """A run's own page: anyone with the link watches the same run (a late viewer gets its history)."""
     if request.app.state.runs.get(run_id) is None:
-        raise HTTPException(
-            status_code=404, detail=f"no training run {run_id!r} (runs are kept while in use)"
-        )
+        raise HTTPException(status_code=404, detail=f"no training run {run_id!r} (kept while in use)")
     return page(request, "train.html", registry, "Training lab", lab=lab_data(request, run_id))
 
 

@@ -68,8 +68,23 @@ const CHARTS = [
   },
 ];
 
+const LETTERS = ["A", "B"];
+
 export function createCharts(root) {
   const figs = new Map();
+  // which run is which on every chart, by what differs between them
+  const key = h("p", { class: "chart-key", id: "train-chart-key", hidden: true });
+  root.before(key);
+  const showKey = () => {
+    key.hidden = runs.length < 2;
+    key.replaceChildren(
+      ...runs.flatMap((run, r) => [
+        r ? " · " : "",
+        h("strong", {}, `${LETTERS[r]}`),
+        ` = ${run.label} (${r ? "dashed" : "solid"} lines)`,
+      ]),
+    );
+  };
   let runs = []; // [{label, steps: [], evals: []}]
   let task = null;
   let dirty = false;
@@ -93,6 +108,7 @@ export function createCharts(root) {
 
   const draw = () => {
     dirty = false;
+    showKey();
     for (const { c, fig } of figs.values()) {
       const series = [];
       runs.forEach((run, r) => {
@@ -101,7 +117,7 @@ export function createCharts(root) {
           const points = records
             .map((x) => [x.step, (value(x, key) ?? Number.NaN) * (c.scale || 1)])
             .filter((p) => Number.isFinite(p[1]));
-          const label = [runs.length > 1 ? run.label : "", name].filter(Boolean).join(" · ");
+          const label = [runs.length > 1 ? LETTERS[r] : "", name].filter(Boolean).join(" ");
           series.push({
             name: label,
             points,
@@ -142,7 +158,7 @@ export function createCharts(root) {
     const x = records.at(-1);
     const v = x && value(x, key);
     if (!Number.isFinite(v)) return null;
-    const who = runs.length > 1 ? `${run.label}: ` : "";
+    const who = runs.length > 1 ? `${LETTERS[runs.indexOf(run)]} (${run.label}): ` : "";
     const shown =
       c.key === "accuracy" ? pct(v) : c.key === "tokens_per_s" ? fmt(v, 0) : fmt(v, c.scale ? 6 : 4);
     return `${who}step ${x.step}: ${shown}`;

@@ -5,10 +5,11 @@ import { pageData, readState, writeState } from "../../lib/state.js";
 
 export const lab = pageData().lab;
 
-const ARCH_NAMES = {
-  gpt: "GPT (decoder-only transformer)",
-  lstm: "LSTM (no attention)",
-  "encoder-decoder": "encoder-decoder transformer",
+const ARCH_NAMES = { gpt: "GPT", lstm: "LSTM", "encoder-decoder": "encoder-decoder" };
+const ARCH_HELP = {
+  gpt: "a transformer that reads left to right, each token attending to the ones before it",
+  lstm: "a recurrent network: no attention, it carries a state from token to token",
+  "encoder-decoder": "one transformer reads the digits, another writes the words, attending across",
 };
 const TASK_HELP = {
   copy: "repeat 8 digits after “>”: 31415926>31415926",
@@ -98,17 +99,17 @@ export function buildForm(root, onChange) {
     pos: select(
       "pos",
       [
-        ["learned", "learned (one trained vector per position)"],
-        ["sinusoidal", "sinusoidal (fixed waves)"],
-        ["none", "none (no position information)"],
+        ["learned", "learned"],
+        ["sinusoidal", "sinusoidal"],
+        ["none", "none"],
       ],
       state.pos,
     ),
     norm: select(
       "norm",
       [
-        ["pre", "pre-LN (normalise before each sublayer)"],
-        ["post", "post-LN (normalise after, as in 2017)"],
+        ["pre", "pre-LN"],
+        ["post", "post-LN"],
       ],
       state.norm,
     ),
@@ -119,6 +120,7 @@ export function buildForm(root, onChange) {
     seed: number("seed", state.seed, { min: 0, step: 1 }),
   };
   const taskHelp = h("span", {}, TASK_HELP[state.task]);
+  const archHelp = h("span", {}, ARCH_HELP[state.arch]);
   const fields = [
     field("train-task", "Task", controls.task, taskHelp),
     lab.text
@@ -128,7 +130,7 @@ export function buildForm(root, onChange) {
           { class: "small muted", id: "train-text-missing" },
           "Shakespeare cannot run here: the server has no copy of its text.",
         ),
-    field("train-arch", "Architecture", controls.arch),
+    field("train-arch", "Architecture", controls.arch, archHelp),
     field("train-layers", "Layers", controls.n_layer, "blocks stacked one on another (1–4)"),
     field("train-heads", "Heads", controls.n_head, "attention heads per layer, each free to look elsewhere"),
     field(
@@ -141,9 +143,15 @@ export function buildForm(root, onChange) {
       "train-pos",
       "Positions",
       controls.pos,
-      "how a token knows where it stands; “none” leaves only the causal mask to tell order",
+      "how a token knows where it stands: a trained vector per position, fixed waves, or none at all " +
+        "(then only the causal mask tells order)",
     ),
-    field("train-norm", "Norm", controls.norm, "where layer normalisation sits in each block"),
+    field(
+      "train-norm",
+      "Norm",
+      controls.norm,
+      "layer normalisation before each sublayer (pre-LN, GPT-2) or after it (post-LN, the 2017 paper)",
+    ),
     field("train-lr", "Learning rate", controls.lr, "how big each step of gradient descent is"),
     field(
       "train-warmup",
@@ -167,6 +175,7 @@ export function buildForm(root, onChange) {
     controls.pos.disabled = lstm;
     controls.norm.disabled = lstm || state.arch === "encoder-decoder";
     taskHelp.textContent = TASK_HELP[state.task];
+    archHelp.textContent = ARCH_HELP[state.arch];
   };
   const sync = () => {
     for (const [k, el] of Object.entries(controls)) el.value = String(state[k]);

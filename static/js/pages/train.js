@@ -303,6 +303,8 @@ $("train-compare").addEventListener("click", () => {
 
 buttons.play.addEventListener("click", () => {
   if (buttons.play.getAttribute("aria-disabled") === "true") return;
+  // a new run from another run's page: the address becomes the lab's own, its settings in the query
+  if (location.pathname !== "/train") history.replaceState(null, "", `/train${location.search}`);
   save();
   $("train-done-list").replaceChildren();
   donePanel.hidden = true;

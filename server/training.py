@@ -258,6 +258,7 @@ def lab_page_data(settings: Settings, run_id: str | None) -> dict[str, Any]:
         "task_defaults": TASK_DEFAULTS,
         "defaults": TrainRequest().model_dump(),
         "max_steps": settings.train_max_steps,
+        "model_idle_s": settings.lab_model_idle_s,  # how long a trained model stays served unused
         "text": lab_text(settings).is_file(),  # whether the shakespeare task can run here
         "run": run_id,
     }

@@ -76,6 +76,7 @@ def pages(page, base_url) -> list[str]:
         "/attention?zoom=1.1&n=6",
         "/masks",
         "/positions",
+        "/train",
         "/compare",
         "/docs",
         "/no-such-page",

@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -44,6 +45,7 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 WATCH_EVERY_S = 2.0  # how often idle runs and unused lab models are looked for
+TRAIN_NICE = 10  # a training thread's scheduling priority (higher: yields more)
 
 
 @dataclass(eq=False)
@@ -109,6 +111,7 @@ class Runs:
     # the worker thread ------------------------------------------------------------------------
     def _train(self, run: Run) -> None:
         trained: TrainedModel | None = None
+        background_priority(self.settings.torch_threads)
         try:
             lab = LabRun(
                 run.settings,
@@ -210,6 +213,19 @@ class Runs:
         for run in self.runs.values():
             run.control.stop("shutdown")
             run.wake()
+
+
+def background_priority(torch_threads: int) -> None:
+    """Make the calling (training) thread yield the cores to streams and pages: a lower scheduling
+    priority (Linux nice 10, for this thread only) and the server's torch thread count, so training
+    does not start a pool of intra-op threads beside the streams' workers."""
+    import torch
+
+    torch.set_num_threads(torch_threads)  # process-wide, the value the registry sets for streams too
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAIN_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the thread keeps its priority
+        log.info("training runs at normal priority (nice is not available here)")
 
 
 def lab_entry(name: str, trained: TrainedModel, settings: Settings) -> ModelEntry:

@@ -77,7 +77,7 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "sort": {"steps": 1000},
     "induction": {"steps": 500},
     "numbers": {"steps": 1500, "arch": "encoder-decoder"},
-    "shakespeare": {"steps": 1500, "n_head": 4},
+    "shakespeare": {"steps": 300},
 }
 
 

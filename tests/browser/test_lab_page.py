@@ -11,7 +11,7 @@ import pytest
 
 from helpers import wait_ready
 
-RUN = "/train?task=reverse&steps=60&batch_size=16&n_embd=32"
+RUN = "/train?task=reverse&steps=400&batch_size=16&n_embd=32"  # outlasts the tests before the last
 POINTS = """() => {
   const path = document.querySelector("#train-charts figure[data-chart=loss] svg path");
   return path ? path.getAttribute("d").split("L").length : 0;
@@ -73,13 +73,15 @@ def test_a_second_viewer_on_the_runs_link_gets_its_history(lab, browser, base_ur
         )
         trained = [step for step, loss in rows if loss.strip()]
         assert trained[:2] == ["1", "2"], rows[:4]
-        assert other.input_value("#train-task") == "reverse" and other.input_value("#train-steps") == "60"
+        assert other.input_value("#train-task") == "reverse" and other.input_value("#train-steps") == "400"
     finally:
         context.close()
 
 
 def test_the_snapshots_change_as_it_learns(lab):
     lab.wait_for_function("() => Number(document.querySelector('#snapshot-scrub').max) >= 3")
+    lab.click("#train-pause")  # then one step at a time, so the next snapshot comes when the test asks
+    lab.wait_for_selector("body[data-train-status=paused]")
     newest = lab.eval_on_selector_all("#train-probe .thumb image", THUMBS)
     grown = int(lab.get_attribute("#snapshot-scrub", "max"))
     lab.focus("#snapshot-scrub")
@@ -88,15 +90,23 @@ def test_the_snapshots_change_as_it_learns(lab):
     first = lab.eval_on_selector_all("#train-probe .thumb image", THUMBS)
     assert len(first) == len(newest) == 4  # 2 layers × 2 heads
     assert first != newest
+    before = lab.evaluate(STEP)
+    for _ in range(12):  # a snapshot every 10 steps of this run
+        lab.click("#train-step-once")
+        lab.wait_for_function(f"() => ({STEP})() > {before}")
+        before = lab.evaluate(STEP)
+        if int(lab.get_attribute("#snapshot-scrub", "max")) > grown:
+            break
     lab.wait_for_function(f"() => Number(document.querySelector('#snapshot-scrub').max) > {grown}")
     assert "snapshot 1 of" in lab.text_content("#snapshot-label")  # it stays where the student put it
+    lab.click("#train-resume")
 
 
 def test_the_done_panel_names_the_model_and_it_generates_in_the_playground(lab, base_url):
     lab.wait_for_selector("#train-done:not([hidden]) li[data-model]", timeout=120_000)
     model = lab.get_attribute("#train-done li[data-model]", "data-model")
     assert model.startswith("reverse-") and model in lab.text_content("#train-done")
-    assert "step 60" in lab.text_content("#train-done")
+    assert "step 400" in lab.text_content("#train-done")
     href = lab.get_attribute("#train-done .playground-link", "href")
     lab.goto(base_url + href)
     wait_ready(lab)

@@ -42,7 +42,7 @@ export const GLOSSARY = {
   },
   c_proj: {
     name: "c_proj (output projection)",
-    taught: "multi-head",
+    taught: "attention-output",
     definition:
       "The matrix that maps the heads' outputs, side by side, back to the width of the residual stream.",
     match: /\bc_proj\b|\bW_O\b/,

@@ -265,6 +265,9 @@ class LabRun:
         self.config = make_config(s, self.task)
         self.train_settings = train_settings(s)
         self.probe = probe_for(self.task)
+        # the characters a decoder-only run reads and writes (an encoder-decoder's are the numbers module's)
+        chars = None if isinstance(self.config, EncDecConfig) else self.task.tokenizer_json()["chars"]
+        self.tokenizer = CharTokenizer(chars) if chars else None
         self.metrics: list[dict[str, Any]] = []
         self.trainer: Trainer | None = None
 
@@ -358,12 +361,11 @@ class LabRun:
                 if isinstance(self.config, EncDecConfig):
                     return self._look_encdec(model)
                 if self.task.name == "numbers":
-                    sample = translate(_cpu(model, self.config), [nb.parse_number(self.probe.prompt[:-1])])[
-                        0
-                    ][0]
+                    number = nb.parse_number(self.probe.prompt[:-1])
+                    sample = translate(trainer.cpu_model(), [number])[0][0]
                 else:
                     sample = self._greedy(model)
-                tok = self._tokenizer()
+                tok = self.tokenizer
                 ids = torch.tensor([tok.encode(self.probe.text)], device=trainer.device)
                 tokens = [tok.decode([i]) for i in ids[0].tolist()]
                 if not architecture_for(self.config).attention:
@@ -374,13 +376,10 @@ class LabRun:
         finally:
             model.train()
 
-    def _tokenizer(self) -> CharTokenizer:
-        return CharTokenizer(self.task.tokenizer_json()["chars"])
-
     def _greedy(self, model: Any) -> str:
         import torch
 
-        tok = self._tokenizer()
+        tok = self.tokenizer
         ids = tok.encode(self.probe.prompt)
         for _ in range(self.probe.new_tokens):
             x = torch.tensor([ids[-self.config.block_size :]], device=self.trainer.device)
@@ -401,7 +400,7 @@ class LabRun:
         tgt = nb.target_tokenizer()
         queries = [tgt.decode([int(i)]) for i in b.tgt_in[0]]
         keys = list(str(n))
-        sample = translate(_cpu(model, self.config), [n])[0][0]
+        sample = translate(self.trainer.cpu_model(), [n])[0][0]
         return np.round(att, ROUND).tolist(), queries, keys, sample
 
     def trained(self, last: dict[str, Any]) -> TrainedModel:
@@ -422,12 +421,3 @@ class LabRun:
         return TrainedModel(
             self.config, trainer.model.state_arrays(), self.task.tokenizer_json(), card, self.metrics
         )
-
-
-def _cpu(model: Any, config: ModelConfig) -> Any:
-    """The model itself on the CPU, or a CPU copy of it (``translate`` builds CPU tensors)."""
-    if next(model.parameters()).device.type == "cpu":
-        return model
-    from models.training.trainer import build_model
-
-    return build_model(config, model.state_arrays()).eval()

@@ -150,16 +150,21 @@ class Trainer:
         batches of ``splits``. The measures run on the model as it is on the CPU, on a CPU copy elsewhere."""
         import torch
 
-        measured, cpu_batches = self.model, self.eval_batches
-        if self.device != "cpu":
-            measured = build_model(self.config, self.model.state_arrays())
-            cpu_batches = {k: [on_device(b, "cpu") for b in v] for k, v in self.eval_batches.items()}
+        measured = self.cpu_model()
         out: dict[str, float] = {}
         for split in splits:
             loss = self.loss_on(self.eval_batches[split])
             out[f"{split}_loss"] = loss
+            cpu_batches = [on_device(b, "cpu") for b in self.eval_batches[split]]
             measured.eval()
             with torch.inference_mode():
-                out.update(self.task.measures(measured, split, cpu_batches[split], loss))
+                out.update(self.task.measures(measured, split, cpu_batches, loss))
             self.model.train()
         return out
+
+    def cpu_model(self) -> Any:
+        """The model itself on the CPU; elsewhere a CPU copy of its weights, for code that builds CPU
+        tensors (the task's measures, ``translate``)."""
+        if self.device == "cpu":
+            return self.model
+        return build_model(self.config, self.model.state_arrays()).eval()

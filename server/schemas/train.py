@@ -6,10 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.training.lab import LAB_ARCHS, TASK_DEFAULTS
+from models.training.lab import LAB_ARCHS, LabSettings, resolved
 
 LabTask = Literal["copy", "reverse", "sort", "induction", "numbers", "shakespeare"]
 LabArch = Literal["gpt", "lstm", "encoder-decoder"]
+D = LabSettings()  # the lab's defaults: one place for them, bounded here
 
 
 class TrainRequest(BaseModel):
@@ -17,23 +18,23 @@ class TrainRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task: LabTask = "reverse"
+    task: LabTask = D.task
     arch: LabArch | None = Field(None, description="default: gpt (encoder-decoder for numbers)")
-    n_layer: int = Field(2, ge=1, le=4)
-    n_head: int = Field(2, ge=1, le=4)
-    n_embd: int = Field(64, ge=16, le=128)
-    pos: Literal["learned", "sinusoidal", "none"] = "learned"
-    norm: Literal["pre", "post"] = "pre"
-    lr: float = Field(3e-3, gt=0, le=0.1)
-    warmup: int = Field(20, ge=0, le=5000)
+    n_layer: int = Field(D.n_layer, ge=1, le=4)
+    n_head: int = Field(D.n_head, ge=1, le=4)
+    n_embd: int = Field(D.n_embd, ge=16, le=128)
+    pos: Literal["learned", "sinusoidal", "none"] = D.pos
+    norm: Literal["pre", "post"] = D.norm
+    lr: float = Field(D.lr, gt=0, le=0.1)
+    warmup: int = Field(D.warmup, ge=0, le=5000)
     steps: int | None = Field(None, ge=1, description="default: the task's; at most the server's cap")
-    batch_size: int = Field(64, ge=1, le=256)
-    seed: int = Field(1337, ge=0, le=2**31 - 1)
-    device: Literal["auto", "cpu", "cuda", "mps"] = "cpu"
+    batch_size: int = Field(D.batch_size, ge=1, le=256)
+    seed: int = Field(D.seed, ge=0, le=2**31 - 1)
+    device: Literal["auto", "cpu", "cuda", "mps"] = D.device
 
     @model_validator(mode="after")
     def fits(self) -> TrainRequest:
-        arch = self.arch or TASK_DEFAULTS[self.task].get("arch", "gpt")
+        arch = resolved(LabSettings(task=self.task, arch=self.arch)).arch
         if arch not in LAB_ARCHS[self.task]:
             raise ValueError(f"arch: task {self.task} trains {' or '.join(LAB_ARCHS[self.task])}, not {arch}")
         if arch != "lstm" and self.n_embd % self.n_head:

@@ -5,7 +5,7 @@ import { latestOnly, postJSON, streamEvents } from "../lib/api.js";
 import { checked, debounce, fmt, h, modelSelect } from "../lib/dom.js";
 import { range } from "../lib/math.js";
 import { applyTeacherPresets, pageData, readState, writeState } from "../lib/state.js";
-import { causalRows, render as grid, square } from "../vis/attngrid.js";
+import { causalRows, render as grid, moveZoomFocus, square } from "../vis/attngrid.js";
 import { closable, figure } from "../vis/figure.js";
 import { autoCut, render as headview, LONG } from "../vis/headview.js";
 import { render as heatmap } from "../vis/heatmap.js";
@@ -192,21 +192,14 @@ function drawGrid(current = "") {
   gridFig.setData({ tokens: trace.tokens, attention: trace.attention });
 }
 
-// Opening a thumbnail moves focus into the enlarged heatmap; closing it (Close or Escape) moves focus back
-// to that thumbnail.
+// Opening or closing the enlarged heatmap moves the focus with it (vis/attngrid.js moveZoomFocus).
 function setZoom(z) {
   const was = state.zoom;
   state.zoom = z;
   save();
   drawGrid(was);
   drawZoom();
-  if (z) {
-    zoomFig.body.querySelector("svg")?.focus({ preventScroll: true });
-    zoomFig.root.scrollIntoView({ block: "nearest" });
-  } else if (was) {
-    const [l, hd] = was.split(".");
-    gridFig.body.querySelector(`.thumb[data-layer="${l}"][data-head="${hd}"]`)?.focus();
-  }
+  moveZoomFocus(gridFig, zoomFig, z, was);
 }
 
 function drawZoom() {

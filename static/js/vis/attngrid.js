@@ -194,3 +194,15 @@ export function causalRows(attention) {
 export function square(rows, T = rows.length) {
   return rows.map((r) => Array.from({ length: T }, (_, j) => (j < r.length ? r[j] : null)));
 }
+
+// Opening a thumbnail moves focus into the enlarged heatmap; closing it (Close or Escape) moves focus back
+// to that thumbnail. zoom and was are "layer.head" keys (or null).
+export function moveZoomFocus(gridFig, zoomFig, zoom, was) {
+  if (zoom) {
+    zoomFig.body.querySelector("svg")?.focus({ preventScroll: true });
+    zoomFig.root.scrollIntoView({ block: "nearest" });
+  } else if (was) {
+    const [l, hd] = was.split(".");
+    gridFig.body.querySelector(`.thumb[data-layer="${l}"][data-head="${hd}"]`)?.focus();
+  }
+}

@@ -3,7 +3,7 @@
 import { latestOnly, postJSON } from "../../lib/api.js";
 import { fmt, h } from "../../lib/dom.js";
 import { range } from "../../lib/math.js";
-import { causalRows, render as grid, square } from "../../vis/attngrid.js";
+import { causalRows, render as grid, moveZoomFocus, square } from "../../vis/attngrid.js";
 import { closable, figure } from "../../vis/figure.js";
 import { render as headview } from "../../vis/headview.js";
 import { render as heatmap } from "../../vis/heatmap.js";
@@ -74,20 +74,13 @@ function scheduleAttention() {
   }, 250);
 }
 
-// Opening a thumbnail moves focus into the enlarged heatmap; closing it (Close or Escape) moves focus back
-// to that thumbnail.
+// Opening or closing the enlarged heatmap moves the focus with it (vis/attngrid.js moveZoomFocus).
 function setZoom(z) {
   const was = state.zoom;
   state.zoom = z;
   save();
   drawAttention();
-  if (z) {
-    zoomFig.body.querySelector("svg")?.focus({ preventScroll: true });
-    zoomFig.root.scrollIntoView({ block: "nearest" });
-  } else if (was) {
-    const [l, hd] = was.split(".");
-    gridFig.body.querySelector(`.thumb[data-layer="${l}"][data-head="${hd}"]`)?.focus();
-  }
+  moveZoomFocus(gridFig, zoomFig, z, was);
 }
 
 // The panel is drawn again as tokens stream in: a focused thumbnail, query or enlarged view keeps the focus.

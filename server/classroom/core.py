@@ -147,9 +147,22 @@ class Listener:
         self.version = -1  # the newest state queued: an older one arriving late is dropped
         self.polls: set[str] = set()  # polls announced: a poll arriving twice is announced once
         self.count: int | None = None  # the student count queued last: the same count is not repeated
+        self.held: list[tuple[str, dict[str, Any]]] | None = None  # see ``hold``
+
+    def hold(self) -> None:
+        """Keep what arrives aside until ``release``: the current state is queued first meanwhile."""
+        self.held = []
+
+    def release(self) -> None:
+        held, self.held = self.held or [], None
+        for event, data in held:
+            self.put(event, data)
 
     def put(self, event: str, data: dict[str, Any]) -> None:
         if self.closed:
+            return
+        if self.held is not None:
+            self.held.append((event, data))
             return
         if event == "state":
             if data["version"] <= self.version:
@@ -175,6 +188,7 @@ class Listener:
         self.wake.set()
 
     def end(self, reason: str) -> None:
+        self.held = None
         self.put("end", {"reason": reason})
         self.closed = True
         self.wake.set()

@@ -122,7 +122,7 @@ class ClassStore(abc.ABC):
 
     async def open(self) -> None:
         """Begin the periodic sweep (from the app's lifespan, on its event loop); Redis connects."""
-        every = min(60.0, max(0.05, self.settings.class_idle_s / 4))
+        every = min(15.0, max(0.05, self.settings.class_idle_s / 4))
 
         async def sweeping() -> None:
             while not self.closing:

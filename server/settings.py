@@ -97,3 +97,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="the address students reach this site at (join links); default: the request's"
     )
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="proxies whose X-Forwarded-For names the client (comma-separated, or *); "
+        "default: 127.0.0.1 (or $FORWARDED_ALLOW_IPS)",
+    )

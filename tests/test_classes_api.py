@@ -351,7 +351,10 @@ def test_a_slow_listener_gets_the_latest_state_not_a_backlog():
     for version in range(1, 500):
         listener.put("state", {"version": version})
         listener.put("count", {"students": version})
-    assert [(e, d) for e, d in listener.items] == [("state", {"version": 499}), ("count", {"students": 499})]
+    assert [(e, d) for e, d, _ in listener.items] == [
+        ("state", {"version": 499}),
+        ("count", {"students": 499}),
+    ]
     listener.put("state", {"version": 3})  # an older state arriving late
     assert listener.items[0][1] == {"version": 499}
     for n in range(MAX_PENDING):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import secrets
 import time
 from collections import deque
@@ -158,7 +159,9 @@ class Listener:
         for event, data in held:
             self.put(event, data)
 
-    def put(self, event: str, data: dict[str, Any]) -> None:
+    def put(self, event: str, data: dict[str, Any], raw: str | None = None) -> None:
+        """Queue an event; ``raw`` is its data as JSON when the caller has it already (one encoding for
+        every listener of a broadcast)."""
         if self.closed:
             return
         if self.held is not None:
@@ -179,12 +182,12 @@ class Listener:
         if event in COALESCED:
             for item in self.items:
                 if item[0] == event and item[1].get("poll_id") == data.get("poll_id"):
-                    item[1] = data
+                    item[1], item[2] = data, raw
                     return
         if len(self.items) >= MAX_PENDING:
             self.close()  # a reader this far behind reconnects and starts from the current state
             return
-        self.items.append([event, data])
+        self.items.append([event, data, raw])
         self.wake.set()
 
     def end(self, reason: str) -> None:
@@ -199,11 +202,12 @@ class Listener:
         self.items.clear()
         self.wake.set()
 
-    async def events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def events(self) -> AsyncIterator[tuple[str, str]]:
+        """(event name, its data as JSON), until ``end`` or the stream is closed."""
         while True:
             while self.items:
-                event, data = self.items.popleft()
-                yield event, data
+                event, data, raw = self.items.popleft()
+                yield event, raw if raw is not None else json.dumps(data, separators=(",", ":"))
                 if event == "end":
                     return
             if self.closed:

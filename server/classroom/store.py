@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -13,7 +14,7 @@ from typing import Any
 from server.classroom.core import THROTTLE_S, Listener, RateLimit
 from server.settings import Settings
 
-Event = tuple[str, dict[str, Any]]
+Event = tuple[str, str]  # (name, data as JSON)
 log = logging.getLogger(__name__)
 
 
@@ -86,9 +87,10 @@ class ClassStore(abc.ABC):
 
     # --- shared machinery ----------------------------------------------------------------------
     def local_put(self, code: str, event: str, data: dict[str, Any]) -> None:
-        """Queue an event for this process's listeners of ``code``."""
+        """Queue an event for this process's listeners of ``code`` (its JSON encoded once for all)."""
+        raw = json.dumps(data, separators=(",", ":"))
         for listener in list(self.listeners.get(code, ())):
-            listener.put(event, data)
+            listener.put(event, data, raw)
 
     def local_end(self, code: str, reason: str) -> None:
         self.last_count.pop(code, None)

@@ -158,8 +158,8 @@ async def class_events(
     """``state`` first (then on every push), ``count``, ``poll`` (the open one first, for a student who
     reconnects), ``answers``, ``reveal``, and ``end`` before the stream closes. Without ``student`` the
     stream is the teacher's (or a projector's) and is not counted."""
-    async for event, data in store.listen(code, student):
-        yield ServerSentEvent(event=event, data=data)
+    async for event, raw in store.listen(code, student):
+        yield ServerSentEvent(event=event, raw_data=raw)
 
 
 @router.post("/classes/{code}/state", summary="Push the teacher's page and settings", responses=TEACHER)

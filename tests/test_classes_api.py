@@ -360,3 +360,15 @@ def test_a_slow_listener_gets_the_latest_state_not_a_backlog():
     for n in range(MAX_PENDING):
         listener.put("poll", {"poll_id": str(n)})
     assert listener.closed and not listener.items  # too far behind: closed, the page reconnects
+
+
+def test_a_quiet_stream_is_pinged():
+    import asyncio
+
+    async def first_two():
+        listener = Listener(None)
+        listener.put("count", {"students": 1})
+        events = listener.events(ping_s=0.01)
+        return [await anext(events), await anext(events)]
+
+    assert asyncio.run(first_two()) == [("count", '{"students":1}'), ("", "")]

@@ -25,6 +25,7 @@ CODE_LENGTH = 6
 MAX_PENDING = 64
 POLLS_KEPT = 20
 COALESCED = ("state", "count", "answers")
+PING_S = 15.0
 THROTTLE_S = 0.25  # ``count`` and ``answers`` go out at most about four times a second
 
 
@@ -202,8 +203,9 @@ class Listener:
         self.items.clear()
         self.wake.set()
 
-    async def events(self) -> AsyncIterator[tuple[str, str]]:
-        """(event name, its data as JSON), until ``end`` or the stream is closed."""
+    async def events(self, ping_s: float = PING_S) -> AsyncIterator[tuple[str, str]]:
+        """(event name, its data as JSON), until ``end`` or the stream is closed; ("", "") after each
+        ``ping_s`` without an event (a comment keeps proxies from closing the stream)."""
         while True:
             while self.items:
                 event, data, raw = self.items.popleft()
@@ -213,7 +215,10 @@ class Listener:
             if self.closed:
                 return
             self.wake.clear()
-            await self.wake.wait()
+            try:
+                await asyncio.wait_for(self.wake.wait(), ping_s)
+            except TimeoutError:
+                yield "", ""
 
 
 @dataclass

@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from server.classroom import ClassError, ClassStore
 from server.classroom.core import Forbidden
@@ -149,17 +148,31 @@ async def end_class(code: TeacherCode, store: StoreDep) -> Response:
 @router.get(
     "/classes/{code}/events",
     summary="Follow the class: Server-Sent Events",
-    response_class=EventSourceResponse,
-    responses={403: {"description": "not a student of this class"}, 404: {"description": "unknown class"}},
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        403: {"description": "not a student of this class"},
+        404: {"description": "unknown class"},
+    },
 )
 async def class_events(
     code: Annotated[str, Depends(listener_code)], store: StoreDep, student: StudentId = None
-) -> AsyncIterator[ServerSentEvent]:
+) -> StreamingResponse:
     """``state`` first (then on every push), ``count``, ``poll`` (the open one first, for a student who
     reconnects), ``answers``, ``reveal``, and ``end`` before the stream closes. Without ``student`` the
     stream is the teacher's (or a projector's) and is not counted."""
-    async for event, raw in store.listen(code, student):
-        yield ServerSentEvent(event=event, raw_data=raw)
+    return StreamingResponse(
+        sse_lines(store.listen(code, student)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def sse_lines(events: AsyncIterator[tuple[str, str]]) -> AsyncIterator[bytes]:
+    """The events as Server-Sent Events, written here rather than by ``EventSourceResponse``: one class
+    push goes to every student at once, and two fewer tasks per stream halve its cost on the server."""
+    async for event, raw in events:
+        yield f"event: {event}\ndata: {raw}\n\n".encode() if event else b": ping\n\n"
 
 
 @router.post("/classes/{code}/state", summary="Push the teacher's page and settings", responses=TEACHER)

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 PREFIX = "tp:class:"
 CLASSES = "tp:classes"
 STATE_FIELDS = ("page", "params", "lock", "hide", "mode", "present")
+MAX_CONNECTIONS = 32  # to Redis, per replica (one of them holds the subscriptions)
 FRESH_S = 45.0  # a replica's count of connected students counts while it renewed it this recently
 PARTS = ("", ":students", ":polls", ":order", ":revealed", ":conn")
 
@@ -86,7 +87,11 @@ def channel(code: str) -> str:
 class RedisStore(ClassStore):
     def __init__(self, settings) -> None:
         super().__init__(settings)
-        self.redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+        # a bounded pool that waits for a free connection: 200 students joining at once queue briefly
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=MAX_CONNECTIONS, timeout=10, decode_responses=True
+        )
+        self.redis = aioredis.Redis(connection_pool=pool)
         self.pubsub = self.redis.pubsub()
         self.replica = secrets.token_hex(6)
         self.subscribed: dict[str, asyncio.Event] = {}
@@ -115,7 +120,7 @@ class RedisStore(ClassStore):
             for code in list(self.listeners):
                 await self.redis.hdel(key(code, ":conn"), self.replica)
         await self.pubsub.aclose()
-        await self.redis.aclose()
+        await self.redis.aclose(close_connection_pool=True)
 
     # --- fan-out ---------------------------------------------------------------------------------
     async def read(self) -> None:

@@ -307,14 +307,20 @@ def test_a_class_holds_at_most_class_max_students(make_client):
 
 
 def test_join_attempts_are_rate_limited_failed_ones_too(make_client):
-    c = make_client(class_join_per_min=3)
-    code, _ = start_class(c)
+    c = make_client(class_join_per_min=4)
+    code, key = start_class(c)
     assert c.post("/api/classes/ZZZZZZ/join", json={}).status_code == 404
     join(c, code)
     assert c.get(f"/api/classes/{code}/qr.svg").status_code == 200
+    student = join(c, code)
     r = c.post(f"/api/classes/{code}/join", json={})
     assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 61
     assert c.get(f"/api/classes/{code}/events").status_code == 429
+    assert c.get(f"/api/classes/{code}/events?student=x{student}").status_code == 429
+    # a student of the class reconnecting (a page the teacher sent them to) is not refused
+    s = Stream(c, code, student)
+    c.delete(f"/api/classes/{code}", headers=key)
+    assert s.events()[0]["event"] == "state"
 
 
 def test_class_creation_is_rate_limited(make_client):

@@ -129,6 +129,7 @@ def test_compose_keeps_the_live_classes_in_redis_without_persistence():
     host = app["environment"]["PLAYGROUND_REDIS_URL"].removeprefix("redis://").split(":")[0]
     assert host == "redis" and app["depends_on"]["redis"]["condition"] == "service_healthy"
     assert Settings(redis_url=app["environment"]["PLAYGROUND_REDIS_URL"]).redis_url
+    assert "PLAYGROUND_PUBLIC_URL" in app["environment"]  # join links name the proxy's address
     # behind the proxy, each student is rate-limited on their own address, not the proxy's
     assert app["environment"]["PLAYGROUND_FORWARDED_ALLOW_IPS"] == "*"
 

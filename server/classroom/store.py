@@ -53,7 +53,8 @@ class ClassStore(abc.ABC):
         """A new student's id; ``Full`` at ``class_max_students``."""
 
     @abc.abstractmethod
-    async def is_student(self, code: str, student: str) -> bool: ...
+    async def is_student(self, code: str, student: str) -> bool:
+        """Whether ``student`` joined the class ``code`` (False for an unknown class too)."""
 
     @abc.abstractmethod
     async def info(self, code: str) -> dict[str, Any]: ...

@@ -75,11 +75,16 @@ async def teacher_code(
     return code
 
 
-async def listener_code(
-    code: Annotated[str, Depends(limited_code)], store: StoreDep, student: StudentId = None
-) -> str:
-    """Checked before the stream starts (an error afterwards could not change its status)."""
-    if student is not None and not await store.is_student(code, student):
+async def listener_code(request: Request, code: Code, store: StoreDep, student: StudentId = None) -> str:
+    """Checked before the stream starts (an error afterwards could not change its status). A student of
+    the class reconnecting (each page the teacher sends them to opens a stream) is not a join attempt;
+    any other stream is (an unknown code, a foreign student id, a teacher's or projector's view)."""
+    code = code.upper()
+    if student is not None and await store.is_student(code, student):
+        return code
+    store.joins.hit(address(request), "join attempts")
+    await store.title(code)
+    if student is not None:
         raise Forbidden("student: not a student of this class")
     return code
 

@@ -30,7 +30,9 @@ def test_create_gives_a_code_a_key_and_links(c):
     assert c.post("/api/classes", json={}).json()["code"] != code
     qr = c.get(body["qr"])
     assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
-    assert qr.text.startswith("<svg") and 'fill="#fff"' in qr.text
+    assert qr.text.startswith("<svg") and 'fill="#fff"' in qr.text  # white, with its quiet zone
+    side = re.search(r'width="(\d+)"', qr.text)[1]
+    assert f'viewBox="0 0 {side} {side}"' in qr.text and int(side) >= 250  # scales up for a projector
     assert c.post("/api/classes", json={"colour": "red"}).status_code == 422
 
 

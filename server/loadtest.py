@@ -336,7 +336,6 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError("--streams and --heavy must not be negative, and one of them ≥ 1")
     if args.duration <= 0 or args.warmup < 0:
         raise ValueError("--duration must be > 0 and --warmup ≥ 0")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the report
     result = asyncio.run(run(args))
     result["failures"] = failures(result, args)
     sys.stdout.write(report(result))

@@ -22,7 +22,7 @@ from server import security
 from server.api import api
 from server.batching import Batchers
 from server.classroom import ClassError, make_store
-from server.classroom.deps import class_error
+from server.classroom.deps import class_error, store_away
 from server.deps import RegistryDep
 from server.heavy import HeavyLimit
 from server.registry import Registry
@@ -141,5 +141,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api)
     app.add_exception_handler(ClassError, class_error)
+    if settings.redis_url:  # a replica whose Redis is away answers the class routes with 503, not 500
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeout
+
+        for kind in (RedisConnectionError, RedisTimeout):
+            app.add_exception_handler(kind, store_away)
     security.install(app)
     return app

@@ -184,3 +184,31 @@ def test_the_caps_hold_when_requests_race_on_both_stores(replicas):
     joins, made = asyncio.run(race())
     assert sum(isinstance(j, str) for j in joins) == 5 and sum(isinstance(j, Full) for j in joins) == 15
     assert sum(isinstance(m, tuple) for m in made) == 2 and sum(isinstance(m, Full) for m in made) == 8
+
+
+def test_a_redis_that_stops_answering_gives_503_not_500(make_client):
+    """The class routes of a replica whose Redis went away answer 503 with Retry-After; the rest serves."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for(lambda: _answers(url), timeout=10)
+        c = make_client(redis_url=url)
+        code, key = start_class(c)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    r = c.post(f"/api/classes/{code}/state", headers=key, json={"page": "/learn/qkv"})
+    assert r.status_code == 503 and r.headers["retry-after"], r.text
+    assert "Redis" in r.json()["detail"]
+    assert c.get("/healthz").status_code == 200
+
+
+def _answers(url: str) -> bool:
+    with contextlib.suppress(redis.ConnectionError):
+        return bool(redis.Redis.from_url(url).ping())
+    return False

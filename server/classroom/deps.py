@@ -23,6 +23,16 @@ async def class_error(request: Request, exc: ClassError) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
 
 
+async def store_away(request: Request, exc: Exception) -> JSONResponse:
+    """Redis not answering (a restart, the network): the class waits, the page retries."""
+    retry = request.app.state.settings.retry_after_s
+    return JSONResponse(
+        {"detail": "the class store (Redis) is not answering; try again in a moment"},
+        status_code=503,
+        headers={"Retry-After": str(retry)},
+    )
+
+
 def store_of(request: Request) -> ClassStore:
     return request.app.state.classes
 

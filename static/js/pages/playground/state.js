@@ -64,7 +64,7 @@ function busy(on) {
   const had = document.activeElement;
   go.disabled = on || Boolean(session.blocked) || locked().has("generate");
   halt.disabled = !on;
-  $("beam").disabled = on || Boolean(session.blocked);
+  $("beam").disabled = on || Boolean(session.blocked) || locked().has("beam");
   if ((had === go || had === $("beam")) && had.disabled && !halt.disabled) halt.focus();
   else if (had === halt && halt.disabled && !go.disabled) go.focus();
 }

@@ -1,6 +1,45 @@
 // Page state lives in the URL query, so a reload or a shared link shows the same view.
 // Teacher presets: ?lock=temperature,top_k disables controls, ?hide=attention hides panels; a live class adds
 // its own (setExtraPresets) beside the link's, and applyTeacherPresets applies the union.
+import { aliasesFor } from "./settings-names.js";
+
+// A query as text, its lists' commas kept readable (?lock=temperature,top_k).
+export const queryString = (q) => q.toString().replaceAll("%2C", ",");
+
+// An old link (?penalty=1.3, ?lock=penalty) is read as the new names: the URL is rewritten once, on load, so
+// everything after (readState, the presets, the links kept across the site) sees one name per setting.
+export function canonicalSearch(search, path) {
+  const aliases = aliasesFor(path);
+  const q = new URLSearchParams(search);
+  let changed = false;
+  for (const [old, name] of Object.entries(aliases)) {
+    if (!q.has(old)) continue;
+    if (!q.has(name)) q.set(name, q.get(old));
+    q.delete(old);
+    changed = true;
+  }
+  for (const list of ["lock", "hide"]) {
+    if (!q.has(list)) continue;
+    const names = [...listParam(list, `?${q}`)];
+    const renamed = [...new Set(names.map((n) => (Object.hasOwn(aliases, n) ? aliases[n] : n)))];
+    if (renamed.join(",") !== q.get(list)) {
+      q.set(list, renamed.join(","));
+      changed = true;
+    }
+  }
+  return changed ? queryString(q) : null;
+}
+
+if (typeof location !== "undefined") {
+  const search = canonicalSearch(location.search, location.pathname);
+  if (search !== null) {
+    history.replaceState(
+      history.state,
+      "",
+      `${location.pathname}${search ? `?${search}` : ""}${location.hash}`,
+    );
+  }
+}
 
 export function readState(defaults) {
   const q = new URLSearchParams(location.search);
@@ -27,7 +66,7 @@ export function writeState(state, defaults = {}) {
     if (value === undefined || value === null || (key in defaults && defaults[key] === value)) q.delete(key);
     else q.set(key, typeof value === "boolean" ? (value ? "1" : "0") : String(value));
   }
-  const search = q.toString();
+  const search = queryString(q);
   history.replaceState(null, "", `${location.pathname}${search ? `?${search}` : ""}${location.hash}`);
 }
 

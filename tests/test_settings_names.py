@@ -1,6 +1,6 @@
 """One name per setting: every control's data-key and panel's data-panel in the templates and static/js is in
-static/js/lib/settings-names.js, every name there is still used by a page (no dead names), the aliases point
-at live names, and the README's table of names lists them all."""
+static/js/lib/settings-names.js, every name there is still used by a page (no dead names), the old names
+(ALIASES in lib/state.js) point at live names, and the README's table of names lists them all."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def table(name: str) -> dict[str, str]:
 
 
 def aliases() -> dict[str, dict[str, str]]:
-    text = NAMES.read_text(encoding="utf-8")
+    text = (ROOT / "static" / "js" / "lib" / "state.js").read_text(encoding="utf-8")
     body = re.search(r"export const ALIASES = \{\n(.*?)\n\};", text, re.S).group(1)
     return {
         page: dict(re.findall(r'(\w+): "([a-z0-9_-]+)"', pairs))

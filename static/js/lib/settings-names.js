@@ -1,7 +1,9 @@
 // Every setting and panel name of the site, one name per setting on every page: what ?lock= and ?hide= (and a
 // live class's locks) may name. The link builder shows these labels; a name in neither table is a typo and is
 // reported; a name of another page's setting is carried along the site's links without a word.
-// The README's table of names is this file's; a test checks both agree with the pages.
+// The README's table of names is this file's; a test checks both agree with the pages. The old names still
+// read (ALIASES) live in state.js, which rewrites them on load.
+import { ALIASES } from "./state.js";
 
 // Settings (controls, [data-key]): name → label.
 export const SETTINGS = {
@@ -115,21 +117,6 @@ export const PANELS = {
   cards: "Final numbers from the model cards (training step)",
 };
 
-// Old names still read (an old link keeps working), written as the new name; per page, since one old name
-// ("penalty") meant two settings.
-export const ALIASES = {
-  "/playground": { penalty: "repetition_penalty", prompt: "text" },
-  "/learn/architectures": { penalty: "length_penalty" },
-  "/learn/embeddings": { dims: "channels" },
-  "/learn/positions": { n: "positions" },
-  "/learn/kv-cache": { n: "max_tokens" },
-  "/attention": { n: "max_tokens" },
-};
-
-export const aliasesFor = (path) => {
-  const page = path.replace(/\/+$/, "") || "/";
-  return Object.hasOwn(ALIASES, page) ? ALIASES[page] : {};
-};
 const OLD = new Set(Object.values(ALIASES).flatMap((a) => Object.keys(a)));
 
 // A name of no setting (or panel) anywhere on the site, nor an old name: a typo.

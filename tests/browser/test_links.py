@@ -38,6 +38,7 @@ def test_the_builder_makes_a_link_that_locks_hides_and_holds_across_the_menu(pag
     assert page.get_attribute("#s-temperature", "title") == "locked by this link"
     assert page.is_enabled("#s-top_k") and page.is_hidden("#attention-box")
     assert page.text_content("#preset-chip summary") == "Teacher's link: 1 setting locked, 1 panel hidden"
+    assert "Locked: temperature (Temperature)" in page.text_content("#preset-chip")
     assert page.query_selector("#preset-notice") is None  # every name is known
 
     page.click("header.site nav a[href^='/learn?']")  # the menu keeps the locks

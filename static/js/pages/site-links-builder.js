@@ -48,18 +48,19 @@ export async function openBuilder(opener) {
       "This page has no settings.",
     ),
     fieldset("Hide these panels", pagePanels(), linkHides(), "hide", "This page has no panels to hide."),
-    h("label", { for: link.id }, "Link"),
+    // the link, Copy and Close stay in view while the lists scroll (a phone)
     h(
       "div",
-      { class: "row" },
-      link,
-      h("button", { type: "button", id: "class-link-copy", onclick: () => copy() }, "Copy"),
+      { class: "builder-foot" },
+      h("label", { for: link.id }, "Link"),
+      h(
+        "div",
+        { class: "row" },
+        link,
+        h("button", { type: "button", id: "class-link-copy", onclick: () => copy() }, "Copy"),
+        h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Close"),
+      ),
       status,
-    ),
-    h(
-      "div",
-      { class: "row end" },
-      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Close"),
     ),
   );
   const checked = (kind) =>

@@ -64,7 +64,7 @@ function chip({ lock, hide }) {
           "p",
           {},
           `${verb}: `,
-          names.map((n, i) => [i ? ", " : "", h("code", {}, n), ` (${label(table, n)})`]),
+          names.flatMap((n, i) => [i ? ", " : "", h("code", {}, n), ` (${label(table, n)})`]),
         )
       : null;
   main.prepend(

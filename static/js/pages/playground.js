@@ -8,7 +8,7 @@
 import { latestOnly, postJSON } from "../lib/api.js";
 import { debounce, fmt, h, modelSelect, toast } from "../lib/dom.js";
 import { cardValidationLoss } from "../lib/metrics.js";
-import { applyTeacherPresets } from "../lib/state.js";
+import { applyTeacherPresets, hiddenPanels } from "../lib/state.js";
 import { extraBox, showMaskPicker } from "./playground/architectures.js";
 import { attBox, mountAttentionPanel, refreshTrace } from "./playground/attention-panel.js";
 import { generate } from "./playground/generate.js";
@@ -289,7 +289,7 @@ function setModel(name) {
 function adapt() {
   const kind = kindOf(model());
   $("sampler-box").hidden = kind !== "generate";
-  $("sampler-box").classList.toggle("hidden", kind !== "generate");
+  $("sampler-box").classList.toggle("hidden", kind !== "generate" || hiddenPanels().has("sampler"));
   $("sliders").hidden = kind !== "generate";
   attBox.hidden = !attentionShown();
   extraBox.replaceChildren();

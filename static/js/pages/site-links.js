@@ -1,6 +1,8 @@
-// On every page (templates/base.html): the "Link for your class" button (pages/site-links-builder.js, loaded
-// when pressed) and, when the link locks or hides something, the locks kept on the site's links, the chip
-// saying what is locked and the notice for a name no page has (pages/site-links-presets.js).
+// Every page: presets applied (and to controls built later), the "Link for your class" button; the builder
+// and, for a link that locks or hides, the chip, carried links and notice load on demand (site-links-*.js).
+import { applyTeacherPresets } from "../lib/state.js";
+
+applyTeacherPresets();
 const footer = document.querySelector("footer.site");
 const q = new URLSearchParams(location.search);
 if (q.get("lock") || q.get("hide")) import("./site-links-presets.js");

@@ -219,6 +219,10 @@ function renderQuestion(q) {
   if (!q) return;
   const verdict = h("p", { class: "verdict", "aria-live": "polite" });
   const reveal = h("p", { class: "reveal", hidden: !answered }, withTerms(q.reveal));
+  // ?hide=reveal keeps the question and its choices but not the verdict and explanation: the teacher
+  // reveals the answer aloud. The student's pick is still acknowledged.
+  const revealBox = h("div", { "data-panel": "reveal" }, verdict, reveal);
+  const noted = h("p", { class: "muted small", "aria-live": "polite" });
   const choices = h("div", { class: "choices", role: "group", "aria-label": "choices" });
   q.choices.forEach((label, i) => {
     choices.append(
@@ -228,7 +232,12 @@ function renderQuestion(q) {
           type: "button",
           class: "secondary",
           "data-choice": i,
-          onclick: () => {
+          "aria-pressed": "false",
+          onclick: (e) => {
+            for (const b of choices.children) b.setAttribute("aria-pressed", String(b === e.currentTarget));
+            noted.textContent = revealBox.classList.contains("hidden")
+              ? `Your answer: “${label}”. The answer is revealed later.`
+              : "";
             verdict.textContent = i === q.answer ? "Right." : `Not quite: it is “${q.choices[q.answer]}”.`;
             verdict.className = `verdict ${i === q.answer ? "ok" : "error"}`;
             reveal.hidden = false;
@@ -244,8 +253,8 @@ function renderQuestion(q) {
     h("h2", {}, "Predict, then reveal"),
     h("p", {}, withTerms(q.prompt)),
     choices,
-    verdict,
-    reveal,
+    noted,
+    revealBox,
   );
 }
 

@@ -24,7 +24,7 @@ from server.batching import Batchers
 from server.deps import RegistryDep
 from server.heavy import HeavyLimit
 from server.registry import Registry
-from server.routers import pages
+from server.routers import class_pages, pages
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(class_pages.router)
     app.include_router(api)
     security.install(app)
     return app

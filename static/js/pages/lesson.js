@@ -19,6 +19,7 @@ import { setStep, withTerms } from "../lib/glossary.js";
 import { tex } from "../lib/math.js";
 import { showSource } from "../lib/source.js";
 import { applyTeacherPresets, hiddenPanels, pageData, readState, writeState } from "../lib/state.js";
+import { classQuestion } from "./class-bar.js";
 import { drawLessonMap } from "./lesson-map.js";
 
 const page = pageData();
@@ -216,9 +217,22 @@ function renderQuestion(q) {
   // the question for tests and tools that check nothing gives it away (no label, so not read aloud)
   box.dataset.question = q ? JSON.stringify({ prompt: q.prompt, choices: q.choices, answer: q.answer }) : "";
   setAnswered(answered || !q);
-  if (!q) return;
+  if (!q) {
+    classQuestion(box, null, null);
+    return;
+  }
   const verdict = h("p", { class: "verdict", "aria-live": "polite" });
   const reveal = h("p", { class: "reveal", hidden: !answered }, withTerms(q.reveal));
+  // show the answer; i: the choice picked (null: revealed for a class without a pick of this reader's)
+  const show = (i) => {
+    if (i !== null) {
+      verdict.textContent = i === q.answer ? "Right." : `Not quite: it is “${q.choices[q.answer]}”.`;
+      verdict.className = `verdict ${i === q.answer ? "ok" : "error"}`;
+    }
+    reveal.hidden = false;
+    answered = true;
+    setAnswered(true);
+  };
   const choices = h("div", { class: "choices", role: "group", "aria-label": "choices" });
   q.choices.forEach((label, i) => {
     choices.append(
@@ -228,13 +242,8 @@ function renderQuestion(q) {
           type: "button",
           class: "secondary",
           "data-choice": i,
-          onclick: () => {
-            verdict.textContent = i === q.answer ? "Right." : `Not quite: it is “${q.choices[q.answer]}”.`;
-            verdict.className = `verdict ${i === q.answer ? "ok" : "error"}`;
-            reveal.hidden = false;
-            answered = true;
-            setAnswered(true);
-          },
+          // in a live class a student's pick is their answer to the class's poll: the reveal waits for it
+          onclick: () => classPoll?.pick(i) || show(i),
         },
         label,
       ),
@@ -247,6 +256,7 @@ function renderQuestion(q) {
     verdict,
     reveal,
   );
+  const classPoll = classQuestion(box, q, show);
 }
 
 function showError(message) {

@@ -8,6 +8,7 @@ from server.routers import (
     beam,
     blocks,
     cache,
+    classes,
     compare,
     figures,
     generate,
@@ -41,5 +42,6 @@ for concern in (
     seq2seq,
     train,
     model_map,
+    classes,
 ):
     api.include_router(concern.router)

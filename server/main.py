@@ -21,10 +21,11 @@ from threadpoolctl import threadpool_limits
 from server import security
 from server.api import api
 from server.batching import Batchers
+from server.classroom import ClassError, make_store
 from server.deps import RegistryDep
 from server.heavy import HeavyLimit
 from server.registry import Registry
-from server.routers import class_pages, pages
+from server.routers import class_pages, classes, pages
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -78,10 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("registry read in %.0f ms", (time.perf_counter() - start) * 1000)
         app.state.runs = Runs(settings, app.state.registry, asyncio.get_running_loop())
         watcher = asyncio.create_task(app.state.runs.watch())
+        app.state.classes = make_store(settings)
+        await app.state.classes.open()
 
         def closing() -> None:
             app.state.streams.closing = True
             app.state.runs.close()
+            app.state.classes.stop_listeners()  # class streams close now; their pages reconnect
 
         restore = on_sigterm(closing)
         try:
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             restore()
             app.state.runs.close()
             watcher.cancel()
+            await app.state.classes.close()
             await app.state.batchers.close()
 
     app = FastAPI(
@@ -135,5 +140,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(class_pages.router)
     app.include_router(api)
+    app.add_exception_handler(ClassError, classes.class_error)
     security.install(app)
     return app

@@ -75,3 +75,25 @@ class Settings(BaseSettings):
     train_text: Path | None = Field(
         None, description="the lab's shakespeare text (default: PLAYGROUND_TEXT or the shared Shakespeare)"
     )
+    max_classes: int = Field(
+        20, ge=1, description="live classes held at once; one more gets 503 + Retry-After"
+    )
+    class_max_students: int = Field(
+        250, ge=1, description="students who may join one class; one more gets 503"
+    )
+    class_idle_s: float = Field(
+        14400, gt=0, description="a class with no teacher action, join or new connection for this long ends"
+    )
+    class_join_per_min: int = Field(
+        30, ge=1, description="join, event-stream and QR attempts per client address per minute (then 429)"
+    )
+    class_create_per_hour: int = Field(
+        20, ge=1, description="classes one client address may start per hour (then 429)"
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for the live classes (needed with more than one replica); default: this process",
+    )
+    public_url: str | None = Field(
+        None, description="the address students reach this site at (join links); default: the request's"
+    )

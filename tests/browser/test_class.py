@@ -56,7 +56,8 @@ def test_a_teacher_leads_three_students(page, students, base_url):
     teacher.goto(base_url + "/class")
     wait_ready(teacher)
     teacher.click("#class-start")
-    code = teacher.locator("#class-code").inner_text(timeout=15_000).strip()
+    teacher.wait_for_selector("#class-live-view:not([hidden])")
+    code = teacher.inner_text("#class-code").strip()
     assert re.fullmatch(r"[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}", code), code
     assert code in teacher.get_attribute("#class-qr", "alt")
 
@@ -101,7 +102,7 @@ def test_a_teacher_leads_three_students(page, students, base_url):
         s.click("#question .choices button[data-choice='0']")
         s.wait_for_selector("#question .verdict:text('Your answer is in')")
         assert s.is_hidden("#question .reveal")  # the page's own reveal waits for the class's
-    teacher.wait_for_selector("#question .class-hist-title:text('3 of 3 connected answered')")
+    teacher.wait_for_selector("#question .class-hist-title:has-text('3 of 3 connected answered')")
     teacher.click("#question .class-reveal")
     teacher.wait_for_selector('#question .class-poll .verdict:text("The model\'s answer")')
     assert teacher.is_visible("#question .reveal")
@@ -114,7 +115,7 @@ def test_a_teacher_leads_three_students(page, students, base_url):
     teacher.click("#class-mode")
     for s in students:
         s.wait_for_selector("#lesson-text:not([disabled])")
-        s.wait_for_selector(".class-bar.student:text('exploring on your own')")
+        s.wait_for_selector(".class-bar.student:has-text('exploring on your own')")
 
     # guess the next token on the playground: the guesses tally, the reveal draws the model's distribution
     teacher.goto(base_url + "/playground?model=shakespeare-char")
@@ -124,7 +125,7 @@ def test_a_teacher_leads_three_students(page, students, base_url):
         s.fill("#class-guess", guess)
         s.click(".class-slot form button[type=submit]")
         s.wait_for_selector(".class-slot .verdict:text('Your answer is in')")
-    teacher.wait_for_selector(".class-slot .class-hist-title:text('3 of 3 connected answered')")
+    teacher.wait_for_selector(".class-slot .class-hist-title:has-text('3 of 3 connected answered')")
     rows = teacher.locator(".class-slot .class-hist li")
     assert rows.count() == 2 and rows.first.inner_text().startswith("e")
     teacher.click(".class-slot .class-reveal")
@@ -143,5 +144,5 @@ def test_a_teacher_leads_three_students(page, students, base_url):
     teacher.click("#class-end")
     teacher.wait_for_selector("#class-start-view:not([hidden])")
     for s in students:
-        s.wait_for_selector(".class-bar.student:text('The class has ended')")
+        s.wait_for_selector(".class-bar.student:has-text('The class has ended')")
         assert s.evaluate("() => localStorage.getItem('tp-class-student')") is None

@@ -119,6 +119,7 @@ $("class-copy").addEventListener("click", async () => {
 $("class-end").addEventListener("click", async () => {
   const entry = S.teacher();
   if (!entry || !confirm("End the class for every student?")) return;
+  stream?.close();
   try {
     await S.call("DELETE", S.classUrl(entry.code), undefined, entry.teacher_key);
   } catch (e) {

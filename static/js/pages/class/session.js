@@ -74,6 +74,10 @@ export function listen(url, handlers, gone) {
         } catch {
           return;
         }
+        if (name === "end") {
+          closed = true; // the class is over: no reconnecting to it
+          source.close();
+        }
         fn(data);
       });
     }

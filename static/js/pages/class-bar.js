@@ -29,17 +29,13 @@ const exit = h(
 document.body.append(exit);
 if (S.presenting()) S.setPresent(true);
 
-function presentButton(onToggle) {
+function presentButton() {
   const button = h(
     "button",
     { type: "button", class: "secondary", "aria-pressed": String(S.presenting()) },
     "Present",
   );
-  button.addEventListener("click", () => {
-    const on = !S.presenting();
-    S.setPresent(on);
-    onToggle?.(on);
-  });
+  button.addEventListener("click", () => S.setPresent(!S.presenting()));
   document.addEventListener("tp-present", (e) => button.setAttribute("aria-pressed", String(e.detail)));
   return button;
 }
@@ -180,10 +176,12 @@ function teacherBar(entry) {
     release,
     ask,
     guess,
-    presentButton((on) => post({ present: on }).catch(() => {})),
+    presentButton(),
     status,
   );
   main.prepend(bar, slot);
+  // the class mirrors the teacher's presentation mode (the Present button or the exit button)
+  document.addEventListener("tp-present", (e) => post({ present: e.detail }).catch(() => {}));
   polls = createPolls({
     role: "teacher",
     entry,
@@ -273,6 +271,7 @@ function studentBar(entry) {
     sessionStorage.removeItem(LAST);
     presets.clearExtraPresets?.();
     presets.applyTeacherPresets(document);
+    if (S.presenting()) S.setPresent(false);
     polls = null;
     slot.remove();
     bar.replaceChildren(h("span", { role: "status" }, message));
@@ -289,7 +288,7 @@ function studentBar(entry) {
       state(s) {
         sessionStorage.setItem(LAST, JSON.stringify({ code: entry.code, state: s }));
         show(s);
-        S.setPresent(Boolean(s.present));
+        if (Boolean(s.present) !== S.presenting()) S.setPresent(Boolean(s.present));
         if (
           s.page &&
           (onJoinPage || (s.mode === "follow" && sessionStorage.getItem(NAVIGATED) !== String(s.version)))

@@ -52,6 +52,7 @@ function setCount(n) {
 }
 
 async function refreshNames(entry) {
+  if (S.teacher()?.code !== entry.code) return false; // ended meanwhile
   try {
     const c = await S.call("GET", S.classUrl(entry.code), undefined, entry.teacher_key);
     setCount(c.students);

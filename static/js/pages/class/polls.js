@@ -36,6 +36,7 @@ export function histogram(rows, { answered, students, title }) {
             "span",
             { class: "n" },
             String(r.count),
+            h("span", { class: "muted" }, ` (${pct(answered ? r.count / answered : 0, 0)})`),
             r.note ? h("span", { class: "muted" }, ` ${r.note}`) : "",
           ),
         ),
@@ -156,11 +157,11 @@ export function createPolls(ctx) {
       open.kind === "guess"
         ? guessRows(t.tally, model?.tokens)
         : choiceRows(open.options, t.tally, model?.answer ?? null);
-    const kids = [
-      h("h3", {}, open.kind === "guess" ? `Guess the next token: ${open.question}` : "The class answers"),
-    ];
-    const hist = histogram(rows, { answered: t.answers, students: t.students, title: "The class's answers" });
-    if (open.kind === "guess" && model?.tokens) {
+    const guessing = open.kind === "guess";
+    const kids = guessing ? [h("h3", {}, `Guess the next token: ${open.question}`)] : [];
+    const title = guessing ? "The class's guesses" : "The class's answers";
+    const hist = histogram(rows, { answered: t.answers, students: t.students, title });
+    if (guessing && model?.tokens) {
       kids.push(h("div", { class: "class-side" }, hist, modelBars(model.tokens, t.tally)));
     } else kids.push(hist);
     if (!revealed) {
@@ -222,7 +223,7 @@ export function createPolls(ctx) {
   }
 
   async function guess(prompt, modelName) {
-    const tail = prompt.slice(-40);
+    const tail = prompt.slice(-40).replace(/\n/g, "↵");
     const body = {
       question: `What comes next after “${tail}”?`,
       kind: "guess",
@@ -236,7 +237,12 @@ export function createPolls(ctx) {
     open = p;
     revealed = null;
     if (role === "teacher") refresh();
-    else drawStudent();
+    else {
+      drawStudent();
+      // a student somewhere down the page sees the question arrive (focus stays where it was)
+      const el = matchesQuestion(open) ? question.box : slot;
+      el.scrollIntoView?.({ block: "nearest", behavior: "smooth" });
+    }
     ctx.changed?.();
   }
 
@@ -262,6 +268,11 @@ export function createPolls(ctx) {
     const el = host();
     const given = mine();
     const kids = [];
+    if (matchesQuestion(open)) {
+      // the student's pick stays marked in the lesson's own choices
+      for (const b of question.box.querySelectorAll(".choices [data-choice]"))
+        b.setAttribute("aria-pressed", String(question.q.choices[Number(b.dataset.choice)] === given));
+    }
     if (revealed) {
       const t = revealed.tally;
       if (open.kind === "guess") {

@@ -73,6 +73,15 @@ function teacherBar(entry) {
   const chooser = h("div", { class: "class-chooser" });
   const lockBox = h("details", { class: "class-locks" }, h("summary", {}, "Lock for students"), chooser);
   lockBox.addEventListener("toggle", () => lockBox.open && drawChooser());
+  // the chooser floats over the page: Escape or a click elsewhere folds it away
+  lockBox.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || !lockBox.open) return;
+    lockBox.open = false;
+    lockBox.querySelector("summary").focus();
+  });
+  document.addEventListener("click", (e) => {
+    if (lockBox.open && !lockBox.contains(e.target)) lockBox.open = false;
+  });
   const live = h("input", { type: "checkbox", id: "class-live" });
   live.checked = sessionStorage.getItem(LIVE) === "1";
   const release = h("button", { type: "button", class: "secondary", id: "class-mode" }, "Release class");

@@ -46,7 +46,13 @@ function lockables() {
   const controls = new Map();
   for (const el of main.querySelectorAll("[data-key]")) {
     const key = el.dataset.key;
-    if (!ok(key) || controls.has(key) || el.closest(".class-bar, .class-slot")) continue;
+    if (!ok(key) || el.closest(".class-bar, .class-slot")) continue;
+    if (controls.has(key)) {
+      // one setting drawn as several buttons (a segmented toggle): its group's name, else the setting's
+      const group = el.closest("[role=group][aria-label], [role=radiogroup][aria-label]");
+      controls.set(key, (group?.getAttribute("aria-label") || key.replace(/_/g, " ")).slice(0, 40));
+      continue;
+    }
     const label =
       (el.id && document.querySelector(`label[for="${el.id}"]`)?.textContent) ||
       el.getAttribute("aria-label");

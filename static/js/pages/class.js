@@ -1,5 +1,6 @@
 // The teacher's page: start a class, show its code, join link and QR code, who joined, and end it.
 import { h, toast } from "../lib/dom.js";
+import "./class/bar.js"; // presentation mode's exit button (the page itself shows no class bar)
 import * as S from "./class/session.js";
 
 const $ = (id) => document.getElementById(id);

@@ -1,8 +1,8 @@
 // A student joins a class: the code (pre-filled from /join/<code>) and an optional name shown only to the
 // teacher; then the page waits for the teacher's first push and the class bar takes the student there.
 
+import { startStudent } from "./class/bar.js";
 import * as S from "./class/session.js";
-import { startStudent } from "./class-bar.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("join-form");

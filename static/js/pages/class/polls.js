@@ -75,7 +75,8 @@ export function modelBars(tokens, tally = {}) {
 }
 
 // A guess is stored stripped: it matches a token as typed or the token without its leading space.
-const matches = (guess, token) => guess === token || guess === token.trim();
+// (a space or a newline cannot be typed into a stripped guess: "·" and "↵" stand for them, as on the chips)
+const matches = (guess, token) => guess === token || guess === token.trim() || guess === tokenLabel(token);
 function guessCount(tally, token) {
   return Object.entries(tally).reduce((n, [g, c]) => n + (matches(g, token) ? c : 0), 0);
 }
@@ -136,6 +137,10 @@ export function createPolls(ctx) {
     return el;
   }
 
+  // a revealed round under the bar folds away when its reader is done with it
+  const closeButton = () =>
+    h("button", { type: "button", class: "secondary small", onclick: () => slot.replaceChildren() }, "Close");
+
   // ---- the teacher ----
   async function refresh() {
     if (!open || role !== "teacher") return;
@@ -176,6 +181,7 @@ export function createPolls(ctx) {
     } else if (open.kind === "choice") {
       kids.push(h("p", { class: "verdict ok" }, `The model's answer: ${model?.answer ?? "?"}`));
     }
+    if (revealed && slot.contains(el)) kids.push(closeButton());
     el.replaceChildren(...kids);
   }
 
@@ -296,6 +302,7 @@ export function createPolls(ctx) {
           kids.push(h("p", { class: "verdict ok" }, `The model's answer: ${answer ?? "?"}`));
       }
       if (given) kids.push(h("p", { class: "small" }, `Your answer: ${given}`));
+      if (revealed && slot.contains(el)) kids.push(closeButton());
       el.replaceChildren(...kids);
       return;
     }
@@ -318,7 +325,7 @@ export function createPolls(ctx) {
         h(
           "form",
           { class: "row", onsubmit: send },
-          h("label", { for: "class-guess" }, "Your guess (one token or a few letters)"),
+          h("label", { for: "class-guess" }, "Your guess (one token or a few letters; · for a space)"),
           input,
           h("button", { type: "submit" }, given ? "Change my guess" : "Send my guess"),
         ),

@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BIOME  := node_modules/.bin/biome
 
-.PHONY: install run test lint format bench browser clean soak docker-check audit lock
+.PHONY: install run test lint format bench browser redis clean soak docker-check audit lock
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ $(NODE_STAMP): package.json package-lock.json
 browser:
 	@bash scripts/install-browser.sh
 
+# redis-server for the live class's Redis tests (skipped, with the reason, where it cannot be installed)
+redis:
+	@bash scripts/install-redis.sh
+
 run: install
 	$(BIN)/playground serve
 
@@ -45,7 +49,7 @@ format: install $(NODE_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIOME) check --write static
 
-test: install browser lint
+test: install browser redis lint
 	$(BIN)/python -m pytest
 
 bench: install

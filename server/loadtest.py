@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from server import loadtest_class
+
 PROMPTS = (
     "ROMEO:\n",
     "First Citizen:\n",
@@ -300,6 +302,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-rss-growth", type=float, help="fail when server memory grows by more than this fraction"
     )
     parser.add_argument("--expect-busy", action="store_true", help="fail unless some requests got 503")
+    loadtest_class.add_arguments(parser)
 
 
 def failures(r: dict[str, Any], args: argparse.Namespace) -> list[str]:
@@ -326,11 +329,13 @@ def failures(r: dict[str, Any], args: argparse.Namespace) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the report
+    if args.live_class:
+        return loadtest_class.main(args)
     if args.streams < 0 or args.heavy < 0 or args.streams + args.heavy < 1:
         raise ValueError("--streams and --heavy must not be negative, and one of them ≥ 1")
     if args.duration <= 0 or args.warmup < 0:
         raise ValueError("--duration must be > 0 and --warmup ≥ 0")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the report
     result = asyncio.run(run(args))
     result["failures"] = failures(result, args)
     sys.stdout.write(report(result))

@@ -22,10 +22,11 @@ from server import security
 from server.api import api
 from server.batching import Batchers
 from server.classroom import ClassError, make_store
+from server.classroom.deps import class_error
 from server.deps import RegistryDep
 from server.heavy import HeavyLimit
 from server.registry import Registry
-from server.routers import class_pages, classes, pages
+from server.routers import class_pages, pages
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -140,6 +141,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(class_pages.router)
     app.include_router(api)
-    app.add_exception_handler(ClassError, classes.class_error)
+    app.add_exception_handler(ClassError, class_error)
     security.install(app)
     return app

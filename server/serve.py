@@ -29,5 +29,6 @@ def main(args: argparse.Namespace) -> int:
         http=protocol_with(settings.header_timeout_s),
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=settings.keep_alive_s,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0

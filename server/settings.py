@@ -95,5 +95,13 @@ class Settings(BaseSettings):
         description="Redis for the live classes (needed with more than one replica); default: this process",
     )
     public_url: str | None = Field(
-        None, description="the address students reach this site at (join links); default: the request's"
+        None,
+        pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$",
+        description="the address students reach this site at, e.g. https://class.example.org (join links); "
+        "default: the address the teacher's browser used",
+    )
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="proxies whose X-Forwarded-For names the client (comma-separated, or *); "
+        "default: 127.0.0.1 (or $FORWARDED_ALLOW_IPS)",
     )

@@ -30,7 +30,9 @@ def test_create_gives_a_code_a_key_and_links(c):
     assert c.post("/api/classes", json={}).json()["code"] != code
     qr = c.get(body["qr"])
     assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
-    assert qr.text.startswith("<svg") and 'fill="#fff"' in qr.text
+    assert qr.text.startswith("<svg") and 'fill="#fff"' in qr.text  # white, with its quiet zone
+    side = re.search(r'width="(\d+)"', qr.text)[1]
+    assert f'viewBox="0 0 {side} {side}"' in qr.text and int(side) >= 250  # scales up for a projector
     assert c.post("/api/classes", json={"colour": "red"}).status_code == 422
 
 
@@ -307,14 +309,20 @@ def test_a_class_holds_at_most_class_max_students(make_client):
 
 
 def test_join_attempts_are_rate_limited_failed_ones_too(make_client):
-    c = make_client(class_join_per_min=3)
-    code, _ = start_class(c)
+    c = make_client(class_join_per_min=4)
+    code, key = start_class(c)
     assert c.post("/api/classes/ZZZZZZ/join", json={}).status_code == 404
     join(c, code)
     assert c.get(f"/api/classes/{code}/qr.svg").status_code == 200
+    student = join(c, code)
     r = c.post(f"/api/classes/{code}/join", json={})
     assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 61
     assert c.get(f"/api/classes/{code}/events").status_code == 429
+    assert c.get(f"/api/classes/{code}/events?student=x{student}").status_code == 429
+    # a student of the class reconnecting (a page the teacher sent them to) is not refused
+    s = Stream(c, code, student)
+    c.delete(f"/api/classes/{code}", headers=key)
+    assert s.events()[0]["event"] == "state"
 
 
 def test_class_creation_is_rate_limited(make_client):
@@ -351,9 +359,24 @@ def test_a_slow_listener_gets_the_latest_state_not_a_backlog():
     for version in range(1, 500):
         listener.put("state", {"version": version})
         listener.put("count", {"students": version})
-    assert [(e, d) for e, d in listener.items] == [("state", {"version": 499}), ("count", {"students": 499})]
+    assert [(e, d) for e, d, _ in listener.items] == [
+        ("state", {"version": 499}),
+        ("count", {"students": 499}),
+    ]
     listener.put("state", {"version": 3})  # an older state arriving late
     assert listener.items[0][1] == {"version": 499}
     for n in range(MAX_PENDING):
         listener.put("poll", {"poll_id": str(n)})
     assert listener.closed and not listener.items  # too far behind: closed, the page reconnects
+
+
+def test_a_quiet_stream_is_pinged():
+    import asyncio
+
+    async def first_two():
+        listener = Listener(None)
+        listener.put("count", {"students": 1})
+        events = listener.events(ping_s=0.01)
+        return [await anext(events), await anext(events)]
+
+    assert asyncio.run(first_two()) == [("count", '{"students":1}'), ("", "")]

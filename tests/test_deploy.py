@@ -120,6 +120,20 @@ def test_compose_puts_replicas_behind_nginx():
         assert key.startswith("PLAYGROUND_")
 
 
+def test_compose_keeps_the_live_classes_in_redis_without_persistence():
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    app, store = compose["services"]["playground"], compose["services"]["redis"]
+    assert store["image"].startswith("redis:7")
+    assert store["command"] == ["redis-server", "--save", "", "--appendonly", "no"]  # nothing on disk
+    assert store["read_only"] is True and store["cap_drop"] == ["ALL"] and "ports" not in store
+    host = app["environment"]["PLAYGROUND_REDIS_URL"].removeprefix("redis://").split(":")[0]
+    assert host == "redis" and app["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert Settings(redis_url=app["environment"]["PLAYGROUND_REDIS_URL"]).redis_url
+    assert "PLAYGROUND_PUBLIC_URL" in app["environment"]  # join links name the proxy's address
+    # behind the proxy, each student is rate-limited on their own address, not the proxy's
+    assert app["environment"]["PLAYGROUND_FORWARDED_ALLOW_IPS"] == "*"
+
+
 def test_nginx_streams_without_buffering():
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
     directives = {

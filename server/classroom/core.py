@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import secrets
 import time
 from collections import deque
@@ -24,6 +25,7 @@ CODE_LENGTH = 6
 MAX_PENDING = 64
 POLLS_KEPT = 20
 COALESCED = ("state", "count", "answers")
+PING_S = 15.0
 THROTTLE_S = 0.25  # ``count`` and ``answers`` go out at most about four times a second
 
 
@@ -147,9 +149,24 @@ class Listener:
         self.version = -1  # the newest state queued: an older one arriving late is dropped
         self.polls: set[str] = set()  # polls announced: a poll arriving twice is announced once
         self.count: int | None = None  # the student count queued last: the same count is not repeated
+        self.held: list[tuple[str, dict[str, Any]]] | None = None  # see ``hold``
 
-    def put(self, event: str, data: dict[str, Any]) -> None:
+    def hold(self) -> None:
+        """Keep what arrives aside until ``release``: the current state is queued first meanwhile."""
+        self.held = []
+
+    def release(self) -> None:
+        held, self.held = self.held or [], None
+        for event, data in held:
+            self.put(event, data)
+
+    def put(self, event: str, data: dict[str, Any], raw: str | None = None) -> None:
+        """Queue an event; ``raw`` is its data as JSON when the caller has it already (one encoding for
+        every listener of a broadcast)."""
         if self.closed:
+            return
+        if self.held is not None:
+            self.held.append((event, data))
             return
         if event == "state":
             if data["version"] <= self.version:
@@ -166,15 +183,16 @@ class Listener:
         if event in COALESCED:
             for item in self.items:
                 if item[0] == event and item[1].get("poll_id") == data.get("poll_id"):
-                    item[1] = data
+                    item[1], item[2] = data, raw
                     return
         if len(self.items) >= MAX_PENDING:
             self.close()  # a reader this far behind reconnects and starts from the current state
             return
-        self.items.append([event, data])
+        self.items.append([event, data, raw])
         self.wake.set()
 
     def end(self, reason: str) -> None:
+        self.held = None
         self.put("end", {"reason": reason})
         self.closed = True
         self.wake.set()
@@ -185,17 +203,22 @@ class Listener:
         self.items.clear()
         self.wake.set()
 
-    async def events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def events(self, ping_s: float = PING_S) -> AsyncIterator[tuple[str, str]]:
+        """(event name, its data as JSON), until ``end`` or the stream is closed; ("", "") after each
+        ``ping_s`` without an event (a comment keeps proxies from closing the stream)."""
         while True:
             while self.items:
-                event, data = self.items.popleft()
-                yield event, data
+                event, data, raw = self.items.popleft()
+                yield event, raw if raw is not None else json.dumps(data, separators=(",", ":"))
                 if event == "end":
                     return
             if self.closed:
                 return
             self.wake.clear()
-            await self.wake.wait()
+            try:
+                await asyncio.wait_for(self.wake.wait(), ping_s)
+            except TimeoutError:
+                yield "", ""
 
 
 @dataclass

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import segno
 
+SCALE = 10
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
@@ -60,8 +61,10 @@ def join_url(code: str, request_base: str, public_url: str | None) -> tuple[str,
 
 
 def qr_svg(url: str) -> bytes:
-    """The link as a QR code in SVG: black on white, its quiet zone kept, modules large enough to be
-    read from the back of a room when the page shows it big."""
+    """The link as a QR code in SVG: black on white, its quiet zone kept, 10 px a module, and a viewBox so
+    a page can draw it as large as the back of the room needs (an SVG without one does not scale)."""
+    qr = segno.make(url, error="m")
     out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=10, dark="#000", light="#fff", xmldecl=False)
-    return out.getvalue()
+    qr.save(out, kind="svg", scale=SCALE, dark="#000", light="#fff", xmldecl=False)
+    width, height = qr.symbol_size(scale=SCALE)
+    return out.getvalue().replace(b"<svg ", f'<svg viewBox="0 0 {width} {height}" '.encode(), 1)

@@ -98,7 +98,8 @@ class MemoryStore(ClassStore):
         return student
 
     async def is_student(self, code: str, student: str) -> bool:
-        return student in self.room(code).students
+        room = self.rooms.get(code)
+        return room is not None and student in room.students
 
     def poll_view(self, room: Room, poll: dict[str, Any]) -> dict[str, Any]:
         answers = room.answers.get(poll["poll_id"], {})

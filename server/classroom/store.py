@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -13,7 +14,7 @@ from typing import Any
 from server.classroom.core import THROTTLE_S, Listener, RateLimit
 from server.settings import Settings
 
-Event = tuple[str, dict[str, Any]]
+Event = tuple[str, str]  # (name, data as JSON)
 log = logging.getLogger(__name__)
 
 
@@ -52,7 +53,8 @@ class ClassStore(abc.ABC):
         """A new student's id; ``Full`` at ``class_max_students``."""
 
     @abc.abstractmethod
-    async def is_student(self, code: str, student: str) -> bool: ...
+    async def is_student(self, code: str, student: str) -> bool:
+        """Whether ``student`` joined the class ``code`` (False for an unknown class too)."""
 
     @abc.abstractmethod
     async def info(self, code: str) -> dict[str, Any]: ...
@@ -86,9 +88,10 @@ class ClassStore(abc.ABC):
 
     # --- shared machinery ----------------------------------------------------------------------
     def local_put(self, code: str, event: str, data: dict[str, Any]) -> None:
-        """Queue an event for this process's listeners of ``code``."""
+        """Queue an event for this process's listeners of ``code`` (its JSON encoded once for all)."""
+        raw = json.dumps(data, separators=(",", ":"))
         for listener in list(self.listeners.get(code, ())):
-            listener.put(event, data)
+            listener.put(event, data, raw)
 
     def local_end(self, code: str, reason: str) -> None:
         self.last_count.pop(code, None)
@@ -122,7 +125,7 @@ class ClassStore(abc.ABC):
 
     async def open(self) -> None:
         """Begin the periodic sweep (from the app's lifespan, on its event loop); Redis connects."""
-        every = min(60.0, max(0.05, self.settings.class_idle_s / 4))
+        every = min(15.0, max(0.05, self.settings.class_idle_s / 4))
 
         async def sweeping() -> None:
             while not self.closing:

@@ -3,15 +3,23 @@ events and answer. The store (``server/classroom``) keeps everything; this route
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
 
-from server.classroom import ClassError, ClassStore
 from server.classroom.core import Forbidden
+from server.classroom.deps import (
+    ClassCode,
+    LimitedCode,
+    PollId,
+    StoreDep,
+    StudentId,
+    TeacherCode,
+    address,
+    listener_code,
+    sse_lines,
+)
 from server.classroom.links import join_url, qr_svg
 from server.schemas.classes import (
     AnswerRequest,
@@ -31,63 +39,7 @@ from server.schemas.classes import (
 
 router = APIRouter(tags=["live class"])
 TEACHER = {403: {"description": "teacher key missing or wrong"}, 404: {"description": "unknown class"}}
-Code = Annotated[str, Path(min_length=6, max_length=6, pattern=r"^[A-Za-z0-9]{6}$", description="join code")]
-PollId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
-StudentId = Annotated[str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 LIMITED = {429: {"description": "too many attempts from this address; see Retry-After"}}
-
-
-async def class_error(request: Request, exc: ClassError) -> JSONResponse:
-    """A store's refusal as FastAPI's ``{"detail": ...}``, with Retry-After where waiting helps."""
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
-
-
-def store_of(request: Request) -> ClassStore:
-    return request.app.state.classes
-
-
-StoreDep = Annotated[ClassStore, Depends(store_of)]
-
-
-def address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def class_code(code: Code, store: StoreDep) -> str:
-    """The code upper-cased, of a class that exists (404 otherwise)."""
-    code = code.upper()
-    await store.title(code)
-    return code
-
-
-async def limited_code(request: Request, code: Code, store: StoreDep) -> str:
-    """As ``class_code``, after counting the attempt against this address's join limit (failed too)."""
-    store.joins.hit(address(request), "join attempts")
-    return await class_code(code, store)
-
-
-async def teacher_code(
-    code: Annotated[str, Depends(class_code)],
-    store: StoreDep,
-    x_teacher_key: Annotated[str | None, Header(max_length=100)] = None,
-) -> str:
-    await store.check_teacher(code, x_teacher_key)
-    return code
-
-
-async def listener_code(
-    code: Annotated[str, Depends(limited_code)], store: StoreDep, student: StudentId = None
-) -> str:
-    """Checked before the stream starts (an error afterwards could not change its status)."""
-    if student is not None and not await store.is_student(code, student):
-        raise Forbidden("student: not a student of this class")
-    return code
-
-
-ClassCode = Annotated[str, Depends(class_code)]
-LimitedCode = Annotated[str, Depends(limited_code)]
-TeacherCode = Annotated[str, Depends(teacher_code)]
 
 
 @router.post(
@@ -149,17 +101,24 @@ async def end_class(code: TeacherCode, store: StoreDep) -> Response:
 @router.get(
     "/classes/{code}/events",
     summary="Follow the class: Server-Sent Events",
-    response_class=EventSourceResponse,
-    responses={403: {"description": "not a student of this class"}, 404: {"description": "unknown class"}},
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        403: {"description": "not a student of this class"},
+        404: {"description": "unknown class"},
+    },
 )
 async def class_events(
     code: Annotated[str, Depends(listener_code)], store: StoreDep, student: StudentId = None
-) -> AsyncIterator[ServerSentEvent]:
+) -> StreamingResponse:
     """``state`` first (then on every push), ``count``, ``poll`` (the open one first, for a student who
     reconnects), ``answers``, ``reveal``, and ``end`` before the stream closes. Without ``student`` the
     stream is the teacher's (or a projector's) and is not counted."""
-    async for event, data in store.listen(code, student):
-        yield ServerSentEvent(event=event, data=data)
+    return StreamingResponse(
+        sse_lines(store.listen(code, student)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.post("/classes/{code}/state", summary="Push the teacher's page and settings", responses=TEACHER)

@@ -73,7 +73,7 @@ def pages(page, base_url) -> list[str]:
         *hrefs,
         "/model",
         "/model?model=numbers-to-words&text=1234",
-        "/attention?zoom=1.1&n=6",
+        "/attention?zoom=1.1&max_tokens=6",
         "/masks",
         "/positions",
         "/train",

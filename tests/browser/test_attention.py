@@ -44,7 +44,7 @@ def test_the_grid_has_a_cell_per_layer_and_head_and_a_cell_enlarges_to_the_trace
 
 
 def test_per_token_mode_shows_the_rows_the_stream_sent(page, base_url, api):
-    open_explorer(page, base_url, "&n=8&seed=3")
+    open_explorer(page, base_url, "&max_tokens=8&seed=3")
     page.wait_for_selector("#pertoken-box figure[data-done='8']")
     page.eval_on_selector(
         "#step", "el => { el.value = 5; el.dispatchEvent(new Event('input', {bubbles: 1})); }"
@@ -67,7 +67,7 @@ def test_per_token_mode_shows_the_rows_the_stream_sent(page, base_url, api):
 
 
 def test_state_survives_a_reload(page, base_url):
-    open_explorer(page, base_url, "&n=4")
+    open_explorer(page, base_url, "&max_tokens=4")
     page.select_option("#sel-layer", "2")
     page.select_option("#sel-head", "1")
     page.click("#grid-box .thumb[data-layer='1'][data-head='0']")
@@ -88,7 +88,7 @@ def test_a_full_context_input_stays_usable(viewport, request, base_url):
     page = request.getfixturevalue(viewport)
     text = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 2
     text = (text + text)[:124]
-    page.goto(f"{base_url}/attention?model={MODEL}&n=6&step=3&zoom=0.0&text={quote(text)}")
+    page.goto(f"{base_url}/attention?model={MODEL}&max_tokens=6&step=3&zoom=0.0&text={quote(text)}")
     wait_ready(page, 120_000)  # a full-context trace is a few MB of numbers; slow on a busy machine
     page.wait_for_selector("#zoom-box svg.heatmap")
     page.wait_for_selector("#pertoken-box figure[data-done='6']", timeout=120_000)

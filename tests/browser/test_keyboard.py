@@ -147,7 +147,8 @@ def test_readable_text_colour_picks_black_or_white_by_contrast_ratio(page, base_
 
 
 def test_text_on_coloured_cells_and_chips_reads_at_4_5_to_1(page, base_url):
-    open_attention(page, base_url, "&zoom=0.0&n=12", text="To be or not")  # big cells print their values
+    # big cells print their values
+    open_attention(page, base_url, "&zoom=0.0&max_tokens=12", text="To be or not")
     page.wait_for_selector("#zoom-box svg.heatmap text")
     pairs = page.evaluate(
         """() => [

@@ -88,7 +88,7 @@ def test_embeddings(page, base_url, api):
 
 
 def test_positions(page, base_url, api):
-    model = open_step(page, base_url, "positions", n=24)
+    model = open_step(page, base_url, "positions", positions=24)
     card = next(m for m in api.get("/api/models").json()["models"] if m["name"] == model)
     kind = "learned" if card["config"]["pos"] == "learned" else "sinusoidal"
     positional = api.get("/api/positional", params={"kind": kind, "model": model, "positions": 24}).json()
@@ -103,7 +103,7 @@ def test_positions(page, base_url, api):
     before = ready(page)
     page.fill("#lesson-n", "40")  # a range input: fill sets its value and fires input
     wait_redraw(page, before)
-    assert "n=40" in page.url
+    assert "positions=40" in page.url
     assert page.eval_on_selector_all("figure.fig:nth-of-type(3) rect.cell", "els => els.length") == 40 * 40
     positional = api.get("/api/positional", params={"kind": kind, "model": model, "positions": 40}).json()
     assert_checked(page, {"positional": positional}, {"positional"})

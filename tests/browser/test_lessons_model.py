@@ -238,7 +238,7 @@ def test_kv_cache_shapes_tokens_and_timing(page, base_url, api):
     before = page.text_content("figure h3")
     page.fill("#lesson-n", "8")
     page.press("#lesson-n", "Enter")
-    wait_url(page, "n=8")
+    wait_url(page, "max_tokens=8")
     redrawn(page, "figure h3", before)
     want = api.post("/api/kv-cache", json={"model": MODEL, "text": TEXT, "n": 8}).json()
     check_numbers(page, {"cache": want}, ("cache.",))

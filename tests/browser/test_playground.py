@@ -49,7 +49,7 @@ def generate(page):
 
 
 def test_a_prompt_streams_exactly_the_asked_number_of_tokens(page, base_url):
-    open_playground(page, base_url, "&max_tokens=20&prompt=ROMEO%3A")
+    open_playground(page, base_url, "&max_tokens=20&text=ROMEO%3A")
     assert page.input_value("#s-max_tokens") == "20"
     generate(page)
     assert page.eval_on_selector_all("#output .tok.gen", "els => els.length") == 20
@@ -65,7 +65,7 @@ def test_a_prompt_streams_exactly_the_asked_number_of_tokens(page, base_url):
 
 
 def test_the_text_for_a_seed_equals_the_api_stream(page, base_url, api):
-    query = "&max_tokens=30&seed=7&temperature=1.1&top_k=20&top_p=0.9&prompt=JULIET%3A"
+    query = "&max_tokens=30&seed=7&temperature=1.1&top_k=20&top_p=0.9&text=JULIET%3A"
     open_playground(page, base_url, query)
     page.press("#prompt", "Control+Enter")  # the keyboard shortcut generates
     page.wait_for_selector("#output-box figure[data-done]")
@@ -164,7 +164,7 @@ def test_the_top_k_slider_redraws_the_sampler_with_the_api_kept_count(page, base
 
 def test_the_attention_grid_has_a_cell_per_layer_and_head(page, base_url, api):
     cfg = next(m for m in api.get("/api/models").json()["models"] if m["name"] == MODEL)["config"]
-    open_playground(page, base_url, "&prompt=To%20be")
+    open_playground(page, base_url, "&text=To%20be")
     page.wait_for_selector("#attention-box .attngrid .thumb")
     cells = page.eval_on_selector_all("#attention-box .thumb", CELLS)
     assert len(cells) == cfg["n_layer"] * cfg["n_head"] == len(set(cells))
@@ -195,7 +195,7 @@ def test_slider_values_survive_a_reload(page, base_url):
 
 def test_share_copies_a_link_that_opens_the_same_view(page, base_url):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
-    open_playground(page, base_url, "&prompt=JULIET%3A")
+    open_playground(page, base_url, "&text=JULIET%3A")
     set_slider(page, "temperature", 0.55)
     page.fill("#seed", "77")
     page.press("#seed", "Tab")
@@ -246,7 +246,7 @@ def test_bad_prompts_show_the_server_message_and_stay_text(page, base_url):
 
 
 def test_side_by_side_gives_equal_texts(page, base_url):
-    open_playground(page, base_url, "&sbs=1&max_tokens=15&prompt=KING%3A")
+    open_playground(page, base_url, "&sbs=1&max_tokens=15&text=KING%3A")
     page.click("#generate")
     page.wait_for_selector("#same-text")
     assert page.text_content("#same-text") == "The two generated texts are identical."

@@ -35,7 +35,7 @@ def a_seed_with_a_newline(api, model, prompt, n):
 def test_line_breaks_break_lines_and_tokens_keep_their_details(page, base_url, api):
     prompt = "ROMEO:\nBut"
     seed, tokens = a_seed_with_a_newline(api, "shakespeare-char", prompt, 60)
-    open_at(page, base_url, f"model=shakespeare-char&max_tokens=60&seed={seed}&prompt={quote(prompt)}")
+    open_at(page, base_url, f"model=shakespeare-char&max_tokens=60&seed={seed}&text={quote(prompt)}")
     page.click("#generate")
     page.wait_for_selector("#output-box figure[data-done]")
     # the prompt's newline: "B" sits on a line below "R"
@@ -57,7 +57,7 @@ def test_line_breaks_break_lines_and_tokens_keep_their_details(page, base_url, a
 
 def test_every_served_model_is_offered_and_a_link_opens_the_lstm(page, base_url, api):
     served = {m["name"] for m in api.get("/api/models").json()["models"]}
-    open_at(page, base_url, "model=shakespeare-lstm&max_tokens=12&prompt=ROMEO%3A")
+    open_at(page, base_url, "model=shakespeare-lstm&max_tokens=12&text=ROMEO%3A")
     offered = set(page.eval_on_selector_all("#model option", "os => os.map(o => o.value)"))
     assert offered == served
     assert page.input_value("#model") == "shakespeare-lstm"
@@ -82,7 +82,7 @@ def test_every_served_model_is_offered_and_a_link_opens_the_lstm(page, base_url,
 
 @pytest.mark.console_errors_expected  # Chromium logs the 422 of /api/tokenize
 def test_an_unreadable_prompt_is_explained_before_generate(page, base_url):
-    open_at(page, base_url, "model=shakespeare-char&prompt=ROMEO%3A")
+    open_at(page, base_url, "model=shakespeare-char&text=ROMEO%3A")
     assert page.is_enabled("#generate")
     page.fill("#prompt", "café")
     page.wait_for_selector("#prompt-error:not([hidden])")
@@ -116,7 +116,7 @@ def test_the_encoder_decoder_translates_with_beams_and_cross_attention(page, bas
 
 
 def test_the_masked_lm_fills_the_clicked_positions(page, base_url, api):
-    open_at(page, base_url, "model=shakespeare-mlm&prompt=To%20be%20or%20not")
+    open_at(page, base_url, "model=shakespeare-mlm&text=To%20be%20or%20not")
     page.click("#mask-picker [data-pos='3']")
     page.click("#mask-picker [data-pos='4']")
     assert page.get_attribute("#mask-picker [data-pos='3']", "aria-pressed") == "true"
@@ -130,7 +130,7 @@ def test_the_masked_lm_fills_the_clicked_positions(page, base_url, api):
 
 
 def test_three_samples_stream_side_by_side_with_consecutive_seeds(page, base_url, api):
-    open_at(page, base_url, "model=shakespeare-char&max_tokens=15&seed=5&samples=3&prompt=KING%3A")
+    open_at(page, base_url, "model=shakespeare-char&max_tokens=15&seed=5&samples=3&text=KING%3A")
     page.click("#generate")
     page.wait_for_selector("#output-box figure[data-done]")
     seeds = page.eval_on_selector_all("#samples .sample", "els => els.map(e => +e.dataset.seed)")
@@ -147,7 +147,7 @@ def test_three_samples_stream_side_by_side_with_consecutive_seeds(page, base_url
 
 
 def test_beam_search_draws_each_steps_beams(page, base_url, api):
-    open_at(page, base_url, "model=shakespeare-char&max_tokens=8&prompt=ROMEO%3A")
+    open_at(page, base_url, "model=shakespeare-char&max_tokens=8&text=ROMEO%3A")
     page.click("#beam")
     page.wait_for_selector("#output-box figure[data-done]")
     body = {"model": "shakespeare-char", "prompt": "ROMEO:", "num_beams": 4, "max_new_tokens": 8}
@@ -165,7 +165,7 @@ def test_beam_search_draws_each_steps_beams(page, base_url, api):
     ("query", "button", "width"),
     [
         ("model=numbers-to-words", "#generate", 1280),
-        ("model=shakespeare-mlm&prompt=To%20be", "#generate", 390),
+        ("model=shakespeare-mlm&text=To%20be", "#generate", 390),
         ("model=shakespeare-lstm&max_tokens=10&samples=2", "#generate", 390),
         ("model=shakespeare-char&max_tokens=6", "#beam", 1280),
     ],

@@ -61,7 +61,7 @@ export default {
     masked: "",
     number: "4012",
     beams: 4,
-    penalty: 1,
+    length_penalty: 1,
     layer: 0,
     head: 0,
     enc_layer: 0,
@@ -107,9 +107,16 @@ export default {
     );
     control(
       ctx,
-      "penalty",
+      "length_penalty",
       "Length penalty",
-      h("input", { type: "number", min: -2, max: 2, step: 0.5, value: s.penalty, style: "width:4.5em" }),
+      h("input", {
+        type: "number",
+        min: -2,
+        max: 2,
+        step: 0.5,
+        value: s.length_penalty,
+        style: "width:4.5em",
+      }),
     );
     const pair = (m, layers, prefix, what) => {
       if (!m) return;
@@ -156,7 +163,7 @@ export default {
           model: ed.name,
           source: state.number,
           num_beams: state.beams,
-          length_penalty: state.penalty,
+          length_penalty: state.length_penalty,
         }),
       ed &&
         dec &&
@@ -371,10 +378,12 @@ export default {
     c.body.append(h("p", {}, "greedy: ", h("b", { "data-greedy": "" }, tr.greedy.text || "(nothing)"), ok));
 
     const b = figure(ctx.figures, {
-      title: `Beam search: ${state.beams} beam${state.beams > 1 ? "s" : ""}, length penalty ${state.penalty}`,
+      title:
+        `Beam search: ${state.beams} beam${state.beams > 1 ? "s" : ""}, ` +
+        `length penalty ${state.length_penalty}`,
       caption:
         `${d.ed.name} on ${state.number}: the live beams after every step, best first, with score = Σ ` +
-        `log p / length^${state.penalty}; ✓ = finished (wrote </s>).`,
+        `log p / length^${state.length_penalty}; ✓ = finished (wrote </s>).`,
       name: "beam-steps",
       data: tr.steps,
       panel: "beams",

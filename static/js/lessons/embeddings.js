@@ -23,7 +23,7 @@ function repeated(trace) {
 }
 
 export default {
-  defaults: { token: -1, dims: 32 },
+  defaults: { token: -1, channels: 32 },
   code: {
     name: "embed_tokens",
     highlight: ["wte(ids)", "wpe(positions)", "sinusoidal_positions("],
@@ -36,7 +36,7 @@ export default {
 
   controls(ctx) {
     addPicker(ctx, "token", "Token");
-    addPicker(ctx, "dims", "Channels shown");
+    addPicker(ctx, "channels", "Channels shown");
   },
 
   load(state) {
@@ -48,12 +48,12 @@ export default {
     const C = trace.tok_emb[0].length;
     const pair = repeated(trace);
     const t = state.token >= 0 && state.token < T ? state.token : pair ? pair[1] : T - 1;
-    const d = state.dims > 0 ? Math.min(state.dims, C) : C;
+    const d = state.channels > 0 ? Math.min(state.channels, C) : C;
     fillPicker("token", tokenPickerOptions(trace.tokens), t);
     fillPicker(
-      "dims",
+      "channels",
       DIMS.map((n) => [n, n ? `first ${Math.min(n, C)}` : `all ${C}`]),
-      state.dims,
+      state.channels,
     );
     const cut = (m) => m.map((r) => r.slice(0, d));
     const rows = trace.tokens;

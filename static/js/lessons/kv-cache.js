@@ -8,7 +8,7 @@ const kb = (bytes) => `${fmt(bytes / 1024, 1)} KB`;
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
 export default {
-  defaults: { n: 32, backend: "numpy" },
+  defaults: { max_tokens: 32, backend: "numpy" },
   code: {
     name: "CausalSelfAttention.__call__",
     highlight: ["layer_past", "return self.c_proj(y), (k, v)"],
@@ -28,13 +28,13 @@ export default {
       id: "lesson-n",
       min: 1,
       max: 64,
-      value: st.n,
-      "data-key": "n",
+      value: st.max_tokens,
+      "data-key": "max_tokens",
       "aria-label": "new tokens",
       style: "width:5em",
     });
     n.addEventListener("change", () =>
-      ctx.set({ n: Math.max(1, Math.min(64, Math.round(Number(n.value)) || 1)) }),
+      ctx.set({ max_tokens: Math.max(1, Math.min(64, Math.round(Number(n.value)) || 1)) }),
     );
     const backend = h(
       "select",
@@ -59,7 +59,7 @@ export default {
         model: state.model,
         text: state.text,
         backend,
-        n: state.n,
+        n: state.max_tokens,
       }),
     };
   },

@@ -30,7 +30,7 @@ function nearFar(sim) {
 }
 
 export default {
-  defaults: { n: 32, table: "model" },
+  defaults: { positions: 32, table: "model" },
   code: (state) =>
     state.table === "sinusoidal"
       ? { name: "sinusoidal_positions", highlight: ["angle =", "np.sin", "np.cos"], only: false }
@@ -50,12 +50,12 @@ export default {
       min: 4,
       max: ctx.model().context,
       step: 1,
-      value: state.n,
-      "data-key": "n",
+      value: state.positions,
+      "data-key": "positions",
       "aria-label": "number of positions",
     });
-    const out = h("output", { for: "lesson-n" }, String(state.n));
-    const go = debounce(() => ctx.set({ n: Number(n.value) }), 150);
+    const out = h("output", { for: "lesson-n" }, String(state.positions));
+    const go = debounce(() => ctx.set({ positions: Number(n.value) }), 150);
     n.addEventListener("input", () => {
       out.textContent = n.value;
       go();
@@ -87,7 +87,7 @@ export default {
         : [["model", "the model's sinusoids"]],
       model.pos === "learned" ? state.table : "model",
     );
-    const n = Math.min(Math.max(4, state.n), model.context);
+    const n = Math.min(Math.max(4, state.positions), model.context);
     const q = new URLSearchParams({ kind, model: model.name, positions: n });
     const [positional, tok] = await Promise.all([
       ctx.api.getJSON(`/api/positional?${q}`),

@@ -1,6 +1,40 @@
 // Page state lives in the URL query, so a reload or a shared link shows the same view.
-// Teacher presets: ?lock=temperature,top_k disables controls, ?hide=attention hides panels; a live class adds
-// its own (setExtraPresets) beside the link's, and applyTeacherPresets applies the union.
+// Teacher presets: ?lock=top_k disables controls, ?hide=code hides panels; a live class adds its own.
+
+// Old names still read, per page ("penalty" meant two settings); on load the URL gets the new names.
+export const ALIASES = {
+  "/playground": { penalty: "repetition_penalty", prompt: "text" },
+  "/learn/architectures": { penalty: "length_penalty" },
+  "/learn/embeddings": { dims: "channels" },
+  "/learn/positions": { n: "positions" },
+  "/learn/kv-cache": { n: "max_tokens" },
+  "/attention": { n: "max_tokens" },
+};
+const own = (o, k) => Object.hasOwn(o, k);
+const query = (q) => q.toString().replaceAll("%2C", ","); // ?lock=a,b stays readable
+
+{
+  const aliases = ALIASES[location.pathname.replace(/(.)\/+$/, "$1")] || {};
+  const q = new URLSearchParams(location.search);
+  for (const [old, name] of Object.entries(aliases)) {
+    if (q.has(old) && !q.has(name)) q.set(name, q.get(old));
+    q.delete(old);
+  }
+  for (const list of ["lock", "hide"]) {
+    if (q.has(list))
+      q.set(list, [...listParam(list, q)].map((n) => (own(aliases, n) ? aliases[n] : n)).join());
+  }
+  const search = query(q);
+  if (search !== location.search.slice(1)) writeSearch(search);
+}
+
+function writeSearch(search) {
+  history.replaceState(
+    history.state,
+    "",
+    `${location.pathname}${search ? `?${search}` : ""}${location.hash}`,
+  );
+}
 
 export function readState(defaults) {
   const q = new URLSearchParams(location.search);
@@ -27,14 +61,12 @@ export function writeState(state, defaults = {}) {
     if (value === undefined || value === null || (key in defaults && defaults[key] === value)) q.delete(key);
     else q.set(key, typeof value === "boolean" ? (value ? "1" : "0") : String(value));
   }
-  const search = q.toString();
-  history.replaceState(null, "", `${location.pathname}${search ? `?${search}` : ""}${location.hash}`);
+  writeSearch(query(q));
 }
 
-export function listParam(name, search = location.search) {
-  const raw = new URLSearchParams(search).get(name);
+function listParam(name, q = new URLSearchParams(location.search)) {
   return new Set(
-    (raw || "")
+    (q.get(name) || "")
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean),
@@ -45,104 +77,63 @@ export function listParam(name, search = location.search) {
 const extra = { lock: new Set(), hide: new Set(), by: "your teacher" };
 
 export function setExtraPresets({ lock = [], hide = [], by = "your teacher" } = {}) {
-  extra.lock = new Set(lock);
-  extra.hide = new Set(hide);
-  extra.by = by;
+  Object.assign(extra, { lock: new Set(lock), hide: new Set(hide), by });
   applyTeacherPresets();
 }
 
 export function clearExtraPresets() {
-  extra.lock = new Set();
-  extra.hide = new Set();
-  applyTeacherPresets();
+  setExtraPresets({ by: extra.by });
 }
 
-// What the link locks / hides, and what is locked / hidden now (the link's and the extra presets together).
+// The link's own locks / hides, and what is locked / hidden now (with the extra presets).
 export const linkLocks = () => listParam("lock");
 export const linkHides = () => listParam("hide");
 export const locked = () => new Set([...linkLocks(), ...extra.lock]);
 export const hiddenPanels = () => new Set([...linkHides(), ...extra.hide]);
 
-const LOCKED = "presetLocked"; // data-preset-locked: set on what applyTeacherPresets disabled
-const HIDDEN = "presetHidden";
-
-function lockOne(el, by) {
-  if (!(LOCKED in el.dataset)) {
-    el.dataset[LOCKED] = JSON.stringify({ disabled: el.disabled, title: el.getAttribute("title") });
-  }
-  el.disabled = true;
-  el.setAttribute("aria-disabled", "true");
-  el.title = `locked by ${by}`;
-  el.closest(".slider, .field")?.classList.add("locked");
-}
-
-function unlockOne(el) {
-  const was = JSON.parse(el.dataset[LOCKED]);
-  delete el.dataset[LOCKED];
-  el.disabled = was.disabled;
-  el.removeAttribute("aria-disabled");
-  if (was.title === null) el.removeAttribute("title");
-  else el.title = was.title;
-  el.closest(".slider, .field")?.classList.remove("locked");
-}
-
-function hideOne(el) {
-  if (!(HIDDEN in el.dataset)) el.dataset[HIDDEN] = el.classList.contains("hidden") ? "1" : "0";
-  el.classList.add("hidden");
-}
-
-function showOne(el) {
-  if (el.dataset[HIDDEN] === "0") el.classList.remove("hidden");
-  delete el.dataset[HIDDEN];
-}
-
-// Every [data-key] / [data-panel] under root (root included).
-function within(root, selector) {
-  const found = [...root.querySelectorAll(selector)];
-  if (root.matches?.(selector)) found.unshift(root);
-  return found;
-}
-
-// Disable every control whose data-key is locked; hide every [data-panel] named in ?hide= or the extra
-// presets; undo both for what is no longer named. Idempotent; controls built later are caught by the
-// observer started on the first call (and every page calls this again after it builds its controls).
+// Disable every [data-key] locked, hide every [data-panel] named, undo both for what is no longer named
+// (data-preset keeps what was before). Idempotent; an observer catches controls built later.
 export function applyTeacherPresets(root = document) {
   const fromLink = linkLocks();
-  const lock = locked();
+  const [lock, hide] = [locked(), hiddenPanels()];
   for (const el of within(root, "[data-key]")) {
-    const key = el.dataset.key;
-    if (lock.has(key)) lockOne(el, fromLink.has(key) ? "this link" : extra.by);
-    else if (LOCKED in el.dataset) unlockOne(el);
-  }
-  const hide = hiddenPanels();
-  for (const el of within(root, "[data-panel]")) {
-    if (hide.has(el.dataset.panel)) hideOne(el);
-    else if (HIDDEN in el.dataset) showOne(el);
-  }
-  watch();
-}
-
-let observer = null;
-function watch() {
-  if (observer || typeof MutationObserver === "undefined" || !document.body) return;
-  observer = new MutationObserver((records) => {
-    if (!locked().size && !hiddenPanels().size) return;
-    for (const r of records) {
-      for (const node of r.addedNodes) {
-        if (node.nodeType !== 1) continue;
-        if (node.matches("[data-key], [data-panel]") || node.querySelector("[data-key], [data-panel]")) {
-          applyTeacherPresets(node);
-        }
-      }
+    const was = el.dataset.preset && JSON.parse(el.dataset.preset);
+    if (lock.has(el.dataset.key)) {
+      if (!was) el.dataset.preset = JSON.stringify([el.disabled, el.getAttribute("title")]);
+      el.disabled = true;
+      el.setAttribute("aria-disabled", "true");
+      el.title = `locked by ${fromLink.has(el.dataset.key) ? "this link" : extra.by}`;
+    } else if (was) {
+      delete el.dataset.preset;
+      el.disabled = was[0];
+      el.removeAttribute("aria-disabled");
+      if (was[1] === null) el.removeAttribute("title");
+      else el.title = was[1];
     }
+    el.closest(".slider, .field")?.classList.toggle("locked", Boolean(el.dataset.preset));
+  }
+  for (const el of within(root, "[data-panel]")) {
+    if (hide.has(el.dataset.panel)) {
+      el.dataset.presetHidden ??= el.classList.contains("hidden") ? "1" : "";
+      el.classList.add("hidden");
+    } else if (el.dataset.presetHidden !== undefined) {
+      if (!el.dataset.presetHidden) el.classList.remove("hidden");
+      delete el.dataset.presetHidden;
+    }
+  }
+  observer ??= new MutationObserver((records) => {
+    if (!locked().size && !hiddenPanels().size) return;
+    for (const r of records) for (const n of r.addedNodes) if (n.nodeType === 1) applyTeacherPresets(n);
   });
   observer.observe(document.body, { childList: true, subtree: true });
+}
+let observer = null;
+
+// Every match of selector under root, root included.
+function within(root, selector) {
+  return [...(root.matches?.(selector) ? [root] : []), ...root.querySelectorAll(selector)];
 }
 
 export function pageData() {
   return JSON.parse(document.getElementById("page-data").textContent);
-}
-
-export function shareLink() {
-  return location.href;
 }

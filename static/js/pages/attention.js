@@ -23,7 +23,7 @@ const defaults = {
   head: "all",
   cut: "auto",
   zoom: "",
-  n: 20,
+  max_tokens: 20,
   seed: 42,
   step: 0,
 };
@@ -246,8 +246,8 @@ const nInput = h("input", {
   id: "n",
   min: 1,
   max: 64,
-  value: state.n,
-  "data-key": "n",
+  value: state.max_tokens,
+  "data-key": "max_tokens",
   "aria-label": "tokens to generate",
   class: "short",
 });
@@ -287,11 +287,11 @@ const showGeneration = (on) => {
   stepRow.classList.toggle("hidden", !on);
 };
 for (const [el, key, max] of [
-  [nInput, "n", 64],
+  [nInput, "max_tokens", 64],
   [seedInput, "seed", 4294967295],
 ]) {
   el.addEventListener("change", () => {
-    state[key] = Math.max(key === "n" ? 1 : 0, Math.min(max, Math.floor(Number(el.value) || 0)));
+    state[key] = Math.max(key === "max_tokens" ? 1 : 0, Math.min(max, Math.floor(Number(el.value) || 0)));
     el.value = state[key];
     save();
     generate();
@@ -327,7 +327,7 @@ async function generate() {
     model: state.model,
     prompt: state.text,
     backend: "numpy",
-    max_new_tokens: state.n,
+    max_new_tokens: state.max_tokens,
     temperature: 0.8,
     top_k: 0,
     top_p: 1,

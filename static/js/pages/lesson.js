@@ -223,6 +223,10 @@ function renderQuestion(q) {
   }
   const verdict = h("p", { class: "verdict", "aria-live": "polite" });
   const reveal = h("p", { class: "reveal", hidden: !answered }, withTerms(q.reveal));
+  // ?hide=reveal keeps the question and its choices but not the verdict and explanation: the teacher
+  // reveals the answer aloud. The student's pick is still acknowledged.
+  const revealBox = h("div", { "data-panel": "reveal" }, verdict, reveal);
+  const noted = h("p", { class: "muted small", "aria-live": "polite" });
   // show the answer; i: the choice picked (null: revealed for a class without a pick of this reader's)
   const show = (i) => {
     if (i !== null) {
@@ -242,8 +246,16 @@ function renderQuestion(q) {
           type: "button",
           class: "secondary",
           "data-choice": i,
-          // in a live class a student's pick is their answer to the class's poll: the reveal waits for it
-          onclick: () => classPoll?.pick(i) || show(i),
+          "aria-pressed": "false",
+          onclick: (e) => {
+            for (const b of choices.children) b.setAttribute("aria-pressed", String(b === e.currentTarget));
+            // in a live class a student's pick is their answer to the class's poll: the reveal waits for it
+            if (classPoll?.pick(i)) return;
+            noted.textContent = revealBox.classList.contains("hidden")
+              ? `Your answer: “${label}”. The answer is revealed later.`
+              : "";
+            show(i);
+          },
         },
         label,
       ),
@@ -253,8 +265,8 @@ function renderQuestion(q) {
     h("h2", {}, "Predict, then reveal"),
     h("p", {}, withTerms(q.prompt)),
     choices,
-    verdict,
-    reveal,
+    noted,
+    revealBox,
   );
   const classPoll = classQuestion(box, q, show);
 }

@@ -8,7 +8,7 @@
 import { latestOnly, postJSON } from "../lib/api.js";
 import { debounce, fmt, h, modelSelect, toast } from "../lib/dom.js";
 import { cardValidationLoss } from "../lib/metrics.js";
-import { applyTeacherPresets } from "../lib/state.js";
+import { applyTeacherPresets, hiddenPanels } from "../lib/state.js";
 import { extraBox, showMaskPicker } from "./playground/architectures.js";
 import { attBox, mountAttentionPanel, refreshTrace } from "./playground/attention-panel.js";
 import { generate } from "./playground/generate.js";
@@ -161,11 +161,11 @@ async function copyLink() {
 }
 
 // ---- prompt and sliders --------------------------------------------------------------------------
-prompt.value = state.prompt;
+prompt.value = state.text;
 prompt.addEventListener(
   "input",
   debounce(() => {
-    state.prompt = prompt.value;
+    state.text = prompt.value;
     save();
     refreshPrompt();
   }, 300),
@@ -215,7 +215,7 @@ const SLIDERS = [
   ["temperature", "temperature", 0, 2, 0.05, (v) => (v === 0 ? "0 greedy" : fmt(v, 2))],
   ["top_k", "top-k", 0, null, 1, (v) => (v === 0 ? "off" : String(v))],
   ["top_p", "top-p", 0.05, 1, 0.05, (v) => (v >= 1 ? "1 off" : fmt(v, 2))],
-  ["penalty", "repetition penalty", 1, 2, 0.05, (v) => (v === 1 ? "1 off" : fmt(v, 2))],
+  ["repetition_penalty", "repetition penalty", 1, 2, 0.05, (v) => (v === 1 ? "1 off" : fmt(v, 2))],
   ["max_tokens", "max tokens", 1, 1000, 1, String],
 ];
 const sliders = {};
@@ -269,7 +269,7 @@ function setModel(name) {
   state.model = name;
   const m = model();
   if (m.example && (kindOf(before) !== kindOf(m) || before?.task !== m.task)) {
-    state.prompt = prompt.value = m.example; // a text this model's vocabulary reads
+    state.text = prompt.value = m.example; // a text this model's vocabulary reads
   }
   const k = sliders.top_k;
   k.input.max = m.vocab_size;
@@ -289,7 +289,7 @@ function setModel(name) {
 function adapt() {
   const kind = kindOf(model());
   $("sampler-box").hidden = kind !== "generate";
-  $("sampler-box").classList.toggle("hidden", kind !== "generate");
+  $("sampler-box").classList.toggle("hidden", kind !== "generate" || hiddenPanels().has("sampler"));
   $("sliders").hidden = kind !== "generate";
   attBox.hidden = !attentionShown();
   extraBox.replaceChildren();

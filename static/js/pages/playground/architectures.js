@@ -44,7 +44,7 @@ async function once(what, call) {
 const words = (tokens) => tokens.map((t) => tokenLabel(t)).join(" ");
 
 function translate() {
-  const body = { model: state.model, source: state.prompt.trim(), num_beams: 4, backend: state.backend };
+  const body = { model: state.model, source: state.text.trim(), num_beams: 4, backend: state.backend };
   return once(`translating ${body.source} with ${state.model}`, async (signal) => {
     const res = await postJSON("/api/translate", body, { signal });
     outFig.setData({ request: body, response: res });

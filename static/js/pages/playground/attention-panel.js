@@ -54,7 +54,7 @@ function mountAttentionPanel() {
 function refreshTrace() {
   attBox.hidden = !attentionShown();
   if (!attentionShown()) return;
-  const body = { model: state.model, text: state.prompt, backend: state.backend };
+  const body = { model: state.model, text: state.text, backend: state.backend };
   tracePromise = fetchTrace(body).then((t) => {
     if (!t) return;
     trace = t;

@@ -23,12 +23,12 @@ const fetchSampler = latestOnly((body, signal) => postJSON("/api/sampler", body,
 async function refreshSampler() {
   const body = {
     model: state.model,
-    prompt: state.prompt,
+    prompt: state.text,
     backend: state.backend,
     temperature: state.temperature,
     top_k: state.top_k,
     top_p: state.top_p,
-    repetition_penalty: state.penalty,
+    repetition_penalty: state.repetition_penalty,
     n: innerWidth < 600 ? 10 : 16,
   };
   try {
@@ -36,7 +36,7 @@ async function refreshSampler() {
     if (!res) return;
     promptError(null);
     samplerView(samplerFig.body, res, {
-      skip: new Set(state.penalty === 1 ? ["penalty"] : []),
+      skip: new Set(state.repetition_penalty === 1 ? ["penalty"] : []),
       vocab: model().vocab_size,
     });
     samplerFig.setData({ request: body, response: res });
@@ -253,13 +253,13 @@ function showDetail(i) {
 function request(backend, attention) {
   return {
     model: state.model,
-    prompt: state.prompt,
+    prompt: state.text,
     backend,
     max_new_tokens: state.max_tokens,
     temperature: state.temperature,
     top_k: state.top_k,
     top_p: state.top_p,
-    repetition_penalty: state.penalty,
+    repetition_penalty: state.repetition_penalty,
     seed: state.seed,
     include_attention: attention,
   };

@@ -54,7 +54,7 @@ async function sideBySide() {
     }
     const diff = await postJSON(
       "/api/compare-backends",
-      { model: state.model, text: state.prompt },
+      { model: state.model, text: state.text },
       { signal: controller.signal },
     );
     cmpFig.setData({ texts, compare: diff });

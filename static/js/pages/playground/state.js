@@ -12,13 +12,13 @@ const preferred = models.some((m) => m.name === "shakespeare-char")
   ? "shakespeare-char"
   : models[0]?.name || "";
 const defaults = {
-  prompt: "ROMEO:\nBut soft, what light",
+  text: "ROMEO:\nBut soft, what light",
   model: preferred,
   backend: "numpy",
   temperature: 0.8,
   top_k: 40,
   top_p: 0.95,
-  penalty: 1,
+  repetition_penalty: 1,
   max_tokens: 200,
   seed: 42,
   layer: 0,
@@ -33,8 +33,8 @@ const state = readState(defaults);
 if (!models.some((m) => m.name === state.model)) state.model = defaults.model;
 const model = () => models.find((m) => m.name === state.model);
 // a link to a model that does not read the default prompt (digits for numbers) opens on its example
-if (state.prompt === defaults.prompt && model()?.task !== "lm" && model()?.example) {
-  state.prompt = model().example;
+if (state.text === defaults.text && model()?.task !== "lm" && model()?.example) {
+  state.text = model().example;
 }
 const $ = (id) => document.getElementById(id);
 const prompt = $("prompt");
@@ -80,7 +80,7 @@ function startRun() {
   const controller = new AbortController();
   session.run = controller;
   busy(true);
-  state.prompt = prompt.value;
+  state.text = prompt.value;
   save();
   return controller;
 }

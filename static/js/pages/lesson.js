@@ -19,7 +19,7 @@ import { setStep, withTerms } from "../lib/glossary.js";
 import { tex } from "../lib/math.js";
 import { showSource } from "../lib/source.js";
 import { applyTeacherPresets, hiddenPanels, pageData, readState, writeState } from "../lib/state.js";
-import { classQuestion } from "./class-bar.js";
+import { classQuestion } from "./class/question.js";
 import { drawLessonMap } from "./lesson-map.js";
 
 const page = pageData();

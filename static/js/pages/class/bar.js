@@ -5,6 +5,7 @@
 import { h, toast } from "../../lib/dom.js";
 import * as presets from "../../lib/state.js";
 import { createPolls } from "./polls.js";
+import { answerQuestions } from "./question.js";
 import * as S from "./session.js";
 
 // the bars' styles: the class and join pages link them; any other page gets them now, before a bar shows
@@ -26,11 +27,6 @@ const LIVE = "tp-class-live";
 const LAST = "tp-class-state"; // a student's last state, so a reload locks at once, before the stream answers
 const NAVIGATED = "tp-class-nav"; // the state version a student's page already went to
 let polls = null;
-
-// Called by the lesson page for its question: null when not in a class, else {pick(i) → handled}.
-export function classQuestion(box, q, show) {
-  return polls ? polls.question(box, q, show) : null;
-}
 
 // ---- presentation mode: any page, kept per tab; a small exit button stays on screen ----
 const exit = h(
@@ -349,3 +345,6 @@ export function startStudent() {
 const teacherEntry = S.teacher();
 if (teacherEntry && !onClassPage) teacherBar(teacherEntry);
 else if (S.student() && !teacherEntry && !onClassPage) startStudent();
+
+// The lesson page's question (through ./question.js): the class answers it while a poll of it is open.
+answerQuestions((box, q, show) => (polls ? polls.question(box, q, show) : null));

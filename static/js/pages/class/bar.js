@@ -3,6 +3,7 @@
 // (following / exploring, leave). A student's page follows the teacher's pushes: it navigates to the pushed
 // page and params, and the teacher's locks and hides go through lib/state.js's extra presets.
 import { h, toast } from "../../lib/dom.js";
+import { PANELS, SETTINGS } from "../../lib/settings-names.js";
 import * as presets from "../../lib/state.js";
 import { createPolls } from "./polls.js";
 import { answerQuestions } from "./question.js";
@@ -66,12 +67,14 @@ function lockables() {
       el.getAttribute("aria-label");
     controls.set(key, (label || el.textContent || key).trim().slice(0, 40));
   }
+  // the site's own name for each setting and panel where it has one (the same words as the link builder)
+  for (const key of controls.keys()) if (Object.hasOwn(SETTINGS, key)) controls.set(key, SETTINGS[key]);
   const panels = new Map();
   for (const el of main.querySelectorAll("[data-panel]")) {
     const name = el.dataset.panel;
     if (!ok(name) || panels.has(name)) continue;
     const title = el.querySelector("h2, h3")?.textContent || el.getAttribute("aria-label");
-    panels.set(name, (title || name).trim().slice(0, 40));
+    panels.set(name, Object.hasOwn(PANELS, name) ? PANELS[name] : (title || name).trim().slice(0, 40));
   }
   return { controls, panels };
 }

@@ -143,3 +143,44 @@ def test_two_servers_share_a_class_through_redis(tmp_path, redis_url):
         assert teacher.wait("answers")[-1] == {"event": "answers", "poll_id": poll, "answers": 1}
         assert httpx.delete(f"{a}/api/classes/{code}", headers=key).status_code == 204
         assert student.wait("end") == [{"event": "end", "reason": "ended by the teacher"}]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def replicas(request, redis_url):
+    """Two stores with small caps: two replicas sharing one Redis, or one process's store twice."""
+    from server.classroom import make_store
+    from server.settings import Settings
+
+    url = redis_url if request.param == "redis" else None
+    settings = Settings(redis_url=url, class_max_students=5, max_classes=3)
+
+    async def opened():
+        first = make_store(settings)
+        second = make_store(settings) if url else first
+        for store in {id(s): s for s in (first, second)}.values():
+            await store.open()
+        return first, second
+
+    return opened
+
+
+def test_the_caps_hold_when_requests_race_on_both_stores(replicas):
+    import asyncio
+
+    from server.classroom.core import Full
+
+    async def race():
+        a, b = await replicas()
+        try:
+            code, _ = await a.create("")
+            joins = await asyncio.gather(*(s.join(code, "") for s in (a, b) * 10), return_exceptions=True)
+            made = await asyncio.gather(*(s.create("") for s in (a, b) * 5), return_exceptions=True)
+            return joins, made
+        finally:
+            await a.close()
+            if b is not a:
+                await b.close()
+
+    joins, made = asyncio.run(race())
+    assert sum(isinstance(j, str) for j in joins) == 5 and sum(isinstance(j, Full) for j in joins) == 15
+    assert sum(isinstance(m, tuple) for m in made) == 2 and sum(isinstance(m, Full) for m in made) == 8

@@ -114,7 +114,7 @@ def test_positions_url_round_trip(page, base_url):
     page.goto(base_url + "/positions")
     wait_ready(page)
     page.fill("#pos-dims", "2,5")
-    page.wait_for_function("() => location.search.includes('dims=2%2C5')")
+    page.wait_for_function("() => location.search.includes('dims=2,5')")
     page.eval_on_selector("#pos-n", "el => { el.value = 20; el.dispatchEvent(new Event('change')); }")
     page.wait_for_function("() => location.search.includes('positions=20')")
     page.reload()

@@ -16,16 +16,20 @@ const query = (q) => q.toString().replaceAll("%2C", ","); // ?lock=a,b stays rea
 {
   const aliases = ALIASES[location.pathname.replace(/(.)\/+$/, "$1")] || {};
   const q = new URLSearchParams(location.search);
+  let renamed = false;
   for (const [old, name] of Object.entries(aliases)) {
-    if (q.has(old) && !q.has(name)) q.set(name, q.get(old));
+    if (!q.has(old)) continue;
+    if (!q.has(name)) q.set(name, q.get(old));
     q.delete(old);
+    renamed = true;
   }
   for (const list of ["lock", "hide"]) {
-    if (q.has(list))
-      q.set(list, [...listParam(list, q)].map((n) => (own(aliases, n) ? aliases[n] : n)).join());
+    const names = [...listParam(list, q)];
+    if (!names.some((n) => own(aliases, n))) continue;
+    q.set(list, [...new Set(names.map((n) => (own(aliases, n) ? aliases[n] : n)))].join());
+    renamed = true;
   }
-  const search = query(q);
-  if (search !== location.search.slice(1)) writeSearch(search);
+  if (renamed) writeSearch(query(q));
 }
 
 function writeSearch(search) {

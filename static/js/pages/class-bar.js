@@ -1,4 +1,3 @@
-// The live class's bars (./class/bar.js) load only in a class or while presenting: ~200 bytes elsewhere.
+// A live class's bars load only in a class or while presenting
 const keys = ["tp-class-teacher", "tp-class-student"];
-if (keys.some((k) => localStorage.getItem(k)) || sessionStorage.getItem("tp-present"))
-  import("./class/bar.js");
+if (keys.some((k) => localStorage.getItem(k)) || sessionStorage.getItem("tp-present")) import("./class/bar.js");

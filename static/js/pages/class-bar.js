@@ -1,3 +1,3 @@
 // A live class's bars load only in a class or while presenting
-const keys = ["tp-class-teacher", "tp-class-student"];
-if (keys.some((k) => localStorage.getItem(k)) || sessionStorage.getItem("tp-present")) import("./class/bar.js");
+const inClass = ["tp-class-teacher", "tp-class-student"].some((k) => localStorage.getItem(k));
+if (inClass || sessionStorage.getItem("tp-present")) import("./class/bar.js");

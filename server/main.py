@@ -26,7 +26,7 @@ from server.classroom.deps import class_error, store_away
 from server.deps import RegistryDep
 from server.heavy import HeavyLimit
 from server.registry import Registry
-from server.routers import pages
+from server.routers import class_pages, pages
 from server.schemas import Health
 from server.settings import Settings
 from server.streaming import StreamStats
@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(class_pages.router)
     app.include_router(api)
     app.add_exception_handler(ClassError, class_error)
     if settings.redis_url:  # a replica whose Redis is away answers the class routes with 503, not 500

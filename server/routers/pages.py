@@ -51,6 +51,7 @@ NAV = (
     ("/positions", "Positions"),
     ("/compare", "Compare"),
     ("/train", "Train"),
+    ("/class", "Class"),
     ("/docs", "API"),
 )
 

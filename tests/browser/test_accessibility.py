@@ -77,6 +77,8 @@ def pages(page, base_url) -> list[str]:
         "/masks",
         "/positions",
         "/train",
+        "/class",
+        "/join/ABC234",
         "/compare",
         "/docs",
         "/no-such-page",

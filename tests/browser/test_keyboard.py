@@ -304,3 +304,24 @@ def test_a_formula_is_read_in_words_not_latex(page, base_url):
     assert "\\" not in words and "square root of" in words and "over" in words, words
     assert page.get_attribute("#formula", "data-tex").startswith("\\begin{aligned}")
     assert json.dumps(words)  # plain text
+
+
+def test_a_class_starts_from_the_keyboard_and_the_focus_lands_on_it(page, base_url, api):
+    page.goto(base_url + "/class")
+    wait_ready(page)
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate(ACTIVE) == "class-start":
+            break
+    else:
+        pytest.fail("Tab never reached “Start a class”")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#class-live-view:not([hidden])")
+    page.wait_for_function("() => document.activeElement.id === 'class-heading'")
+    entry = page.evaluate("() => JSON.parse(localStorage.getItem('tp-class-teacher'))")
+    assert (
+        api.delete(
+            f"/api/classes/{entry['code']}", headers={"X-Teacher-Key": entry["teacher_key"]}
+        ).status_code
+        == 204
+    )

@@ -19,6 +19,7 @@ import { setStep, withTerms } from "../lib/glossary.js";
 import { tex } from "../lib/math.js";
 import { showSource } from "../lib/source.js";
 import { applyTeacherPresets, hiddenPanels, pageData, readState, writeState } from "../lib/state.js";
+import { classQuestion } from "./class/question.js";
 import { drawLessonMap } from "./lesson-map.js";
 
 const page = pageData();
@@ -216,13 +217,26 @@ function renderQuestion(q) {
   // the question for tests and tools that check nothing gives it away (no label, so not read aloud)
   box.dataset.question = q ? JSON.stringify({ prompt: q.prompt, choices: q.choices, answer: q.answer }) : "";
   setAnswered(answered || !q);
-  if (!q) return;
+  if (!q) {
+    classQuestion(box, null, null);
+    return;
+  }
   const verdict = h("p", { class: "verdict", "aria-live": "polite" });
   const reveal = h("p", { class: "reveal", hidden: !answered }, withTerms(q.reveal));
   // ?hide=reveal keeps the question and its choices but not the verdict and explanation: the teacher
   // reveals the answer aloud. The student's pick is still acknowledged.
   const revealBox = h("div", { "data-panel": "reveal" }, verdict, reveal);
   const noted = h("p", { class: "muted small", "aria-live": "polite" });
+  // show the answer; i: the choice picked (null: revealed for a class without a pick of this reader's)
+  const show = (i) => {
+    if (i !== null) {
+      verdict.textContent = i === q.answer ? "Right." : `Not quite: it is “${q.choices[q.answer]}”.`;
+      verdict.className = `verdict ${i === q.answer ? "ok" : "error"}`;
+    }
+    reveal.hidden = false;
+    answered = true;
+    setAnswered(true);
+  };
   const choices = h("div", { class: "choices", role: "group", "aria-label": "choices" });
   q.choices.forEach((label, i) => {
     choices.append(
@@ -235,14 +249,12 @@ function renderQuestion(q) {
           "aria-pressed": "false",
           onclick: (e) => {
             for (const b of choices.children) b.setAttribute("aria-pressed", String(b === e.currentTarget));
+            // in a live class a student's pick is their answer to the class's poll: the reveal waits for it
+            if (classPoll?.pick(i)) return;
             noted.textContent = revealBox.classList.contains("hidden")
               ? `Your answer: “${label}”. The answer is revealed later.`
               : "";
-            verdict.textContent = i === q.answer ? "Right." : `Not quite: it is “${q.choices[q.answer]}”.`;
-            verdict.className = `verdict ${i === q.answer ? "ok" : "error"}`;
-            reveal.hidden = false;
-            answered = true;
-            setAnswered(true);
+            show(i);
           },
         },
         label,
@@ -256,6 +268,7 @@ function renderQuestion(q) {
     noted,
     revealBox,
   );
+  const classPoll = classQuestion(box, q, show);
 }
 
 function showError(message) {

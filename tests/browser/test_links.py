@@ -76,7 +76,11 @@ def test_hiding_the_reveal_keeps_the_question(page, base_url):
     assert page.is_visible("#question") and page.is_visible("#question .choices")
     page.click("#question [data-choice='0']")
     assert page.is_hidden("#question .verdict") and page.is_hidden("#question .reveal")
-    assert "The answer is revealed later" in page.text_content("#question")
+    assert "Your teacher reveals the answer" in page.text_content("#question")
+    # the figures that give the answer away stay hidden too, each behind a cue saying who reveals it
+    assert page.get_attribute("article", "data-answered") == "false"
+    cues = page.locator(".answer-cue:visible")
+    assert cues.count() >= 1 and "your teacher reveals it" in cues.first.text_content()
     assert page.get_attribute("#question [data-choice='0']", "aria-pressed") == "true"
 
 

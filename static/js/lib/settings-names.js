@@ -72,7 +72,8 @@ export const PANELS = {
   controls: "The input bar: text, model and the page's pickers",
   settings: "The settings bar (model, backend, seed; the lab's settings)",
   question: "The whole predict-then-reveal question",
-  reveal: "Only the answer: the question and its choices stay, the verdict and explanation stay hidden",
+  reveal:
+    "Only the answer: the question and its choices stay; the verdict, explanation and figures that give it away stay hidden",
   formula: "The formula",
   code: "The NumPy (or Python) line",
   prose: "The explanation text of a lesson step",

@@ -197,7 +197,9 @@ function cueAnswers() {
             { class: `answer-cue${inline ? " inline" : ""}` },
             inline
               ? "(after you predict)"
-              : `Hidden until you predict${what(el)}: answer the question above first.`,
+              : hiddenPanels().has("reveal")
+                ? `Hidden${what(el)}: your teacher reveals it.`
+                : `Hidden until you predict${what(el)}: answer the question above first.`,
           ),
     );
   }
@@ -251,9 +253,12 @@ function renderQuestion(q) {
             for (const b of choices.children) b.setAttribute("aria-pressed", String(b === e.currentTarget));
             // in a live class a student's pick is their answer to the class's poll: the reveal waits for it
             if (classPoll?.pick(i)) return;
-            noted.textContent = revealBox.classList.contains("hidden")
-              ? `Your answer: “${label}”. The answer is revealed later.`
-              : "";
+            // ?hide=reveal: the teacher reveals it aloud, so the figures that give it away stay hidden too
+            if (revealBox.classList.contains("hidden")) {
+              noted.textContent = `Your answer: “${label}”. Your teacher reveals the answer.`;
+              return;
+            }
+            noted.textContent = "";
             show(i);
           },
         },

@@ -331,14 +331,16 @@ def failures(r: dict[str, Any], args: argparse.Namespace) -> list[str]:
 def main(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the report
     if args.live_class:
-        return loadtest_class.main(args)
-    if args.streams < 0 or args.heavy < 0 or args.streams + args.heavy < 1:
-        raise ValueError("--streams and --heavy must not be negative, and one of them ≥ 1")
-    if args.duration <= 0 or args.warmup < 0:
-        raise ValueError("--duration must be > 0 and --warmup ≥ 0")
-    result = asyncio.run(run(args))
-    result["failures"] = failures(result, args)
-    sys.stdout.write(report(result))
+        result = loadtest_class.measure(args)
+        sys.stdout.write(loadtest_class.report(result))
+    else:
+        if args.streams < 0 or args.heavy < 0 or args.streams + args.heavy < 1:
+            raise ValueError("--streams and --heavy must not be negative, and one of them ≥ 1")
+        if args.duration <= 0 or args.warmup < 0:
+            raise ValueError("--duration must be > 0 and --warmup ≥ 0")
+        result = asyncio.run(run(args))
+        result["failures"] = failures(result, args)
+        sys.stdout.write(report(result))
     for f in result["failures"]:
         sys.stdout.write(f"MISSED: {f}\n")
     if args.json:

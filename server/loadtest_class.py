@@ -230,7 +230,8 @@ def failures(r: dict[str, Any], args: argparse.Namespace) -> list[str]:
     return out
 
 
-def main(args: argparse.Namespace) -> int:
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """One class load test: its figures, with ``failures`` naming each target missed."""
     if args.students < 1 or args.pushes < 1:
         raise ValueError("--students and --pushes must be ≥ 1")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -238,10 +239,4 @@ def main(args: argparse.Namespace) -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     result = asyncio.run(run(args))
     result["failures"] = failures(result, args)
-    sys.stdout.write(report(result))
-    for f in result["failures"]:
-        sys.stdout.write(f"MISSED: {f}\n")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    return 1 if result["failures"] else 0
+    return result

@@ -34,8 +34,9 @@ if REDIS is None:
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not on PATH (make redis installs it)")
 
 
-@pytest.fixture(scope="module")
-def redis_url():
+@contextlib.contextmanager
+def redis_server():
+    """A redis-server of its own on a free port, nothing saved; its URL once it answers."""
     port = free_port()
     proc = subprocess.Popen(
         [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -55,6 +56,12 @@ def redis_url():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    with redis_server() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
@@ -188,27 +195,10 @@ def test_the_caps_hold_when_requests_race_on_both_stores(replicas):
 
 def test_a_redis_that_stops_answering_gives_503_not_500(make_client):
     """The class routes of a replica whose Redis went away answer 503 with Retry-After; the rest serves."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        wait_for(lambda: _answers(url), timeout=10)
+    with redis_server() as url:
         c = make_client(redis_url=url)
         code, key = start_class(c)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     r = c.post(f"/api/classes/{code}/state", headers=key, json={"page": "/learn/qkv"})
     assert r.status_code == 503 and r.headers["retry-after"], r.text
     assert "Redis" in r.json()["detail"]
     assert c.get("/healthz").status_code == 200
-
-
-def _answers(url: str) -> bool:
-    with contextlib.suppress(redis.ConnectionError):
-        return bool(redis.Redis.from_url(url).ping())
-    return False

@@ -11,6 +11,8 @@ from classes_helpers import Stream, join, start_class, wait_for
 
 from server.classroom.core import MAX_PENDING, Listener
 
+from helpers import run_coroutine
+
 STATE_FIELDS = {"event", "version", "page", "params", "lock", "hide", "mode", "present"}
 
 
@@ -372,7 +374,6 @@ def test_a_slow_listener_gets_the_latest_state_not_a_backlog():
 
 
 def test_a_quiet_stream_is_pinged():
-    import asyncio
 
     async def first_two():
         listener = Listener(None)
@@ -380,4 +381,4 @@ def test_a_quiet_stream_is_pinged():
         events = listener.events(ping_s=0.01)
         return [await anext(events), await anext(events)]
 
-    assert asyncio.run(first_two()) == [("count", '{"students":1}'), ("", "")]
+    assert run_coroutine(first_two()) == [("count", '{"students":1}'), ("", "")]

@@ -26,7 +26,7 @@ from test_classes_api import (  # noqa: F401 (collected again here, on the Redis
     test_the_server_holds_at_most_max_classes,
 )
 
-from helpers import char_gpt, free_port, iter_sse, server_process
+from helpers import char_gpt, free_port, iter_sse, run_coroutine, server_process
 
 REDIS = shutil.which("redis-server")
 if REDIS is None:
@@ -188,7 +188,7 @@ def test_the_caps_hold_when_requests_race_on_both_stores(replicas):
             if b is not a:
                 await b.close()
 
-    joins, made = asyncio.run(race())
+    joins, made = run_coroutine(race())
     assert sum(isinstance(j, str) for j in joins) == 5 and sum(isinstance(j, Full) for j in joins) == 15
     assert sum(isinstance(m, tuple) for m in made) == 2 and sum(isinstance(m, Full) for m in made) == 8
 

@@ -72,8 +72,7 @@ export const PANELS = {
   controls: "The input bar: text, model and the page's pickers",
   settings: "The settings bar (model, backend, seed; the lab's settings)",
   question: "The whole predict-then-reveal question",
-  reveal:
-    "Only the answer: the question and its choices stay; the verdict, explanation and figures that give it away stay hidden",
+  reveal: "Only the answer: question and choices stay; verdict, explanation and telling figures do not",
   formula: "The formula",
   code: "The NumPy (or Python) line",
   prose: "The explanation text of a lesson step",

@@ -284,6 +284,7 @@ def test_the_enlarged_heatmap_table_holds_the_traced_weights(page, base_url, api
     open_attention(page, base_url, "&zoom=2.1")
     page.wait_for_selector("#zoom-box svg.heatmap")
     page.click("#zoom-box details.fig-table summary")
+    page.wait_for_selector("#zoom-box details.fig-table tbody tr")  # built on the toggle event, a task later
     rows = page.eval_on_selector_all(
         "#zoom-box details.fig-table tbody tr", "trs => trs.map(tr => [...tr.cells].map(c => c.textContent))"
     )

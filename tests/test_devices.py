@@ -89,9 +89,10 @@ def test_healthz_says_auto_resolved_once_torch_is_loaded(arch_zoo, make_client):
 
 def test_serve_reads_no_other_command_and_no_torch_to_start():
     code = (
-        "import sys; from server.cli import build_parser; build_parser('serve'); import server.main; "
+        "import sys; from server.cli import build_parser; build_parser('serve'); "
+        "from server.main import create_app; from server.settings import Settings; create_app(Settings()); "
         "print(sorted(m for m in ('models.commands.train', 'models.commands.bench', 'torch', "
-        "'transformers', 'websockets') if m in sys.modules))"
+        "'transformers', 'websockets', 'jinja2', 'segno') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -37,3 +37,13 @@ def resolve_device(name: str | None) -> str:
     if name not in found:
         raise ValueError(f"device {name!r} is not available on this machine (it has: {', '.join(found)})")
     return name
+
+
+def check_device(name: str | None) -> str:
+    """Check a device asked for before anything loads: ``auto`` and ``cpu`` always exist and are taken
+    as they are, without importing torch (a NumPy-only server never does); ``cuda`` and ``mps`` are
+    looked for now, so a missing one is a ``ValueError`` at start rather than at the first request."""
+    name = (name or "auto").lower()
+    if name in ("auto", "cpu"):
+        return name
+    return resolve_device(name)

@@ -2,8 +2,9 @@
 
 It sits in ``server`` because it dispatches to both sides: the model commands (``models.commands``)
 and the server's own (``serve``, ``loadtest``); the model library never imports it. Every
-sub-command module offers ``add_arguments(parser)`` and ``main(args) -> int``; modules are
-imported only when their command runs, so ``playground --help`` stays fast.
+sub-command module offers ``add_arguments(parser)`` and ``main(args) -> int``; a module is
+imported only when its command runs (``playground serve`` reads no other command's module), so
+``playground --help`` and the server's start stay fast.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command`` only that sub-command's arguments are read (its module imported),
+    the others are listed by name and help; with None, all of them."""
     parser = argparse.ArgumentParser(
         prog="playground",
         description="Transformer Playground: small transformers, twice (PyTorch and NumPy).",
@@ -64,12 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(module=module)
-        importlib.import_module(module).add_arguments(p)
+        if command is None or command == name:
+            importlib.import_module(module).add_arguments(p)
     return parser
 
 
+def command_of(argv: list[str]) -> str:
+    """The sub-command named in ``argv``: its first word that is not an option ("" if none)."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(command_of(argv)).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
     )

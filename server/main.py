@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
 
+from models.devices import check_device
 from server import security
 from server.api import api
 from server.batching import Batchers
@@ -67,6 +68,7 @@ def on_sigterm(callback: Callable[[], None]) -> Callable[[], None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    check_device(settings.device)  # cuda or mps asked for and not here: a ValueError before serving
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,7 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # makes multi-threaded BLAS on small matrices spin and stall
         threadpool_limits(limits=settings.blas_threads, user_api="blas")
         app.state.registry = Registry.scan(
-            settings.models_dir, torch_threads=settings.torch_threads, first=settings.default_model
+            settings.models_dir,
+            torch_threads=settings.torch_threads,
+            first=settings.default_model,
+            device=settings.device,
         )
         log.info("registry read in %.0f ms", (time.perf_counter() - start) * 1000)
         app.state.runs = Runs(settings, app.state.registry, asyncio.get_running_loop())
@@ -127,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tokens=stats.tokens,
             rss_mib=rss_mib(),
             mean_batch=app.state.batchers.stats.mean_batch,
+            device=registry.torch_device,
         )
 
     @app.exception_handler(StarletteHTTPException)

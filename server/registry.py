@@ -9,6 +9,7 @@ Requests reach the file system only through the names found here.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 from models.architectures import BACKENDS, Architecture, ModelConfig, architecture, default_stop
 from models.checkpoint import folder_card
+from models.devices import resolve_device
 from models.loading import load_model
 from models.numbers import gpt_prompt
 from models.tokenizer import (
@@ -54,6 +56,7 @@ class ModelEntry:
     tokenizer: AnyTokenizer | WordTokenizer  # an encoder-decoder's: the target (output) vocabulary
     parameters: int
     torch_threads: int = 1
+    device: str = "auto"  # where its PyTorch twin runs: auto, cpu, cuda or mps (resolved when it loads)
     source_tokenizer: CharTokenizer | None = None  # an encoder-decoder's input vocabulary
     params: dict[str, Any] | None = None  # weights held in memory (a training-lab model), not read from disk
     metrics: list[dict[str, Any]] | None = None  # its training log, in memory
@@ -108,7 +111,8 @@ class ModelEntry:
         return default_stop(self.task, self.card)
 
     def model(self, backend: str) -> Any:
-        """The twin for ``backend``, built on first use (thread-safe)."""
+        """The twin for ``backend``, built on first use (thread-safe); the PyTorch one moved to the
+        registry's device, the NumPy one on the CPU."""
         self.last_used = time.monotonic()
         with self._lock:
             if backend not in self._twins:
@@ -120,8 +124,12 @@ class ModelEntry:
                     model = self.arch.build(self.config, self.params, backend, dtype="float32")
                 else:
                     model = load_model(self.directory, backend=backend)
+                where = "cpu"
+                if backend == "torch":
+                    where = resolve_device(self.device)
+                    model = model.to(where)
                 self._twins[backend] = model
-                log.info("loaded %s on %s", self.name, backend)
+                log.info("loaded %s on %s (%s)", self.name, backend, where)
             return self._twins[backend]
 
 
@@ -175,9 +183,12 @@ def read_seq2seq_tokenizers(path: Path) -> tuple[CharTokenizer, WordTokenizer]:
 class Registry:
     models: dict[str, ModelEntry]
     errors: dict[str, str]  # directory name → why it is not served
+    device: str = "auto"  # where the PyTorch twins run (auto, cpu, cuda, mps)
 
     @classmethod
-    def scan(cls, models_dir: Path, torch_threads: int = 1, first: str | None = None) -> Registry:
+    def scan(
+        cls, models_dir: Path, torch_threads: int = 1, first: str | None = None, device: str = "auto"
+    ) -> Registry:
         models, errors = {}, {}
         root = Path(models_dir)
         dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
@@ -187,13 +198,14 @@ class Registry:
             try:
                 models[d.name] = read_entry(d)
                 models[d.name].torch_threads = torch_threads
+                models[d.name].device = device
             except (ValueError, OSError) as e:
                 errors[d.name] = str(e)
                 log.error("model %s not served: %s", d.name, e)
         # ``first``, then language models, then task models, by name: pages open with the first that fits
         models = dict(sorted(models.items(), key=lambda kv: (kv[0] != first, kv[1].task != "lm", kv[0])))
         log.info("serving %d model(s) from %s: %s", len(models), root, ", ".join(models) or "none")
-        return cls(models, errors)
+        return cls(models, errors, device)
 
     def get(self, name: str) -> ModelEntry | None:
         return self.models.get(name)
@@ -205,6 +217,14 @@ class Registry:
 
     def remove(self, name: str) -> None:
         self.models = {k: v for k, v in self.models.items() if k != name}
+
+    @property
+    def torch_device(self) -> str:
+        """The device the PyTorch twins run on. ``auto`` is resolved only once torch is loaded (a
+        NumPy-only server never imports it, so it says ``auto`` until a PyTorch twin loads)."""
+        if self.device == "cpu" or (self.device == "auto" and "torch" not in sys.modules):
+            return self.device
+        return resolve_device(self.device)
 
     @property
     def backends(self) -> tuple[str, ...]:

@@ -17,6 +17,12 @@ class Settings(BaseSettings):
     default_model: str = Field(
         "shakespeare-char", description="the model pages open with (listed first) when it is served"
     )
+    device: str = Field(
+        "auto",
+        pattern=r"^(auto|cpu|cuda|mps)$",
+        description="where the PyTorch twin runs: auto (CUDA, then MPS, then the CPU), cpu, cuda or mps; "
+        "the NumPy twin always runs on the CPU",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_streams: int = Field(

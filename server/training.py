@@ -253,6 +253,7 @@ def lab_entry(name: str, trained: TrainedModel, settings: Settings) -> ModelEntr
         tokenizer,
         arch.num_params(trained.config),
         torch_threads=settings.torch_threads,
+        device=settings.device,
         source_tokenizer=source,
         params=trained.params,
         metrics=trained.metrics,

@@ -21,11 +21,13 @@ def test_one_row_per_model_with_both_backends(zoo, tmp_path, capsys, monkeypatch
     body = json.loads(out.read_text())
     assert body["format"] == "playground-compare/1" and body["backends"] == ["torch", "numpy"]
     assert body["machine"]["cpu"] and body["machine"]["torch"] and body["generated"].startswith("20")
-    assert body["settings"] == {"new_tokens": 4, "threads": 1, "fresh_interpreter": False}
+    device = body["settings"]["device"]  # auto: the best here (cpu on a machine without a GPU)
+    assert body["settings"] == {"new_tokens": 4, "threads": 1, "fresh_interpreter": False, "device": device}
     rows = {r["name"]: r for r in body["rows"]}
     assert {r["architecture"] for r in rows.values()} == {"gpt", "lstm", "encoder", "encoder-decoder"}
     for r in rows.values():
         assert [s["backend"] for s in r["speeds"]] == ["torch", "numpy"]
+        assert [s["device"] for s in r["speeds"]] == [device, "cpu"]  # the NumPy twin always on the CPU
         assert all(s["tokens_per_s"] > 0 and s["peak_rss_mib"] > 10 for s in r["speeds"])
         assert r["parameters"] > 0 and r["file_bytes"] > 0
     assert rows["tiny-numbers"]["quality"] == {"exact_match": 0.5}  # from its card
@@ -37,6 +39,7 @@ def test_one_row_per_model_with_both_backends(zoo, tmp_path, capsys, monkeypatch
     table = capsys.readouterr().out
     assert table.splitlines()[0].split()[:3] == ["model", "architecture", "task"]
     assert "tiny-lstm" in table and "words written" in table and "50.00%" in table
+    assert f"devices: numpy on cpu, torch on {device}" in table
 
 
 def test_quality_is_what_each_task_is_scored_by():

@@ -40,6 +40,7 @@ import numpy as np
 from models.architectures import ARCHITECTURES
 from models.commands.bench import _peak_rss_mib, in_child, thread_limit
 from models.commands.bench_report import format_table
+from models.devices import DEVICES, resolve_device
 from models.loading import BACKENDS, resolve, shipped_models
 from models.weights import (
     CARD_FILE,
@@ -64,6 +65,7 @@ class Speed:
     tokens_per_s: float
     what: str  # which tokens were counted
     peak_rss_mib: float  # of the process that measured it
+    device: str = "cpu"  # where it ran (the NumPy twin always on the CPU)
 
 
 @dataclass
@@ -122,11 +124,16 @@ def stored_parameters(directory: Path) -> int:
     return sum(math.prod(s) for s in shapes.values())
 
 
-def measure(directory: str, backend: str, new_tokens: int) -> Speed:
-    """Load one model on one backend, warm up, time one run (in whatever process calls it)."""
+def measure(directory: str, backend: str, new_tokens: int, device: str = "cpu") -> Speed:
+    """Load one model on one backend, warm up, time one run (in whatever process calls it); the
+    PyTorch twin on ``device`` (a resolved one: cpu, cuda or mps), the NumPy twin on the CPU."""
     from models.loading import load_model
 
     model = load_model(directory, backend=backend)
+    if backend == "torch":
+        model = model.to(device)
+    else:
+        device = "cpu"
     arch = ARCHITECTURES[architecture_of(read_json(Path(directory) / CONFIG_FILE))]
     card_path = Path(directory) / CARD_FILE
     task = task_of(read_json(card_path) if card_path.is_file() else {}, arch.name)
@@ -161,13 +168,18 @@ def measure(directory: str, backend: str, new_tokens: int) -> Speed:
         n = next(e.n_tokens for e in events if isinstance(e, DoneEvent))
         what = "new tokens, greedy, one stream, " + ("KV cache" if arch.attention else "LSTM state")
     seconds = time.perf_counter() - start
-    return Speed(backend, n / seconds, what, round(_peak_rss_mib(), 1))
+    return Speed(backend, n / seconds, what, round(_peak_rss_mib(), 1), device)
 
 
 def compare(
-    names: list[str] | None = None, new_tokens: int = NEW_TOKENS, threads: int = 1, isolate: bool = True
+    names: list[str] | None = None,
+    new_tokens: int = NEW_TOKENS,
+    threads: int = 1,
+    isolate: bool = True,
+    device: str = "cpu",
 ) -> list[ModelRow]:
-    """A row per model (every shipped one by default), both backends measured."""
+    """A row per model (every shipped one by default), both backends measured (the PyTorch twin on
+    ``device``, a resolved one)."""
     rows = []
     for name in names or shipped_models():
         directory = resolve(name)
@@ -176,12 +188,12 @@ def compare(
         speeds = []
         for backend in BACKENDS:
             if isolate:
-                speeds.append(in_child(threads, measure, str(directory), backend, new_tokens))
+                speeds.append(in_child(threads, measure, str(directory), backend, new_tokens, device))
             else:
                 from threadpoolctl import threadpool_limits
 
                 with thread_limit(threads), threadpool_limits(limits=threads, user_api="blas"):
-                    speeds.append(measure(str(directory), backend, new_tokens))
+                    speeds.append(measure(str(directory), backend, new_tokens, device))
             log.info("%s on %s: %.0f tokens/s", directory.name, backend, speeds[-1].tokens_per_s)
         arch = architecture_of(raw)
         task = task_of(card, arch)
@@ -248,6 +260,7 @@ def report(rows: list[ModelRow]) -> str:
         "quality from each card: " + "; ".join(sorted({f"{r.task}: {r.quality_source}" for r in rows})),
         "tok/s counts "
         + "; ".join(sorted({f"{r.architecture} {r.task}: {s.what}" for r in rows for s in r.speeds})),
+        "devices: " + ", ".join(sorted({f"{s.backend} on {s.device}" for r in rows for s in r.speeds})),
     ]
     return format_table(header, table, left=3) + "\n\n" + "\n".join(notes)
 
@@ -268,13 +281,20 @@ def machine() -> dict[str, Any]:
     }
 
 
-def table_json(rows: list[ModelRow], new_tokens: int, threads: int, isolate: bool) -> dict[str, Any]:
+def table_json(
+    rows: list[ModelRow], new_tokens: int, threads: int, isolate: bool, device: str = "cpu"
+) -> dict[str, Any]:
     """The table as ``--json`` writes it: when, where and how it was measured, then the rows."""
     return {
         "format": FORMAT,
         "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "settings": {"new_tokens": new_tokens, "threads": threads, "fresh_interpreter": isolate},
+        "settings": {
+            "new_tokens": new_tokens,
+            "threads": threads,
+            "fresh_interpreter": isolate,
+            "device": device,
+        },
         "backends": list(BACKENDS),
         "rows": [asdict(r) for r in rows],
     }
@@ -289,6 +309,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per measurement (default 1)")
     parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where the PyTorch twin runs: auto (CUDA, then MPS, then the CPU; the default), cpu, cuda "
+        "or mps; the NumPy twin always runs on the CPU",
+    )
+    parser.add_argument(
         "--in-process", action="store_true", help="measure here, not in a fresh interpreter per model"
     )
     parser.add_argument(
@@ -302,12 +329,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     if args.new_tokens < 1 or args.threads < 1:
         raise ValueError("--new-tokens and --threads must be at least 1")
-    rows = compare(args.models or None, args.new_tokens, args.threads, isolate=not args.in_process)
+    device = resolve_device(args.device)  # one that is not here: ValueError, a one-line error
+    rows = compare(args.models or None, args.new_tokens, args.threads, not args.in_process, device)
     if not rows:
         raise ValueError("no model to compare: none is shipped and none was named")
     sys.stdout.write(report(rows) + "\n")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        body = table_json(rows, args.new_tokens, args.threads, not args.in_process)
+        body = table_json(rows, args.new_tokens, args.threads, not args.in_process, device)
         args.json.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     return 0

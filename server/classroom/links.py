@@ -7,8 +7,6 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit, urlunsplit
 
-import segno
-
 SCALE = 10
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
@@ -63,6 +61,8 @@ def join_url(code: str, request_base: str, public_url: str | None) -> tuple[str,
 def qr_svg(url: str) -> bytes:
     """The link as a QR code in SVG: black on white, its quiet zone kept, 10 px a module, and a viewBox so
     a page can draw it as large as the back of the room needs (an SVG without one does not scale)."""
+    import segno  # only now: QR codes are drawn for a class's join link, not at the server's start
+
     qr = segno.make(url, error="m")
     out = io.BytesIO()
     qr.save(out, kind="svg", scale=SCALE, dark="#000", light="#fff", xmldecl=False)

@@ -12,15 +12,14 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 
 from server.deps import RegistryDep
 from server.lessons import Lesson, available
 from server.registry import Registry
+from server.templating import templates
 from server.training import lab_page_data
 
 ROOT = Path(__file__).resolve().parents[2]
-templates = Jinja2Templates(directory=ROOT / "templates")
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
@@ -100,7 +99,7 @@ def page(request: Request, template: str, registry: Registry, title: str, **data
         **data,
     }
     context = {"title": title, "nav": NAV, "path": request.url.path, "data": blob, "lessons": lessons, **data}
-    return templates.TemplateResponse(request, template, context, headers=HEADERS)
+    return templates().TemplateResponse(request, template, context, headers=HEADERS)
 
 
 @page_route("/")

@@ -49,6 +49,7 @@ class CompareSpeed(BaseModel):
     tokens_per_s: float
     what: str  # which tokens were counted
     peak_rss_mib: float  # peak memory of the process that measured it
+    device: str = "cpu"  # where it ran (tables written before devices were recorded: the CPU)
 
 
 class CompareRow(BaseModel):
@@ -87,6 +88,7 @@ class Health(BaseModel):
     tokens: int  # tokens generated since start-up
     rss_mib: float | None  # the server's resident memory now (Linux)
     mean_batch: float | None = None  # streams per generation forward since start-up (None before any)
+    device: str  # where the PyTorch twin runs; "auto" until the first PyTorch twin loads and picks one
 
 
 class TokenizeRequest(BaseModel):

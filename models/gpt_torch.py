@@ -318,6 +318,11 @@ def fast_layer_norm(norm: LayerNorm, x: torch.Tensor) -> torch.Tensor:
     return F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps)
 
 
+def fast_gelu(x: torch.Tensor) -> torch.Tensor:
+    """``gelu`` as one fused kernel (the same tanh approximation)."""
+    return F.gelu(x, approximate="tanh")
+
+
 def fast_attention(
     attn: CausalSelfAttention,
     x: torch.Tensor,
@@ -338,7 +343,7 @@ def fast_attention(
 
 def fast_mlp(mlp: MLP, x: torch.Tensor) -> torch.Tensor:
     h = fast_linear(mlp.c_fc, x)
-    h = F.gelu(h, approximate="tanh") if mlp.act is gelu else F.relu(h)
+    h = fast_gelu(h) if mlp.act is gelu else F.relu(h)
     return fast_linear(mlp.c_proj, h)
 
 

@@ -83,6 +83,7 @@ def test_fast_path_with_left_padding(backend):
     mask[2, :6] = False
     (slow, slow_past), (fast, fast_past) = both_paths(model, ids, None, mask)
     np.testing.assert_allclose(fast, slow, atol=ATOL, rtol=0)
+    assert_same_cache(slow_past, fast_past)
     step_mask = np.concatenate([mask, np.ones((3, 1), dtype=bool)], axis=1)
     (slow, _), (fast, _) = both_paths(model, ids[:, :1], slow_past, step_mask)
     np.testing.assert_allclose(fast, slow, atol=ATOL, rtol=0)

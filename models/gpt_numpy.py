@@ -389,4 +389,6 @@ def fast_forward_cached(
     for i, block in enumerate(model.transformer["h"]):
         x, layer_present = fast_block(block, x, keep, past[i] if past else None)
         present.append(layer_present)
-    return model.head(x), present, None
+    if "ln_f" in model.transformer:
+        x = fast_layer_norm(model.transformer["ln_f"], x)
+    return model.lm_head(x), present, None

@@ -55,11 +55,12 @@ def cross_attention_mask(
 ) -> torch.Tensor:
     """(B, T, S) booleans: target query i may read source position s. A padded source position is
     hidden from every query; a padded target query (``tgt_padding_mask`` (B, past + T)) sees nothing."""
-    mask = torch.ones((B, T, S), dtype=torch.bool)
+    if tgt_padding_mask is None:
+        mask = torch.ones((B, T, S), dtype=torch.bool)
+    else:  # on the target mask's device
+        mask = torch.as_tensor(tgt_padding_mask).bool()[:, past_len:, None].expand(B, T, S)
     if src_padding_mask is not None:
-        mask = mask & torch.as_tensor(src_padding_mask).bool()[:, None, :]
-    if tgt_padding_mask is not None:
-        mask = mask & torch.as_tensor(tgt_padding_mask).bool()[:, past_len:, None]
+        mask = mask & torch.as_tensor(src_padding_mask, device=mask.device).bool()[:, None, :]
     return mask
 
 
@@ -165,9 +166,13 @@ class Decoder(nn.Module):
         Without ``past`` the cross-attention keys and values are computed from ``memory`` (B, S, C);
         with it they are read from the cache and ``memory`` may be None.
         """
-        ids = torch.as_tensor(ids, dtype=torch.long)
+        ids = torch.as_tensor(ids, dtype=torch.long, device=self.causal.device)  # on the parameters' device
         B, T = ids.shape
         past_len = 0 if not past else past[0][0].shape[2]
+        if tgt_padding_mask is None:  # every target token real: the masks are made on the ids' device
+            tgt_padding_mask = torch.ones((B, past_len + T), dtype=torch.bool, device=ids.device)
+        else:
+            tgt_padding_mask = torch.as_tensor(tgt_padding_mask, device=ids.device)
         if past_len + T > self.config.tgt_block_size:
             raise ValueError(
                 f"{past_len + T} tokens exceed the model's context of {self.config.tgt_block_size}"

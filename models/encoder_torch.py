@@ -109,8 +109,12 @@ class Encoder(nn.Module):
         self, ids: torch.Tensor, padding_mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         """ids (B, T) → (output = ln_f of the last residual (B, T, C), what every layer saw)."""
-        ids = torch.as_tensor(ids, dtype=torch.long)
+        ids = torch.as_tensor(ids, dtype=torch.long, device=self.wte.weight.device)  # the parameters' device
         B, T = ids.shape
+        if padding_mask is None:  # every token real: the masks are made on the ids' device
+            padding_mask = torch.ones_like(ids, dtype=torch.bool)
+        else:
+            padding_mask = torch.as_tensor(padding_mask, device=ids.device)
         if T > self.config.block_size:
             raise ValueError(f"{T} tokens exceed the model's context of {self.config.block_size}")
         mask = encoder_mask(padding_mask, B, T)  # (B, T, T)

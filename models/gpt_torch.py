@@ -5,6 +5,11 @@ same shape comments, and reads the same parameters (GPT-2 / Hugging Face names).
 written out by hand (no fused kernel) so that its probabilities exist to be traced. This twin
 also trains: dropout applies in ``train()`` mode only.
 
+When no trace is asked for and dropout is off, ``forward_cached`` takes the fast path at the end
+of this file instead: the same maths through fused kernels (``F.layer_norm``, ``addmm``,
+``F.scaled_dot_product_attention``), proven equal to the readable path by ``tests/test_fast_path.py``.
+Every tensor it makes lives on the parameters' device.
+
 Shape letters: B batch, T new tokens, Tk keys (past + new), C channels, nh heads, hs head size,
 V vocabulary, L layers.
 """
@@ -17,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from models.config import GPTConfig
@@ -101,7 +107,7 @@ def attention_mask(
     Tk = past_len + T
     mask = causal[past_len:Tk, :Tk].expand(B, T, Tk)  # (B, T, Tk)
     if padding_mask is not None:
-        real = torch.as_tensor(padding_mask).bool()  # (B, Tk)
+        real = torch.as_tensor(padding_mask, device=causal.device).bool()  # (B, Tk)
         mask = mask & real[:, None, :] & real[:, past_len:, None]
     return mask
 
@@ -258,11 +264,13 @@ class GPT(LanguageModel):
         ``padding_mask`` (B, past + T) marks real tokens with 1 and padding with 0. ``trace="attention"``
         keeps only the attention weights (an ``AttentionTrace``).
         """
-        ids = torch.as_tensor(ids, dtype=torch.long)
+        ids = torch.as_tensor(ids, dtype=torch.long, device=self.causal.device)  # on the parameters' device
         B, T = ids.shape
         past_len = self.past_length(past)
         if past_len + T > self.config.block_size:
             raise ValueError(f"{past_len + T} tokens exceed the model's context of {self.config.block_size}")
+        if not trace and not (self.training and self.config.dropout):
+            return fast_forward_cached(self, ids, past, padding_mask)
         mask = attention_mask(self.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
         positions = position_ids(mask)  # (B, T)
         tok_emb, pos_emb = self.embed(ids, positions)
@@ -294,3 +302,81 @@ class GPT(LanguageModel):
                 logits=logits,
             ),
         )
+
+
+# -- the fast path: the same maths as above through fused kernels, no trace ------------------
+
+
+def fast_linear(layer: Conv1D, x: torch.Tensor) -> torch.Tensor:
+    """``Conv1D.forward`` as one ``addmm`` (bias + x @ weight) on the rows of x."""
+    rows = x.reshape(-1, x.shape[-1])  # (B·T, n_in)
+    y = rows @ layer.weight if layer.bias is None else torch.addmm(layer.bias, rows, layer.weight)
+    return y.reshape(*x.shape[:-1], y.shape[-1])
+
+
+def fast_layer_norm(norm: LayerNorm, x: torch.Tensor) -> torch.Tensor:
+    return F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps)
+
+
+def fast_gelu(x: torch.Tensor) -> torch.Tensor:
+    """``gelu`` as one fused kernel (the same tanh approximation)."""
+    return F.gelu(x, approximate="tanh")
+
+
+def fast_attention(
+    attn: CausalSelfAttention,
+    x: torch.Tensor,
+    mask: torch.Tensor | None,
+    layer_past: tuple[torch.Tensor, torch.Tensor] | None,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """``CausalSelfAttention.forward`` with ``scaled_dot_product_attention``; ``mask`` None: every
+    key visible (one new token, no padding)."""
+    B, T, C = x.shape
+    nh = attn.n_head
+    q, k, v = fast_linear(attn.c_attn, x).view(B, T, 3, nh, C // nh).permute(2, 0, 3, 1, 4)  # (B, nh, T, hs)
+    if layer_past is not None:
+        k = torch.cat([layer_past[0], k], dim=2)  # (B, nh, Tk, hs)
+        v = torch.cat([layer_past[1], v], dim=2)
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=None if mask is None else mask[:, None])
+    return fast_linear(attn.c_proj, y.transpose(1, 2).reshape(B, T, C)), (k, v)
+
+
+def fast_mlp(mlp: MLP, x: torch.Tensor) -> torch.Tensor:
+    h = fast_linear(mlp.c_fc, x)
+    h = fast_gelu(h) if mlp.act is gelu else F.relu(h)
+    return fast_linear(mlp.c_proj, h)
+
+
+def fast_block(
+    block: Block,
+    x: torch.Tensor,
+    mask: torch.Tensor | None,
+    layer_past: tuple[torch.Tensor, torch.Tensor] | None,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    if block.norm == "pre":
+        a, present = fast_attention(block.attn, fast_layer_norm(block.ln_1, x), mask, layer_past)
+        x = x + a
+        return x + fast_mlp(block.mlp, fast_layer_norm(block.ln_2, x)), present
+    a, present = fast_attention(block.attn, x, mask, layer_past)
+    x = fast_layer_norm(block.ln_1, x + a)
+    return fast_layer_norm(block.ln_2, x + fast_mlp(block.mlp, x)), present
+
+
+def fast_forward_cached(
+    model: GPT, ids: torch.Tensor, past: Past | None, padding_mask: torch.Tensor | None
+) -> tuple[torch.Tensor, Past, None]:
+    """``GPT.forward_cached`` without a trace: the same logits and cache, fewer, fused operations."""
+    B, T = ids.shape
+    past_len = model.past_length(past)
+    mask = attention_mask(model.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
+    positions = position_ids(mask)  # (B, T)
+    tok_emb, pos_emb = model.embed(ids, positions)
+    x = tok_emb + pos_emb  # (B, T, C)
+    keep = mask if T > 1 or padding_mask is not None else None  # one new token sees every key
+    present: Past = []
+    for i, block in enumerate(model.transformer["h"]):
+        x, layer_present = fast_block(block, x, keep, past[i] if past else None)
+        present.append(layer_present)
+    if "ln_f" in model.transformer:
+        x = fast_layer_norm(model.transformer["ln_f"], x)
+    return model.lm_head(x), present, None

@@ -99,7 +99,8 @@ class LSTM(LanguageModel):
         )
 
     def initial_state(self, B: int) -> State:
-        zeros = torch.zeros(B, self.config.n_hidden, dtype=self.head.weight.dtype)
+        weight = self.head.weight  # the state lives where the parameters do
+        zeros = torch.zeros(B, self.config.n_hidden, dtype=weight.dtype, device=weight.device)
         return [(zeros, zeros) for _ in range(self.config.n_layer)]
 
     def forward_cached(
@@ -114,7 +115,7 @@ class LSTM(LanguageModel):
         ``padding_mask`` (B, T) marks real tokens with 1 and padding with 0 (left padding: the
         state stays at zero until the text starts). The "cache" of an LSTM is its state.
         """
-        ids = torch.as_tensor(ids, dtype=torch.long)
+        ids = torch.as_tensor(ids, dtype=torch.long, device=self.head.weight.device)  # the parameters' device
         B, T = ids.shape
         tok_emb = self.wte(ids)  # (B, T, E): an embedding is a row lookup
         x = self.drop(tok_emb)
@@ -125,7 +126,7 @@ class LSTM(LanguageModel):
             x, (hn, cn) = self.lstm(x, (h0, c0))  # (B, T, H)
             logits = self.head(self.drop(x))  # (B, T, V)
             return logits, [(hn[k], cn[k]) for k in range(self.config.n_layer)], None
-        keep = None if padding_mask is None else torch.as_tensor(padding_mask)[:, -T:]
+        keep = None if padding_mask is None else torch.as_tensor(padding_mask, device=ids.device)[:, -T:]
         present: State = []
         records = []
         for k in range(self.config.n_layer):

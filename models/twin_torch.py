@@ -34,7 +34,7 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int
     keep = targets != ignore_index
     logits, targets = logits[keep], targets[keep]
     logsumexp = torch.logsumexp(logits, dim=-1)  # (N,)
-    return torch.mean(logsumexp - logits[torch.arange(len(targets)), targets])
+    return torch.mean(logsumexp - logits[torch.arange(len(targets), device=logits.device), targets])
 
 
 def stack_layers(trace_cls: type[Trace], records: Sequence[dict[str, Any]], **given: Any) -> Trace:
@@ -83,7 +83,8 @@ class TwinModel(nn.Module):
     @staticmethod
     def reorder_past(past: Past, index: np.ndarray) -> Past:
         """Select / repeat batch rows of a cache, every tensor of every layer (beam search)."""
-        index = torch.as_tensor(np.asarray(index, dtype=np.int64))
+        device = past[0][0].device if past and past[0] else None  # where the cache lives
+        index = torch.as_tensor(np.asarray(index, dtype=np.int64), device=device)
         return [tuple(t[index] for t in layer) for layer in past]
 
     def num_parameters(self) -> int:
@@ -141,7 +142,9 @@ class LanguageModel(TwinModel):
         ]
         if cls.past_time_axis is None:
             return merged, None, pads
-        padding_mask = torch.arange(longest + 1)[None, :] >= torch.tensor(pads)[:, None]  # (B, longest + 1)
+        device = merged[0][0].device  # where the caches live
+        arange = torch.arange(longest + 1, device=device)[None, :]
+        padding_mask = arange >= torch.tensor(pads, device=device)[:, None]  # (B, longest + 1)
         return merged, padding_mask, pads
 
     @classmethod

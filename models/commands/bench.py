@@ -9,7 +9,11 @@ its own child process, so that its peak RSS is its own:
 - ``numpy-nocache``: the NumPy twin running the whole sequence again for every new token.
 
 Timings exclude loading and follow one short warm-up generation; every figure is the median of
-the timed runs. Time to first token is the prompt's forward plus the first token (for
+the timed runs. Beside each row, the matmul floor (``bench_floor``): the time of that decode step's
+matrix products alone, at the row's batch and mean cache length, in the row's own backend and
+device (torch for ``hf-generate`` and the torch twin, NumPy for the NumPy twin), and the row's
+time over it. ``--device`` puts ``hf-generate`` and the torch twin on a device; NumPy stays on
+the CPU. Time to first token is the prompt's forward plus the first token (for
 ``hf-generate``, a separate ``generate`` of one token). One more child times the NumPy twin at a
 256-token context: one cached step after 255 tokens against a full 256-token forward. The targets
 at the end are ratios from this one run.
@@ -37,6 +41,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from models.commands.bench_floor import floor_seconds
 from models.commands.bench_report import (
     CacheTiming,
     Row,
@@ -48,6 +53,7 @@ from models.commands.bench_report import (
     write_json,
 )
 from models.config import GPTConfig, preset
+from models.devices import DEVICES, resolve_device
 from models.weights import init_gpt_params, save_gpt_dir
 
 log = logging.getLogger(__name__)
@@ -62,7 +68,7 @@ BENCH_MODELS: dict[str, GPTConfig] = {
     "large": preset("large", vocab_size=65, block_size=256),
     "gpt2-small": GPTConfig(vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768),
 }
-DEFAULT_MODELS = ("small", "medium", "gpt2-small")
+DEFAULT_MODELS = ("small", "medium", "large")
 QUICK_MODELS = ("small",)
 
 PROMPT_TOKENS = 16
@@ -80,8 +86,13 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 # (JSON key, label, numerator impl, denominator impl, minimum) for tokens/s ratios from one run.
 SPEED_TARGETS = (
     ("torch_vs_hf", "torch / hf-generate tokens/s", "torch", "hf-generate", 1.5),
-    ("numpy_vs_torch", "numpy / torch tokens/s", "numpy", "torch", 0.5),
+    ("numpy_vs_torch", "numpy / torch tokens/s", "numpy", "torch", 1.0),
 )
+# The twins' ms/token over their own matmul floor: at most this, at these models.
+FLOOR_TARGETS = (("torch_vs_floor", "torch", 2.0), ("numpy_vs_floor", "numpy", 2.0))
+FLOOR_TARGET_MODELS = ("medium", "large")
+# The backend whose matmuls make each row's floor (numpy-nocache recomputes everything: no floor).
+FLOOR_BACKEND = {"hf-generate": "torch", "torch": "torch", "numpy": "numpy"}
 CACHE_TARGET = ("cache_vs_recompute", f"recompute / cached step at {CACHE_CONTEXT} tokens", 5.0)
 
 T = TypeVar("T")
@@ -97,6 +108,7 @@ class Job:
     new_tokens: int
     runs: int
     budget_s: float
+    device: str = "cpu"  # hf-generate and the torch twin; NumPy always runs on the CPU
 
 
 # -- the child-process side: load once, warm up, time ----------------------------------------
@@ -146,7 +158,7 @@ def _hf_runner(model: Any, prompt: Sequence[int]) -> Runner:
     """``transformers`` ``generate``: greedy, with its KV cache, exactly n new tokens."""
     import torch
 
-    ids = torch.tensor([list(prompt)])
+    ids = torch.tensor([list(prompt)], device=model.device)
     mask = torch.ones_like(ids)  # explicit: otherwise a prompt token equal to pad_token_id is masked
 
     def run(n: int) -> tuple[float, float | None, list[int]]:
@@ -173,13 +185,15 @@ def _load(job: Job) -> tuple[Runner, int]:
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-        hf = GPT2LMHeadModel.from_pretrained(job.directory).eval()
+        hf = GPT2LMHeadModel.from_pretrained(job.directory).eval().to(job.device)
         hf.generation_config.eos_token_id = None  # the twins know no end token: all generate n tokens
         return _hf_runner(hf, job.prompt), hf.num_parameters()
 
     from models.loading import load_model
 
     model = load_model(job.directory, backend="torch" if job.impl == "torch" else "numpy")
+    if job.impl == "torch":
+        model.to(job.device)  # the twin makes its tensors on its parameters' device
     runner = _nocache_runner if job.impl == "numpy-nocache" else _twin_runner
     return runner(model, job.prompt), model.num_parameters()
 
@@ -207,6 +221,12 @@ def measure_generation(job: Job, model_name: str) -> Row:
     if not ttfts:  # hf-generate: time to first token is a generation of one token
         ttfts = [run(1)[0] for _ in seconds]
     total = statistics.median(seconds)
+    backend = FLOOR_BACKEND.get(job.impl)
+    keys = len(job.prompt) + job.new_tokens // 2  # the mean cache length over the row's steps
+    floor = None
+    if backend is not None:
+        device = job.device if backend == "torch" else "cpu"
+        floor = floor_seconds(BENCH_MODELS[model_name], 1, keys, backend, device) * 1000
     return Row(
         impl=job.impl,
         model=model_name,
@@ -218,6 +238,8 @@ def measure_generation(job: Job, model_name: str) -> Row:
         runs=len(seconds),
         new_tokens=job.new_tokens,
         tokens=[int(t) for t in tokens],
+        floor_ms=floor,
+        device=job.device if job.impl in ("hf-generate", "torch") else "cpu",
     )
 
 
@@ -275,7 +297,13 @@ def in_child(threads: int, fn: Callable[..., T], *args: Any) -> T:
 
 
 def bench_model(
-    name: str, impls: Sequence[str], new_tokens: int, runs: int, budget_s: float, threads: int
+    name: str,
+    impls: Sequence[str],
+    new_tokens: int,
+    runs: int,
+    budget_s: float,
+    threads: int,
+    device: str = "cpu",
 ) -> tuple[list[Row], CacheTiming]:
     """Write one set of random weights for ``name``, then measure every implementation on them."""
     config = BENCH_MODELS[name]
@@ -286,7 +314,7 @@ def bench_model(
         rows = []
         for impl in impls:
             log.info("bench %s: %s", name, impl)
-            job = Job(impl, tmp, prompt, new_tokens, runs, budget_s)
+            job = Job(impl, tmp, prompt, new_tokens, runs, budget_s, device)
             rows.append(in_child(threads, measure_generation, job, name))
         log.info("bench %s: cached step vs recompute at %d tokens", name, CACHE_CONTEXT)
         cache = in_child(threads, measure_cache, tmp, name)
@@ -301,7 +329,14 @@ def targets_for(model: str, rows: Sequence[Row], cache: CacheTiming) -> list[Tar
         for key, label, a, b, minimum in SPEED_TARGETS
     ]
     key, label, minimum = CACHE_TARGET
-    return [*out, Target(model, key, label, cache.ratio, minimum)]
+    out.append(Target(model, key, label, cache.ratio, minimum))
+    if model in FLOOR_TARGET_MODELS:
+        floor = {r.impl: r.floor_ratio for r in rows}
+        out += [
+            Target(model, key, f"{impl} ms/token / its matmul floor", floor.get(impl), most, at_most=True)
+            for key, impl, most in FLOOR_TARGETS
+        ]
+    return out
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -336,6 +371,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="threads for torch and NumPy's BLAS in every row (default: the CPUs available)",
     )
     parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where hf-generate and the torch twin run (auto: CUDA, then MPS, then CPU); NumPy: the CPU",
+    )
+    parser.add_argument(
         "--budget",
         type=float,
         default=BUDGET_S,
@@ -368,23 +409,25 @@ def main(args: argparse.Namespace) -> int:
     threads = args.threads if args.threads is not None else default_threads()
     if threads < 1:
         raise ValueError(f"--threads must be ≥ 1, got {threads}")
-    machine = machine_info(threads)
+    device = resolve_device(args.device)
+    machine = machine_info(threads, device)
     sys.stdout.write(
         f"{machine['platform']}, {machine['cpus']} CPUs, threads per row (torch and BLAS): {threads}, "
-        f"load average {machine['load_average_at_start']:.2f} at start\n\n"
+        f"torch device {device}, load average {machine['load_average_at_start']:.2f} at start\n\n"
     )
     start = time.perf_counter()
     all_rows: list[Row] = []
     caches: list[CacheTiming] = []
     targets: list[Target] = []
     for name in models:
-        rows, cache = bench_model(name, impls, new_tokens, args.runs, args.budget, threads)
+        rows, cache = bench_model(name, impls, new_tokens, args.runs, args.budget, threads, device)
         all_rows += rows
         caches.append(cache)
         targets += targets_for(name, rows, cache)
         sys.stdout.write(model_report(name, BENCH_MODELS[name], PROMPT_TOKENS, rows, cache, hf_note))
         sys.stdout.flush()
     sys.stdout.write(targets_report(targets))
+    sys.stdout.write(f"load average {os.getloadavg()[0]:.2f} at the end\n")
     sys.stdout.write(f"\ntotal time {time.perf_counter() - start:.0f} s\n")
     if args.json:
         write_json(args.json, all_rows, caches, targets, machine)

@@ -29,6 +29,13 @@ class Row:
     runs: int
     new_tokens: int
     tokens: list[int] = field(repr=False)
+    floor_ms: float | None = None  # the matmul floor of one decode step (None: no floor for this row)
+    device: str = "cpu"
+
+    @property
+    def floor_ratio(self) -> float | None:
+        """ms/token over the matmul floor: 1× would be matrix products and nothing else."""
+        return None if self.floor_ms is None else self.ms_per_token / self.floor_ms
 
     def to_json(self) -> dict[str, Any]:
         """The JSON row: every field but the generated ids."""
@@ -42,6 +49,9 @@ class Row:
             "parameters": self.parameters,
             "runs": self.runs,
             "new_tokens": self.new_tokens,
+            "floor_ms": self.floor_ms,
+            "floor_ratio": self.floor_ratio,
+            "device": self.device,
         }
 
 
@@ -65,17 +75,25 @@ class CacheTiming:
 
 @dataclass
 class Target:
-    """One ratio from this run and the minimum the project aims for."""
+    """One ratio from this run and the bound the project aims for: a minimum, or with ``at_most``
+    a maximum."""
 
     model: str
     key: str
     label: str
     ratio: float | None  # None when a row it needs was skipped
     minimum: float
+    at_most: bool = False
 
     @property
     def met(self) -> bool | None:
-        return None if self.ratio is None else self.ratio >= self.minimum
+        if self.ratio is None:
+            return None
+        return self.ratio <= self.minimum if self.at_most else self.ratio >= self.minimum
+
+    @property
+    def bound(self) -> str:
+        return f"{'≤' if self.at_most else '≥'} {self.minimum:g}×"
 
 
 def describe(config: GPTConfig) -> str:
@@ -116,14 +134,28 @@ def model_report(
     cache: CacheTiming,
     hf_note: str | None,
 ) -> str:
-    header = ("impl", "tokens/s", "ms/token", "TTFT ms", "peak RSS MiB", "parameters", "runs")
+    header = (
+        "impl",
+        "device",
+        "tokens/s",
+        "ms/token",
+        "floor ms",
+        "× floor",
+        "TTFT ms",
+        "peak RSS MiB",
+        "parameters",
+        "runs",
+    )
     table = format_table(
         header,
         [
             (
                 r.impl,
+                r.device,
                 f"{r.tokens_per_s:.1f}",
                 f"{r.ms_per_token:.2f}",
+                "—" if r.floor_ms is None else f"{r.floor_ms:.2f}",
+                "—" if r.floor_ratio is None else f"{r.floor_ratio:.2f}×",
                 f"{r.ttft_ms:.2f}",
                 f"{r.peak_rss_mib:.0f}",
                 f"{r.parameters:,}",
@@ -134,7 +166,8 @@ def model_report(
     )
     lines = [
         f"{name}: {describe(config)}",
-        f"prompt {prompt_tokens} tokens, {rows[0].new_tokens} new tokens, greedy; median of the runs",
+        f"prompt {prompt_tokens} tokens, {rows[0].new_tokens} new tokens, greedy; median of the runs; "
+        f"floor: the step's matrix products alone at {prompt_tokens + rows[0].new_tokens // 2} keys",
         table,
     ]
     if hf_note:
@@ -149,7 +182,7 @@ def model_report(
 
 def targets_report(targets: Sequence[Target]) -> str:
     def result(t: Target) -> str:
-        return "SKIP" if t.met is None else "PASS" if t.met else "MISS"
+        return "SKIP" if t.met is None else "PASS" if t.met else "FAIL"
 
     table = format_table(
         ("model", "ratio", "value", "target", "result"),
@@ -158,7 +191,7 @@ def targets_report(targets: Sequence[Target]) -> str:
                 t.model,
                 t.label,
                 "n/a" if t.ratio is None else f"{t.ratio:.2f}×",
-                f"≥ {t.minimum:g}×",
+                t.bound,
                 result(t),
             )
             for t in targets
@@ -168,7 +201,7 @@ def targets_report(targets: Sequence[Target]) -> str:
     return f"targets (ratios from this run)\n{table}\n"
 
 
-def machine_info(threads: int) -> dict[str, Any]:
+def machine_info(threads: int, device: str = "cpu") -> dict[str, Any]:
     def version(package: str) -> str | None:
         try:
             return importlib.metadata.version(package)
@@ -181,6 +214,7 @@ def machine_info(threads: int) -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "threads": threads,
+        "device": device,
         "load_average_at_start": os.getloadavg()[0],
         "versions": {p: version(p) for p in ("torch", "numpy", "transformers")},
     }
@@ -196,7 +230,12 @@ def write_json(
     """{"rows": [...], "cache": [...], "ratios": {model: {key: {ratio, target, met}}}, "machine": {...}}."""
     ratios: dict[str, dict[str, Any]] = {}
     for t in targets:
-        ratios.setdefault(t.model, {})[t.key] = {"ratio": t.ratio, "target": t.minimum, "met": t.met}
+        ratios.setdefault(t.model, {})[t.key] = {
+            "ratio": t.ratio,
+            "target": t.minimum,
+            "at_most": t.at_most,
+            "met": t.met,
+        }
     report = {
         "rows": [r.to_json() for r in rows],
         "cache": [c.to_json() for c in caches],

@@ -26,7 +26,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from models.sampling import SampleStep, SamplingParams, sample_next
+from models.sampling import SampleStep, SamplingParams
+from models.sampling_batch import sample_batch
 from models.stopping import Detokenizer, StopStrings, TextStream, checked_stops
 from models.trace import to_numpy
 
@@ -333,6 +334,8 @@ class DecodeBatch:
         Each samples from its own distribution with its own random stream, so its tokens do not
         depend on which others share the batch."""
         live = [d for d in decodings if not d.finished]
+        if not live:
+            return []
         rows: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
         sliding = [d for d in live if d.full]
         if sliding:  # their cached rows are of no more use: they leave the batch
@@ -351,10 +354,16 @@ class DecodeBatch:
             for b, d in enumerate(going):
                 rows[id(d)] = (logits[b], attention[b], seconds)
         events = []
-        for d in live:
-            logits, attention, seconds = rows[id(d)]
-            t0 = time.perf_counter()
-            s = sample_next(logits, d.params, d.rng, d.seq, d.n_candidates)
+        t0 = time.perf_counter()  # one vectorised draw for all: each row as sample_next gives it alone
+        samples = sample_batch(
+            np.stack([rows[id(d)][0] for d in live]),
+            [d.params for d in live],
+            [d.rng for d in live],
+            [d.seq for d in live],
+            [d.n_candidates for d in live],
+        )
+        for d, s in zip(live, samples, strict=True):
+            _, attention, seconds = rows[id(d)]
             window_start = d.window_start  # what the model saw for this token
             text = d.accept(s.token)
             ms = (seconds + time.perf_counter() - t0) * 1000

@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tokens=stats.tokens,
             rss_mib=rss_mib(),
             mean_batch=app.state.batchers.stats.mean_batch,
+            cpu_s=round(time.process_time(), 3),
         )
 
     @app.exception_handler(StarletteHTTPException)

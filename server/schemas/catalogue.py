@@ -87,6 +87,7 @@ class Health(BaseModel):
     tokens: int  # tokens generated since start-up
     rss_mib: float | None  # the server's resident memory now (Linux)
     mean_batch: float | None = None  # streams per generation forward since start-up (None before any)
+    cpu_s: float | None = None  # CPU seconds this process has used since start-up, all its threads
 
 
 class TokenizeRequest(BaseModel):

@@ -264,8 +264,9 @@ class DecodeBatch:
     Their caches (KV caches, or LSTM states) have different lengths, so the model left-pads
     them into one batch (``merge_past``) and a padding mask keeps every padded key at exactly
     zero attention; positions count real tokens only. The merged cache is kept from step to step
-    while the members stay the same; a member that leaves is dropped by selecting rows, and only
-    a newcomer makes the batch merge again. A decoding's first step reads its prompt alone
+    while the members stay the same (in whatever order they ask); a member that leaves is dropped
+    by selecting rows, and a newcomer's cache is merged after the kept rows, which stay one block
+    (the others' caches are not taken apart and merged again). A decoding's first step reads its prompt alone
     (prompts differ in length), and so does a step that slides its window. One member alone runs
     exactly as it would unbatched.
     """
@@ -277,30 +278,40 @@ class DecodeBatch:
         self.pads: list[int] = []  # left padding of each row
 
     def _arrange(self, going: list[Decoding]) -> None:
-        """Make ``past`` hold the caches of ``going``, in that order."""
-        if going == self.members:
-            return
+        """Make ``past`` hold the caches of ``going``, rows in the order of ``members``: those that
+        stay keep their rows (whatever order they come in), newcomers' caches join after them."""
         index = {id(d): i for i, d in enumerate(self.members)}
+        wanted = {id(d) for d in going}
+        if wanted == index.keys():
+            return
         if not going:
             self.members, self.past, self.pads = [], None, []
-        elif all(id(d) in index for d in going):  # some left: keep the others' rows
-            rows = [index[id(d)] for d in going]
-            past = self.model.reorder_past(self.past, np.asarray(rows))
-            pads = [self.pads[i] for i in rows]
+            return
+        stay = [d for d in self.members if id(d) in wanted]
+        new = [d for d in going if id(d) not in index]
+        if not stay:
+            self.release()
+            if len(new) == 1:  # alone: its own cache as it is
+                self.past, self.pads = new[0].past, [0]
+            else:
+                self.past, _, self.pads = self.model.merge_past([d.past for d in new])
+        else:
+            past, pads = self.past, self.pads
+            if len(stay) < len(self.members):  # some left: keep the others' rows
+                rows = [index[id(d)] for d in stay]
+                past = self.model.reorder_past(past, np.asarray(rows))
+                pads = [pads[i] for i in rows]
+            if new:  # the kept rows as one block, the newcomers' caches after it, left-padded alike
+                past, _, block_pads = self.model.merge_past([past, *[d.past for d in new]])
+                pads = [p + block_pads[0] for p in pads] + block_pads[1:]
             cut = min(pads)
-            if cut:  # columns that are padding in every row left
+            if cut:  # columns that are padding in every row
                 past = [tuple(x[:, :, cut:] for x in layer) for layer in past]
                 pads = [p - cut for p in pads]
             self.past, self.pads = past, pads
-        else:
-            self.release()
-            if len(going) == 1:  # alone: its own cache as it is
-                self.past, self.pads = going[0].past, [0]
-            else:
-                self.past, _, self.pads = self.model.merge_past([d.past for d in going])
-            for d in going:
-                d.past = None
-        self.members = list(going)
+        for d in new:
+            d.past = None
+        self.members = stay + new
 
     def release(self) -> None:
         """Give every member its own cache back (its padding cut off)."""
@@ -310,12 +321,14 @@ class DecodeBatch:
                 d.past = row
         self.members, self.past, self.pads = [], None, []
 
-    def _forward(self, going: list[Decoding]) -> tuple[np.ndarray, list[np.ndarray | None]]:
-        """One forward for the newest token of every decoding → (logits (B, V), attention rows)."""
+    def _forward(self, going: list[Decoding]) -> tuple[list[Decoding], np.ndarray, list[np.ndarray | None]]:
+        """One forward for the newest token of every decoding → (the decodings in row order,
+        logits (B, V), attention rows)."""
         trace = "attention" if any(d.include_attention for d in going) else False  # the weights alone
-        ids = np.asarray([[d.seq[-1]] for d in going])  # (B, 1)
         with self.model.inference_context():
             self._arrange(going)
+            members = self.members
+            ids = np.asarray([[d.seq[-1]] for d in members])  # (B, 1)
             padding_mask = None
             if any(self.pads):
                 length = self.model.past_length(self.past) + 1  # the keys after this step
@@ -323,11 +336,11 @@ class DecodeBatch:
             out, self.past, tr = self.model.forward_cached(ids, self.past, padding_mask, trace)
         logits = to_numpy(out[:, -1, :])
         attention: list[np.ndarray | None] = []
-        for b, d in enumerate(going):  # (L, nh, Tk) of this row's own keys
+        for b, d in enumerate(members):  # (L, nh, Tk) of this row's own keys
             attention.append(
                 to_numpy(tr.att_probs[:, b, :, -1, self.pads[b] :]) if d.include_attention else None
             )
-        return logits, attention
+        return members, logits, attention
 
     def step(self, decodings: Sequence[Decoding]) -> list[TokenEvent]:
         """Advance every unfinished decoding by one token; returns their token events in order.
@@ -349,9 +362,9 @@ class DecodeBatch:
         going = [d for d in live if id(d) not in rows]
         if going:
             t0 = time.perf_counter()
-            logits, attention = self._forward(going)
+            members, logits, attention = self._forward(going)
             seconds = time.perf_counter() - t0
-            for b, d in enumerate(going):
+            for b, d in enumerate(members):
                 rows[id(d)] = (logits[b], attention[b], seconds)
         events = []
         t0 = time.perf_counter()  # one vectorised draw for all: each row as sample_next gives it alone

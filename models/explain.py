@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from models.architectures import architecture_for
-from models.generate import log_softmax
+from models.beam import log_softmax
 from models.sampling import softmax
 from models.trace import to_numpy
 

@@ -1,4 +1,4 @@
-"""Streaming generation and beam search for decoder-only models, on either twin.
+"""Streaming generation for decoder-only models, on either twin (beam search: ``models.beam``).
 
 What this code needs from a model is written down as two protocols: ``CachedLM`` (a context,
 ``forward_cached(ids, past, padding_mask, trace)`` and ``reorder_past(past, index)``: beam search
@@ -26,7 +26,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from models.sampling import SampleStep, SamplingParams, sample_next
+from models.sampling import SampleStep, SamplingParams
+from models.sampling_batch import sample_batch
 from models.stopping import Detokenizer, StopStrings, TextStream, checked_stops
 from models.trace import to_numpy
 
@@ -109,9 +110,10 @@ class DoneEvent:
     stop: str | None = None  # the stop string, or the stop token's text, that ended it
 
 
-def _run(
+def forward_last(
     model: CachedLM, ids: np.ndarray, past: Past, trace: bool | Literal["attention"]
 ) -> tuple[np.ndarray, Past, Any]:
+    """Read ``ids`` after ``past``: the last position's logits (NumPy), the new cache and the trace."""
     with model.inference_context():
         logits, past, tr = model.forward_cached(ids, past, None, trace)
     return to_numpy(logits[:, -1, :]), past, tr
@@ -241,7 +243,7 @@ def read_window(model: CausalLM, d: Decoding) -> tuple[np.ndarray, np.ndarray | 
     positions from 0 → (next-token logits (V,), attention rows (L, nh, T) or None); ``d.past``
     becomes the rebuilt cache."""
     trace = "attention" if d.include_attention else False
-    logits, d.past, tr = _run(model, np.asarray([d.seq[d.window_start :]]), None, trace)
+    logits, d.past, tr = forward_last(model, np.asarray([d.seq[d.window_start :]]), None, trace)
     attention = to_numpy(tr.att_probs[:, 0, :, -1, :]) if tr is not None else None
     return logits[0], attention
 
@@ -262,8 +264,9 @@ class DecodeBatch:
     Their caches (KV caches, or LSTM states) have different lengths, so the model left-pads
     them into one batch (``merge_past``) and a padding mask keeps every padded key at exactly
     zero attention; positions count real tokens only. The merged cache is kept from step to step
-    while the members stay the same; a member that leaves is dropped by selecting rows, and only
-    a newcomer makes the batch merge again. A decoding's first step reads its prompt alone
+    while the members stay the same (in whatever order they ask); a member that leaves is dropped
+    by selecting rows, and a newcomer's cache is merged after the kept rows, which stay one block
+    (the others' caches are not taken apart and merged again). A decoding's first step reads its prompt alone
     (prompts differ in length), and so does a step that slides its window. One member alone runs
     exactly as it would unbatched.
     """
@@ -275,30 +278,40 @@ class DecodeBatch:
         self.pads: list[int] = []  # left padding of each row
 
     def _arrange(self, going: list[Decoding]) -> None:
-        """Make ``past`` hold the caches of ``going``, in that order."""
-        if going == self.members:
-            return
+        """Make ``past`` hold the caches of ``going``, rows in the order of ``members``: those that
+        stay keep their rows (whatever order they come in), newcomers' caches join after them."""
         index = {id(d): i for i, d in enumerate(self.members)}
+        wanted = {id(d) for d in going}
+        if wanted == index.keys():
+            return
         if not going:
             self.members, self.past, self.pads = [], None, []
-        elif all(id(d) in index for d in going):  # some left: keep the others' rows
-            rows = [index[id(d)] for d in going]
-            past = self.model.reorder_past(self.past, np.asarray(rows))
-            pads = [self.pads[i] for i in rows]
+            return
+        stay = [d for d in self.members if id(d) in wanted]
+        new = [d for d in going if id(d) not in index]
+        if not stay:
+            self.release()
+            if len(new) == 1:  # alone: its own cache as it is
+                self.past, self.pads = new[0].past, [0]
+            else:
+                self.past, _, self.pads = self.model.merge_past([d.past for d in new])
+        else:
+            past, pads = self.past, self.pads
+            if len(stay) < len(self.members):  # some left: keep the others' rows
+                rows = [index[id(d)] for d in stay]
+                past = self.model.reorder_past(past, np.asarray(rows))
+                pads = [pads[i] for i in rows]
+            if new:  # the kept rows as one block, the newcomers' caches after it, left-padded alike
+                past, _, block_pads = self.model.merge_past([past, *[d.past for d in new]])
+                pads = [p + block_pads[0] for p in pads] + block_pads[1:]
             cut = min(pads)
-            if cut:  # columns that are padding in every row left
+            if cut:  # columns that are padding in every row
                 past = [tuple(x[:, :, cut:] for x in layer) for layer in past]
                 pads = [p - cut for p in pads]
             self.past, self.pads = past, pads
-        else:
-            self.release()
-            if len(going) == 1:  # alone: its own cache as it is
-                self.past, self.pads = going[0].past, [0]
-            else:
-                self.past, _, self.pads = self.model.merge_past([d.past for d in going])
-            for d in going:
-                d.past = None
-        self.members = list(going)
+        for d in new:
+            d.past = None
+        self.members = stay + new
 
     def release(self) -> None:
         """Give every member its own cache back (its padding cut off)."""
@@ -308,12 +321,14 @@ class DecodeBatch:
                 d.past = row
         self.members, self.past, self.pads = [], None, []
 
-    def _forward(self, going: list[Decoding]) -> tuple[np.ndarray, list[np.ndarray | None]]:
-        """One forward for the newest token of every decoding → (logits (B, V), attention rows)."""
+    def _forward(self, going: list[Decoding]) -> tuple[list[Decoding], np.ndarray, list[np.ndarray | None]]:
+        """One forward for the newest token of every decoding → (the decodings in row order,
+        logits (B, V), attention rows)."""
         trace = "attention" if any(d.include_attention for d in going) else False  # the weights alone
-        ids = np.asarray([[d.seq[-1]] for d in going])  # (B, 1)
         with self.model.inference_context():
             self._arrange(going)
+            members = self.members
+            ids = np.asarray([[d.seq[-1]] for d in members])  # (B, 1)
             padding_mask = None
             if any(self.pads):
                 length = self.model.past_length(self.past) + 1  # the keys after this step
@@ -321,17 +336,19 @@ class DecodeBatch:
             out, self.past, tr = self.model.forward_cached(ids, self.past, padding_mask, trace)
         logits = to_numpy(out[:, -1, :])
         attention: list[np.ndarray | None] = []
-        for b, d in enumerate(going):  # (L, nh, Tk) of this row's own keys
+        for b, d in enumerate(members):  # (L, nh, Tk) of this row's own keys
             attention.append(
                 to_numpy(tr.att_probs[:, b, :, -1, self.pads[b] :]) if d.include_attention else None
             )
-        return logits, attention
+        return members, logits, attention
 
     def step(self, decodings: Sequence[Decoding]) -> list[TokenEvent]:
         """Advance every unfinished decoding by one token; returns their token events in order.
         Each samples from its own distribution with its own random stream, so its tokens do not
         depend on which others share the batch."""
         live = [d for d in decodings if not d.finished]
+        if not live:
+            return []
         rows: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
         sliding = [d for d in live if d.full]
         if sliding:  # their cached rows are of no more use: they leave the batch
@@ -345,15 +362,21 @@ class DecodeBatch:
         going = [d for d in live if id(d) not in rows]
         if going:
             t0 = time.perf_counter()
-            logits, attention = self._forward(going)
+            members, logits, attention = self._forward(going)
             seconds = time.perf_counter() - t0
-            for b, d in enumerate(going):
+            for b, d in enumerate(members):
                 rows[id(d)] = (logits[b], attention[b], seconds)
         events = []
-        for d in live:
-            logits, attention, seconds = rows[id(d)]
-            t0 = time.perf_counter()
-            s = sample_next(logits, d.params, d.rng, d.seq, d.n_candidates)
+        t0 = time.perf_counter()  # one vectorised draw for all: each row as sample_next gives it alone
+        samples = sample_batch(
+            np.stack([rows[id(d)][0] for d in live]),
+            [d.params for d in live],
+            [d.rng for d in live],
+            [d.seq for d in live],
+            [d.n_candidates for d in live],
+        )
+        for d, s in zip(live, samples, strict=True):
+            _, attention, seconds = rows[id(d)]
             window_start = d.window_start  # what the model saw for this token
             text = d.accept(s.token)
             ms = (seconds + time.perf_counter() - t0) * 1000
@@ -408,92 +431,3 @@ def generate(
     while not d.finished:
         yield from batch.step([d])
     yield d.done()
-
-
-# -- beam search ------------------------------------------------------------------------------
-
-
-@dataclass
-class Beam:
-    ids: list[int]  # generated ids (the prompt excluded)
-    logprob: float  # Σ log p of those ids
-    finished: bool = False  # ended with a stop token
-    length_penalty: float = 1.0
-
-    @property
-    def score(self) -> float:
-        """logprob / length^α: α > 0 favours longer outputs, α < 0 shorter ones, α = 0 plain sum."""
-        return self.logprob / max(len(self.ids), 1) ** self.length_penalty
-
-
-@dataclass
-class BeamStep:
-    step: int
-    beams: list[Beam]  # live beams after this step, best first
-    finished: list[Beam]  # hypotheses completed so far, best first
-
-
-@dataclass
-class BeamResult:
-    best: Beam
-    hypotheses: list[Beam]  # up to num_beams, best score first
-    steps: list[BeamStep] = field(default_factory=list)
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """x - logsumexp(x) along the last axis, in float64."""
-    logits = np.asarray(logits, dtype=np.float64)
-    m = np.max(logits, axis=-1, keepdims=True)
-    return logits - m - np.log(np.sum(np.exp(logits - m), axis=-1, keepdims=True))
-
-
-def beam_search(
-    model: CachedLM,
-    prompt_ids: Sequence[int],
-    num_beams: int,
-    max_new_tokens: int,
-    length_penalty: float = 1.0,
-    stop_ids: Sequence[int] = (),
-) -> BeamResult:
-    """Keep the ``num_beams`` most probable continuations, step by step (KV cache, one batch row per beam).
-
-    Each step extends every live beam by every token and keeps the best 2 × num_beams candidates
-    by total log-probability: those ending in a stop token become hypotheses, the rest (up to
-    num_beams) live on. Search ends at ``max_new_tokens``, at the context limit, or once
-    ``num_beams`` hypotheses are finished and the best live beam scores no better than the worst
-    of them. With one beam this is greedy.
-    """
-    if num_beams < 1:
-        raise ValueError(f"num_beams must be ≥ 1, got {num_beams}")
-    prompt, block = checked_prompt(model, prompt_ids, max_new_tokens)
-    stop = set(int(s) for s in stop_ids)
-    logits, past, _ = _run(model, np.asarray([prompt]), None, False)  # (1, V)
-    live = [Beam([], 0.0, length_penalty=length_penalty)]
-    finished: list[Beam] = []
-    steps: list[BeamStep] = []
-    for step in range(max_new_tokens):
-        logp = log_softmax(logits)  # (beams, V)
-        total = np.array([b.logprob for b in live])[:, None] + logp  # (beams, V)
-        flat = np.argsort(-total.reshape(-1), kind="stable")[: 2 * num_beams]
-        parents, new_live = [], []
-        for f in flat:
-            b, tok = divmod(int(f), logp.shape[1])
-            beam = Beam([*live[b].ids, tok], float(total[b, tok]), tok in stop, length_penalty)
-            if beam.finished:
-                finished.append(beam)
-            elif len(new_live) < num_beams:
-                new_live.append(beam)
-                parents.append(b)
-        finished.sort(key=lambda h: h.score, reverse=True)
-        finished = finished[:num_beams]
-        steps.append(BeamStep(step, new_live, list(finished)))
-        live = new_live
-        at_limit = len(prompt) + step + 1 > block
-        if not live or step + 1 == max_new_tokens or at_limit:
-            break
-        if len(finished) >= num_beams and live[0].score <= finished[-1].score:
-            break
-        past = model.reorder_past(past, np.asarray(parents))
-        logits, past, _ = _run(model, np.asarray([[b.ids[-1]] for b in live]), past, False)
-    hypotheses = sorted(finished + live, key=lambda h: h.score, reverse=True)[:num_beams]
-    return BeamResult(hypotheses[0], hypotheses, steps)

@@ -1,6 +1,6 @@
 """Greedy decoding and beam search for the encoder-decoder, on either twin.
 
-Beam search is ``models/generate.py``'s own: ``BoundDecoder`` makes an encoder-decoder with one
+Beam search is ``models/beam.py``'s own: ``BoundDecoder`` makes an encoder-decoder with one
 encoded source look like a decoder-only model (``config.block_size``, ``forward_cached``,
 ``reorder_past``, ``inference_context``), so ``beam_search`` and ``generate`` drive it unchanged.
 Greedy decoding is written separately (a batch of sources at once, with padding), which lets a
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from models.batch import pad_batch
-from models.generate import BeamResult, beam_search
+from models.beam import BeamResult, beam_search
 from models.trace import to_numpy
 
 
@@ -105,7 +105,7 @@ def beam_translate(
     max_new_tokens: int | None = None,
     length_penalty: float = 1.0,
 ) -> BeamResult:
-    """Beam search for one source: ``models.generate.beam_search`` on a ``BoundDecoder``.
+    """Beam search for one source: ``models.beam.beam_search`` on a ``BoundDecoder``.
 
     Hypotheses end with ``eos_id``; scores are Σ log p / length^``length_penalty`` (EOS counted);
     ``BeamResult.steps`` holds every step's live beams and finished hypotheses.

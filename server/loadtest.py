@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -234,14 +235,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "train_steps_per_s": tally.train_steps / elapsed if args.train else None,
         "server_rss_mib": {"before": before.get("rss_mib"), "after": after.get("rss_mib")},
         "mean_batch": after.get("mean_batch"),
+        "server_cpu_ms_per_token": cpu_ms_per_token(before, after),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else [],
     }
+
+
+def cpu_ms_per_token(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """The server's CPU time per token generated between two /healthz answers: what a token costs
+    the server whatever else shares the machine (wall-clock gaps grow with the machine's load)."""
+    cpu = (after.get("cpu_s") or 0) - (before.get("cpu_s") or 0)
+    tokens = after.get("tokens", 0) - before.get("tokens", 0)
+    return round(1000 * cpu / tokens, 3) if before.get("cpu_s") is not None and tokens > 0 else None
 
 
 def report(r: dict[str, Any]) -> str:
     def ms(d: dict[str, float | None]) -> str:
         return " / ".join("-" if v is None else f"{v:.1f}" for v in (d["p50"], d["p95"], d["max"]))
 
-    rss = r["server_rss_mib"]
+    rss, cpu = r["server_rss_mib"], r.get("server_cpu_ms_per_token")
     rows = [
         ("streams", str(r["streams"])),
         ("duration", f"{r['duration_s']} s"),
@@ -262,6 +273,8 @@ def report(r: dict[str, Any]) -> str:
         ),
         ("server RSS before → after", f"{rss['before']} → {rss['after']} MiB"),
         ("mean streams per forward (since start-up)", str(r["mean_batch"])),
+        ("server CPU per token", "-" if cpu is None else f"{cpu:.2f} ms"),
+        ("load average at the end (1, 5, 15 min)", " ".join(f"{x:.2f}" for x in r["load_average"])),
     ]
     width = max(len(k) for k, _ in rows)
     head = (

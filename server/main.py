@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             rss_mib=rss_mib(),
             mean_batch=app.state.batchers.stats.mean_batch,
             device=registry.torch_device,
+            cpu_s=round(time.process_time(), 3),
         )
 
     @app.exception_handler(StarletteHTTPException)

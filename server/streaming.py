@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import anyio.to_thread
+from fastapi.sse import format_sse_event
 
 from models.generate import TokenEvent as ModelToken
 from models.generate import start
@@ -23,15 +24,25 @@ from server.batching import Batchers
 from server.registry import ModelEntry
 from server.rounding import MS_DECIMALS, rounded
 from server.schemas import Candidate, DoneEvent, ErrorEvent, GenerateRequest, StartEvent, TokenEvent
+from server.token_json import token_json
 
 log = logging.getLogger(__name__)
 
-Event = StartEvent | TokenEvent | DoneEvent | ErrorEvent
+
+@dataclass(frozen=True)
+class EncodedToken:
+    """A token event already written as the JSON of ``TokenEvent`` (``token_text``)."""
+
+    json: str
+
+
+Event = StartEvent | TokenEvent | DoneEvent | ErrorEvent | EncodedToken
 EVENT_NAMES: dict[type, str] = {
     StartEvent: "start",
     TokenEvent: "token",
     DoneEvent: "done",
     ErrorEvent: "error",
+    EncodedToken: "token",
 }
 
 
@@ -92,6 +103,22 @@ def token_event(entry: ModelEntry, event: ModelToken) -> TokenEvent:
     )
 
 
+def token_text(entry: ModelEntry, event: ModelToken) -> EncodedToken:
+    """``token_event(entry, event)`` as JSON, written directly (``server.token_json``)."""
+    final = event.step.stages["top_p"]
+    strings = entry.tokenizer.token_strings([event.id] + [c.id for c in final])
+    return EncodedToken(token_json(event, strings[0], strings[1:], event.text or ""))
+
+
+def sse_bytes(entry: ModelEntry, event: ModelToken) -> bytes:
+    """A token event as the bytes of its Server-Sent Event, as the response sends them."""
+    return format_sse_event(data_str=token_text(entry, event).json, event="token")
+
+
+# what scripts/profile_step.py times apart inside a step and its encoding
+PROFILED = ("models.generate.sample_batch", "server.token_json.rows_json")
+
+
 async def generation_events(g: Generation, stats: StreamStats, batchers: Batchers) -> AsyncIterator[Event]:
     """start, one token event per new token, then done (or error); the caller has admitted the
     stream (``StreamStats.admit``) and releases it when this iterator closes."""
@@ -125,7 +152,7 @@ async def _events(g: Generation, stats: StreamStats, batchers: Batchers) -> Asyn
                 break
             event = await batchers.step(entry.name, body.backend, model, decoding)
             stats.tokens += 1
-            yield token_event(entry, event)
+            yield token_text(entry, event)
         done = decoding.done()
         yield DoneEvent(
             reason=done.reason,

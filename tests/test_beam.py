@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from models import beam_search, generate, load_model
+from models.beam import log_softmax
 from models.config import GPTConfig
-from models.generate import TokenEvent, log_softmax
+from models.generate import TokenEvent
 from models.sampling import SamplingParams
 
 from helpers import model_dir

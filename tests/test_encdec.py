@@ -9,8 +9,9 @@ import torch
 from safetensors.numpy import load_file
 
 from models import encdec_numpy, encdec_torch, encoder_numpy, encoder_torch, gpt_numpy, gpt_torch, load_model
+from models.beam import log_softmax
 from models.config import EncDecConfig
-from models.generate import TokenEvent, generate, log_softmax
+from models.generate import TokenEvent, generate
 from models.sampling import SamplingParams
 from models.seq2seq import BoundDecoder, beam_translate, greedy_translate
 from models.weights import (

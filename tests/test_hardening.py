@@ -80,7 +80,7 @@ def test_field_errors_name_the_field_and_never_echo_the_input(client):
 
 
 def test_source_names_with_no_source_are_404_not_500(client):
-    for name in ("SamplingParams.__init__", "Beam.__init__", "TokenEvent.__init__"):
+    for name in ("SamplingParams.__init__", "DoneEvent.__init__", "TokenEvent.__init__"):
         module = "sampling" if name.startswith("Sampling") else "generate"
         r = client.get(f"/api/source/{module}/{name}")
         assert_rejected(r, 404)

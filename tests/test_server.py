@@ -40,7 +40,7 @@ def test_health_and_the_model_list(make_client, zoo):
     assert {k: h[k] for k in ("status", "models", "streams", "tokens")} == {
         "status": "ok", "models": 1, "streams": 0, "tokens": 0
     }  # fmt: skip
-    assert h["rss_mib"] > 10
+    assert h["rss_mib"] > 10 and h["cpu_s"] > 0
     body = client.get("/api/models").json()
     assert [m["name"] for m in body["models"]] == ["tiny-char"]
     m = body["models"][0]
@@ -350,7 +350,9 @@ def test_loadtest_reports_latency_of_concurrent_streams(live_server, tmp_path, c
     assert r["inter_token_ms"]["p95"] > 0 and r["ttft_ms"]["p50"] > 0
     assert r["server_rss_mib"]["after"] > 10
     assert r["mean_batch"] >= 1 and r["failures"] == []
-    assert "inter-token p50 / p95 / max" in capsys.readouterr().out
+    assert r["server_cpu_ms_per_token"] > 0 and len(r["load_average"]) == 3
+    printed = capsys.readouterr().out
+    assert "inter-token p50 / p95 / max" in printed and "server CPU per token" in printed
     # targets become the exit status: the same load cannot meet a p95 of 1 µs, nor produce 503s
     strict = [*args, "--max-new-tokens", "5", "--warmup", "0.5", "--max-p95-ms", "0.001", "--expect-busy"]
     with ThreadPoolExecutor(1) as pool:

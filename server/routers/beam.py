@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from models.generate import Beam, beam_search
+from models.beam import Beam, beam_search
 from server.deps import ANY, RegistryDep, encode, lookup
 from server.heavy import HEAVY, encoded
 from server.registry import ModelEntry

@@ -10,7 +10,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from server.deps import ANY, RegistryDep, SettingsDep, encode, lookup
 from server.schemas import GenerateRequest
-from server.streaming import EVENT_NAMES, Event, Generation, generation_events
+from server.streaming import EVENT_NAMES, EncodedToken, Event, Generation, generation_events
 
 router = APIRouter(tags=["generate"])
 
@@ -65,4 +65,7 @@ async def generate(
 ) -> AsyncIterator[ServerSentEvent]:
     """Events: ``start`` (prompt tokens), ``token`` per new token, then ``done`` or ``error``."""
     async for event in events:
-        yield ServerSentEvent(data=event, event=EVENT_NAMES[type(event)])
+        if isinstance(event, EncodedToken):  # written once, as JSON, by the stream itself
+            yield ServerSentEvent(raw_data=event.json, event="token")
+        else:
+            yield ServerSentEvent(data=event, event=EVENT_NAMES[type(event)])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
+from models.beam import Beam
 from models.explain import fill_masks
-from models.generate import Beam
 from models.mlm import MASK_CHAR
 from models.numbers import parse_number, to_words
 from models.seq2seq import cross_mask_batch, translate_traced

@@ -89,6 +89,7 @@ class Health(BaseModel):
     rss_mib: float | None  # the server's resident memory now (Linux)
     mean_batch: float | None = None  # streams per generation forward since start-up (None before any)
     device: str  # where the PyTorch twin runs; "auto" until the first PyTorch twin loads and picks one
+    cpu_s: float | None = None  # CPU seconds this process has used since start-up, all its threads
 
 
 class TokenizeRequest(BaseModel):

@@ -269,11 +269,12 @@ class GPT(LanguageModel):
         past_len = self.past_length(past)
         if past_len + T > self.config.block_size:
             raise ValueError(f"{past_len + T} tokens exceed the model's context of {self.config.block_size}")
-        if not trace and not (self.training and self.config.dropout):
-            return fast_forward_cached(self, ids, past, padding_mask)
         mask = attention_mask(self.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
         positions = position_ids(mask)  # (B, T)
         tok_emb, pos_emb = self.embed(ids, positions)
+        if not trace and not (self.training and self.config.dropout):  # the fused layers below, proven equal
+            one_step = T == 1 and padding_mask is None  # one new token sees every key: no mask needed
+            return fast_layers(self, tok_emb + pos_emb, None if one_step else mask, past)
         x = self.transformer["drop"](tok_emb + pos_emb)  # (B, T, C)
         present: Past = []
         records, residual = [], [x]
@@ -362,20 +363,14 @@ def fast_block(
     return fast_layer_norm(block.ln_2, x + fast_mlp(block.mlp, x)), present
 
 
-def fast_forward_cached(
-    model: GPT, ids: torch.Tensor, past: Past | None, padding_mask: torch.Tensor | None
+def fast_layers(
+    model: GPT, x: torch.Tensor, mask: torch.Tensor | None, past: Past | None
 ) -> tuple[torch.Tensor, Past, None]:
-    """``GPT.forward_cached`` without a trace: the same logits and cache, fewer, fused operations."""
-    B, T = ids.shape
-    past_len = model.past_length(past)
-    mask = attention_mask(model.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
-    positions = position_ids(mask)  # (B, T)
-    tok_emb, pos_emb = model.embed(ids, positions)
-    x = tok_emb + pos_emb  # (B, T, C)
-    keep = mask if T > 1 or padding_mask is not None else None  # one new token sees every key
+    """``GPT.forward_cached``'s blocks and head without a trace, from the embeddings x (B, T, C): the
+    same logits and cache, fewer, fused operations; ``mask`` None: every key visible."""
     present: Past = []
     for i, block in enumerate(model.transformer["h"]):
-        x, layer_present = fast_block(block, x, keep, past[i] if past else None)
+        x, layer_present = fast_block(block, x, mask, past[i] if past else None)
         present.append(layer_present)
     if "ln_f" in model.transformer:
         x = fast_layer_norm(model.transformer["ln_f"], x)

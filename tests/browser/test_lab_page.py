@@ -1,7 +1,11 @@
 """/train: one short run started from the page, shared by every test here (they run in order): the loss
 curve gains points, pause holds the step count and resume moves it on, a second viewer on the run's own
 link receives its history, the snapshots change, the done panel names the model, and the trained model
-generates in the playground."""
+generates in the playground.
+
+The run stays paused from the end of the pause test until the snapshot test resumes it, so no test
+depends on how fast the machine trains (a fast machine could otherwise finish the run before a test
+that needs it live)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import pytest
 
 from helpers import wait_ready
 
-RUN = "/train?task=reverse&steps=400&batch_size=16&n_embd=32"  # outlasts the tests before the last
+RUN = "/train?task=reverse&steps=400&batch_size=16&n_embd=32"
 POINTS = """() => {
   const path = document.querySelector("#train-charts figure[data-chart=loss] svg path");
   return path ? path.getAttribute("d").split("L").length : 0;
@@ -56,6 +60,10 @@ def test_pause_holds_the_step_count_and_resume_moves_it_on(lab):
     assert lab.evaluate(STEP) == held
     lab.click("#train-resume")
     lab.wait_for_function(f"() => ({STEP})() > {held}")
+    # held again until the snapshot test: three snapshots first, which the tests after this one compare
+    lab.wait_for_function("() => Number(document.querySelector('#snapshot-scrub').max) >= 3")
+    lab.click("#train-pause")
+    lab.wait_for_selector("body[data-train-status=paused]")
 
 
 def test_a_second_viewer_on_the_runs_link_gets_its_history(lab, browser, base_url):
@@ -79,9 +87,9 @@ def test_a_second_viewer_on_the_runs_link_gets_its_history(lab, browser, base_ur
 
 
 def test_the_snapshots_change_as_it_learns(lab):
-    lab.wait_for_function("() => Number(document.querySelector('#snapshot-scrub').max) >= 3")
-    lab.click("#train-pause")  # then one step at a time, so the next snapshot comes when the test asks
-    lab.wait_for_selector("body[data-train-status=paused]")
+    # paused since the pause test: one step at a time, so the next snapshot comes when the test asks
+    assert lab.get_attribute("body", "data-train-status") == "paused"
+    assert int(lab.get_attribute("#snapshot-scrub", "max")) >= 3
     newest = lab.eval_on_selector_all("#train-probe .thumb image", THUMBS)
     grown = int(lab.get_attribute("#snapshot-scrub", "max"))
     lab.focus("#snapshot-scrub")

@@ -4,9 +4,10 @@ Every class and function here has a namesake in the PyTorch twin, in the same or
 same shape comments, and reads the same parameters (GPT-2 / Hugging Face names). Arrays are
 float32 or float64, chosen at load time. Inference only: dropout is not applied.
 
-When no trace is asked for, ``forward_cached`` takes the fast path at the end of this file: the
-same maths with fewer temporaries (results written in place, one matmul for all heads), proven
-equal to the readable path by ``tests/test_fast_path.py``.
+Unless a full trace is asked for (or ``fast_path`` is off), ``forward_cached`` takes the fast path
+at the end of this file: the same maths with fewer temporaries (results written in place, one
+matmul for all heads, the cache grown in place by ``models/kv_cache.py``), keeping the attention
+weights when ``trace="attention"``; ``tests/test_fast_path.py`` proves it equal to the readable path.
 
 Shape letters: B batch, T new tokens, Tk keys (past + new), C channels, nh heads, hs head size,
 V vocabulary, L layers.
@@ -16,10 +17,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
+from models import kv_cache
 from models.config import GPTConfig
 from models.numpy_nn import Embedding, Linear, Module, Params
 from models.trace import AttentionTrace, Trace
@@ -204,6 +206,7 @@ class GPT(LanguageModel):
     """The whole model: embeddings → L blocks → (ln_f) → lm_head."""
 
     past_time_axis = 2  # keys and values (B, nh, Tk, hs) grow along Tk
+    fast_path = True  # without a full trace, run the fast path below (False: always the readable code)
 
     def __init__(self, config: GPTConfig, params: Mapping[str, np.ndarray], dtype: str = "float32"):
         """Parameters from ``params`` (named as in the file), as arrays of ``dtype``."""
@@ -253,9 +256,10 @@ class GPT(LanguageModel):
         mask = attention_mask(self.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
         positions = position_ids(mask)  # (B, T)
         tok_emb, pos_emb = self.embed(ids, positions)
-        if not trace:  # the fused layers below, proven equal
+        if self.fast_path and trace in (False, "attention"):
             one_step = T == 1 and padding_mask is None  # one new token sees every key: no mask needed
-            return fast_layers(self, tok_emb + pos_emb, None if one_step else mask, past)
+            x = tok_emb + pos_emb  # (B, T, C); the layers below with fewer temporaries, proven equal
+            return fast_layers(self, x, None if one_step else mask, past, keep_probs=trace == "attention")
         x = tok_emb + pos_emb  # (B, T, C)
         present: Past = []
         records, residual = [], [x]
@@ -286,27 +290,76 @@ class GPT(LanguageModel):
         )
 
 
-# -- the fast path: the same maths as above with fewer temporaries, no trace -----------------
+# -- the fast path: the same maths as above with fewer temporaries --------------------------
 
 
-def fast_linear(layer: Conv1D, x: np.ndarray) -> np.ndarray:
-    """``Conv1D.__call__`` with the bias added in place."""
-    y = x @ layer.weight
-    if layer.bias is not None:
-        y += layer.bias
+class FastLayer(NamedTuple):
+    """One block's parameters as the fast path reads them: the arrays themselves, fetched from
+    the modules once instead of at every step."""
+
+    pre_norm: bool
+    ln_1: tuple[np.ndarray, np.ndarray | None, float]  # weight, bias, eps
+    c_attn: tuple[np.ndarray, np.ndarray | None]  # weight (C, 3C), bias
+    attn_proj: tuple[np.ndarray, np.ndarray | None]  # weight (C, C), bias
+    ln_2: tuple[np.ndarray, np.ndarray | None, float]
+    c_fc: tuple[np.ndarray, np.ndarray | None]  # weight (C, 4C), bias
+    mlp_proj: tuple[np.ndarray, np.ndarray | None]  # weight (4C, C), bias
+    gelu: bool  # else ReLU
+    n_head: int
+
+
+def fast_weights(model: GPT) -> tuple[list[FastLayer], tuple[np.ndarray, np.ndarray | None, float] | None]:
+    """(every block's ``FastLayer``, ln_f or None), made on first use and kept on the model."""
+    kept = model.__dict__.get("_fast_weights")
+    if kept is None:
+
+        def norm(n: LayerNorm) -> tuple[np.ndarray, np.ndarray | None, float]:
+            return n.weight, n.bias, n.eps
+
+        def linear(c: Conv1D) -> tuple[np.ndarray, np.ndarray | None]:
+            return c.weight, c.bias
+
+        layers = [
+            FastLayer(
+                b.norm == "pre",
+                norm(b.ln_1),
+                linear(b.attn.c_attn),
+                linear(b.attn.c_proj),
+                norm(b.ln_2),
+                linear(b.mlp.c_fc),
+                linear(b.mlp.c_proj),
+                b.mlp.act is gelu,
+                b.attn.n_head,
+            )
+            for b in model.transformer["h"]
+        ]
+        ln_f = norm(model.transformer["ln_f"]) if "ln_f" in model.transformer else None
+        kept = model.__dict__["_fast_weights"] = (layers, ln_f)
+    return kept
+
+
+def fast_linear(wb: tuple[np.ndarray, np.ndarray | None], x: np.ndarray) -> np.ndarray:
+    """``Conv1D.__call__`` on rows x (N, n_in), the bias added in place."""
+    weight, bias = wb
+    y = x @ weight
+    if bias is not None:
+        y += bias
     return y
 
 
-def fast_layer_norm(norm: LayerNorm, x: np.ndarray) -> np.ndarray:
+def fast_layer_norm(norm: tuple[np.ndarray, np.ndarray | None, float], x: np.ndarray) -> np.ndarray:
     """``layer_norm`` into one new array: centred, scaled, weighted and shifted in place."""
+    weight, bias, eps = norm
     C = x.shape[-1]
     y = x - np.add.reduce(x, axis=-1, keepdims=True) / C
-    var = np.add.reduce(y * y, axis=-1, keepdims=True) / C  # biased: divides by C
-    y /= np.sqrt(var + norm.eps)
-    if norm.weight is not None:
-        y *= norm.weight
-    if norm.bias is not None:
-        y += norm.bias
+    var = np.add.reduce(y * y, axis=-1, keepdims=True)
+    var *= 1.0 / C  # biased: divides by C
+    var += eps
+    y /= np.sqrt(var, out=var)
+    if weight is not None:
+        y *= weight
+    if bias is not None:
+        y += bias
     return y
 
 
@@ -325,65 +378,88 @@ def fast_gelu(x: np.ndarray) -> np.ndarray:
 
 
 def fast_attention(
-    attn: CausalSelfAttention,
+    layer: FastLayer,
     x: np.ndarray,
+    B: int,
     mask: np.ndarray | None,
     layer_past: tuple[np.ndarray, np.ndarray] | None,
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """``CausalSelfAttention.__call__``, the softmax in place; ``mask`` None: every key visible."""
-    B, T, C = x.shape
-    nh = attn.n_head
+    limit: int,
+    keep_probs: bool = False,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray | None]:
+    """``CausalSelfAttention.__call__`` on rows x (B·T, C), the cache grown in place (``kv_cache``,
+    up to ``limit`` positions) and the softmax in place; ``mask`` None: every key visible (one new
+    token, no padding: no row can be all -inf, so the guards against one are skipped). The weights
+    are returned with ``keep_probs`` (the torch twin computes them only then)."""
+    N, C = x.shape
+    T, nh = N // B, layer.n_head
     hs = C // nh
-    qkv = fast_linear(attn.c_attn, x).reshape(B, T, 3, nh, hs).transpose(2, 0, 3, 1, 4)  # 3 × (B, nh, T, hs)
-    q, k, v = qkv[0], qkv[1], qkv[2]
-    if layer_past is not None:
-        k = np.concatenate([layer_past[0], k], axis=2)  # (B, nh, Tk, hs)
-        v = np.concatenate([layer_past[1], v], axis=2)
-    else:
-        k, v = np.ascontiguousarray(k), np.ascontiguousarray(v)
-    scores = q @ k.transpose(0, 1, 3, 2)  # (B, nh, T, Tk)
+    qkv = fast_linear(layer.c_attn, x).reshape(B, T, 3, nh, hs).transpose(2, 0, 3, 1, 4)  # 3 × (B, nh, T, hs)
+    present = kv_cache.append(layer_past, qkv[1], qkv[2], limit, lambda shape: np.empty(shape, x.dtype))
+    k, v = present  # (B, nh, Tk, hs) each
+    scores = qkv[0] @ k.transpose(0, 1, 3, 2)  # (B, nh, T, Tk)
     scores *= 1.0 / math.sqrt(hs)
     if mask is not None:
         scores = np.where(mask[:, None, :, :], scores, -np.inf)  # masked keys get -inf
-    m = np.maximum(np.maximum.reduce(scores, axis=-1, keepdims=True), np.finfo(scores.dtype).min)
-    scores -= m
-    np.exp(scores, out=scores)
-    scores /= np.maximum(np.add.reduce(scores, axis=-1, keepdims=True), np.finfo(scores.dtype).tiny)
-    y = (scores @ v).transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, T, C): heads side by side
-    return fast_linear(attn.c_proj, y), (k, v)
+        scores -= np.maximum(np.maximum.reduce(scores, axis=-1, keepdims=True), np.finfo(scores.dtype).min)
+        np.exp(scores, out=scores)
+        scores /= np.maximum(np.add.reduce(scores, axis=-1, keepdims=True), np.finfo(scores.dtype).tiny)
+    else:
+        scores -= np.maximum.reduce(scores, axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= np.add.reduce(scores, axis=-1, keepdims=True)
+    y = (scores @ v).transpose(0, 2, 1, 3).reshape(N, C)  # (B·T, C): heads side by side
+    return fast_linear(layer.attn_proj, y), present, scores if keep_probs else None
 
 
-def fast_mlp(mlp: MLP, x: np.ndarray) -> np.ndarray:
-    h = fast_linear(mlp.c_fc, x)
-    h = fast_gelu(h) if mlp.act is gelu else np.maximum(h, 0, out=h)
-    return fast_linear(mlp.c_proj, h)
+def fast_mlp(layer: FastLayer, x: np.ndarray) -> np.ndarray:
+    h = fast_linear(layer.c_fc, x)
+    h = fast_gelu(h) if layer.gelu else np.maximum(h, 0, out=h)
+    return fast_linear(layer.mlp_proj, h)
 
 
 def fast_block(
-    block: Block, x: np.ndarray, mask: np.ndarray | None, layer_past: tuple[np.ndarray, np.ndarray] | None
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    if block.norm == "pre":
-        a, present = fast_attention(block.attn, fast_layer_norm(block.ln_1, x), mask, layer_past)
+    layer: FastLayer,
+    x: np.ndarray,
+    B: int,
+    mask: np.ndarray | None,
+    layer_past: tuple[np.ndarray, np.ndarray] | None,
+    limit: int,
+    keep_probs: bool,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray | None]:
+    """``Block.__call__`` on rows x (B·T, C)."""
+    if layer.pre_norm:
+        a, present, probs = fast_attention(
+            layer, fast_layer_norm(layer.ln_1, x), B, mask, layer_past, limit, keep_probs
+        )
         a += x
-        a += fast_mlp(block.mlp, fast_layer_norm(block.ln_2, a))
-        return a, present
-    a, present = fast_attention(block.attn, x, mask, layer_past)
+        a += fast_mlp(layer, fast_layer_norm(layer.ln_2, a))
+        return a, present, probs
+    a, present, probs = fast_attention(layer, x, B, mask, layer_past, limit, keep_probs)
     a += x
-    x = fast_layer_norm(block.ln_1, a)
-    m = fast_mlp(block.mlp, x)
+    x = fast_layer_norm(layer.ln_1, a)
+    m = fast_mlp(layer, x)
     m += x
-    return fast_layer_norm(block.ln_2, m), present
+    return fast_layer_norm(layer.ln_2, m), present, probs
 
 
 def fast_layers(
-    model: GPT, x: np.ndarray, mask: np.ndarray | None, past: Past | None
-) -> tuple[np.ndarray, Past, None]:
-    """``GPT.forward_cached``'s blocks and head without a trace, from the embeddings x (B, T, C): the
-    same logits and cache, fewer temporaries; ``mask`` None: every key visible."""
+    model: GPT, x: np.ndarray, mask: np.ndarray | None, past: Past | None, keep_probs: bool = False
+) -> tuple[np.ndarray, Past, AttentionTrace | None]:
+    """``GPT.forward_cached``'s blocks and head from the embeddings x (B, T, C), with no trace or
+    (``keep_probs``) the attention weights alone: the same logits, cache and weights, fewer
+    temporaries, on the rows of x as one (B·T, C) matrix; ``mask`` None: every key visible."""
+    B, T, C = x.shape
+    layers, ln_f = fast_weights(model)
+    limit = model.config.block_size
+    x = x.reshape(B * T, C)
     present: Past = []
-    for i, block in enumerate(model.transformer["h"]):
-        x, layer_present = fast_block(block, x, mask, past[i] if past else None)
+    kept = []
+    for i, layer in enumerate(layers):
+        x, layer_present, probs = fast_block(layer, x, B, mask, past[i] if past else None, limit, keep_probs)
         present.append(layer_present)
-    if "ln_f" in model.transformer:
-        x = fast_layer_norm(model.transformer["ln_f"], x)
-    return model.lm_head(x), present, None
+        kept.append(probs)
+    if ln_f is not None:
+        x = fast_layer_norm(ln_f, x)
+    logits = (x @ model.lm_head.weight.T).reshape(B, T, -1)  # (B, T, V)
+    trace = AttentionTrace(att_probs=np.stack(kept)) if keep_probs else None  # (L, B, nh, T, Tk)
+    return logits, present, trace

@@ -5,9 +5,11 @@ same shape comments, and reads the same parameters (GPT-2 / Hugging Face names).
 written out by hand (no fused kernel) so that its probabilities exist to be traced. This twin
 also trains: dropout applies in ``train()`` mode only.
 
-When no trace is asked for and dropout is off, ``forward_cached`` takes the fast path at the end
-of this file instead: the same maths through fused kernels (``F.layer_norm``, ``addmm``,
-``F.scaled_dot_product_attention``), proven equal to the readable path by ``tests/test_fast_path.py``.
+Unless a full trace is asked for (or ``fast_path`` is off, or dropout is on in training),
+``forward_cached`` takes the fast path at the end of this file instead: the same maths through fused
+kernels (``F.layer_norm``, ``addmm``, ``F.scaled_dot_product_attention``), the cache grown in place
+by ``models/kv_cache.py``, keeping the attention weights when ``trace="attention"``;
+``tests/test_fast_path.py`` proves it equal to the readable path.
 Every tensor it makes lives on the parameters' device.
 
 Shape letters: B batch, T new tokens, Tk keys (past + new), C channels, nh heads, hs head size,
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models import kv_cache
 from models.config import GPTConfig
 from models.trace import AttentionTrace, Trace
 from models.twin_torch import LanguageModel, stack_layers
@@ -218,6 +221,7 @@ class GPT(LanguageModel):
     """The whole model: embeddings → L blocks → (ln_f) → lm_head."""
 
     past_time_axis = 2  # keys and values (B, nh, Tk, hs) grow along Tk
+    fast_path = True  # without a full trace, run the fast path below (False: always the readable code)
 
     def __init__(
         self, config: GPTConfig, params: Mapping[str, np.ndarray] | None = None, dtype: str = "float32"
@@ -272,9 +276,10 @@ class GPT(LanguageModel):
         mask = attention_mask(self.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
         positions = position_ids(mask)  # (B, T)
         tok_emb, pos_emb = self.embed(ids, positions)
-        if not trace and not (self.training and self.config.dropout):  # the fused layers below, proven equal
+        if self.fast_path and trace in (False, "attention") and not (self.training and self.config.dropout):
             one_step = T == 1 and padding_mask is None  # one new token sees every key: no mask needed
-            return fast_layers(self, tok_emb + pos_emb, None if one_step else mask, past)
+            x = tok_emb + pos_emb  # (B, T, C); the fused layers below, proven equal
+            return fast_layers(self, x, None if one_step else mask, past, keep_probs=trace == "attention")
         x = self.transformer["drop"](tok_emb + pos_emb)  # (B, T, C)
         present: Past = []
         records, residual = [], [x]
@@ -305,18 +310,65 @@ class GPT(LanguageModel):
         )
 
 
-# -- the fast path: the same maths as above through fused kernels, no trace ------------------
+# -- the fast path: the same maths as above through fused kernels ----------------------------
 
 
-def fast_linear(layer: Conv1D, x: torch.Tensor) -> torch.Tensor:
-    """``Conv1D.forward`` as one ``addmm`` (bias + x @ weight) on the rows of x."""
-    rows = x.reshape(-1, x.shape[-1])  # (B·T, n_in)
-    y = rows @ layer.weight if layer.bias is None else torch.addmm(layer.bias, rows, layer.weight)
-    return y.reshape(*x.shape[:-1], y.shape[-1])
+class FastLayer(NamedTuple):
+    """One block's parameters as the fast path reads them: the parameters themselves (so training
+    and loading change them here too), fetched from the modules once instead of at every step."""
+
+    pre_norm: bool
+    ln_1: tuple[torch.Tensor, torch.Tensor | None, float]  # weight, bias, eps
+    c_attn: tuple[torch.Tensor, torch.Tensor | None]  # weight (C, 3C), bias
+    attn_proj: tuple[torch.Tensor, torch.Tensor | None]  # weight (C, C), bias
+    ln_2: tuple[torch.Tensor, torch.Tensor | None, float]
+    c_fc: tuple[torch.Tensor, torch.Tensor | None]  # weight (C, 4C), bias
+    mlp_proj: tuple[torch.Tensor, torch.Tensor | None]  # weight (4C, C), bias
+    gelu: bool  # else ReLU
+    n_head: int
 
 
-def fast_layer_norm(norm: LayerNorm, x: torch.Tensor) -> torch.Tensor:
-    return F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps)
+def fast_weights(
+    model: GPT,
+) -> tuple[list[FastLayer], tuple[torch.Tensor, torch.Tensor | None, float] | None]:
+    """(every block's ``FastLayer``, ln_f or None), made on first use and kept on the model."""
+    kept = model.__dict__.get("_fast_weights")
+    if kept is None:
+
+        def norm(n: LayerNorm) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+            return n.weight, n.bias, n.eps
+
+        def linear(c: Conv1D) -> tuple[torch.Tensor, torch.Tensor | None]:
+            return c.weight, c.bias
+
+        layers = [
+            FastLayer(
+                b.norm == "pre",
+                norm(b.ln_1),
+                linear(b.attn.c_attn),
+                linear(b.attn.c_proj),
+                norm(b.ln_2),
+                linear(b.mlp.c_fc),
+                linear(b.mlp.c_proj),
+                b.mlp.act is gelu,
+                b.attn.n_head,
+            )
+            for b in model.transformer["h"]
+        ]
+        ln_f = norm(model.transformer["ln_f"]) if "ln_f" in model.transformer else None
+        kept = model.__dict__["_fast_weights"] = (layers, ln_f)
+    return kept
+
+
+def fast_linear(wb: tuple[torch.Tensor, torch.Tensor | None], x: torch.Tensor) -> torch.Tensor:
+    """``Conv1D.forward`` on rows x (N, n_in) as one ``addmm`` (bias + x @ weight)."""
+    weight, bias = wb
+    return x @ weight if bias is None else torch.addmm(bias, x, weight)
+
+
+def fast_layer_norm(norm: tuple[torch.Tensor, torch.Tensor | None, float], x: torch.Tensor) -> torch.Tensor:
+    weight, bias, eps = norm
+    return F.layer_norm(x, (x.shape[-1],), weight, bias, eps)
 
 
 def fast_gelu(x: torch.Tensor) -> torch.Tensor:
@@ -325,53 +377,89 @@ def fast_gelu(x: torch.Tensor) -> torch.Tensor:
 
 
 def fast_attention(
-    attn: CausalSelfAttention,
+    layer: FastLayer,
     x: torch.Tensor,
+    B: int,
     mask: torch.Tensor | None,
     layer_past: tuple[torch.Tensor, torch.Tensor] | None,
-) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    """``CausalSelfAttention.forward`` with ``scaled_dot_product_attention``; ``mask`` None: every
-    key visible (one new token, no padding)."""
-    B, T, C = x.shape
-    nh = attn.n_head
-    q, k, v = fast_linear(attn.c_attn, x).view(B, T, 3, nh, C // nh).permute(2, 0, 3, 1, 4)  # (B, nh, T, hs)
-    if layer_past is not None:
-        k = torch.cat([layer_past[0], k], dim=2)  # (B, nh, Tk, hs)
-        v = torch.cat([layer_past[1], v], dim=2)
-    y = F.scaled_dot_product_attention(q, k, v, attn_mask=None if mask is None else mask[:, None])
-    return fast_linear(attn.c_proj, y.transpose(1, 2).reshape(B, T, C)), (k, v)
+    limit: int,
+    keep_probs: bool = False,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor | None]:
+    """``CausalSelfAttention.forward`` on rows x (B·T, C), the cache grown in place (``kv_cache``,
+    up to ``limit`` positions); ``mask`` None: every key visible (one new token, no padding).
+    Without ``keep_probs`` one fused ``scaled_dot_product_attention``; with it the weights are
+    computed (and returned) as the readable path computes them, with fewer temporaries."""
+    N, C = x.shape
+    T, nh = N // B, layer.n_head
+    q, k, v = fast_linear(layer.c_attn, x).view(B, T, 3, nh, C // nh).permute(2, 0, 3, 1, 4)  # (B, nh, T, hs)
+    if torch.is_grad_enabled():  # training: a plain concatenation autograd follows
+        if layer_past is not None:
+            k = torch.cat([layer_past[0], k], dim=2)  # (B, nh, Tk, hs)
+            v = torch.cat([layer_past[1], v], dim=2)
+        present: tuple[torch.Tensor, torch.Tensor] = (k, v)
+    else:
+        present = kv_cache.append(layer_past, k, v, limit, k.new_empty)  # (B, nh, Tk, hs) each
+        k, v = present
+    if not keep_probs:
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=None if mask is None else mask[:, None])
+        probs = None
+    else:
+        scores = (q @ k.transpose(-2, -1)).mul_(1.0 / math.sqrt(q.shape[-1]))  # (B, nh, T, Tk)
+        if mask is not None:
+            scores.masked_fill_(~mask[:, None], -torch.inf)  # masked keys get -inf
+        probs = torch.softmax(scores, dim=-1)
+        if mask is not None:
+            probs.nan_to_num_(0.0)  # a row with nothing to attend to: zeros, as the readable softmax gives
+        y = probs @ v  # (B, nh, T, hs)
+    y = y.transpose(1, 2).reshape(N, C)  # (B·T, C): heads side by side
+    return fast_linear(layer.attn_proj, y), present, probs
 
 
-def fast_mlp(mlp: MLP, x: torch.Tensor) -> torch.Tensor:
-    h = fast_linear(mlp.c_fc, x)
-    h = fast_gelu(h) if mlp.act is gelu else F.relu(h)
-    return fast_linear(mlp.c_proj, h)
+def fast_mlp(layer: FastLayer, x: torch.Tensor) -> torch.Tensor:
+    h = fast_linear(layer.c_fc, x)
+    h = fast_gelu(h) if layer.gelu else F.relu(h)
+    return fast_linear(layer.mlp_proj, h)
 
 
 def fast_block(
-    block: Block,
+    layer: FastLayer,
     x: torch.Tensor,
+    B: int,
     mask: torch.Tensor | None,
     layer_past: tuple[torch.Tensor, torch.Tensor] | None,
-) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    if block.norm == "pre":
-        a, present = fast_attention(block.attn, fast_layer_norm(block.ln_1, x), mask, layer_past)
-        x = x + a
-        return x + fast_mlp(block.mlp, fast_layer_norm(block.ln_2, x)), present
-    a, present = fast_attention(block.attn, x, mask, layer_past)
-    x = fast_layer_norm(block.ln_1, x + a)
-    return fast_layer_norm(block.ln_2, x + fast_mlp(block.mlp, x)), present
+    limit: int,
+    keep_probs: bool,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor | None]:
+    """``Block.forward`` on rows x (B·T, C)."""
+    if layer.pre_norm:
+        a, present, probs = fast_attention(
+            layer, fast_layer_norm(layer.ln_1, x), B, mask, layer_past, limit, keep_probs
+        )
+        x = a.add_(x)
+        return fast_mlp(layer, fast_layer_norm(layer.ln_2, x)).add_(x), present, probs
+    a, present, probs = fast_attention(layer, x, B, mask, layer_past, limit, keep_probs)
+    x = fast_layer_norm(layer.ln_1, a.add_(x))
+    return fast_layer_norm(layer.ln_2, fast_mlp(layer, x).add_(x)), present, probs
 
 
 def fast_layers(
-    model: GPT, x: torch.Tensor, mask: torch.Tensor | None, past: Past | None
-) -> tuple[torch.Tensor, Past, None]:
-    """``GPT.forward_cached``'s blocks and head without a trace, from the embeddings x (B, T, C): the
-    same logits and cache, fewer, fused operations; ``mask`` None: every key visible."""
+    model: GPT, x: torch.Tensor, mask: torch.Tensor | None, past: Past | None, keep_probs: bool = False
+) -> tuple[torch.Tensor, Past, AttentionTrace | None]:
+    """``GPT.forward_cached``'s blocks and head from the embeddings x (B, T, C), with no trace or
+    (``keep_probs``) the attention weights alone: the same logits, cache and weights, fewer, fused
+    operations on the rows of x as one (B·T, C) matrix; ``mask`` None: every key visible."""
+    B, T, C = x.shape
+    layers, ln_f = fast_weights(model)
+    limit = model.config.block_size
+    x = x.reshape(B * T, C)
     present: Past = []
-    for i, block in enumerate(model.transformer["h"]):
-        x, layer_present = fast_block(block, x, mask, past[i] if past else None)
+    kept = []
+    for i, layer in enumerate(layers):
+        x, layer_present, probs = fast_block(layer, x, B, mask, past[i] if past else None, limit, keep_probs)
         present.append(layer_present)
-    if "ln_f" in model.transformer:
-        x = fast_layer_norm(model.transformer["ln_f"], x)
-    return model.lm_head(x), present, None
+        kept.append(probs)
+    if ln_f is not None:
+        x = fast_layer_norm(ln_f, x)
+    logits = F.linear(x, model.lm_head.weight).view(B, T, -1)  # (B, T, V)
+    trace = AttentionTrace(att_probs=torch.stack(kept)) if keep_probs else None  # (L, B, nh, T, Tk)
+    return logits, present, trace

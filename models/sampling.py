@@ -110,11 +110,19 @@ def top_p_mask(probs: np.ndarray, p: float) -> np.ndarray:
     return keep
 
 
-def top_candidates(probs: np.ndarray, n: int) -> list[Candidate]:
+def top_candidate_ids(probs: np.ndarray, n: int) -> np.ndarray:
+    """The ids of the n most likely tokens, by probability, then id: among equal probabilities the
+    lower id comes first, so the list never depends on how a sort happens to break ties."""
     n = min(n, probs.size)
-    idx = np.argpartition(-probs, n - 1)[:n]
-    idx = idx[np.lexsort((idx, -probs[idx]))]  # by probability, then id
-    return [Candidate(int(i), float(probs[i])) for i in idx]
+    kth = np.partition(probs, probs.size - n)[probs.size - n]  # the n-th largest probability
+    above = np.flatnonzero(probs > kth)  # every id more likely than that, in id order
+    above = above[np.argsort(-probs[above], kind="stable")]  # by probability, then id
+    ties = np.flatnonzero(probs == kth)[: n - above.size]  # then its equals, lowest ids first
+    return np.concatenate([above, ties])
+
+
+def top_candidates(probs: np.ndarray, n: int) -> list[Candidate]:
+    return [Candidate(int(i), float(probs[i])) for i in top_candidate_ids(probs, n)]
 
 
 def filtered_distribution(

@@ -22,9 +22,12 @@ from models.sampling import (
     SamplingParams,
     apply_repetition_penalty,
     softmax,
+    top_candidate_ids,
     top_k_mask,
     top_p_mask,
 )
+
+WHOLE_SORT_MAX = 4096  # vocabularies up to this size are sorted whole to rank candidates
 
 
 def _rows(fn, arrays: np.ndarray, *args) -> np.ndarray:
@@ -72,16 +75,20 @@ def filtered_distributions(
 
 
 def top_candidate_rows(probs: np.ndarray, n: int) -> list[list[Candidate]]:
-    """``top_candidates`` of every row of (G, V) ``probs``: the n most likely, by probability then id."""
-    n = min(n, probs.shape[-1])
-    idx = np.argpartition(-probs, n - 1, axis=-1)[:, :n]
-    top = np.take_along_axis(probs, idx, axis=-1)
-    order = np.lexsort((idx, -top), axis=-1)
-    idx, top = (
-        np.take_along_axis(idx, order, axis=-1).tolist(),
-        np.take_along_axis(top, order, axis=-1).tolist(),
-    )
-    return [[Candidate(i, p) for i, p in zip(ri, rp, strict=True)] for ri, rp in zip(idx, top, strict=True)]
+    """``top_candidates`` of every row of (G, V) ``probs``: the n most likely, by probability then id.
+    A vocabulary up to ``WHOLE_SORT_MAX`` is sorted whole in one call (a stable sort keeps equal
+    probabilities in id order); a larger one row by row through ``top_candidate_ids``."""
+    G, V = probs.shape
+    n = min(n, V)
+    if V <= WHOLE_SORT_MAX:
+        idx = np.argsort(-probs, axis=-1, kind="stable")[:, :n]
+    else:
+        idx = np.stack([top_candidate_ids(row, n) for row in probs])
+    top = probs[np.arange(G)[:, None], idx].tolist()
+    return [
+        [Candidate(i, p) for i, p in zip(ri, rp, strict=True)]
+        for ri, rp in zip(idx.tolist(), top, strict=True)
+    ]
 
 
 def sample_batch(

@@ -1,9 +1,11 @@
-"""The twins' fast paths (no trace: fused kernels, fewer temporaries) give the readable path's numbers.
+"""The twins' fast paths (fused kernels, fewer temporaries, the cache grown in place) give the
+readable path's numbers.
 
-``forward_cached(..., trace="attention")`` runs the readable code the lessons show; without a trace
-the same call takes the fast path. Both must give the same logits (float32, within 1e-5) and the
-same cache, and greedy generation must pick the same tokens, batched with padding and past the
-context (the window slides).
+``forward_cached(..., trace=True)`` (or a model with ``fast_path`` off) runs the readable code the
+lessons show; without a trace, or with the attention weights alone, the same call takes the fast
+path. Both must give the same logits and attention weights (float32, within 1e-5) and the same
+cache, and greedy generation must pick the same tokens, batched with padding and past the context
+(the window slides). The cache written in place must never change a cache a caller still holds.
 """
 
 import numpy as np
@@ -44,11 +46,16 @@ def as_array(x) -> np.ndarray:
 
 
 def both_paths(model, ids, past=None, mask=None):
-    """(readable logits, cache), (fast logits, cache) for one call."""
+    """(readable logits, cache), (fast logits, cache) for one call; the attention weights the
+    fast path keeps when asked are the readable path's too."""
     with model.inference_context():
-        slow, slow_past, _ = model.forward_cached(ids, past, mask, trace="attention")
+        slow, slow_past, full = model.forward_cached(ids, past, mask, trace=True)
         fast, fast_past, trace = model.forward_cached(ids, past, mask)
+        kept, kept_past, weights = model.forward_cached(ids, past, mask, trace="attention")
     assert trace is None
+    np.testing.assert_allclose(as_array(weights.att_probs), as_array(full.att_probs), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(as_array(kept), as_array(slow), atol=ATOL, rtol=0)
+    assert_same_cache(slow_past, kept_past)
     return (as_array(slow), slow_past), (as_array(fast), fast_past)
 
 
@@ -89,10 +96,16 @@ def test_fast_path_with_left_padding(backend):
     np.testing.assert_allclose(fast, slow, atol=ATOL, rtol=0)
 
 
-def greedy_tokens(model, prompt, n, readable: bool) -> list[int]:
-    """Greedy ids from the streaming generator; attention rows make it take the readable path."""
-    events = generate(model, prompt, n, SamplingParams(temperature=0.0), seed=0, include_attention=readable)
-    return next(e for e in events if isinstance(e, DoneEvent)).tokens
+def greedy_tokens(model, prompt, n, readable: bool, include_attention: bool = False) -> list[int]:
+    """Greedy ids from the streaming generator, on the readable path or the fast one."""
+    model.fast_path = not readable
+    try:
+        events = generate(
+            model, prompt, n, SamplingParams(temperature=0.0), seed=0, include_attention=include_attention
+        )
+        return next(e for e in events if isinstance(e, DoneEvent)).tokens
+    finally:
+        del model.fast_path  # back to the class's default
 
 
 @pytest.mark.parametrize("backend", TWINS)
@@ -102,6 +115,7 @@ def test_fast_path_greedy_tokens_over_50_steps_past_the_context(backend):
     prompt = [5, 9, 2, 30, 11, 7, 7, 19, 3, 1]
     fast = greedy_tokens(model, prompt, 50, readable=False)
     assert fast == greedy_tokens(model, prompt, 50, readable=True)
+    assert fast == greedy_tokens(model, prompt, 50, readable=False, include_attention=True)
     assert len(fast) == 50 and len(set(fast)) > 1
 
 

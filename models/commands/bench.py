@@ -8,15 +8,16 @@ its own child process, so that its peak RSS is its own:
 - ``torch`` and ``numpy``: the project's streaming ``models.generate.generate`` (KV cache, greedy);
 - ``numpy-nocache``: the NumPy twin running the whole sequence again for every new token.
 
-Timings exclude loading and follow one short warm-up generation; every figure is the median of
-the timed runs. Beside each row, the matmul floor (``bench_floor``): the time of that decode step's
-matrix products alone, at the row's batch and mean cache length, in the row's own backend and
-device (torch for ``hf-generate`` and the torch twin, NumPy for the NumPy twin), and the row's
-time over it. ``--device`` puts ``hf-generate`` and the torch twin on a device; NumPy stays on
-the CPU. Time to first token is the prompt's forward plus the first token (for
-``hf-generate``, a separate ``generate`` of one token). One more child times the NumPy twin at a
-256-token context: one cached step after 255 tokens against a full 256-token forward. The targets
-at the end are ratios from this one run.
+Timings exclude loading and follow one short warm-up generation; every figure is the median of the timed
+runs. Beside each row, the matmul floor (``bench_floor``): the time of that decode step's matrix
+products alone, at the row's batch and mean cache length, in the row's own backend and device (torch for
+``hf-generate`` and the torch twin, NumPy for the NumPy twin), measured in the row's process after each
+of its timed runs (the median: a machine's speed drifts, and one short measurement moved the floor by
+half), and the row's time over it. ``--device`` puts ``hf-generate`` and the torch twin on a device;
+NumPy stays on the CPU. Time to first token is the prompt's forward plus the first token (for
+``hf-generate``, a separate ``generate`` of one token). One more child times the NumPy twin at a 256-token
+context: one cached step after 255 tokens against a full 256-token forward. The targets at the end are
+ratios from this one run.
 """
 
 from __future__ import annotations
@@ -208,8 +209,16 @@ def measure_generation(job: Job, model_name: str) -> Row:
     """Load, warm up, then time up to ``job.runs`` generations (fewer if they exceed the budget)."""
     run, parameters = _load(job)
     run(min(WARMUP_TOKENS, job.new_tokens))
+    backend = FLOOR_BACKEND.get(job.impl)
+    keys = len(job.prompt) + job.new_tokens // 2  # the mean cache length over the row's steps
+
+    def floor() -> float:  # ms, in this process, right after a run: under the same conditions
+        device = job.device if backend == "torch" else "cpu"
+        return floor_seconds(BENCH_MODELS[model_name], 1, keys, backend, device) * 1000
+
     seconds: list[float] = []
     ttfts: list[float] = []
+    floors: list[float] = []
     tokens: list[int] = []
     while len(seconds) < job.runs and (not seconds or sum(seconds) < job.budget_s):
         total, ttft, tokens = run(job.new_tokens)
@@ -218,15 +227,11 @@ def measure_generation(job: Job, model_name: str) -> Row:
         seconds.append(total)
         if ttft is not None:
             ttfts.append(ttft)
+        if backend is not None:
+            floors.append(floor())
     if not ttfts:  # hf-generate: time to first token is a generation of one token
         ttfts = [run(1)[0] for _ in seconds]
     total = statistics.median(seconds)
-    backend = FLOOR_BACKEND.get(job.impl)
-    keys = len(job.prompt) + job.new_tokens // 2  # the mean cache length over the row's steps
-    floor = None
-    if backend is not None:
-        device = job.device if backend == "torch" else "cpu"
-        floor = floor_seconds(BENCH_MODELS[model_name], 1, keys, backend, device) * 1000
     return Row(
         impl=job.impl,
         model=model_name,
@@ -238,7 +243,7 @@ def measure_generation(job: Job, model_name: str) -> Row:
         runs=len(seconds),
         new_tokens=job.new_tokens,
         tokens=[int(t) for t in tokens],
-        floor_ms=floor,
+        floor_ms=statistics.median(floors) if floors else None,
         device=job.device if job.impl in ("hf-generate", "torch") else "cpu",
     )
 

@@ -1,0 +1,90 @@
+"""A key/value cache that grows in place: how the twins' fast paths add a token without copying the cache.
+
+The readable path concatenates: each new token copies every key and value so far, so a step costs
+time in proportion to the whole cache. The fast paths write the new keys and values into a buffer
+allocated with room to spare (a ``Slab``) and hand back views of its first Tk positions: to every
+caller they are the cache's ordinary (B, nh, Tk, hs) arrays or tensors, in a ``LayerKV`` tuple that
+also remembers its slab. Both twins use this one module (it only slices and assigns, which NumPy
+arrays and torch tensors do alike; each twin says how to allocate).
+
+A slab is written in place only when the cache handed in is its newest (``length``: nothing was
+written after it). Two continuations of one cache (beam search, a second sample from one prompt)
+therefore never overwrite each other: the second one is copied into a slab of its own. A cache that
+is not a ``LayerKV`` (the readable path's, or rows merged or reordered by the server's batching) is
+copied once into a new slab; from then on each step writes only its own token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+GROWTH_MIN = 32  # a new slab has room for at least this many more positions (or up to the context)
+
+Empty = Callable[[tuple[int, ...]], Any]  # allocates an uninitialised array / tensor of this shape
+
+
+class Slab:
+    """One layer's keys and values, (B, nh, capacity, hs) each; positions [0, length) are written."""
+
+    __slots__ = ("k", "length", "v")
+
+    def __init__(self, k: Any, v: Any) -> None:
+        self.k, self.v, self.length = k, v, 0
+
+    @property
+    def capacity(self) -> int:
+        return self.k.shape[2]
+
+
+class LayerKV(tuple):
+    """(k, v): views of a slab's first Tk positions, each (B, nh, Tk, hs), and the slab itself."""
+
+    slab: Slab
+
+    @classmethod
+    def view(cls, slab: Slab, n: int) -> LayerKV:
+        layer = cls((positions(slab.k, 0, n), positions(slab.v, 0, n)))
+        layer.slab = slab
+        return layer
+
+
+def positions(buffer: Any, start: int, stop: int) -> Any:
+    """``buffer[:, :, start:stop]`` as a view (torch's ``narrow`` is the quicker way to say it)."""
+    if hasattr(buffer, "narrow"):
+        return buffer.narrow(2, start, stop - start)
+    return buffer[:, :, start:stop]
+
+
+def write(buffer: Any, start: int, x: Any) -> None:
+    """``buffer[:, :, start:start + T] = x`` for x (B, nh, T, hs)."""
+    where = positions(buffer, start, start + x.shape[2])
+    if hasattr(where, "copy_"):
+        where.copy_(x)
+    else:
+        where[...] = x
+
+
+def capacity_for(needed: int, limit: int) -> int:
+    """Positions a new slab holds: half as many again as ``needed`` (at least ``GROWTH_MIN`` more),
+    never more than ``limit`` (the model's context), so a long generation copies its cache only a
+    few times."""
+    return min(max(limit, needed), needed + max(needed // 2, GROWTH_MIN))
+
+
+def append(layer_past: tuple[Any, Any] | None, k: Any, v: Any, limit: int, empty: Empty) -> LayerKV:
+    """``layer_past``'s keys and values followed by ``k`` and ``v`` (B, nh, T, hs) along the time
+    axis: what the readable path's concatenation gives, written in place when the slab allows."""
+    B, nh, T, hs = k.shape
+    n = 0 if layer_past is None else layer_past[0].shape[2]
+    slab = layer_past.slab if isinstance(layer_past, LayerKV) else None
+    if slab is None or slab.length != n or n + T > slab.capacity:  # not ours to extend: a new slab
+        capacity = capacity_for(n + T, limit)
+        slab = Slab(empty((B, nh, capacity, hs)), empty((B, nh, capacity, hs)))
+        if n:
+            write(slab.k, 0, layer_past[0])
+            write(slab.v, 0, layer_past[1])
+    write(slab.k, n, k)
+    write(slab.v, n, v)
+    slab.length = n + T
+    return LayerKV.view(slab, n + T)

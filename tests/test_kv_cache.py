@@ -1,0 +1,122 @@
+"""The cache the fast paths grow in place (``models/kv_cache.py``), in both twins: a step writes only
+its own token, a cache a caller still holds never changes, and every cache holds the readable
+path's keys and values."""
+
+import numpy as np
+import pytest
+import torch
+
+from models import gpt_numpy, gpt_torch, kv_cache
+from models.config import GPTConfig
+from tests.helpers import random_params
+
+ATOL = 1e-5
+CONFIG = GPTConfig(vocab_size=37, block_size=96, n_layer=2, n_head=4, n_embd=32)
+TWINS = {"torch": gpt_torch.GPT, "numpy": gpt_numpy.GPT}
+
+
+def twin(backend: str):
+    return TWINS[backend](CONFIG, random_params(CONFIG, seed=5, jitter=0.2))
+
+
+def as_array(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def step(model, ids, past=None, fast=True):
+    model.fast_path = fast
+    try:
+        with model.inference_context():
+            logits, present, _ = model.forward_cached(np.asarray(ids), past)
+    finally:
+        del model.fast_path
+    return as_array(logits), present
+
+
+def assert_cache_equal(a, b) -> None:
+    for layer_a, layer_b in zip(a, b, strict=True):
+        for x, y in zip(layer_a, layer_b, strict=True):
+            np.testing.assert_allclose(as_array(x), as_array(y), atol=ATOL, rtol=0)
+
+
+def test_capacity_has_room_and_stops_at_the_context():
+    assert kv_cache.capacity_for(1, 96) == 33  # at least GROWTH_MIN more
+    assert kv_cache.capacity_for(64, 96) == 96  # half as many again, but not past the context
+    assert kv_cache.capacity_for(96, 96) == 96
+    for needed in range(1, 97):
+        assert needed <= kv_cache.capacity_for(needed, 96) <= 96
+
+
+@pytest.mark.parametrize("backend", TWINS)
+def test_a_step_writes_its_token_into_the_same_buffer(backend):
+    model = twin(backend)
+    _, past = step(model, [[1, 2, 3, 4]])
+    _, grown = step(model, [[5]], past)
+    assert isinstance(grown[0], kv_cache.LayerKV)
+    assert grown[0].slab is past[0].slab and grown[0].slab.length == 5  # no copy: the same slab
+    assert grown[0][0].shape[2] == 5 and past[0][0].shape[2] == 4
+
+
+@pytest.mark.parametrize("backend", TWINS)
+def test_two_continuations_of_one_cache_do_not_overwrite_each_other(backend):
+    model = twin(backend)
+    _, past = step(model, [[1, 2, 3, 4]])
+    before = [tuple(as_array(t).copy() for t in layer) for layer in past]
+    _, after_a = step(model, [[7]], past)  # written in place
+    _, after_b = step(model, [[9]], past)  # the slab moved on: this one gets a slab of its own
+    assert after_b[0].slab is not after_a[0].slab
+    assert_cache_equal(before, past)  # what the caller held is unchanged
+    logits_a, _ = step(model, [[11]], after_a)
+    logits_b, _ = step(model, [[11]], after_b)
+    np.testing.assert_allclose(logits_a, step(model, [[1, 2, 3, 4, 7, 11]], fast=False)[0][:, -1:], atol=ATOL)
+    np.testing.assert_allclose(logits_b, step(model, [[1, 2, 3, 4, 9, 11]], fast=False)[0][:, -1:], atol=ATOL)
+
+
+@pytest.mark.parametrize("backend", TWINS)
+def test_a_long_decode_grows_its_slab_and_keeps_the_readable_cache(backend):
+    """90 tokens one at a time in a 96-token context: the slab is replaced a few times as it fills,
+    never made larger than the context, and holds what concatenation gives."""
+    model = twin(backend)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 37, (2, 90))
+    _, fast = step(model, ids[:, :1])
+    _, slow = step(model, ids[:, :1], fast=False)
+    slabs = {id(fast[0].slab)}
+    for t in range(1, 90):
+        fast_logits, fast = step(model, ids[:, t : t + 1], fast)
+        slow_logits, slow = step(model, ids[:, t : t + 1], slow, fast=False)
+        np.testing.assert_allclose(fast_logits, slow_logits, atol=ATOL, rtol=0)
+        slabs.add(id(fast[0].slab))
+        assert fast[0].slab.capacity <= CONFIG.block_size
+    assert 2 <= len(slabs) <= 5  # copied a few times, not at every step
+    assert_cache_equal(fast, slow)
+
+
+@pytest.mark.parametrize("backend", TWINS)
+def test_reordered_rows_are_copied_once_then_grow_in_place(backend):
+    """Beam search and the server's batching hand back plain tuples: the next step copies them."""
+    model = twin(backend)
+    ids = np.asarray([[1, 2, 3], [4, 5, 6]])
+    _, past = step(model, ids)
+    swapped = model.reorder_past(past, np.asarray([1, 0]))
+    assert not isinstance(swapped[0], kv_cache.LayerKV)
+    logits, grown = step(model, [[8], [9]], swapped)
+    readable, _ = step(model, [[4, 5, 6, 8], [1, 2, 3, 9]], fast=False)
+    np.testing.assert_allclose(logits, readable[:, -1:], atol=ATOL, rtol=0)
+    assert isinstance(grown[0], kv_cache.LayerKV)
+
+
+def test_training_concatenates_and_gradients_match_the_readable_path():
+    """With autograd on (training, no dropout) the fast path concatenates as the readable one does."""
+    model = gpt_torch.GPT(CONFIG, random_params(CONFIG, seed=5, jitter=0.2)).train()
+    ids = torch.tensor([[1, 2, 3, 4, 5, 6]])
+    grads = []
+    for fast in (True, False):
+        model.zero_grad()
+        model.fast_path = fast
+        logits, past, _ = model.forward_cached(ids)
+        assert not isinstance(past[0], kv_cache.LayerKV)
+        logits.square().mean().backward()
+        grads.append(model.transformer["h"][0].attn.c_attn.weight.grad.clone())
+    del model.fast_path
+    torch.testing.assert_close(grads[0], grads[1], atol=ATOL, rtol=0)

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import StreamingResponse
 
 from server.deps import ANY, RegistryDep, SettingsDep, encode, lookup
 from server.schemas import GenerateRequest
-from server.streaming import EVENT_NAMES, EncodedToken, Event, Generation, generation_events
+from server.streaming import Event, Generation, generation_events, sse_stream
 
 router = APIRouter(tags=["generate"])
 
@@ -53,19 +53,18 @@ async def event_stream(
 @router.post(
     "/generate",
     summary="Stream a generation as Server-Sent Events",
-    response_class=EventSourceResponse,
+    response_class=StreamingResponse,
     responses={
+        200: {"content": {"text/event-stream": {}}},
         404: {"description": "unknown model"},
         422: {"description": "a field out of bounds"},
         503: {"description": "too many streams at once; see Retry-After"},
     },
 )
-async def generate(
-    events: Annotated[AsyncIterator[Event], Depends(event_stream)],
-) -> AsyncIterator[ServerSentEvent]:
+async def generate(events: Annotated[AsyncIterator[Event], Depends(event_stream)]) -> StreamingResponse:
     """Events: ``start`` (prompt tokens), ``token`` per new token, then ``done`` or ``error``."""
-    async for event in events:
-        if isinstance(event, EncodedToken):  # written once, as JSON, by the stream itself
-            yield ServerSentEvent(raw_data=event.json, event="token")
-        else:
-            yield ServerSentEvent(data=event, event=EVENT_NAMES[type(event)])
+    return StreamingResponse(
+        sse_stream(events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

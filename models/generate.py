@@ -33,6 +33,8 @@ from models.trace import to_numpy
 
 StopReason = Literal["length", "stop", "shutdown"]
 Past = Any  # a model's cache (KV cache or LSTM state), handed back to the model as it is
+VACANT_STEPS = 8  # a batch keeps the row of a decoding that left this many steps for a newcomer
+VACANT_SHARE = 8  # and at most one vacant row for this many members
 
 
 class LMConfig(Protocol):
@@ -273,21 +275,34 @@ class DecodeBatch:
 
     def __init__(self, model: CausalLM):
         self.model = model
-        self.members: list[Decoding] = []  # whose caches ``past`` holds, in row order
+        self.members: list[Decoding | None] = []  # whose caches ``past`` holds, in row order; None: vacant
         self.past: Past = None
         self.pads: list[int] = []  # left padding of each row
+        self.steps = 0  # forwards run
+        self.vacant: dict[int, int] = {}  # row → the step it was left at, kept for a newcomer to take
 
     def _arrange(self, going: list[Decoding]) -> None:
         """Make ``past`` hold the caches of ``going``, rows in the order of ``members``: those that
-        stay keep their rows (whatever order they come in), newcomers' caches join after them."""
-        index = {id(d): i for i, d in enumerate(self.members)}
+        stay keep their rows (whatever order they come in), newcomers take the rows of those that
+        left (``_take_rows``), the rows of those that leave now may be kept vacant a few steps for
+        the next newcomers (``_vacate``), and the others' caches join after them."""
+        self._take_rows(going)
+        self._vacate(going)
+        self._select(going)
+        self._fit()
+
+    def _select(self, going: list[Decoding]) -> None:
+        """Rows of the members that stay (those that left and vacant rows dropped), then the
+        newcomers' caches merged after them (``merge_past``)."""
+        index = {id(d): i for i, d in enumerate(self.members) if d is not None}
         wanted = {id(d) for d in going}
-        if wanted == index.keys():
+        if wanted == index.keys() and (not self.vacant or self._keep_vacant()):
             return
+        self.vacant = {}  # rows are selected or merged below: no vacant row is kept
         if not going:
             self.members, self.past, self.pads = [], None, []
             return
-        stay = [d for d in self.members if id(d) in wanted]
+        stay = [d for d in self.members if d is not None and id(d) in wanted]
         new = [d for d in going if id(d) not in index]
         if not stay:
             self.release()
@@ -311,35 +326,106 @@ class DecodeBatch:
             self.past, self.pads = past, pads
         for d in new:
             d.past = None
-        self.members = stay + new
+        self.members = [*stay, *new]
+
+    def _keep_vacant(self) -> bool:
+        """Vacant rows are kept ``VACANT_STEPS`` steps at most, and never up to the end of the
+        context (a vacant row does not slide): after that the batch is made without them."""
+        length = self.model.past_length(self.past)
+        young = self.steps - min(self.vacant.values()) <= VACANT_STEPS
+        return young and length + 1 < self.model.config.block_size
+
+    def _vacate(self, going: list[Decoding]) -> None:
+        """Members that leave now, with no newcomer to take their rows: their rows stay, vacant (a
+        token 0 fed to them, their outputs unused), when at most one row in ``VACANT_SHARE`` of
+        the batch would be vacant and at least two members stay. Under load another stream
+        begins a step or two later and takes the row without a copy; otherwise it costs a row of
+        compute per step until the rows are selected anew."""
+        if self.model.past_time_axis is None or self.past is None:
+            return
+        wanted = {id(d) for d in going}
+        leaving = [i for i, d in enumerate(self.members) if d is not None and id(d) not in wanted]
+        staying = sum(d is not None for d in self.members) - len(leaving)
+        if not leaving or staying < 2 or len(self.vacant) + len(leaving) > max(1, staying // VACANT_SHARE):
+            return
+        self.members = list(self.members)
+        for i in leaving:
+            self.members[i] = None
+            self.vacant[i] = self.steps
+
+    def _take_rows(self, going: list[Decoding]) -> None:
+        """Newcomers whose caches are no longer than the batch's take vacant rows, or the rows of
+        members that leave now: each is written into its row of the batch's cache where it lies,
+        left-padded with zeros, so the other rows are not copied (under load one stream ends as
+        another begins)."""
+        axis = self.model.past_time_axis
+        if axis is None or self.past is None:
+            return
+        wanted = {id(d) for d in going}
+        members = {id(d) for d in self.members if d is not None}
+        leaving = [
+            *self.vacant,
+            *(i for i, d in enumerate(self.members) if d is not None and id(d) not in wanted),
+        ]
+        length = self.model.past_length(self.past)
+        joining = [d for d in going if id(d) not in members and self.model.past_length(d.past) <= length]
+        if not (leaving and joining):
+            return
+        self.members, self.pads = list(self.members), list(self.pads)
+        before = (slice(None),) * (axis - 1)  # a row's axes before its time axis
+        for i, d in zip(leaving, joining, strict=False):
+            pad = length - self.model.past_length(d.past)
+            for layer, own in zip(self.past, d.past, strict=True):
+                for t, x in zip(layer, own, strict=True):
+                    row = t[i]  # a view: writing it writes the batch's cache
+                    row[(*before, slice(None, pad))] = 0  # padding: exactly zero, as merge_past pads
+                    row[(*before, slice(pad, None))] = x[0]
+            self.members[i], self.pads[i] = d, pad
+            self.vacant.pop(i, None)
+            d.past = None
+
+    def _fit(self) -> None:
+        """Cut the columns that are padding in every row once the next token would not fit in the
+        context (a row that fills its own window slides out first, so some column can go); only
+        then, as a cut cache is copied by the next step."""
+        if self.past is None or self.model.past_time_axis is None or not self.pads:
+            return
+        cut = min(self.pads)
+        if cut and self.model.past_length(self.past) >= self.model.config.block_size:
+            before = (slice(None),) * self.model.past_time_axis  # the axes before the time axis
+            self.past = [tuple(x[(*before, slice(cut, None))] for x in layer) for layer in self.past]
+            self.pads = [p - cut for p in self.pads]
 
     def release(self) -> None:
         """Give every member its own cache back (its padding cut off)."""
         if self.members:
             rows = self.model.split_past(self.past, self.pads) if len(self.members) > 1 else [self.past]
             for d, row in zip(self.members, rows, strict=True):
-                d.past = row
-        self.members, self.past, self.pads = [], None, []
+                if d is not None:
+                    d.past = row
+        self.members, self.past, self.pads, self.vacant = [], None, [], {}
 
-    def _forward(self, going: list[Decoding]) -> tuple[list[Decoding], np.ndarray, list[np.ndarray | None]]:
-        """One forward for the newest token of every decoding → (the decodings in row order,
-        logits (B, V), attention rows)."""
+    def _forward(
+        self, going: list[Decoding]
+    ) -> tuple[list[Decoding | None], np.ndarray, list[np.ndarray | None]]:
+        """One forward for the newest token of every decoding → (the decodings in row order, None
+        for a vacant row; logits (B, V); attention rows)."""
         trace = "attention" if any(d.include_attention for d in going) else False  # the weights alone
         with self.model.inference_context():
             self._arrange(going)
             members = self.members
-            ids = np.asarray([[d.seq[-1]] for d in members])  # (B, 1)
+            ids = np.asarray([[d.seq[-1] if d is not None else 0] for d in members])  # (B, 1)
             padding_mask = None
             if any(self.pads):
                 length = self.model.past_length(self.past) + 1  # the keys after this step
                 padding_mask = np.arange(length)[None, :] >= np.asarray(self.pads)[:, None]  # (B, Tk)
             out, self.past, tr = self.model.forward_cached(ids, self.past, padding_mask, trace)
+            self.steps += 1
         logits = to_numpy(out[:, -1, :])
         attention: list[np.ndarray | None] = []
         for b, d in enumerate(members):  # (L, nh, Tk) of this row's own keys
-            attention.append(
-                to_numpy(tr.att_probs[:, b, :, -1, self.pads[b] :]) if d.include_attention else None
-            )
+            keep = d is not None and d.include_attention
+            attention.append(to_numpy(tr.att_probs[:, b, :, -1, self.pads[b] :]) if keep else None)
         return members, logits, attention
 
     def step(self, decodings: Sequence[Decoding]) -> list[TokenEvent]:
@@ -352,8 +438,8 @@ class DecodeBatch:
         rows: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
         sliding = [d for d in live if d.full]
         if sliding:  # their cached rows are of no more use: they leave the batch
-            self._arrange([m for m in self.members if all(m is not d for d in sliding)])
-        member = {id(d) for d in self.members}
+            self._arrange([m for m in self.members if m is not None and all(m is not d for d in sliding)])
+        member = {id(d) for d in self.members if d is not None}
         for d in live:
             if d.full or (d.past is None and id(d) not in member):  # read alone, from position 0
                 t0 = time.perf_counter()
@@ -365,7 +451,8 @@ class DecodeBatch:
             members, logits, attention = self._forward(going)
             seconds = time.perf_counter() - t0
             for b, d in enumerate(members):
-                rows[id(d)] = (logits[b], attention[b], seconds)
+                if d is not None:
+                    rows[id(d)] = (logits[b], attention[b], seconds)
         events = []
         t0 = time.perf_counter()  # one vectorised draw for all: each row as sample_next gives it alone
         samples = sample_batch(

@@ -1,20 +1,22 @@
 """One forward for many streams: a batcher per (model, backend).
 
-Every open generation asks its model's batcher for its next token and waits. The batcher takes
-all requests waiting at that moment (up to ``max_batch``), advances them together with one
-``models.generate.DecodeBatch`` step in a worker thread, writes each stream's token event there
-with the stream's own ``encode`` (the SSE bytes), and hands each stream what it wrote.
-While that step runs, new requests gather for the next one, so the batch grows with the load by
-itself and no request waits for a timer. The batch keeps its members' caches merged between
-steps and lets them go after ``IDLE_RELEASE_S`` without requests. With batching off, each stream
-runs its own step in its own thread.
+Every open generation joins its model's batcher with its ``Decoding`` and reads its token events
+from a queue of its own (``Batchers.tokens``). The batcher advances every member with room in its
+queue together, with one ``models.generate.DecodeBatch`` step in a worker thread, writes each
+member's token event there with the member's own ``encode`` (the SSE bytes), and queues what it
+wrote. A queue holds up to ``AHEAD`` events, so the next step is computed while the event loop
+sends the last one's tokens: the step time, not the step plus the sending, sets the pace. A
+client that reads slowly only holds back its own stream. New members join at the next step, so
+the batch grows with the load by itself and nobody waits for a timer. The batch keeps its
+members' caches merged between steps and lets them go after ``IDLE_RELEASE_S`` without a step.
+With batching off, each stream runs its own step in its own thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,9 +28,11 @@ from models.generate import DecodeBatch, Decoding, TokenEvent, step
 log = logging.getLogger(__name__)
 
 IDLE_RELEASE_S = 1.0
+AHEAD = 2  # token events a member's queue may hold: the one being sent and the next one
 
 E = TypeVar("E")  # what a stream's ``encode`` makes of its token event
 Encode = Callable[[TokenEvent], Any]
+END = object()  # queued after a member's last token event
 
 
 def alone(model: Any, decoding: Decoding, encode: Encode) -> list[Any]:
@@ -54,6 +58,20 @@ class BatchStats:
         return round(self.rows / self.steps, 2) if self.steps else None
 
 
+@dataclass(eq=False)
+class Member:
+    """A stream in a batcher: its decoding, how its events are written, and its queue of them."""
+
+    decoding: Decoding
+    encode: Encode
+    queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    ended: bool = False  # END is queued: it is stepped no more
+
+    @property
+    def ready(self) -> bool:
+        return not self.ended and self.queue.qsize() < AHEAD
+
+
 class Batcher:
     def __init__(self, model: Any, max_batch: int, stats: BatchStats):
         self.model, self.max_batch, self.stats = model, max_batch, stats
@@ -61,52 +79,72 @@ class Batcher:
         # one thread of its own: its steps never wait for a free worker, and its arrays come and go
         # in one allocator arena instead of leaving freed memory behind in every worker's
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
-        self._pending: list[tuple[Decoding, Encode, asyncio.Future[Any]]] = []
+        self._members: dict[int, Member] = {}  # by id(decoding), in the order they were last stepped
+        self._stepping: set[int] = set()  # the members in the step now running
+        self._stepped = asyncio.Condition()  # notified after every step
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def step(self, decoding: Decoding, encode: Callable[[TokenEvent], E]) -> E:
-        """``encode`` of ``decoding``'s next token event, computed with whatever else is waiting."""
-        future: asyncio.Future[E] = asyncio.get_running_loop().create_future()
-        self._pending.append((decoding, encode, future))
-        self._wake.set()
+    def join(self, decoding: Decoding, encode: Encode) -> asyncio.Queue[Any]:
+        """Add a stream; its token events (then ``END``, or an exception) arrive in the queue."""
+        member = Member(decoding, encode)
+        self._members[id(decoding)] = member
+        self.wake()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
-        return await future
+        return member.queue
+
+    def wake(self) -> None:
+        """A member joined or took an event from its queue: it may be ready for a step."""
+        self._wake.set()
+
+    async def leave(self, decoding: Decoding) -> None:
+        """Remove a stream; returns once no step is using its decoding."""
+        self._members.pop(id(decoding), None)
+        async with self._stepped:
+            await self._stepped.wait_for(lambda: id(decoding) not in self._stepping)
 
     async def _run(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), IDLE_RELEASE_S)
-            except TimeoutError:  # nobody is generating: give the cached rows back
-                self.batch.release()
-                continue
             self._wake.clear()
-            waiting = [
-                (d, e, f) for d, e, f in self._pending if not f.cancelled()
-            ]  # a gone client's is dropped
-            batch, self._pending = waiting[: self.max_batch], waiting[self.max_batch :]
-            if self._pending:
-                self._wake.set()
-            if not batch:
+            ready = [m for m in self._members.values() if m.ready]
+            if not ready:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), IDLE_RELEASE_S)
+                except TimeoutError:  # nobody is generating: give the cached rows back
+                    self.batch.release()
                 continue
-            decodings, encoders = [d for d, _, _ in batch], [e for _, e, _ in batch]
+            batch = ready[: self.max_batch]
+            for m in batch:  # to the back of the line: with more than max_batch ready, all take turns
+                self._members[id(m.decoding)] = self._members.pop(id(m.decoding))
+            self._stepping = {id(m.decoding) for m in batch}
             try:
                 loop = asyncio.get_running_loop()
                 events = await loop.run_in_executor(
-                    self._thread, step_and_encode, self.batch, decodings, encoders
+                    self._thread,
+                    step_and_encode,
+                    self.batch,
+                    [m.decoding for m in batch],
+                    [m.encode for m in batch],
                 )
             except Exception as e:  # every stream of the batch reports it
                 self.batch = DecodeBatch(self.model)
-                for _, _, f in batch:
-                    if not f.done():
-                        f.set_exception(e)
-                continue
-            self.stats.steps += 1
-            self.stats.rows += len(batch)
-            for (_, _, f), event in zip(batch, events, strict=True):
-                if not f.done():
-                    f.set_result(event)
+                for m in batch:
+                    m.queue.put_nowait(e)
+                    m.ended = True
+                events = []
+            else:
+                self.stats.steps += 1
+                self.stats.rows += len(batch)
+                for m, event in zip(batch, events, strict=True):
+                    m.queue.put_nowait(event)
+                    if m.decoding.finished:
+                        m.queue.put_nowait(END)
+                        m.ended = True
+            finally:
+                self._stepping = set()
+                async with self._stepped:
+                    self._stepped.notify_all()
 
     async def close(self) -> None:
         if self._task is not None:
@@ -115,8 +153,8 @@ class Batcher:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        for _, _, f in self._pending:
-            f.cancel()
+        for m in self._members.values():
+            m.queue.put_nowait(END)
         self._thread.shutdown(wait=False, cancel_futures=True)
 
 
@@ -129,20 +167,35 @@ class Batchers:
     stats: BatchStats = field(default_factory=BatchStats)
     _batchers: dict[tuple[str, str], Batcher] = field(default_factory=dict)
 
-    async def step(
+    async def tokens(
         self, name: str, backend: str, model: Any, decoding: Decoding, encode: Callable[[TokenEvent], E]
-    ) -> E:
-        """``encode`` of ``decoding``'s next token event (both run in a worker thread)."""
+    ) -> AsyncIterator[E]:
+        """``encode`` of each of ``decoding``'s token events until it finishes (both run in a worker
+        thread). Close it (``contextlib.aclosing``) when the stream stops early: the decoding then
+        leaves its batch, and the close returns once no step is using it."""
         if not self.enabled:
-            (event,) = await anyio.to_thread.run_sync(alone, model, decoding, encode)
-            self.stats.steps += 1
-            self.stats.rows += 1
-            return event
+            while not decoding.finished:
+                (event,) = await anyio.to_thread.run_sync(alone, model, decoding, encode)
+                self.stats.steps += 1
+                self.stats.rows += 1
+                yield event
+            return
+        if decoding.finished:
+            return
         key = (name, backend)
         if key not in self._batchers:
             self._batchers[key] = Batcher(model, self.max_batch, self.stats)
             log.info("batching %s on %s (up to %d streams per forward)", name, backend, self.max_batch)
-        return await self._batchers[key].step(decoding, encode)
+        batcher = self._batchers[key]
+        queue = batcher.join(decoding, encode)
+        try:
+            while (item := await queue.get()) is not END:
+                batcher.wake()  # room in its queue again
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            await batcher.leave(decoding)
 
     async def close(self) -> None:
         for b in self._batchers.values():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -163,15 +164,17 @@ async def _events(g: Generation, stats: StreamStats, batchers: Batchers) -> Asyn
             include_attention=body.include_attention,
             stop=entry.stop if body.stop is None else body.stop,
         )
-        while not decoding.finished:
-            if stats.closing:
-                decoding.reason = "shutdown"
-                break
-            encoded = await batchers.step(
-                entry.name, body.backend, model, decoding, partial(sse_bytes, entry)
-            )
-            stats.tokens += 1
-            yield encoded
+        sent, shutdown = 0, stats.closing
+        tokens = batchers.tokens(entry.name, body.backend, model, decoding, partial(sse_bytes, entry))
+        async with aclosing(tokens):  # leaving early: the decoding leaves its batch here
+            while not shutdown and (encoded := await anext(tokens, None)) is not None:
+                sent += 1
+                stats.tokens += 1
+                yield encoded
+                shutdown = stats.closing
+        if shutdown and not decoding.finished:  # a token computed ahead and not sent is not counted
+            decoding.reason = "shutdown"
+            del decoding.out[sent:]
         done = decoding.done()
         yield DoneEvent(
             reason=done.reason,

@@ -5,11 +5,14 @@ import numpy as np
 import pytest
 from test_batching import PROMPTS, SAMPLED, TOL, gpt_dir, lstm_dir  # noqa: F401  (fixtures)
 
-from models import load_model
+from models import gpt_numpy, gpt_torch, load_model
+from models.config import GPTConfig
 from models.generate import DecodeBatch, TokenEvent, generate, start
 from models.sampling import SamplingParams
 
-from helpers import assert_close
+from helpers import assert_close, random_params
+
+TWINS = {"numpy": gpt_numpy.GPT, "torch": gpt_torch.GPT}
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
@@ -41,3 +44,58 @@ def test_streams_join_leave_and_reorder_in_one_kept_batch(gpt_dir, lstm_dir, bac
             assert_close("prob", a.step.model_prob, b.step.model_prob, TOL["float64"])
             if a.attention is not None:
                 assert_close("attention", a.attention, b.attention, TOL["float64"])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_newcomer_takes_the_row_of_a_stream_that_ends_without_copying_the_batch(gpt_dir, backend):  # noqa: F811
+    """A ends as C begins: C's cache is written into A's row of the batch's cache where it lies (the
+    cache grown in place stays the same buffer), and every stream gets what it gets alone."""
+    model = load_model(gpt_dir, backend, "float64")
+    plan = {"A": (PROMPTS[0], 4, 1), "B": (PROMPTS[1], 12, 2), "C": (PROMPTS[2][:2], 6, 3)}
+    arrive = {"A": 0, "B": 0, "C": 3}  # C reads its prompt at A's last step and joins at the next
+    decodings = {
+        k: start(model, p, n, SAMPLED, seed=s, include_attention=True) for k, (p, n, s) in plan.items()
+    }
+    batch, events, slabs = DecodeBatch(model), {k: [] for k in plan}, []
+    for t in range(14):
+        asking = [k for k, d in decodings.items() if arrive[k] <= t and not d.finished]
+        for k, e in zip(asking, batch.step([decodings[k] for k in asking]), strict=True):
+            events[k].append(e)
+        if t in (3, 4):
+            slabs.append(batch.past[0].slab)
+    assert batch.members == [] or all(d.finished for d in decodings.values())
+    assert slabs[0] is slabs[1]  # C took A's row: no new buffer, no copy of B's row
+    for k, (p, n, s) in plan.items():
+        solo = [
+            e for e in generate(model, p, n, SAMPLED, s, include_attention=True) if isinstance(e, TokenEvent)
+        ]
+        assert [e.id for e in events[k]] == [e.id for e in solo], k
+        for a, b in zip(events[k], solo, strict=True):
+            assert_close("attention", a.attention, b.attention, TOL["float64"])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_random_schedules_past_the_context_give_every_stream_what_it_gets_alone(backend):
+    """Streams arrive at random, skip steps, run past a 16-token context (their windows slide) and
+    end while others take their rows or leave them vacant: each still gets its own tokens alone."""
+    cfg = GPTConfig(vocab_size=40, block_size=16, n_layer=2, n_head=2, n_embd=32)
+    model = TWINS[backend](cfg, random_params(cfg, seed=1, jitter=0.5), "float64")
+    for trial in range(6):
+        rng = np.random.default_rng(trial)
+        plan = [
+            (rng.integers(1, 40, rng.integers(1, 10)).tolist(), int(rng.integers(3, 40)), s)
+            for s in range(12)
+        ]
+        arrive = np.sort(rng.integers(0, 30, len(plan)))
+        decodings = [start(model, p, n, SAMPLED, seed=s) for p, n, s in plan]
+        batch, events = DecodeBatch(model), {id(d): [] for d in decodings}
+        for t in range(200):
+            asking = [d for d, a in zip(decodings, arrive, strict=True) if a <= t and not d.finished]
+            if rng.random() < 0.2 and len(asking) > 2:
+                asking = asking[1:]  # one skips a step
+            for d, e in zip(asking, batch.step(asking), strict=True):
+                events[id(d)].append(e.id)
+        assert all(d.finished for d in decodings)
+        for d, (p, n, s) in zip(decodings, plan, strict=True):
+            alone = [e.id for e in generate(model, p, n, SAMPLED, s) if isinstance(e, TokenEvent)]
+            assert events[id(d)] == alone, (trial, p, n)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 
 from models import kv_cache
 from models.config import GPTConfig
+from models.fast_weights import FastLayer, Norm, fast_weights
 from models.numpy_nn import Embedding, Linear, Module, Params
 from models.trace import AttentionTrace, Trace
 from models.twin_numpy import LanguageModel, stack_layers
@@ -293,51 +294,6 @@ class GPT(LanguageModel):
 # -- the fast path: the same maths as above with fewer temporaries --------------------------
 
 
-class FastLayer(NamedTuple):
-    """One block's parameters as the fast path reads them: the arrays themselves, fetched from
-    the modules once instead of at every step."""
-
-    pre_norm: bool
-    ln_1: tuple[np.ndarray, np.ndarray | None, float]  # weight, bias, eps
-    c_attn: tuple[np.ndarray, np.ndarray | None]  # weight (C, 3C), bias
-    attn_proj: tuple[np.ndarray, np.ndarray | None]  # weight (C, C), bias
-    ln_2: tuple[np.ndarray, np.ndarray | None, float]
-    c_fc: tuple[np.ndarray, np.ndarray | None]  # weight (C, 4C), bias
-    mlp_proj: tuple[np.ndarray, np.ndarray | None]  # weight (4C, C), bias
-    gelu: bool  # else ReLU
-    n_head: int
-
-
-def fast_weights(model: GPT) -> tuple[list[FastLayer], tuple[np.ndarray, np.ndarray | None, float] | None]:
-    """(every block's ``FastLayer``, ln_f or None), made on first use and kept on the model."""
-    kept = model.__dict__.get("_fast_weights")
-    if kept is None:
-
-        def norm(n: LayerNorm) -> tuple[np.ndarray, np.ndarray | None, float]:
-            return n.weight, n.bias, n.eps
-
-        def linear(c: Conv1D) -> tuple[np.ndarray, np.ndarray | None]:
-            return c.weight, c.bias
-
-        layers = [
-            FastLayer(
-                b.norm == "pre",
-                norm(b.ln_1),
-                linear(b.attn.c_attn),
-                linear(b.attn.c_proj),
-                norm(b.ln_2),
-                linear(b.mlp.c_fc),
-                linear(b.mlp.c_proj),
-                b.mlp.act is gelu,
-                b.attn.n_head,
-            )
-            for b in model.transformer["h"]
-        ]
-        ln_f = norm(model.transformer["ln_f"]) if "ln_f" in model.transformer else None
-        kept = model.__dict__["_fast_weights"] = (layers, ln_f)
-    return kept
-
-
 def fast_linear(wb: tuple[np.ndarray, np.ndarray | None], x: np.ndarray) -> np.ndarray:
     """``Conv1D.__call__`` on rows x (N, n_in), the bias added in place."""
     weight, bias = wb
@@ -347,7 +303,7 @@ def fast_linear(wb: tuple[np.ndarray, np.ndarray | None], x: np.ndarray) -> np.n
     return y
 
 
-def fast_layer_norm(norm: tuple[np.ndarray, np.ndarray | None, float], x: np.ndarray) -> np.ndarray:
+def fast_layer_norm(norm: Norm, x: np.ndarray) -> np.ndarray:
     """``layer_norm`` into one new array: centred, scaled, weighted and shifted in place."""
     weight, bias, eps = norm
     C = x.shape[-1]
@@ -449,7 +405,7 @@ def fast_layers(
     (``keep_probs``) the attention weights alone: the same logits, cache and weights, fewer
     temporaries, on the rows of x as one (B·T, C) matrix; ``mask`` None: every key visible."""
     B, T, C = x.shape
-    layers, ln_f = fast_weights(model)
+    layers, ln_f = fast_weights(model, gelu)
     limit = model.config.block_size
     x = x.reshape(B * T, C)
     present: Past = []

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from torch import nn
 
 from models import kv_cache
 from models.config import GPTConfig
+from models.fast_weights import FastLayer, Norm, fast_weights
 from models.trace import AttentionTrace, Trace
 from models.twin_torch import LanguageModel, stack_layers
 from models.twin_torch import cross_entropy as cross_entropy
@@ -313,60 +314,13 @@ class GPT(LanguageModel):
 # -- the fast path: the same maths as above through fused kernels ----------------------------
 
 
-class FastLayer(NamedTuple):
-    """One block's parameters as the fast path reads them: the parameters themselves (so training
-    and loading change them here too), fetched from the modules once instead of at every step."""
-
-    pre_norm: bool
-    ln_1: tuple[torch.Tensor, torch.Tensor | None, float]  # weight, bias, eps
-    c_attn: tuple[torch.Tensor, torch.Tensor | None]  # weight (C, 3C), bias
-    attn_proj: tuple[torch.Tensor, torch.Tensor | None]  # weight (C, C), bias
-    ln_2: tuple[torch.Tensor, torch.Tensor | None, float]
-    c_fc: tuple[torch.Tensor, torch.Tensor | None]  # weight (C, 4C), bias
-    mlp_proj: tuple[torch.Tensor, torch.Tensor | None]  # weight (4C, C), bias
-    gelu: bool  # else ReLU
-    n_head: int
-
-
-def fast_weights(
-    model: GPT,
-) -> tuple[list[FastLayer], tuple[torch.Tensor, torch.Tensor | None, float] | None]:
-    """(every block's ``FastLayer``, ln_f or None), made on first use and kept on the model."""
-    kept = model.__dict__.get("_fast_weights")
-    if kept is None:
-
-        def norm(n: LayerNorm) -> tuple[torch.Tensor, torch.Tensor | None, float]:
-            return n.weight, n.bias, n.eps
-
-        def linear(c: Conv1D) -> tuple[torch.Tensor, torch.Tensor | None]:
-            return c.weight, c.bias
-
-        layers = [
-            FastLayer(
-                b.norm == "pre",
-                norm(b.ln_1),
-                linear(b.attn.c_attn),
-                linear(b.attn.c_proj),
-                norm(b.ln_2),
-                linear(b.mlp.c_fc),
-                linear(b.mlp.c_proj),
-                b.mlp.act is gelu,
-                b.attn.n_head,
-            )
-            for b in model.transformer["h"]
-        ]
-        ln_f = norm(model.transformer["ln_f"]) if "ln_f" in model.transformer else None
-        kept = model.__dict__["_fast_weights"] = (layers, ln_f)
-    return kept
-
-
 def fast_linear(wb: tuple[torch.Tensor, torch.Tensor | None], x: torch.Tensor) -> torch.Tensor:
     """``Conv1D.forward`` on rows x (N, n_in) as one ``addmm`` (bias + x @ weight)."""
     weight, bias = wb
     return x @ weight if bias is None else torch.addmm(bias, x, weight)
 
 
-def fast_layer_norm(norm: tuple[torch.Tensor, torch.Tensor | None, float], x: torch.Tensor) -> torch.Tensor:
+def fast_layer_norm(norm: Norm, x: torch.Tensor) -> torch.Tensor:
     weight, bias, eps = norm
     return F.layer_norm(x, (x.shape[-1],), weight, bias, eps)
 
@@ -449,7 +403,7 @@ def fast_layers(
     (``keep_probs``) the attention weights alone: the same logits, cache and weights, fewer, fused
     operations on the rows of x as one (B·T, C) matrix; ``mask`` None: every key visible."""
     B, T, C = x.shape
-    layers, ln_f = fast_weights(model)
+    layers, ln_f = fast_weights(model, gelu)
     limit = model.config.block_size
     x = x.reshape(B * T, C)
     present: Past = []

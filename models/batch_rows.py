@@ -1,0 +1,102 @@
+"""How a ``DecodeBatch`` keeps its rows when streams come and go, without copying the others' caches.
+
+Under load one stream ends as another begins. Rather than selecting the rows that stay (a copy of
+every other row's cache) and merging the newcomer's cache after them (another), a newcomer whose
+cache is no longer than the batch's takes a free row: its cache is written into that row where it
+lies, left-padded with zeros (``_take_rows``). A row that frees up with no newcomer to take it is
+kept vacant for a few steps (``_vacate``; a token 0 is fed to it and its outputs are not used),
+and the columns that are padding in every row are cut only when the next token would not fit in
+the context (``_fit``). ``DecodeBatch`` (``models/generate.py``) does the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VACANT_STEPS = 8  # a batch keeps the row of a decoding that left this many steps for a newcomer
+VACANT_SHARE = 8  # and at most one vacant row for this many members
+
+
+class BatchRows:
+    """The row keeping of ``DecodeBatch``: its ``model``, ``members`` (None: a vacant row), ``past``
+    (the batch's cache), ``pads`` (each row's left padding), ``steps`` and ``vacant``."""
+
+    model: Any
+    members: list[Any]
+    past: Any
+    pads: list[int]
+    steps: int
+    vacant: dict[int, int]  # row → the step it was left at
+
+    def _length(self, past: Any = None) -> int:
+        """Positions along the time axis of ``past`` (the batch's cache by default)."""
+        past = self.past if past is None else past
+        return past[0][0].shape[self.model.past_time_axis]
+
+    def _keep_vacant(self) -> bool:
+        """Vacant rows are kept ``VACANT_STEPS`` steps at most, and never up to the end of the
+        context (a vacant row does not slide): after that the batch is made without them."""
+        length = self._length()
+        young = self.steps - min(self.vacant.values()) <= VACANT_STEPS
+        return young and length + 1 < self.model.config.block_size
+
+    def _vacate(self, going: list[Any]) -> None:
+        """Members that leave now, with no newcomer to take their rows: their rows stay, vacant (a
+        token 0 fed to them, their outputs unused), when at most one row in ``VACANT_SHARE`` of
+        the batch would be vacant and at least two members stay. Under load another stream
+        begins a step or two later and takes the row without a copy; otherwise it costs a row of
+        compute per step until the rows are selected anew."""
+        if self.model.past_time_axis is None or self.past is None:
+            return
+        wanted = {id(d) for d in going}
+        leaving = [i for i, d in enumerate(self.members) if d is not None and id(d) not in wanted]
+        staying = sum(d is not None for d in self.members) - len(leaving)
+        if not leaving or staying < 2 or len(self.vacant) + len(leaving) > max(1, staying // VACANT_SHARE):
+            return
+        self.members = list(self.members)
+        for i in leaving:
+            self.members[i] = None
+            self.vacant[i] = self.steps
+
+    def _take_rows(self, going: list[Any]) -> None:
+        """Newcomers whose caches are no longer than the batch's take vacant rows, or the rows of
+        members that leave now: each is written into its row of the batch's cache where it lies,
+        left-padded with zeros, so the other rows are not copied (under load one stream ends as
+        another begins)."""
+        axis = self.model.past_time_axis
+        if axis is None or self.past is None:
+            return
+        wanted = {id(d) for d in going}
+        members = {id(d) for d in self.members if d is not None}
+        leaving = [
+            *self.vacant,
+            *(i for i, d in enumerate(self.members) if d is not None and id(d) not in wanted),
+        ]
+        length = self._length()
+        joining = [d for d in going if id(d) not in members and self._length(d.past) <= length]
+        if not (leaving and joining):
+            return
+        self.members, self.pads = list(self.members), list(self.pads)
+        before = (slice(None),) * (axis - 1)  # a row's axes before its time axis
+        for i, d in zip(leaving, joining, strict=False):
+            pad = length - self._length(d.past)
+            for layer, own in zip(self.past, d.past, strict=True):
+                for t, x in zip(layer, own, strict=True):
+                    row = t[i]  # a view: writing it writes the batch's cache
+                    row[(*before, slice(None, pad))] = 0  # padding: exactly zero, as merge_past pads
+                    row[(*before, slice(pad, None))] = x[0]
+            self.members[i], self.pads[i] = d, pad
+            self.vacant.pop(i, None)
+            d.past = None
+
+    def _fit(self) -> None:
+        """Cut the columns that are padding in every row once the next token would not fit in the
+        context (a row that fills its own window slides out first, so some column can go); only
+        then, as a cut cache is copied by the next step."""
+        if self.past is None or self.model.past_time_axis is None or not self.pads:
+            return
+        cut = min(self.pads)
+        if cut and self._length() >= self.model.config.block_size:
+            before = (slice(None),) * self.model.past_time_axis  # the axes before the time axis
+            self.past = [tuple(x[(*before, slice(cut, None))] for x in layer) for layer in self.past]
+            self.pads = [p - cut for p in self.pads]

@@ -27,14 +27,26 @@ Empty = Callable[[tuple[int, ...]], Any]  # allocates an uninitialised array / t
 class Slab:
     """One layer's keys and values, (B, nh, capacity, hs) each; positions [0, length) are written."""
 
-    __slots__ = ("k", "length", "v")
+    __slots__ = ("k", "length", "torch", "v")
 
     def __init__(self, k: Any, v: Any) -> None:
         self.k, self.v, self.length = k, v, 0
+        self.torch = hasattr(k, "narrow")  # torch tensors (narrow, copy_) or NumPy arrays (slices)
 
     @property
     def capacity(self) -> int:
         return self.k.shape[2]
+
+    def positions(self, buffer: Any, start: int, stop: int) -> Any:
+        """``buffer[:, :, start:stop]`` as a view (torch's ``narrow`` is the quicker way to say it)."""
+        return buffer.narrow(2, start, stop - start) if self.torch else buffer[:, :, start:stop]
+
+    def write(self, buffer: Any, start: int, x: Any) -> None:
+        """``buffer[:, :, start:start + T] = x`` for x (B, nh, T, hs)."""
+        if self.torch:
+            buffer.narrow(2, start, x.shape[2]).copy_(x)
+        else:
+            buffer[:, :, start : start + x.shape[2]] = x
 
 
 class LayerKV(tuple):
@@ -44,25 +56,9 @@ class LayerKV(tuple):
 
     @classmethod
     def view(cls, slab: Slab, n: int) -> LayerKV:
-        layer = cls((positions(slab.k, 0, n), positions(slab.v, 0, n)))
+        layer = cls((slab.positions(slab.k, 0, n), slab.positions(slab.v, 0, n)))
         layer.slab = slab
         return layer
-
-
-def positions(buffer: Any, start: int, stop: int) -> Any:
-    """``buffer[:, :, start:stop]`` as a view (torch's ``narrow`` is the quicker way to say it)."""
-    if hasattr(buffer, "narrow"):
-        return buffer.narrow(2, start, stop - start)
-    return buffer[:, :, start:stop]
-
-
-def write(buffer: Any, start: int, x: Any) -> None:
-    """``buffer[:, :, start:start + T] = x`` for x (B, nh, T, hs)."""
-    where = positions(buffer, start, start + x.shape[2])
-    if hasattr(where, "copy_"):
-        where.copy_(x)
-    else:
-        where[...] = x
 
 
 def capacity_for(needed: int, limit: int) -> int:
@@ -82,9 +78,9 @@ def append(layer_past: tuple[Any, Any] | None, k: Any, v: Any, limit: int, empty
         capacity = capacity_for(n + T, limit)
         slab = Slab(empty((B, nh, capacity, hs)), empty((B, nh, capacity, hs)))
         if n:
-            write(slab.k, 0, layer_past[0])
-            write(slab.v, 0, layer_past[1])
-    write(slab.k, n, k)
-    write(slab.v, n, v)
+            slab.write(slab.k, 0, layer_past[0])
+            slab.write(slab.v, 0, layer_past[1])
+    slab.write(slab.k, n, k)
+    slab.write(slab.v, n, v)
     slab.length = n + T
     return LayerKV.view(slab, n + T)

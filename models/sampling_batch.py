@@ -111,10 +111,10 @@ def sample_batch(
         u = np.array([rngs[b].random() for b in rows])  # drawn even when greedy, as sample_next does
         cdf = np.cumsum(probs, axis=-1)
         # searchsorted(cdf, u · total, side="right") row by row: how many cdf entries are ≤ it
-        tokens = np.minimum(np.count_nonzero(cdf <= (u * cdf[:, -1])[:, None], axis=-1), probs.shape[-1] - 1)
+        tokens = np.minimum(np.add.reduce(cdf <= (u * cdf[:, -1])[:, None], axis=-1), probs.shape[-1] - 1)
         at = np.arange(len(rows))
         prob, model_prob = probs[at, tokens].tolist(), dists["model"][at, tokens].tolist()
-        kept = np.count_nonzero(probs, axis=-1).tolist()
+        kept = np.add.reduce(probs != 0, axis=-1).tolist()
         shared: dict[int, list[list[Candidate]]] = {}
         for name in STAGES:
             if id(dists[name]) not in shared:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from models import kv_cache
+
 VACANT_STEPS = 8  # a batch keeps the row of a decoding that left this many steps for a newcomer
 VACANT_SHARE = 8  # and at most one vacant row for this many members
 
@@ -92,11 +94,14 @@ class BatchRows:
     def _fit(self) -> None:
         """Cut the columns that are padding in every row once the next token would not fit in the
         context (a row that fills its own window slides out first, so some column can go); only
-        then, as a cut cache is copied by the next step."""
+        then, as a cut cache is eventually copied to the start of a new buffer."""
         if self.past is None or self.model.past_time_axis is None or not self.pads:
             return
         cut = min(self.pads)
         if cut and self._length() >= self.model.config.block_size:
-            before = (slice(None),) * self.model.past_time_axis  # the axes before the time axis
-            self.past = [tuple(x[(*before, slice(cut, None))] for x in layer) for layer in self.past]
+            if self.model.past_time_axis == 2:  # keys and values: a view of the same buffer still
+                self.past = [kv_cache.drop_front(layer, cut) for layer in self.past]
+            else:
+                before = (slice(None),) * self.model.past_time_axis  # the axes before the time axis
+                self.past = [tuple(x[(*before, slice(cut, None))] for x in layer) for layer in self.past]
             self.pads = [p - cut for p in self.pads]

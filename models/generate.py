@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from models.batch import pad_batch
 from models.batch_rows import BatchRows
 from models.sampling import SampleStep, SamplingParams
 from models.sampling_batch import sample_batch
@@ -249,14 +250,35 @@ def read_window(model: CausalLM, d: Decoding) -> tuple[np.ndarray, np.ndarray | 
     return logits[0], attention
 
 
-def slide(model: CausalLM, d: Decoding) -> tuple[np.ndarray, np.ndarray | None]:
-    """Slide a full window along the text: keep the last ``d.keep`` tokens, forget the cache and
-    read them again from position 0 (``read_window``), as if the text began there. The model
-    then sees at least ``keep`` tokens and at most its context; keeping half the context
-    rebuilds the cache once every ``context - keep`` tokens instead of at every token."""
+def read_windows(model: CausalLM, ds: Sequence[Decoding]) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """``read_window`` of several decodings in one forward: their windows left-padded into one
+    batch (a padding mask keeps every padded key at zero attention, positions count real tokens),
+    each one's cache cut from its row (``split_past``). Streams that begin together (a class
+    pressing Generate at once) are read in one forward instead of one after another."""
+    if len(ds) < 2 or model.past_time_axis is None or not hasattr(model, "split_past"):
+        return [read_window(model, d) for d in ds]
+    windows = [d.seq[d.window_start :] for d in ds]
+    ids, padding_mask = pad_batch(windows)  # (B, T), left-padded
+    pads = [ids.shape[1] - len(w) for w in windows]
+    trace = "attention" if any(d.include_attention for d in ds) else False
+    with model.inference_context():
+        logits, past, tr = model.forward_cached(ids, None, padding_mask, trace)
+    logits = to_numpy(logits[:, -1, :])  # (B, V): every row's last column is its newest token
+    read = []
+    for b, (d, row) in enumerate(zip(ds, model.split_past(past, pads), strict=True)):
+        d.past = row
+        attention = to_numpy(tr.att_probs[:, b, :, -1, pads[b] :]) if d.include_attention else None
+        read.append((logits[b], attention))
+    return read
+
+
+def forget_window(d: Decoding) -> None:
+    """Begin a slide of a full window along the text: keep the last ``d.keep`` tokens and forget the
+    cache, so that they are read again from position 0 (``read_window``), as if the text began
+    there. The model then sees at least ``keep`` tokens and at most its context; keeping half the
+    context rebuilds the cache once every ``context - keep`` tokens instead of at every token."""
     d.window_start = len(d.seq) - d.keep
     d.past = None
-    return read_window(model, d)
 
 
 class DecodeBatch(BatchRows):
@@ -371,11 +393,15 @@ class DecodeBatch(BatchRows):
         if sliding:  # their cached rows are of no more use: they leave the batch
             self._arrange([m for m in self.members if m is not None and all(m is not d for d in sliding)])
         member = {id(d) for d in self.members if d is not None}
-        for d in live:
-            if d.full or (d.past is None and id(d) not in member):  # read alone, from position 0
-                t0 = time.perf_counter()
-                logits, attention = slide(self.model, d) if d.full else read_window(self.model, d)
-                rows[id(d)] = (logits, attention, time.perf_counter() - t0)
+        reading = [d for d in live if d.full or (d.past is None and id(d) not in member)]
+        if reading:  # read apart from the batch, from position 0, all in one forward
+            t0 = time.perf_counter()
+            for d in sliding:
+                forget_window(d)
+            read = read_windows(self.model, reading)
+            seconds = time.perf_counter() - t0
+            for d, (logits, attention) in zip(reading, read, strict=True):
+                rows[id(d)] = (logits, attention, seconds)
         going = [d for d in live if id(d) not in rows]
         if going:
             t0 = time.perf_counter()

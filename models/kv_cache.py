@@ -8,10 +8,11 @@ also remembers its slab. Both twins use this one module (it only slices and assi
 arrays and torch tensors do alike; each twin says how to allocate).
 
 A slab is written in place only when the cache handed in is its newest (``length``: nothing was
-written after it). Two continuations of one cache (beam search, a second sample from one prompt)
-therefore never overwrite each other: the second one is copied into a slab of its own. A cache that
-is not a ``LayerKV`` (the readable path's, or rows merged or reordered by the server's batching) is
-copied once into a new slab; from then on each step writes only its own token.
+written after it); a cache whose first positions are dropped (``drop_front``) stays a view of it.
+Two continuations of one cache (beam search, a second sample from one prompt) therefore never
+overwrite each other: the second one is copied into a slab of its own. A cache that is not a
+``LayerKV`` (the readable path's, or rows merged or reordered by the server's batching) is copied
+once into a new slab; from then on each step writes only its own token.
 """
 
 from __future__ import annotations
@@ -50,22 +51,25 @@ class Slab:
 
 
 class LayerKV(tuple):
-    """(k, v): views of a slab's first Tk positions, each (B, nh, Tk, hs), and the slab itself."""
+    """(k, v): views of a slab's positions [start, stop), each (B, nh, stop - start, hs), and the slab."""
 
     slab: Slab
+    start: int
+    stop: int
 
     @classmethod
-    def view(cls, slab: Slab, n: int) -> LayerKV:
-        layer = cls((slab.positions(slab.k, 0, n), slab.positions(slab.v, 0, n)))
-        layer.slab = slab
+    def view(cls, slab: Slab, start: int, stop: int) -> LayerKV:
+        layer = cls((slab.positions(slab.k, start, stop), slab.positions(slab.v, start, stop)))
+        layer.slab, layer.start, layer.stop = slab, start, stop
         return layer
 
 
 def capacity_for(needed: int, limit: int) -> int:
     """Positions a new slab holds: half as many again as ``needed`` (at least ``GROWTH_MIN`` more),
-    never more than ``limit`` (the model's context), so a long generation copies its cache only a
-    few times."""
-    return min(max(limit, needed), needed + max(needed // 2, GROWTH_MIN))
+    so a long generation copies its cache only a few times; at most twice ``limit`` (the model's
+    context): a batch's cache, whose front is dropped as streams come and go (``drop_front``), runs
+    on past the context before it is copied to the start of a new slab."""
+    return min(max(2 * limit, needed), needed + max(needed // 2, GROWTH_MIN))
 
 
 def append(layer_past: tuple[Any, Any] | None, k: Any, v: Any, limit: int, empty: Empty) -> LayerKV:
@@ -73,14 +77,25 @@ def append(layer_past: tuple[Any, Any] | None, k: Any, v: Any, limit: int, empty
     axis: what the readable path's concatenation gives, written in place when the slab allows."""
     B, nh, T, hs = k.shape
     n = 0 if layer_past is None else layer_past[0].shape[2]
-    slab = layer_past.slab if isinstance(layer_past, LayerKV) else None
-    if slab is None or slab.length != n or n + T > slab.capacity:  # not ours to extend: a new slab
+    if isinstance(layer_past, LayerKV):
+        slab, start, stop = layer_past.slab, layer_past.start, layer_past.stop
+    else:
+        slab, start, stop = None, 0, n
+    if slab is None or slab.length != stop or stop + T > slab.capacity:  # not ours to extend: a new slab
         capacity = capacity_for(n + T, limit)
-        slab = Slab(empty((B, nh, capacity, hs)), empty((B, nh, capacity, hs)))
+        slab, start, stop = Slab(empty((B, nh, capacity, hs)), empty((B, nh, capacity, hs))), 0, n
         if n:
             slab.write(slab.k, 0, layer_past[0])
             slab.write(slab.v, 0, layer_past[1])
-    slab.write(slab.k, n, k)
-    slab.write(slab.v, n, v)
-    slab.length = n + T
-    return LayerKV.view(slab, n + T)
+    slab.write(slab.k, stop, k)
+    slab.write(slab.v, stop, v)
+    slab.length = stop + T
+    return LayerKV.view(slab, start, stop + T)
+
+
+def drop_front(layer: tuple[Any, ...], n: int) -> tuple[Any, ...]:
+    """A layer's cache without its first ``n`` positions: of a slab's, a view of the same slab that
+    still grows in place (no copy); of any other, each tensor sliced."""
+    if isinstance(layer, LayerKV):
+        return LayerKV.view(layer.slab, layer.start + n, layer.stop)
+    return tuple(x[:, :, n:] for x in layer)

@@ -83,7 +83,7 @@ def slice_loss(model: Any, val_tokens: np.ndarray) -> float:
 
 def sample_text(model: Any, tokenizer: Any, prompt: str, seed: int) -> str:
     """``SAMPLE_CHARS`` characters continuing ``prompt`` at temperature 0.8. Past the context the
-    window slides (``models.generate.slide``): generation goes on from the last half of it."""
+    window slides (``models.generate.forget_window``): generation goes on from the last half of it."""
     from models.generate import TokenEvent, generate
     from models.sampling import SamplingParams
 

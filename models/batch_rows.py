@@ -36,11 +36,8 @@ class BatchRows:
         return past[0][0].shape[self.model.past_time_axis]
 
     def _keep_vacant(self) -> bool:
-        """Vacant rows are kept ``VACANT_STEPS`` steps at most, and never up to the end of the
-        context (a vacant row does not slide): after that the batch is made without them."""
-        length = self._length()
-        young = self.steps - min(self.vacant.values()) <= VACANT_STEPS
-        return young and length + 1 < self.model.config.block_size
+        """Vacant rows are kept ``VACANT_STEPS`` steps at most: after that the batch is made without them."""
+        return self.steps - min(self.vacant.values()) <= VACANT_STEPS
 
     def _vacate(self, going: list[Any]) -> None:
         """Members that leave now, with no newcomer to take their rows: their rows stay, vacant (a
@@ -95,13 +92,14 @@ class BatchRows:
         """Cut the columns that are padding in every row once the next token would not fit in the
         context (a row that fills its own window slides out first, so some column can go); only
         then, as a cut cache is eventually copied to the start of a new buffer."""
-        if self.past is None or self.model.past_time_axis is None or not self.pads:
+        real = [p for p, d in zip(self.pads, self.members, strict=True) if d is not None]
+        if self.past is None or self.model.past_time_axis is None or not real:
             return
-        cut = min(self.pads)
+        cut = min(real)  # a vacant row's columns do not matter: its outputs are not used
         if cut and self._length() >= self.model.config.block_size:
             if self.model.past_time_axis == 2:  # keys and values: a view of the same buffer still
                 self.past = [kv_cache.drop_front(layer, cut) for layer in self.past]
             else:
                 before = (slice(None),) * self.model.past_time_axis  # the axes before the time axis
                 self.past = [tuple(x[(*before, slice(cut, None))] for x in layer) for layer in self.past]
-            self.pads = [p - cut for p in self.pads]
+            self.pads = [max(p - cut, 0) for p in self.pads]

@@ -25,6 +25,9 @@ _COMMA, _OPEN, _CLOSE = b",[]"
 DIGITS = np.frombuffer(
     b"".join(b"%d.%0*d," % (k // SCALE, DECIMALS, k % SCALE) for k in range(SCALE + 1)), dtype=np.uint8
 ).reshape(SCALE + 1, WIDTH)
+ITEMS = DIGITS.view(
+    f"V{WIDTH}"
+).ravel()  # the same texts as items of WIDTH bytes: one gather copies each whole
 
 
 def rows_json(a: np.ndarray) -> str:
@@ -32,9 +35,9 @@ def rows_json(a: np.ndarray) -> str:
     gives, each written with all its decimals ("0.2500"), as bytes built for the whole array at once."""
     a = np.asarray(a, dtype=np.float64)
     k = np.rint(a * SCALE)  # what np.round(a, DECIMALS) computes before dividing by 10^DECIMALS
-    if not (a.ndim and a.size and np.isfinite(k).all() and k.min() >= 0 and k.max() <= SCALE):
+    if not (a.ndim and a.size and k.min() >= 0 and k.max() <= SCALE):  # NaN and ±inf fail these too
         return _dumps(rounded(a))
-    chars = DIGITS[k.astype(np.intp)]  # (…, n, WIDTH)
+    chars = ITEMS[k.astype(np.intp)].view(np.uint8).reshape(*k.shape, WIDTH)  # (…, n, WIDTH)
     text = chars.reshape(*k.shape[:-1], -1)  # every innermost row: "0.1,0.2,…," (a comma after each)
     while True:  # wrap the rows of this level in brackets ("[0.1,0.2]," ), then join them into their parents
         n = text.shape[-1]

@@ -117,9 +117,10 @@ def token_text(entry: ModelEntry, event: ModelToken) -> EncodedToken:
 
 
 def sse_bytes(entry: ModelEntry, event: ModelToken) -> EncodedToken:
-    """A token event as the bytes of its Server-Sent Event, as the response sends them."""
+    """A token event as the bytes of its Server-Sent Event, as the response sends them: one
+    ``data:`` line, as JSON text never holds a line break (JSON writes one inside a string as \\n)."""
     text = token_text(entry, event).json
-    return EncodedToken(text, format_sse_event(data_str=text, event="token"))
+    return EncodedToken(text, b"event: token\ndata: %s\n\n" % text.encode())
 
 
 async def sse_stream(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:

@@ -11,6 +11,7 @@ whole k from 0 to 10^4, written as its digits ("0.2500" is the number 0.25). Row
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -56,23 +57,25 @@ def rounded_ms(ms: float) -> float:
     return round(ms * 10**MS_DECIMALS) / 10**MS_DECIMALS
 
 
+@lru_cache(maxsize=65536)
+def string_json(s: str) -> str:
+    """A token's string as JSON text, written once per distinct string (a vocabulary repeats)."""
+    return _dumps(s)
+
+
 def token_json(event: Any, token: str, candidate_tokens: list[str], text: str) -> str:
     """One ``models.generate.TokenEvent`` as the JSON of ``server.schemas.TokenEvent``, keys in its
-    order; ``token`` and ``candidate_tokens`` are the strings of its id and of its candidates."""
+    order; ``token`` and ``candidate_tokens`` are the strings of its id and of its candidates.
+    Numbers are written as ``json`` writes them (``repr`` of a float, of an int)."""
     final = event.step.stages["top_p"]
-    head = _dumps(
-        {
-            "index": event.index,
-            "id": event.id,
-            "text": text,
-            "token": token,
-            "prob": event.step.prob,
-            "model_prob": event.step.model_prob,
-            "candidates": [
-                {"id": c.id, "token": s, "prob": c.prob} for c, s in zip(final, candidate_tokens, strict=True)
-            ],
-        }
+    candidates = ",".join(
+        f'{{"id":{int(c.id)},"token":{string_json(s)},"prob":{float(c.prob)!r}}}'
+        for c, s in zip(final, candidate_tokens, strict=True)
     )
     attention = "null" if event.attention is None else rows_json(event.attention)
-    ms = repr(rounded_ms(event.ms))
-    return f'{head[:-1]},"attention":{attention},"ms":{ms},"window_start":{int(event.window_start)}}}'
+    return (
+        f'{{"index":{int(event.index)},"id":{int(event.id)},"text":{_dumps(text)},"token":{string_json(token)},'
+        f'"prob":{float(event.step.prob)!r},"model_prob":{float(event.step.model_prob)!r},'
+        f'"candidates":[{candidates}],"attention":{attention},"ms":{rounded_ms(event.ms)!r},'
+        f'"window_start":{int(event.window_start)}}}'
+    )

@@ -4,12 +4,13 @@ import json
 
 import numpy as np
 import pytest
+from fastapi.sse import format_sse_event
 
 from models.generate import DecodeBatch, start
 from models.sampling import SamplingParams
 from server.registry import read_entry
 from server.rounding import MS_DECIMALS, rounded
-from server.streaming import token_event, token_text
+from server.streaming import sse_bytes, token_event, token_text
 from server.token_json import rounded_ms, rows_json
 
 from helpers import char_gpt
@@ -45,11 +46,15 @@ def test_events_match_the_schemas_json(tmp_path, attention):
         for i in range(5)
     ]
     batch = DecodeBatch(model)
-    n = 0
+    n, texts = 0, set()
     while not all(d.finished for d in decodings):
         for e in batch.step(decodings):
             assert json.loads(token_text(entry, e).json) == json.loads(
                 token_event(entry, e).model_dump_json()
             )
+            encoded = sse_bytes(entry, e)  # the Server-Sent Event FastAPI would write for it
+            assert encoded.sse == format_sse_event(data_str=encoded.json, event="token")
+            texts.add(e.text)
             n += 1
     assert n == 5 * 30
+    assert any("\n" in t for t in texts)  # a line break in a token's text stays inside the one data line

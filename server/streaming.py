@@ -141,11 +141,6 @@ PROFILED = ("models.generate.sample_batch", "server.token_json.rows_json")
 async def generation_events(g: Generation, stats: StreamStats, batchers: Batchers) -> AsyncIterator[Event]:
     """start, one token event per new token, then done (or error); the caller has admitted the
     stream (``StreamStats.admit``) and releases it when this iterator closes."""
-    async for event in _events(g, stats, batchers):
-        yield event
-
-
-async def _events(g: Generation, stats: StreamStats, batchers: Batchers) -> AsyncIterator[Event]:
     body, entry = g.body, g.entry
     yield StartEvent(
         model=entry.name,

@@ -287,11 +287,13 @@ class DecodeBatch(BatchRows):
     Their caches (KV caches, or LSTM states) have different lengths, so the model left-pads
     them into one batch (``merge_past``) and a padding mask keeps every padded key at exactly
     zero attention; positions count real tokens only. The merged cache is kept from step to step
-    while the members stay the same (in whatever order they ask); a member that leaves is dropped
-    by selecting rows, and a newcomer's cache is merged after the kept rows, which stay one block
-    (the others' caches are not taken apart and merged again). A decoding's first step reads its prompt alone
-    (prompts differ in length), and so does a step that slides its window. One member alone runs
-    exactly as it would unbatched.
+    while the members stay the same (in whatever order they ask). A newcomer takes the row of a
+    member that left, written where it lies (``models/batch_rows.py``); a row nobody takes stays
+    vacant a few steps, then the rows that stay are selected and other newcomers' caches merged
+    after them as one block (the others' caches are not taken apart and merged again). A
+    decoding's first step reads its prompt apart from the batch (prompts differ in length), with
+    the other newcomers of that step in one padded forward, and so does a step that slides its
+    window. One member alone runs exactly as it would unbatched.
     """
 
     def __init__(self, model: CausalLM):

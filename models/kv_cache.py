@@ -2,7 +2,7 @@
 
 The readable path concatenates: each new token copies every key and value so far, so a step costs
 time in proportion to the whole cache. The fast paths write the new keys and values into a buffer
-allocated with room to spare (a ``Slab``) and hand back views of its first Tk positions: to every
+allocated with room to spare (a ``Slab``) and hand back views of its written positions: to every
 caller they are the cache's ordinary (B, nh, Tk, hs) arrays or tensors, in a ``LayerKV`` tuple that
 also remembers its slab. Both twins use this one module (it only slices and assigns, which NumPy
 arrays and torch tensors do alike; each twin says how to allocate).
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-GROWTH_MIN = 32  # a new slab has room for at least this many more positions (or up to the context)
+GROWTH_MIN = 32  # a new slab has room for at least this many more positions
 
 Empty = Callable[[tuple[int, ...]], Any]  # allocates an uninitialised array / tensor of this shape
 

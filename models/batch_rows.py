@@ -97,9 +97,13 @@ class BatchRows:
             return
         cut = min(real)  # a vacant row's columns do not matter: its outputs are not used
         if cut and self._length() >= self.model.config.block_size:
-            if self.model.past_time_axis == 2:  # keys and values: a view of the same buffer still
-                self.past = [kv_cache.drop_front(layer, cut) for layer in self.past]
-            else:
-                before = (slice(None),) * self.model.past_time_axis  # the axes before the time axis
-                self.past = [tuple(x[(*before, slice(cut, None))] for x in layer) for layer in self.past]
+            self.past = self._drop_front(self.past, cut)
             self.pads = [max(p - cut, 0) for p in self.pads]
+
+    def _drop_front(self, past: Any, n: int) -> Any:
+        """``past`` without its first ``n`` positions along the time axis: keys and values that
+        grow in place stay views of their buffer (``kv_cache.drop_front``), any other is sliced."""
+        if self.model.past_time_axis == 2:
+            return [kv_cache.drop_front(layer, n) for layer in past]
+        before = (slice(None),) * self.model.past_time_axis  # the axes before the time axis
+        return [tuple(x[(*before, slice(n, None))] for x in layer) for layer in past]

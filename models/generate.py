@@ -344,7 +344,7 @@ class DecodeBatch(BatchRows):
                 pads = [p + block_pads[0] for p in pads] + block_pads[1:]
             cut = min(pads)
             if cut:  # columns that are padding in every row
-                past = [tuple(x[:, :, cut:] for x in layer) for layer in past]
+                past = self._drop_front(past, cut)
                 pads = [p - cut for p in pads]
             self.past, self.pads = past, pads
         for d in new:

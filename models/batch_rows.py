@@ -15,8 +15,13 @@ from typing import Any
 
 from models import kv_cache
 
-VACANT_STEPS = 8  # a batch keeps the row of a decoding that left this many steps for a newcomer
-VACANT_SHARE = 8  # and at most one vacant row for this many members
+# A batch keeps the row of a decoding that left this many steps for a newcomer, and at most one
+# vacant row for every VACANT_SHARE members that stay. A class's streams end together and begin
+# again over the next steps (a server reads a few prompts per step), so up to a third of the rows
+# may wait; a vacant row costs one row of a forward whose time at this size goes mostly to the
+# number of operations, not rows.
+VACANT_STEPS = 16
+VACANT_SHARE = 2
 
 
 class BatchRows:

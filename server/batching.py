@@ -7,7 +7,10 @@ member's token event there with the member's own ``encode`` (the SSE bytes), and
 wrote. A queue holds up to ``AHEAD`` events, so the next step is computed while the event loop
 sends the last one's tokens: the step time, not the step plus the sending, sets the pace. A
 client that reads slowly only holds back its own stream. New members join at the next step, so
-the batch grows with the load by itself and nobody waits for a timer. The batch keeps its
+the batch grows with the load by itself and nobody waits for a timer; a step reads at most
+``PROMPT_TOKENS`` tokens of newcomers' prompts (``pick``), so when a class presses Generate at
+once the prompts are read over a few steps and the streams already running are not held up by
+all of them in one. The batch keeps its
 members' caches merged between steps and lets them go after ``IDLE_RELEASE_S`` without a step.
 With batching off, each stream runs its own step in its own thread.
 """
@@ -29,6 +32,10 @@ log = logging.getLogger(__name__)
 
 IDLE_RELEASE_S = 1.0
 AHEAD = 2  # token events a member's queue may hold: the one being sent and the next one
+# Newcomers' prompt tokens read in one step (always at least one newcomer's): reading a prompt
+# costs about what a step costs for as many rows, so 18 prompts of 12 tokens at once would make
+# that step three times as long for every stream in it.
+PROMPT_TOKENS = 32
 
 E = TypeVar("E")  # what a stream's ``encode`` makes of its token event
 Encode = Callable[[TokenEvent], Any]
@@ -70,6 +77,24 @@ class Member:
     @property
     def ready(self) -> bool:
         return not self.ended and self.queue.qsize() < AHEAD
+
+
+def pick(ready: list[Member], max_batch: int) -> list[Member]:
+    """The members of the next step, in the order given: up to ``max_batch``, newcomers (whose
+    prompt is still to be read) only while their prompts come to ``PROMPT_TOKENS`` tokens at most,
+    the first newcomer whatever its prompt's length. Those left wait for the next step, first."""
+    batch, reading = [], 0
+    for m in ready:
+        if len(batch) == max_batch:
+            break
+        d = m.decoding
+        if not d.out:  # a newcomer: its prompt is read in this step
+            tokens = len(d.seq) - d.window_start
+            if reading and reading + tokens > PROMPT_TOKENS:
+                continue
+            reading += tokens
+        batch.append(m)
+    return batch
 
 
 class Batcher:
@@ -114,7 +139,7 @@ class Batcher:
                 except TimeoutError:  # nobody is generating: give the cached rows back
                     self.batch.release()
                 continue
-            batch = ready[: self.max_batch]
+            batch = pick(ready, self.max_batch)
             for m in batch:  # to the back of the line: with more than max_batch ready, all take turns
                 self._members[id(m.decoding)] = self._members.pop(id(m.decoding))
             self._stepping = {id(m.decoding) for m in batch}

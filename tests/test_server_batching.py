@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from models import load_model
-from models.generate import generate
+from models.generate import generate, start, step
 from models.sampling import SamplingParams
+from server.batching import PROMPT_TOKENS, Member, pick
 from server.main import create_app
 from server.settings import Settings
 
@@ -74,6 +75,25 @@ def test_concurrent_streams_give_what_each_gives_alone(zoo, batching):
         assert health["mean_batch"] > 1.5  # six streams started together share their forwards
     else:
         assert health["mean_batch"] == 1.0
+
+
+def test_a_step_reads_a_few_prompts_and_the_other_newcomers_wait(zoo):
+    """A class pressing Generate at once: the streams already running are all stepped, newcomers
+    only while their prompts come to PROMPT_TOKENS; one newcomer is always taken, however long."""
+    model = load_model(zoo / "tiny-char", "numpy")
+    running = [start(model, TOK.encode(p), 20) for p in PROMPTS[:3]]
+    step(model, running)  # their prompts are read: they are running now
+    prompt = [1] * 10
+    newcomers = [start(model, prompt, 20) for _ in range(6)]
+    ready = [Member(d, str) for d in [running[0], *newcomers, *running[1:]]]
+    picked = [m.decoding for m in pick(ready, max_batch=64)]
+    fit = PROMPT_TOKENS // len(prompt)
+    assert 1 <= fit < len(newcomers)
+    assert picked == [running[0], *newcomers[:fit], *running[1:]]
+    assert [m.decoding for m in pick(ready, max_batch=2)] == [running[0], newcomers[0]]
+    long = start(model, [1] * (PROMPT_TOKENS + 5), 5)
+    waiting = [Member(d, str) for d in [long, *newcomers]]
+    assert [m.decoding for m in pick(waiting, max_batch=64)] == [long]
 
 
 @pytest.mark.parametrize("batching", [True, False])

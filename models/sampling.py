@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,8 +47,9 @@ class SamplingParams:
         return self.temperature == 0
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """A token and its probability (a tuple: a step makes tens of them for every stream)."""
+
     id: int
     prob: float
 

@@ -85,10 +85,7 @@ def top_candidate_rows(probs: np.ndarray, n: int) -> list[list[Candidate]]:
     else:
         idx = np.stack([top_candidate_ids(row, n) for row in probs])
     top = probs[np.arange(G)[:, None], idx].tolist()
-    return [
-        [Candidate(i, p) for i, p in zip(ri, rp, strict=True)]
-        for ri, rp in zip(idx.tolist(), top, strict=True)
-    ]
+    return [list(map(Candidate, ri, rp)) for ri, rp in zip(idx.tolist(), top, strict=True)]
 
 
 def sample_batch(

@@ -14,6 +14,7 @@ from typing import Protocol
 
 MAX_STOPS = 4  # stop strings a generation may watch for
 MAX_STOP_CHARS = 32  # characters in one stop string
+HALF_CHARACTER_TOKENS = 4  # a half character at the end of a prompt lies in its last 4 tokens at most
 
 
 class Detokenizer(Protocol):
@@ -21,20 +22,36 @@ class Detokenizer(Protocol):
 
 
 class TextStream:
-    """The text each new token adds. Byte-level BPE tokens may split a UTF-8 character, so the
-    whole sequence is decoded each time and a trailing half character (decoded as �) is held
-    back until the token that completes it arrives."""
+    """The text each new token adds. Byte-level BPE tokens may split a UTF-8 character, so a
+    trailing half character (decoded as �) is held back until the token that completes it arrives.
+
+    Only the tokens whose text is not all given yet are decoded, after one token before them for
+    context (a word tokenizer puts a space between words): what they add is the text of context
+    + them less the context's own text and what was given of them already. A token's text depends
+    on the tokens before it only through a character they began, and the context ends on a whole
+    character, so this is the whole text's new end, and a step costs the same at the thousandth
+    token as at the first (decoding the whole text each time grew with its length)."""
 
     def __init__(self, tokenizer: Detokenizer, prompt: Sequence[int]):
         self.tokenizer, self.ids = tokenizer, list(prompt)
-        self.shown = tokenizer.decode(self.ids).rstrip("\ufffd")
+        text = tokenizer.decode(self.ids).rstrip("\ufffd")  # the prompt's text, less a half character
+        self.whole = len(self.ids)  # the first ids[:whole] end on a whole character
+        for _ in range(HALF_CHARACTER_TOKENS):
+            if not self.whole or not tokenizer.decode(self.ids[: self.whole]).endswith("\ufffd"):
+                break
+            self.whole -= 1
+        else:
+            self.whole = 0  # no whole end found near the end: decode from the start
+        self.given = text[len(tokenizer.decode(self.ids[: self.whole])) :]  # the text of ids[whole:] given
 
     def add(self, token: int) -> str:
         self.ids.append(token)
-        full = self.tokenizer.decode(self.ids)
+        context = self.ids[self.whole - 1 : self.whole] if self.whole else []
+        full = self.tokenizer.decode(context + self.ids[self.whole :])
         if full.endswith("\ufffd"):
             return ""
-        new, self.shown = full[len(self.shown) :], full
+        new = full[len(self.tokenizer.decode(context)) + len(self.given) :]
+        self.whole, self.given = len(self.ids), ""
         return new
 
 

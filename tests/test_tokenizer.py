@@ -5,7 +5,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models import load_tokenizer
-from models.tokenizer import BPETokenizer, CharTokenizer, UnknownCharacterError, tokenizer_from_json
+from models.tokenizer import (
+    BPETokenizer,
+    CharTokenizer,
+    UnknownCharacterError,
+    WordTokenizer,
+    tokenizer_from_json,
+)
 
 TEXT = (
     "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
@@ -92,3 +98,39 @@ def test_streamed_text_holds_back_half_characters():
     assert [stream.add(i) for i in ids[1:]] == ["", "", "✓", "b"]
     stream = TextStream(tok, ids[:2])  # the prompt itself ends inside the character
     assert [stream.add(i) for i in ids[2:]] == ["", "✓", "b"]
+
+
+def whole_text_stream(tok, prompt, tokens):
+    """What each token adds, by decoding the whole text every time: what ``TextStream`` must give."""
+    ids, shown, out = list(prompt), tok.decode(prompt).rstrip("\ufffd"), []
+    for t in tokens:
+        ids.append(t)
+        full = tok.decode(ids)
+        if full.endswith("\ufffd"):
+            out.append("")
+        else:
+            out.append(full[len(shown) :])
+            shown = full
+    return out
+
+
+STREAM_TOKENIZERS = {
+    "char": CharTokenizer.train(TEXT),
+    "word": WordTokenizer(["a", "bb", "ccc", "<eos>"]),
+    # few merges: characters of two to four bytes are split across tokens
+    "bpe": BPETokenizer.train(["a✓b é ü€ 😀 ab ab"] * 50, vocab_size=270, min_frequency=2),
+}
+
+
+@pytest.mark.parametrize("kind", list(STREAM_TOKENIZERS))
+@given(data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_streamed_text_is_what_the_whole_text_adds(kind, data):
+    from models.generate import TextStream
+
+    tok = STREAM_TOKENIZERS[kind]
+    ids = st.integers(0, tok.vocab_size - 1)
+    prompt = data.draw(st.lists(ids, min_size=1, max_size=8))
+    tokens = data.draw(st.lists(ids, max_size=30))
+    stream = TextStream(tok, prompt)
+    assert [stream.add(t) for t in tokens] == whole_text_stream(tok, prompt, tokens)

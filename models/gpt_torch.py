@@ -274,13 +274,18 @@ class GPT(LanguageModel):
         past_len = self.past_length(past)
         if past_len + T > self.config.block_size:
             raise ValueError(f"{past_len + T} tokens exceed the model's context of {self.config.block_size}")
+        # without a full trace (nor dropout in training): the fused layers, proven equal
+        fast = (
+            self.fast_path and trace in (False, "attention") and not (self.training and self.config.dropout)
+        )
+        if fast and T == 1 and padding_mask is None:  # one new token sees every key: no mask; at past_len
+            tok_emb, pos_emb = self.embed(ids, torch.full((B, 1), past_len, device=ids.device))
+            return fast_layers(self, tok_emb + pos_emb, None, past, keep_probs=trace == "attention")
         mask = attention_mask(self.causal, padding_mask, B, T, past_len)  # (B, T, Tk)
         positions = position_ids(mask)  # (B, T)
         tok_emb, pos_emb = self.embed(ids, positions)
-        if self.fast_path and trace in (False, "attention") and not (self.training and self.config.dropout):
-            one_step = T == 1 and padding_mask is None  # one new token sees every key: no mask needed
-            x = tok_emb + pos_emb  # (B, T, C); the fused layers below, proven equal
-            return fast_layers(self, x, None if one_step else mask, past, keep_probs=trace == "attention")
+        if fast:
+            return fast_layers(self, tok_emb + pos_emb, mask, past, keep_probs=trace == "attention")
         x = self.transformer["drop"](tok_emb + pos_emb)  # (B, T, C)
         present: Past = []
         records, residual = [], [x]

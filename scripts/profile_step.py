@@ -81,7 +81,7 @@ def main() -> int:
     batch._forward = timed("forward (with merges) + attention rows sliced", batch._forward)
     batch._arrange = timed("  of which merging newcomers' caches", batch._arrange)
     profiled = getattr(streaming, "PROFILED", ("models.generate.sample_next", "server.streaming.rounded"))
-    for name in (*profiled, "models.generate.read_window"):  # as the server calls them
+    for name in (*profiled, "models.generate.read_windows"):  # as the server calls them
         module, attr = name.rsplit(".", 1)
         setattr(sys.modules[module], attr, timed(name, getattr(sys.modules[module], attr)))
     encode = getattr(streaming, "sse_bytes", None) or (  # the code before sse_bytes: what FastAPI did

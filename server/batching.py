@@ -7,10 +7,10 @@ member's token event there with the member's own ``encode`` (the SSE bytes), and
 wrote. A queue holds up to ``AHEAD`` events, so the next step is computed while the event loop
 sends the last one's tokens: the step time, not the step plus the sending, sets the pace. A
 client that reads slowly only holds back its own stream. New members join at the next step, so
-the batch grows with the load by itself and nobody waits for a timer; a step reads at most
-``PROMPT_TOKENS`` tokens of newcomers' prompts (``pick``), so when a class presses Generate at
-once the prompts are read over a few steps and the streams already running are not held up by
-all of them in one. The batch keeps its
+the batch grows with the load by itself and nobody waits for a timer; while more streams run
+than wait to begin, a step reads at most ``PROMPT_TOKENS`` tokens of newcomers' prompts
+(``pick``), so when many begin at once the prompts are read over a few steps and the streams
+already running are not held up by all of them in one. The batch keeps its
 members' caches merged between steps and lets them go after ``IDLE_RELEASE_S`` without a step.
 With batching off, each stream runs its own step in its own thread.
 """
@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 
 IDLE_RELEASE_S = 1.0
 AHEAD = 2  # token events a member's queue may hold: the one being sent and the next one
-# Newcomers' prompt tokens read in one step (always at least one newcomer's): reading a prompt
-# costs about what a step costs for as many rows, so 18 prompts of 12 tokens at once would make
-# that step three times as long for every stream in it.
+# Newcomers' prompt tokens read in one step while more streams run than wait (always at least one
+# newcomer's): reading a prompt costs about what a step costs for as many rows, so 18 prompts of
+# 12 tokens at once would make that step three times as long for every stream in it.
 PROMPT_TOKENS = 32
 
 E = TypeVar("E")  # what a stream's ``encode`` makes of its token event
@@ -80,17 +80,21 @@ class Member:
 
 
 def pick(ready: list[Member], max_batch: int) -> list[Member]:
-    """The members of the next step, in the order given: up to ``max_batch``, newcomers (whose
-    prompt is still to be read) only while their prompts come to ``PROMPT_TOKENS`` tokens at most,
-    the first newcomer whatever its prompt's length. Those left wait for the next step, first."""
+    """The members of the next step, in the order given, up to ``max_batch``. While more of them
+    are running than waiting to begin, newcomers (whose prompt is still to be read) join only
+    while their prompts come to ``PROMPT_TOKENS`` tokens, the first one whatever its length; the
+    others wait for the next step, first in line. When as many or more are waiting (a class
+    pressing Generate on a quiet server), all are read at once: one long step holds up few."""
+    waiting = sum(not m.decoding.out for m in ready)
+    budget = PROMPT_TOKENS if len(ready) - waiting > waiting else None
     batch, reading = [], 0
     for m in ready:
         if len(batch) == max_batch:
             break
         d = m.decoding
-        if not d.out:  # a newcomer: its prompt is read in this step
+        if not d.out and budget is not None:  # a newcomer: its prompt is read in this step
             tokens = len(d.seq) - d.window_start
-            if reading and reading + tokens > PROMPT_TOKENS:
+            if reading and reading + tokens > budget:
                 continue
             reading += tokens
         batch.append(m)

@@ -77,11 +77,11 @@ def test_concurrent_streams_give_what_each_gives_alone(zoo, batching):
         assert health["mean_batch"] == 1.0
 
 
-def test_a_step_reads_a_few_prompts_and_the_other_newcomers_wait(zoo):
-    """A class pressing Generate at once: the streams already running are all stepped, newcomers
-    only while their prompts come to PROMPT_TOKENS; one newcomer is always taken, however long."""
+def test_newcomers_are_read_a_few_prompts_per_step_while_more_streams_run(zoo):
+    """Streams beginning while more run: the running ones are all stepped, newcomers only while
+    their prompts come to PROMPT_TOKENS; one newcomer is always taken, however long."""
     model = load_model(zoo / "tiny-char", "numpy")
-    running = [start(model, TOK.encode(p), 20) for p in PROMPTS[:3]]
+    running = [start(model, TOK.encode(p), 20) for p in PROMPTS + PROMPTS[:2]]  # 8 running, 6 waiting
     step(model, running)  # their prompts are read: they are running now
     prompt = [1] * 10
     newcomers = [start(model, prompt, 20) for _ in range(6)]
@@ -92,8 +92,11 @@ def test_a_step_reads_a_few_prompts_and_the_other_newcomers_wait(zoo):
     assert picked == [running[0], *newcomers[:fit], *running[1:]]
     assert [m.decoding for m in pick(ready, max_batch=2)] == [running[0], newcomers[0]]
     long = start(model, [1] * (PROMPT_TOKENS + 5), 5)
-    waiting = [Member(d, str) for d in [long, *newcomers]]
-    assert [m.decoding for m in pick(waiting, max_batch=64)] == [long]
+    waiting = [Member(d, str) for d in [long, *newcomers, *running]]
+    assert [m.decoding for m in pick(waiting, max_batch=64)] == [long, *running]
+    # as many waiting as running, or more (a quiet server): every prompt is read at once
+    ready = [Member(d, str) for d in [*newcomers[:3], *running[:3]]]
+    assert [m.decoding for m in pick(ready, max_batch=64)] == [*newcomers[:3], *running[:3]]
 
 
 @pytest.mark.parametrize("batching", [True, False])

@@ -4,7 +4,8 @@ Each of ``--streams`` clients (async httpx, one connection each) asks for genera
 another until ``--warmup`` + ``--duration`` seconds have passed, reading every Server-Sent Event.
 Printed for the ``--duration`` after the warm-up: errors and 503s, time to first token, the gaps
 between tokens, aggregate tokens per second, the server's resident memory at the start and the end
-of that window and its mean batch (from ``/healthz``). ``--train TASK`` trains a training-lab run
+of that window, its peak in the window's first and last quarters, and its mean batch (from
+``/healthz``). ``--train TASK`` trains a training-lab run
 meanwhile (one after another, each watched to its end, as the lab page does). ``--heavy N`` adds N
 clients that ask for the heaviest lesson answers one after another (a whole-context trace, the
 largest positional table, the KV-cache race), and a probe times ``/healthz`` every 100 ms
@@ -50,6 +51,7 @@ class Tally:
     since: float = 0.0  # perf_counter time from which figures count (the end of the warm-up)
     retry_after: set[str] = field(default_factory=set)  # Retry-After values of the 503s
     health_ms: list[float] = field(default_factory=list)  # /healthz latency, every 100 ms
+    rss: list[tuple[float, float]] = field(default_factory=list)  # (perf_counter, MiB) of each /healthz
     heavy: dict[int, int] = field(default_factory=dict)  # status of heavy requests → count
     train_steps: int = 0  # training-lab steps taken while the figures count
     train_runs: int = 0
@@ -117,9 +119,11 @@ async def health_probe(url: str, deadline: float, tally: Tally) -> None:
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
         while time.perf_counter() < deadline:
             start = time.perf_counter()
-            await client.get(f"{url}/healthz")
+            r = await client.get(f"{url}/healthz")
             if start >= tally.since:
                 tally.health_ms.append((time.perf_counter() - start) * 1000)
+                if (rss := r.json().get("rss_mib")) is not None:
+                    tally.rss.append((start, rss))
             await asyncio.sleep(max(0.0, 0.1 - (time.perf_counter() - start)))
 
 
@@ -234,10 +238,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "train": args.train,
         "train_steps_per_s": tally.train_steps / elapsed if args.train else None,
         "server_rss_mib": {"before": before.get("rss_mib"), "after": after.get("rss_mib")},
+        "server_rss_peak_mib": rss_peaks(tally.rss, tally.since, deadline),
         "mean_batch": after.get("mean_batch"),
         "server_cpu_ms_per_token": cpu_ms_per_token(before, after),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else [],
     }
+
+
+def rss_peaks(samples: list[tuple[float, float]], since: float, until: float) -> dict[str, float | None]:
+    """The server's largest resident memory in the first and in the last quarter of the window,
+    from the probe's /healthz answers. Under load it rises and falls by tens of MiB within seconds
+    (a batch's cache buffers come and go), so two single readings compare two moments of that
+    swing; a leak raises the peaks."""
+    quarter = (until - since) / 4
+
+    def peak(lo: float, hi: float) -> float | None:
+        return max((m for t, m in samples if lo <= t < hi), default=None)
+
+    return {"first": peak(since, since + quarter), "last": peak(until - quarter, until)}
 
 
 def cpu_ms_per_token(before: dict[str, Any], after: dict[str, Any]) -> float | None:
@@ -252,7 +270,7 @@ def report(r: dict[str, Any]) -> str:
     def ms(d: dict[str, float | None]) -> str:
         return " / ".join("-" if v is None else f"{v:.1f}" for v in (d["p50"], d["p95"], d["max"]))
 
-    rss, cpu = r["server_rss_mib"], r.get("server_cpu_ms_per_token")
+    rss, peaks, cpu = r["server_rss_mib"], r["server_rss_peak_mib"], r.get("server_cpu_ms_per_token")
     rows = [
         ("streams", str(r["streams"])),
         ("duration", f"{r['duration_s']} s"),
@@ -272,6 +290,7 @@ def report(r: dict[str, Any]) -> str:
             f"{r['train_steps_per_s']:.1f} ({r['train']})" if r["train"] else "- (no --train)",
         ),
         ("server RSS before → after", f"{rss['before']} → {rss['after']} MiB"),
+        ("server RSS peak, first → last quarter", f"{peaks['first']} → {peaks['last']} MiB"),
         ("mean streams per forward (since start-up)", str(r["mean_batch"])),
         ("server CPU per token", "-" if cpu is None else f"{cpu:.2f} ms"),
         ("load average at the end (1, 5, 15 min)", " ".join(f"{x:.2f}" for x in r["load_average"])),
@@ -318,6 +337,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     loadtest_class.add_arguments(parser)
 
 
+def rss_growth(r: dict[str, Any]) -> float | None:
+    """How much the server's memory grew over the window: its peak in the last quarter over its
+    peak in the first (the two readings at the start and the end when the probe has none)."""
+    peaks = r.get("server_rss_peak_mib") or {}
+    first, last = peaks.get("first"), peaks.get("last")
+    if not (first and last):
+        first, last = r["server_rss_mib"]["before"], r["server_rss_mib"]["after"]
+    return last / first - 1 if first and last else None
+
+
 def failures(r: dict[str, Any], args: argparse.Namespace) -> list[str]:
     """The targets ``r`` misses."""
     out = []
@@ -326,11 +355,9 @@ def failures(r: dict[str, Any], args: argparse.Namespace) -> list[str]:
     p95 = r["inter_token_ms"]["p95"]
     if args.max_p95_ms is not None and (p95 is None or p95 > args.max_p95_ms):
         out.append(f"inter-token p95 {p95} ms > {args.max_p95_ms} ms")
-    rss = r["server_rss_mib"]
-    if args.max_rss_growth is not None and rss["before"] and rss["after"]:
-        growth = rss["after"] / rss["before"] - 1
-        if growth > args.max_rss_growth:
-            out.append(f"server memory grew {100 * growth:.1f}% > {100 * args.max_rss_growth:.0f}%")
+    growth = rss_growth(r)
+    if args.max_rss_growth is not None and growth is not None and growth > args.max_rss_growth:
+        out.append(f"server memory grew {100 * growth:.1f}% > {100 * args.max_rss_growth:.0f}%")
     worst = r["healthz_ms"]["max"]
     if args.max_health_ms is not None and (worst is None or worst > args.max_health_ms):
         out.append(f"slowest /healthz {worst} ms > {args.max_health_ms} ms")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The classroom soak (make soak): serve the shipped models, then
 #   1. 50 streams with attention rows for 120 s (after 20 s of warm-up): 0 errors, inter-token p95 ≤ 50 ms,
-#      server memory growth ≤ 10 % (its peak in the window's last quarter over its peak in the first);
+#      server memory growth ≤ 10 % (its median in the window's last quarter over its median in the first);
 #   2. 100 streams for 30 s against a limit of 64: the extra requests get 503 with Retry-After, nothing fails.
 # Figures go to artifacts/soak-50.json and artifacts/soak-100.json; the exit status says whether all targets
 # were met. SOAK_SECONDS shortens phase 1; SOAK_BACKEND picks the twin (numpy by default).

@@ -4,7 +4,7 @@ Each of ``--streams`` clients (async httpx, one connection each) asks for genera
 another until ``--warmup`` + ``--duration`` seconds have passed, reading every Server-Sent Event.
 Printed for the ``--duration`` after the warm-up: errors and 503s, time to first token, the gaps
 between tokens, aggregate tokens per second, the server's resident memory at the start and the end
-of that window, its peak in the window's first and last quarters, and its mean batch (from
+of that window, its median in the window's first and last quarters, and its mean batch (from
 ``/healthz``). ``--train TASK`` trains a training-lab run
 meanwhile (one after another, each watched to its end, as the lab page does). ``--heavy N`` adds N
 clients that ask for the heaviest lesson answers one after another (a whole-context trace, the
@@ -238,24 +238,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "train": args.train,
         "train_steps_per_s": tally.train_steps / elapsed if args.train else None,
         "server_rss_mib": {"before": before.get("rss_mib"), "after": after.get("rss_mib")},
-        "server_rss_peak_mib": rss_peaks(tally.rss, tally.since, deadline),
+        "server_rss_median_mib": rss_medians(tally.rss, tally.since, deadline),
         "mean_batch": after.get("mean_batch"),
         "server_cpu_ms_per_token": cpu_ms_per_token(before, after),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else [],
     }
 
 
-def rss_peaks(samples: list[tuple[float, float]], since: float, until: float) -> dict[str, float | None]:
-    """The server's largest resident memory in the first and in the last quarter of the window,
-    from the probe's /healthz answers. Under load it rises and falls by tens of MiB within seconds
-    (a batch's cache buffers come and go), so two single readings compare two moments of that
-    swing; a leak raises the peaks."""
+def rss_medians(samples: list[tuple[float, float]], since: float, until: float) -> dict[str, float | None]:
+    """The server's median resident memory in the first and in the last quarter of the window,
+    from the probe's /healthz answers (ten a second). Under load it rises and falls by tens of MiB
+    within a second as a batch's cache buffers come and go, so two single readings compare two
+    moments of that swing, and a quarter's peak is one such moment; a leak raises the medians."""
     quarter = (until - since) / 4
 
-    def peak(lo: float, hi: float) -> float | None:
-        return max((m for t, m in samples if lo <= t < hi), default=None)
+    def median(lo: float, hi: float) -> float | None:
+        values = [m for t, m in samples if lo <= t < hi]
+        return float(np.median(values)) if values else None
 
-    return {"first": peak(since, since + quarter), "last": peak(until - quarter, until)}
+    return {"first": median(since, since + quarter), "last": median(until - quarter, until)}
 
 
 def cpu_ms_per_token(before: dict[str, Any], after: dict[str, Any]) -> float | None:
@@ -270,7 +271,7 @@ def report(r: dict[str, Any]) -> str:
     def ms(d: dict[str, float | None]) -> str:
         return " / ".join("-" if v is None else f"{v:.1f}" for v in (d["p50"], d["p95"], d["max"]))
 
-    rss, peaks, cpu = r["server_rss_mib"], r["server_rss_peak_mib"], r.get("server_cpu_ms_per_token")
+    rss, medians, cpu = r["server_rss_mib"], r["server_rss_median_mib"], r.get("server_cpu_ms_per_token")
     rows = [
         ("streams", str(r["streams"])),
         ("duration", f"{r['duration_s']} s"),
@@ -290,7 +291,7 @@ def report(r: dict[str, Any]) -> str:
             f"{r['train_steps_per_s']:.1f} ({r['train']})" if r["train"] else "- (no --train)",
         ),
         ("server RSS before → after", f"{rss['before']} → {rss['after']} MiB"),
-        ("server RSS peak, first → last quarter", f"{peaks['first']} → {peaks['last']} MiB"),
+        ("server RSS median, first → last quarter", f"{medians['first']} → {medians['last']} MiB"),
         ("mean streams per forward (since start-up)", str(r["mean_batch"])),
         ("server CPU per token", "-" if cpu is None else f"{cpu:.2f} ms"),
         ("load average at the end (1, 5, 15 min)", " ".join(f"{x:.2f}" for x in r["load_average"])),
@@ -338,10 +339,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def rss_growth(r: dict[str, Any]) -> float | None:
-    """How much the server's memory grew over the window: its peak in the last quarter over its
-    peak in the first (the two readings at the start and the end when the probe has none)."""
-    peaks = r.get("server_rss_peak_mib") or {}
-    first, last = peaks.get("first"), peaks.get("last")
+    """How much the server's memory grew over the window: its median in the last quarter over its
+    median in the first (the two readings at the start and the end when the probe has none)."""
+    medians = r.get("server_rss_median_mib") or {}
+    first, last = medians.get("first"), medians.get("last")
     if not (first and last):
         first, last = r["server_rss_mib"]["before"], r["server_rss_mib"]["after"]
     return last / first - 1 if first and last else None

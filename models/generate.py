@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from models import kv_cache
 from models.batch import pad_batch
 from models.batch_rows import BatchRows
 from models.sampling import SampleStep, SamplingParams
@@ -354,6 +355,7 @@ class DecodeBatch(BatchRows):
     def release(self) -> None:
         """Give every member its own cache back (its padding cut off)."""
         if self.members:
+            kv_cache.claim(self.past, False)  # its slabs are seen by others from now on
             rows = self.model.split_past(self.past, self.pads) if len(self.members) > 1 else [self.past]
             for d, row in zip(self.members, rows, strict=True):
                 if d is not None:
@@ -375,6 +377,7 @@ class DecodeBatch(BatchRows):
                 length = self.model.past_length(self.past) + 1  # the keys after this step
                 padding_mask = np.arange(length)[None, :] >= np.asarray(self.pads)[:, None]  # (B, Tk)
             out, self.past, tr = self.model.forward_cached(ids, self.past, padding_mask, trace)
+            kv_cache.claim(self.past)  # nobody else sees the batch's cache: a full slab is reused
             self.steps += 1
         logits = to_numpy(out[:, -1, :])
         attention: list[np.ndarray | None] = []

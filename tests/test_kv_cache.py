@@ -136,3 +136,32 @@ def test_a_cache_without_its_first_positions_still_grows_in_place(backend):
     plain = [tuple(t[:, :, 2:] for t in layer) for layer in past]
     expected, _ = step(model, [[8], [9]], plain, fast=False)
     np.testing.assert_allclose(logits, expected, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("backend", TWINS)
+def test_a_full_claimed_slab_moves_its_positions_to_its_front(backend):
+    """The server's batch claims its cache (nobody else sees it): when its slab is full and its
+    front has been dropped, the positions in use move to the front of the same buffer, and the
+    logits are those of the plain cache. An unclaimed slab is never moved (a caller may hold it)."""
+    model = twin(backend)
+    _, past = step(model, np.arange(40).reshape(1, 40) % CONFIG.vocab_size)
+    slab = past[0].slab
+    for claimed in (False, True):
+        held = [kv_cache.drop_front(layer, 30) for layer in past]  # 10 positions in use
+        before = [tuple(as_array(t).copy() for t in layer) for layer in held]
+        kv_cache.claim(held, claimed)
+        cache, steps = held, slab.capacity - slab.length + 1  # one step past the slab's end
+        for i in range(steps):
+            logits, cache = step(model, [[i % CONFIG.vocab_size]], cache)
+        assert (cache[0].slab is slab) == claimed
+        assert cache[0][0].shape[2] == 10 + steps
+        if not claimed:  # the held cache is as it was: the last step went to a new slab
+            assert_cache_equal(held, before)
+            slab.length = held[0].stop  # let the claimed run continue from the same point
+    convert = torch.from_numpy if backend == "torch" else np.copy
+    plain = [tuple(convert(t) for t in layer) for layer in before]
+    for i in range(steps - 1):
+        _, plain = step(model, [[i % CONFIG.vocab_size]], plain, fast=False)
+    expected, plain = step(model, [[(steps - 1) % CONFIG.vocab_size]], plain, fast=False)
+    np.testing.assert_allclose(logits, expected, atol=ATOL, rtol=0)
+    assert_cache_equal(cache, plain)

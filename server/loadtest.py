@@ -247,9 +247,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def rss_medians(samples: list[tuple[float, float]], since: float, until: float) -> dict[str, float | None]:
     """The server's median resident memory in the first and in the last quarter of the window,
-    from the probe's /healthz answers (ten a second). Under load it rises and falls by tens of MiB
-    within a second as a batch's cache buffers come and go, so two single readings compare two
-    moments of that swing, and a quarter's peak is one such moment; a leak raises the medians."""
+    from the probe's /healthz answers (ten a second). Under load memory moves as a batch's cache
+    buffers are made and freed, so two single readings, or a quarter's peak, are single moments;
+    the median is what it held most of the quarter, and a leak raises it."""
     quarter = (until - since) / 4
 
     def median(lo: float, hi: float) -> float | None:

@@ -7,7 +7,7 @@ batch). Both twins of every decoder-only model are a ``CausalLM``, so this code 
 backend it drives: logits are turned into float64 NumPy arrays and handed to the one sampler in
 ``models.sampling``. A cache (``past``) is the model's own business here.
 
-Generation runs past the context by sliding the window (``slide``): when a model whose cache has
+Generation runs past the context by sliding the window (``forget_window``): when a model whose cache has
 a time axis (a GPT) has no position left for the newest token, the last ``keep`` tokens (half the
 context unless told) are read again from position 0, which rebuilds the cache, and generation
 goes on from there. A state without a time axis (an LSTM's) has no window and never slides.
@@ -132,7 +132,7 @@ class Decoding:
     seq: list[int]  # prompt + generated ids
     max_new_tokens: int
     window: int | None  # the model's context; None: a state that carries everything (no window)
-    keep: int = 1  # how many tokens a slide keeps (``slide``)
+    keep: int = 1  # how many tokens a slide keeps (``forget_window``)
     include_attention: bool = False
     stop_ids: frozenset[int] = frozenset()
     n_candidates: int = 10
@@ -241,13 +241,19 @@ def start(
     )
 
 
+def newest_attention(tr: Any, b: int, pad: int) -> np.ndarray:
+    """Row ``b``'s attention rows for its newest token over its own keys (its ``pad`` padding
+    columns left out), (L, nh, Tk), from an attention trace of a batch."""
+    return to_numpy(tr.att_probs[:, b, :, -1, pad:])
+
+
 def read_window(model: CausalLM, d: Decoding) -> tuple[np.ndarray, np.ndarray | None]:
     """Read ``d``'s window (its prompt at first, the kept tokens after a slide) from an empty cache,
     positions from 0 → (next-token logits (V,), attention rows (L, nh, T) or None); ``d.past``
     becomes the rebuilt cache."""
     trace = "attention" if d.include_attention else False
     logits, d.past, tr = forward_last(model, np.asarray([d.seq[d.window_start :]]), None, trace)
-    attention = to_numpy(tr.att_probs[:, 0, :, -1, :]) if tr is not None else None
+    attention = newest_attention(tr, 0, 0) if tr is not None else None
     return logits[0], attention
 
 
@@ -268,7 +274,7 @@ def read_windows(model: CausalLM, ds: Sequence[Decoding]) -> list[tuple[np.ndarr
     read = []
     for b, (d, row) in enumerate(zip(ds, model.split_past(past, pads), strict=True)):
         d.past = row
-        attention = to_numpy(tr.att_probs[:, b, :, -1, pads[b] :]) if d.include_attention else None
+        attention = newest_attention(tr, b, pads[b]) if d.include_attention else None
         read.append((logits[b], attention))
     return read
 
@@ -383,7 +389,7 @@ class DecodeBatch(BatchRows):
         attention: list[np.ndarray | None] = []
         for b, d in enumerate(members):  # (L, nh, Tk) of this row's own keys
             keep = d is not None and d.include_attention
-            attention.append(to_numpy(tr.att_probs[:, b, :, -1, self.pads[b] :]) if keep else None)
+            attention.append(newest_attention(tr, b, self.pads[b]) if keep else None)
         return members, logits, attention
 
     def step(self, decodings: Sequence[Decoding]) -> list[TokenEvent]:
@@ -460,7 +466,7 @@ def generate(
     """Yield one ``TokenEvent`` per new token (KV cache), then a ``DoneEvent`` with the reason.
 
     Stops after ``max_new_tokens`` ("length") or at a stop string or stop token ("stop"); past
-    the context the window slides (``slide``). A ``Generator`` as ``seed`` is drawn from as it
+    the context the window slides (``forget_window``). A ``Generator`` as ``seed`` is drawn from as it
     is, so several calls can share one stream.
     """
     d = start(

@@ -339,8 +339,10 @@ class DecodeBatch(BatchRows):
             if len(new) == 1:  # alone: its own cache as it is
                 self.past, self.pads = new[0].past, [0]
             else:
-                self.past, _, self.pads = self.model.merge_past([d.past for d in new])
+                past, _, self.pads = self.model.merge_past([d.past for d in new])
+                self.past = self._refill(past, [None] * len(past))
         else:
+            own = kv_cache.slabs(self.past) if self.model.past_time_axis == 2 else []
             past, pads = self.past, self.pads
             if len(stay) < len(self.members):  # some left: keep the others' rows
                 rows = [index[id(d)] for d in stay]
@@ -353,10 +355,19 @@ class DecodeBatch(BatchRows):
             if cut:  # columns that are padding in every row
                 past = self._drop_front(past, cut)
                 pads = [p - cut for p in pads]
-            self.past, self.pads = past, pads
+            self.past, self.pads = self._refill(past, own), pads
         for d in new:
             d.past = None
         self.members = [*stay, *new]
+
+    def _refill(self, past: Past, own: list[kv_cache.Slab | None]) -> Past:
+        """Rows just selected or merged, written back into the batch's own slabs ``own`` (a key/
+        value cache: ``kv_cache.refill``) so that its buffers stay the same while streams come
+        and go; any other cache as it is."""
+        if self.model.past_time_axis != 2 or past is None:
+            return past
+        with self.model.inference_context():  # the slabs were made in it (a sliding window arranges outside)
+            return kv_cache.refill(past, own, self.model.config.block_size)
 
     def release(self) -> None:
         """Give every member its own cache back (its padding cut off)."""

@@ -99,3 +99,30 @@ def test_random_schedules_past_the_context_give_every_stream_what_it_gets_alone(
         for d, (p, n, s) in zip(decodings, plan, strict=True):
             alone = [e.id for e in generate(model, p, n, SAMPLED, s) if isinstance(e, TokenEvent)]
             assert events[id(d)] == alone, (trial, p, n)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_batch_keeps_its_buffers_while_rows_are_merged_and_selected_anew(backend):
+    """Streams join with caches longer than the batch's (merged after its rows), leave (rows kept
+    vacant, then selected anew) and slide past the context (read apart, merged back): the batch's
+    cache stays in the buffers it was first merged into, and every stream gets what it gets alone."""
+    cfg = GPTConfig(vocab_size=40, block_size=24, n_layer=2, n_head=2, n_embd=32)
+    model = TWINS[backend](cfg, random_params(cfg, seed=2, jitter=0.5), "float64")
+    rng = np.random.default_rng(5)
+    plan = [([1, 2], 8, 0), ([3, 4, 5], 40, 1), ([6, 7], 6, 2), (rng.integers(1, 40, 12).tolist(), 30, 3)]
+    plan += [([8], 12, 4), (rng.integers(1, 40, 14).tolist(), 6, 5)]
+    arrive = [0, 0, 0, 3, 9, 30]  # some arrive with caches longer than the batch's
+    decodings = [start(model, p, n, SAMPLED, seed=s) for p, n, s in plan]
+    batch, events, slabs, sizes = DecodeBatch(model), {id(d): [] for d in decodings}, [], set()
+    for t in range(60):
+        asking = [d for d, a in zip(decodings, arrive, strict=True) if a <= t and not d.finished]
+        for d, e in zip(asking, batch.step(asking), strict=True):
+            events[id(d)].append(e.id)
+        if len(batch.members) > 1:
+            slabs.append([layer.slab for layer in batch.past])
+            sizes.add(len(batch.members))
+    assert all(d.finished for d in decodings)
+    assert len(sizes) > 2  # rows came and went
+    assert all(a is b for held in slabs for a, b in zip(held, slabs[0], strict=True))  # ... in the same slabs
+    for d, (p, n, s) in zip(decodings, plan, strict=True):
+        assert events[id(d)] == [e.id for e in generate(model, p, n, SAMPLED, s) if isinstance(e, TokenEvent)]

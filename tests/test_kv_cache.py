@@ -165,3 +165,32 @@ def test_a_full_claimed_slab_moves_its_positions_to_its_front(backend):
     expected, plain = step(model, [[(steps - 1) % CONFIG.vocab_size]], plain, fast=False)
     np.testing.assert_allclose(logits, expected, atol=ATOL, rtol=0)
     assert_cache_equal(cache, plain)
+
+
+@pytest.mark.parametrize("backend", TWINS)
+def test_refill_writes_a_batch_cache_into_its_own_slabs_while_its_rows_fit(backend):
+    """A batch's cache selected or merged anew goes back into its claimed slabs (their first rows),
+    with the keys and values it was given and a step after it that grows in place; more rows than
+    a slab holds, or an unclaimed slab (a caller may hold it), get a new claimed slab with rows to
+    spare and a context's room."""
+    model, rng = twin(backend), np.random.default_rng(0)
+    _, merged = step(model, rng.integers(0, 37, (6, 20)))
+    merged = [tuple(t[:, :, 3:] for t in layer) for layer in merged]  # as plain arrays: 6 rows, 17 positions
+    merged = [tuple(t.clone() if backend == "torch" else t.copy() for t in layer) for layer in merged]
+    own = kv_cache.refill(merged, [None] * CONFIG.n_layer, CONFIG.block_size)
+    slab = own[0].slab
+    assert slab.claimed and slab.buffers[0].shape[0] == 6 + kv_cache.ROWS_MIN
+    assert slab.capacity >= CONFIG.block_size + 1
+    assert_cache_equal(own, merged)
+    fewer = [tuple(t[[4, 1]] for t in layer) for layer in merged]  # two rows selected
+    again = kv_cache.refill(fewer, kv_cache.slabs(own), CONFIG.block_size)
+    assert again[0].slab is slab and again[0][0].shape == (2, 4, 17, 8)
+    assert_cache_equal(again, fewer)
+    logits, grown = step(model, [[1], [2]], again)
+    assert grown[0].slab is slab  # the step wrote its token in place
+    expected, _ = step(model, [[1], [2]], fewer, fast=False)
+    np.testing.assert_allclose(logits, expected, atol=ATOL, rtol=0)
+    more = [tuple(t[[0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4]] for t in layer) for layer in merged]  # 11 rows
+    assert kv_cache.refill(more, kv_cache.slabs(grown), CONFIG.block_size)[0].slab is not slab
+    kv_cache.claim(grown, False)
+    assert kv_cache.slabs(grown) == [None] * CONFIG.n_layer

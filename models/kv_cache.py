@@ -136,9 +136,10 @@ def claim(past: Any, claimed: bool = True) -> None:
 
 def refill(past: Any, slabs: list[Slab | None], limit: int) -> list[LayerKV]:
     """A batch's cache ``past`` (each layer's keys and values, (B, nh, T, hs), just selected or
-    merged into new arrays) written into its own claimed ``slabs`` where they fit, else into new
-    slabs, claimed too, with rows to spare and room for a context's worth of positions (so the
-    next merge fits in them). The batch's slabs stay the same buffers while its rows come and go."""
+    merged into new arrays) written into its own claimed ``slabs`` where they fit (with room for
+    the next token), else into new slabs, claimed too, with rows to spare and as many positions as
+    ``capacity_for`` gives. Once a batch's slabs are as large as its load needs, they stay the same
+    buffers while its rows come and go."""
     refilled = []
     for layer, slab in zip(past, slabs, strict=True):
         if isinstance(layer, LayerKV) and layer.slab is slab:  # already there
@@ -149,7 +150,7 @@ def refill(past: Any, slabs: list[Slab | None], limit: int) -> list[LayerKV]:
         fits = slab is not None and slab.claimed and slab.buffers[0].shape[0] >= B and slab.capacity > n
         if not fits:
             rows = B + max(B // ROWS_SHARE, ROWS_MIN)
-            shape = (rows, nh, capacity_for(max(n + 1, limit), limit), hs)
+            shape = (rows, nh, capacity_for(n + 1, limit), hs)
             slab = Slab(*(_empty_like(x, shape) for x in (k, v)))
             slab.claimed = True
         slab.use_rows(B)

@@ -172,7 +172,7 @@ def test_refill_writes_a_batch_cache_into_its_own_slabs_while_its_rows_fit(backe
     """A batch's cache selected or merged anew goes back into its claimed slabs (their first rows),
     with the keys and values it was given and a step after it that grows in place; more rows than
     a slab holds, or an unclaimed slab (a caller may hold it), get a new claimed slab with rows to
-    spare and a context's room."""
+    spare."""
     model, rng = twin(backend), np.random.default_rng(0)
     _, merged = step(model, rng.integers(0, 37, (6, 20)))
     merged = [tuple(t[:, :, 3:] for t in layer) for layer in merged]  # as plain arrays: 6 rows, 17 positions
@@ -180,7 +180,7 @@ def test_refill_writes_a_batch_cache_into_its_own_slabs_while_its_rows_fit(backe
     own = kv_cache.refill(merged, [None] * CONFIG.n_layer, CONFIG.block_size)
     slab = own[0].slab
     assert slab.claimed and slab.buffers[0].shape[0] == 6 + kv_cache.ROWS_MIN
-    assert slab.capacity >= CONFIG.block_size + 1
+    assert slab.capacity == kv_cache.capacity_for(18, CONFIG.block_size)
     assert_cache_equal(own, merged)
     fewer = [tuple(t[[4, 1]] for t in layer) for layer in merged]  # two rows selected
     again = kv_cache.refill(fewer, kv_cache.slabs(own), CONFIG.block_size)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.generate import CachedLM, checked_prompt, forward_last
+from models.generate import checked_prompt, forward_last
+from models.protocols import CachedLM
 
 
 @dataclass

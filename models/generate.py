@@ -1,11 +1,11 @@
 """Streaming generation for decoder-only models, on either twin (beam search: ``models.beam``).
 
-What this code needs from a model is written down as two protocols: ``CachedLM`` (a context,
-``forward_cached(ids, past, padding_mask, trace)`` and ``reorder_past(past, index)``: beam search
-and one sequence) and ``CausalLM`` (also ``merge_past`` / ``split_past``: several sequences in one
-batch). Both twins of every decoder-only model are a ``CausalLM``, so this code never asks which
-backend it drives: logits are turned into float64 NumPy arrays and handed to the one sampler in
-``models.sampling``. A cache (``past``) is the model's own business here.
+What this code needs from a model is written down as two protocols (``models/protocols.py``):
+``CachedLM`` (a context, ``forward_cached(ids, past, padding_mask, trace)`` and ``reorder_past(past,
+index)``: beam search and one sequence) and ``CausalLM`` (also ``merge_past`` / ``split_past``:
+several sequences in one batch). Both twins of every decoder-only model are a ``CausalLM``, so
+this code never asks which backend it drives: logits are turned into float64 NumPy arrays and
+handed to the one sampler in ``models.sampling``. A cache (``past``) is the model's own business here.
 
 Generation runs past the context by sliding the window (``forget_window``): when a model whose cache has
 a time axis (a GPT) has no position left for the newest token, the last ``keep`` tokens (half the
@@ -20,75 +20,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
 import numpy as np
 
 from models import kv_cache
 from models.batch import pad_batch
 from models.batch_rows import BatchRows
+from models.protocols import CachedLM, CausalLM, Past
 from models.sampling import SampleStep, SamplingParams
 from models.sampling_batch import sample_batch
 from models.stopping import Detokenizer, StopStrings, TextStream, checked_stops
 from models.trace import to_numpy
 
 StopReason = Literal["length", "stop", "shutdown"]
-Past = Any  # a model's cache (KV cache or LSTM state), handed back to the model as it is
-
-
-class LMConfig(Protocol):
-    """What generation reads of a model's config."""
-
-    @property
-    def block_size(self) -> int: ...  # the context: the most tokens one sequence may hold
-
-    @property
-    def vocab_size(self) -> int: ...
-
-
-@runtime_checkable
-class CachedLM(Protocol):
-    """A model that reads new tokens after a cache of the ones before (beam search, one sequence)."""
-
-    @property
-    def config(self) -> LMConfig: ...
-
-    def inference_context(self) -> AbstractContextManager[Any]: ...
-
-    def forward_cached(
-        self,
-        ids: Any,
-        past: Past = None,
-        padding_mask: Any = None,
-        trace: bool | Literal["attention"] = False,
-    ) -> tuple[Any, Past, Any]:
-        """ids (B, T) after ``past`` → (logits (B, T, V), the new cache, trace or None)."""
-        ...
-
-    def reorder_past(self, past: Past, index: np.ndarray) -> Past:
-        """The cache's batch rows selected / repeated by ``index``."""
-        ...
-
-
-@runtime_checkable
-class CausalLM(CachedLM, Protocol):
-    """A ``CachedLM`` whose one-row caches of different lengths merge into one batch and split again."""
-
-    past_time_axis: int | None  # the axis along which a cache grows; None: a state without one (no window)
-
-    def past_length(self, past: Past) -> int:
-        """How many keys a cache holds (0 for a state without a time axis)."""
-        ...
-
-    def merge_past(self, pasts: Sequence[Past]) -> tuple[Past, Any, list[int]]:
-        """One-row caches → (one batch, its padding mask or None, each row's left padding)."""
-        ...
-
-    def split_past(self, past: Past, pads: Sequence[int]) -> list[Past]:
-        """The inverse of ``merge_past``: each row's own cache."""
-        ...
 
 
 @dataclass
@@ -310,6 +256,7 @@ class DecodeBatch(BatchRows):
         self.pads: list[int] = []  # left padding of each row
         self.steps = 0  # forwards run
         self.vacant: dict[int, int] = {}  # row → the step it was left at, kept for a newcomer to take
+        self.decoder: Any = None  # one stream's fixed-shape step (``models/graph_step.py``), if given
 
     def _arrange(self, going: list[Decoding]) -> None:
         """Make ``past`` hold the caches of ``going``, rows in the order of ``members``: those that
@@ -369,6 +316,13 @@ class DecodeBatch(BatchRows):
         with self.model.inference_context():  # the slabs were made in it (a sliding window arranges outside)
             return kv_cache.refill(past, own, self.model.config.block_size)
 
+    def close(self) -> None:
+        """``release``, and the fixed-shape step given back to its model: the batch is done."""
+        self.release()
+        if self.decoder is not None:
+            self.decoder.give_back()
+            self.decoder = None
+
     def release(self) -> None:
         """Give every member its own cache back (its padding cut off)."""
         if self.members:
@@ -384,6 +338,8 @@ class DecodeBatch(BatchRows):
     ) -> tuple[list[Decoding | None], np.ndarray, list[np.ndarray | None]]:
         """One forward for the newest token of every decoding → (the decodings in row order, None
         for a vacant row; logits (B, V); attention rows)."""
+        if self.decoder is not None:
+            return self._forward_fixed(going)
         trace = "attention" if any(d.include_attention for d in going) else False  # the weights alone
         with self.model.inference_context():
             self._arrange(going)
@@ -402,6 +358,21 @@ class DecodeBatch(BatchRows):
             keep = d is not None and d.include_attention
             attention.append(newest_attention(tr, b, self.pads[b]) if keep else None)
         return members, logits, attention
+
+    def _forward_fixed(self, going: list[Decoding]) -> tuple[list[Decoding | None], np.ndarray, list[None]]:
+        """``_forward`` of one stream through ``decoder`` (its fixed-shape step: ``models/graph_step.py``),
+        loaded from the stream's cache whenever its prompt or its slid window was just read."""
+        if len(going) != 1 or going[0].include_attention:
+            raise ValueError("a fixed-shape step decodes one stream, without attention rows")
+        d = going[0]
+        with self.model.inference_context():
+            if d.past is not None:
+                self.decoder.load(d.past)
+                d.past = None
+            self.members = [d]
+            logits = to_numpy(self.decoder(d.seq[-1]))  # (1, V)
+        self.steps += 1
+        return [d], logits, [None]
 
     def step(self, decodings: Sequence[Decoding]) -> list[TokenEvent]:
         """Advance every unfinished decoding by one token; returns their token events in order.
@@ -494,6 +465,13 @@ def generate(
         n_candidates=n_candidates,
     )
     batch = DecodeBatch(model)
-    while not d.finished:
-        yield from batch.step([d])
+    if getattr(model, "use_cuda_graphs", False) and not include_attention:  # the PyTorch twin's GPT
+        from models.graph_step import take_decoder  # imports torch, which a NumPy-only caller never needs
+
+        batch.decoder = take_decoder(model)  # on CUDA, a step captured as a graph; elsewhere None
+    try:
+        while not d.finished:
+            yield from batch.step([d])
+    finally:
+        batch.close()
     yield d.done()

@@ -16,8 +16,8 @@ V vocabulary, L layers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
@@ -384,16 +384,17 @@ def fast_block(
     layer_past: tuple[np.ndarray, np.ndarray] | None,
     limit: int,
     keep_probs: bool,
+    attention: Callable[..., tuple[np.ndarray, Any, np.ndarray | None]] = fast_attention,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray | None]:
-    """``Block.__call__`` on rows x (B·T, C)."""
+    """``Block.__call__`` on rows x (B·T, C); ``attention`` is ``fast_attention`` unless the caller
+    brings its own, called alike (as the PyTorch twin's decode step on a cache of fixed shape does)."""
     if layer.pre_norm:
-        a, present, probs = fast_attention(
-            layer, fast_layer_norm(layer.ln_1, x), B, mask, layer_past, limit, keep_probs
-        )
+        h = fast_layer_norm(layer.ln_1, x)
+        a, present, probs = attention(layer, h, B, mask, layer_past, limit, keep_probs)
         a += x
         a += fast_mlp(layer, fast_layer_norm(layer.ln_2, a))
         return a, present, probs
-    a, present, probs = fast_attention(layer, x, B, mask, layer_past, limit, keep_probs)
+    a, present, probs = attention(layer, x, B, mask, layer_past, limit, keep_probs)
     a += x
     x = fast_layer_norm(layer.ln_1, a)
     m = fast_mlp(layer, x)

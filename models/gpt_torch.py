@@ -19,8 +19,8 @@ V vocabulary, L layers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -223,6 +223,7 @@ class GPT(LanguageModel):
 
     past_time_axis = 2  # keys and values (B, nh, Tk, hs) grow along Tk
     fast_path = True  # without a full trace, run the fast path below (False: always the readable code)
+    use_cuda_graphs = True  # on CUDA, ``generate`` replays its decode step as a graph (``graph_step``)
 
     def __init__(
         self, config: GPTConfig, params: Mapping[str, np.ndarray] | None = None, dtype: str = "float32"
@@ -388,15 +389,16 @@ def fast_block(
     layer_past: tuple[torch.Tensor, torch.Tensor] | None,
     limit: int,
     keep_probs: bool,
+    attention: Callable[..., tuple[torch.Tensor, Any, torch.Tensor | None]] = fast_attention,
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor | None]:
-    """``Block.forward`` on rows x (B·T, C)."""
+    """``Block.forward`` on rows x (B·T, C); ``attention`` is ``fast_attention`` or, for a cache of
+    fixed shape, ``models.graph_step.static_attention`` (called alike)."""
     if layer.pre_norm:
-        a, present, probs = fast_attention(
-            layer, fast_layer_norm(layer.ln_1, x), B, mask, layer_past, limit, keep_probs
-        )
+        h = fast_layer_norm(layer.ln_1, x)
+        a, present, probs = attention(layer, h, B, mask, layer_past, limit, keep_probs)
         x = a.add_(x)
         return fast_mlp(layer, fast_layer_norm(layer.ln_2, x)).add_(x), present, probs
-    a, present, probs = fast_attention(layer, x, B, mask, layer_past, limit, keep_probs)
+    a, present, probs = attention(layer, x, B, mask, layer_past, limit, keep_probs)
     x = fast_layer_norm(layer.ln_1, a.add_(x))
     return fast_layer_norm(layer.ln_2, fast_mlp(layer, x).add_(x)), present, probs
 

@@ -134,7 +134,7 @@ def test_context_limit_is_a_clear_error(tmp_path):
 
 
 def test_twins_expose_the_same_public_names():
-    assert_twins_mirror(gpt_numpy, gpt_torch, "GPT")
+    assert_twins_mirror(gpt_numpy, gpt_torch, "GPT", extras=("use_cuda_graphs",))  # CUDA: the PyTorch twin's
 
 
 def test_trace_fields_are_documented():

@@ -19,8 +19,8 @@ from models import (
     lstm_torch,
 )
 from models.config import EncDecConfig, EncoderConfig, GPTConfig, LSTMConfig
-from models.generate import CachedLM, CausalLM
 from models.numpy_nn import Embedding, Linear, LSTMWeights, Module
+from models.protocols import CachedLM, CausalLM
 from models.seq2seq import BoundDecoder
 from models.twin_numpy import TwinModel
 from models.weights import init_encdec_params, init_encoder_params, init_gpt_params, init_lstm_params

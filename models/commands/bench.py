@@ -13,7 +13,8 @@ runs. Beside each row, the matmul floor (``bench_floor``): the time of that deco
 products alone, at the row's batch and mean cache length, in the row's own backend and device (torch for
 ``hf-generate`` and the torch twin, NumPy for the NumPy twin), measured in the row's process after each
 of its timed runs (the median: a machine's speed drifts, and one short measurement moved the floor by
-half), and the row's time over it. ``--device`` puts ``hf-generate`` and the torch twin on a device;
+half), and the row's time over it. ``--device`` puts ``hf-generate`` and the torch twin on a device (on
+CUDA the twin's ``generate`` replays its decode step as a graph: ``models/graph_step.py``);
 NumPy stays on the CPU. Time to first token is the prompt's forward plus the first token (for
 ``hf-generate``, a separate ``generate`` of one token). One more child times the NumPy twin at a 256-token
 context: one cached step after 255 tokens against a full 256-token forward. The targets at the end are

@@ -123,14 +123,16 @@ class StaticDecoder:
 
     def _capture(self) -> None:
         """Record ``_step`` as a CUDA graph, after a few eager steps on a side stream (as CUDA asks).
-        Their keys and values land at the positions after ``at``, where the next steps write before
-        any of them is visible. If the capture fails, the steps run eagerly (and the reason is logged)."""
+        Each of them starts from the same position (``at`` is put back), so they write the new
+        token's key and value where the step itself writes them, never past the context. If the
+        capture fails, the steps run eagerly (and the reason is logged)."""
         at = self.at.clone()
         try:
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
                 for _ in range(WARMUP_STEPS):
+                    self.at.copy_(at)
                     self._step()
             torch.cuda.current_stream().wait_stream(side)
             self.at.copy_(at)

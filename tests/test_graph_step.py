@@ -4,6 +4,9 @@ kind of block and position; on CUDA the same step is captured as a graph and rep
 
 from __future__ import annotations
 
+import contextlib
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -127,3 +130,32 @@ def test_generate_decodes_through_the_decoder_it_is_lent(monkeypatch):
     assert shared_decoder(model) is not None
     assert_same_events(got, expected, TOL["float64"])
     assert lend(model, capture=False) is shared_decoder(model)  # given back: lent again
+
+
+def test_the_capture_warms_up_at_the_new_tokens_position_even_at_the_contexts_end(monkeypatch):
+    """The capture's steps, with CUDA's calls stood in for (the recording runs the step, a replay
+    runs it again): loaded at the context's last position, the warm-up steps never write past it,
+    the position is put back, and the one replay gives the growing cache's logits."""
+    model = twin(CONFIGS["pre-LN, learned positions"], "float32")
+    ids = torch.arange(15).view(1, 15) % 40  # 15 of 16 positions: the next token is the last one
+    replays = []
+
+    class Graph:
+        def replay(self) -> None:
+            replays.append(int(decoder.at))
+            decoder._step()
+
+    waits = SimpleNamespace(wait_stream=lambda stream: None)
+    monkeypatch.setattr(torch.cuda, "Stream", lambda: waits)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda: waits)
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
+    monkeypatch.setattr(torch.cuda, "graph", lambda graph: contextlib.nullcontext())
+    with model.inference_context():
+        _, past, _ = model.forward_cached(ids)
+        expected, _, _ = model.forward_cached(torch.tensor([[7]]), past)
+        decoder = StaticDecoder(model, capture=True)
+        decoder.load(past)
+        logits = decoder(7)
+    assert isinstance(decoder.graph, Graph) and replays == [15] and int(decoder.at) == 16
+    np.testing.assert_allclose(logits.numpy(), expected[:, -1].numpy(), atol=1e-5, rtol=0)

@@ -246,7 +246,9 @@ class DecodeBatch(BatchRows):
     after them as one block (the others' caches are not taken apart and merged again). A
     decoding's first step reads its prompt apart from the batch (prompts differ in length), with
     the other newcomers of that step in one padded forward, and so does a step that slides its
-    window. One member alone runs exactly as it would unbatched.
+    window. One member alone runs exactly as it would unbatched. Given a ``decoder`` (``generate``
+    on CUDA: ``models/graph_step.py``), the one stream's new tokens run through that fixed-shape
+    step instead of ``forward_cached``; everything else is the same.
     """
 
     def __init__(self, model: CausalLM):
@@ -369,7 +371,7 @@ class DecodeBatch(BatchRows):
             if d.past is not None:
                 self.decoder.load(d.past)
                 d.past = None
-            self.members = [d]
+            self.members, self.pads = [d], [0]
             logits = to_numpy(self.decoder(d.seq[-1]))  # (1, V)
         self.steps += 1
         return [d], logits, [None]

@@ -137,7 +137,7 @@ class StaticDecoder:
             torch.cuda.current_stream().wait_stream(side)
             self.at.copy_(at)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
+            with torch.cuda.graph(graph, stream=side):  # the warm-up's stream: its handles are made there
                 self._step()
             self.graph = graph
         except RuntimeError as err:  # a step that cannot be captured still runs, eagerly

@@ -23,7 +23,8 @@ ones in the heap, and the server's memory crept up by a quarter over two minutes
 For the same reason a batch whose rows are selected or merged anew writes the result back into
 its own slabs (``refill``) rather than having new ones made: a slab has rows to spare, and only
 its first ``rows`` are in use. New slabs sized by each merge's rows and positions left the heap
-with holes of every size, and the server's memory stepped up by a sixth when a class came back.
+with holes of every size, and the server's memory stepped up 13–25 % within two minutes of a
+class's streams ending and beginning again.
 """
 
 from __future__ import annotations

@@ -11,33 +11,29 @@ import numpy as np
 import pytest
 import torch
 from test_batching import SAMPLED
+from test_fast_path import CONFIGS  # pre-LN with GELU and learned positions; post-LN, ReLU, sinusoids
 
 from models import gpt_torch, graph_step
-from models.config import GPTConfig
 from models.generate import DecodeBatch, TokenEvent, generate, start
 from models.graph_step import StaticDecoder, lend, shared_decoder, take_decoder, uses_graphs
 
 from helpers import TOL, assert_close, random_params
 
-CONFIGS = {
-    "pre-LN, learned positions": GPTConfig(vocab_size=40, block_size=16, n_layer=2, n_head=2, n_embd=32),
-    "post-LN, sinusoids, ReLU, no bias": GPTConfig(
-        vocab_size=40,
-        block_size=16,
-        n_layer=2,
-        n_head=4,
-        n_embd=32,
-        norm="post",
-        pos="sinusoidal",
-        activation="relu",
-        bias=False,
-        tie_weights=False,
-    ),
-}
 
-
-def twin(config: GPTConfig, dtype: str = "float64") -> gpt_torch.GPT:
+def twin(name: str = "pre-gelu", dtype: str = "float64") -> gpt_torch.GPT:
+    config = CONFIGS[name]
     return gpt_torch.GPT(config, random_params(config, seed=3, jitter=0.5), dtype)
+
+
+def loaded(model: gpt_torch.GPT, ids: list[int], token: int, capture: bool = False):
+    """(the fast path's logits (1, V) and cache after ``ids`` then ``token``, a decoder loaded with
+    the cache of ``ids``)."""
+    with model.inference_context():
+        _, past, _ = model.forward_cached(torch.tensor([ids]))
+        expected, grown, _ = model.forward_cached(torch.tensor([[token]]), past)
+        decoder = StaticDecoder(model, capture)
+        decoder.load(past)
+    return expected[:, -1], grown, decoder
 
 
 def through(decoder: StaticDecoder, model, prompt, n, seed) -> list[TokenEvent]:
@@ -60,9 +56,9 @@ def assert_same_events(got: list[TokenEvent], expected: list[TokenEvent], tol: f
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_the_fixed_shape_step_gives_what_generate_gives_past_the_context(name):
-    """40 tokens after prompts of 1 and 9 in a 16-token context: the window slides, the decoder is
+    """40 tokens after prompts of 1 and 9 in a 24-token context: the window slides, the decoder is
     loaded anew from each re-read window, and every token and probability is ``generate``'s."""
-    model = twin(CONFIGS[name])
+    model = twin(name)
     assert not uses_graphs(model) and take_decoder(model) is None  # on the CPU, generate runs as ever
     for prompt, seed in (([7], 0), ([1, 2, 3, 4, 5, 6, 7, 8, 9], 1)):
         expected = [e for e in generate(model, prompt, 40, SAMPLED, seed) if isinstance(e, TokenEvent)]
@@ -73,15 +69,11 @@ def test_the_fixed_shape_step_gives_what_generate_gives_past_the_context(name):
 def test_a_step_leaves_the_keys_after_it_masked_and_the_logits_equal_the_growing_caches():
     """One step on a loaded decoder: the logits are the fast path's on the growing cache, its key is
     written at the loaded length, and the positions after it stay zero (masked, never seen)."""
-    model = twin(CONFIGS["pre-LN, learned positions"], "float32")
-    ids = torch.tensor([[3, 1, 4, 1, 5]])
+    model = twin(dtype="float32")
+    expected, grown, decoder = loaded(model, [3, 1, 4, 1, 5], 9)
     with model.inference_context():
-        _, past, _ = model.forward_cached(ids)
-        expected, grown, _ = model.forward_cached(torch.tensor([[9]]), past)
-        decoder = StaticDecoder(model, capture=False)
-        decoder.load(past)
         logits = decoder(9)
-    np.testing.assert_allclose(logits.numpy(), expected[:, -1].numpy(), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(logits.numpy(), expected.numpy(), atol=1e-5, rtol=0)
     for (k, _), keys in zip(grown, decoder.keys, strict=True):
         np.testing.assert_allclose(keys[:, :, :6].numpy(), k.numpy(), atol=1e-5, rtol=0)
         assert not keys[:, :, 6:].any()
@@ -91,7 +83,7 @@ def test_a_step_leaves_the_keys_after_it_masked_and_the_logits_equal_the_growing
 def test_the_model_lends_its_decoder_to_one_generation_at_a_time():
     """The captured decoder is the model's, lent to one generation at a time; a second one at the
     same time gets its own. Attention rows are refused: a captured step keeps none."""
-    model = twin(CONFIGS["pre-LN, learned positions"])
+    model = twin()
     first = lend(model, capture=False)
     second = lend(model, capture=False)  # the first still holds the shared one
     assert first is shared_decoder(model) and second is not first
@@ -110,7 +102,7 @@ NO_CUDA = "no CUDA device on this machine: the capture runs on a GPU only"
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
 def test_on_cuda_generate_replays_a_captured_step_with_the_cpus_tokens():
-    model = twin(CONFIGS["pre-LN, learned positions"], "float32")
+    model = twin(dtype="float32")
     expected = [e for e in generate(model, [1, 2, 3], 40, SAMPLED, 4) if isinstance(e, TokenEvent)]
     model.to("cuda")
     assert uses_graphs(model)
@@ -122,7 +114,7 @@ def test_on_cuda_generate_replays_a_captured_step_with_the_cpus_tokens():
 def test_generate_decodes_through_the_decoder_it_is_lent(monkeypatch):
     """Where ``take_decoder`` lends one (on CUDA; here forced, its step run eagerly), ``generate``
     decodes through the model's shared decoder, gives the same tokens, and gives it back after."""
-    model = twin(CONFIGS["pre-LN, learned positions"])
+    model = twin()
     expected = [e for e in generate(model, [5, 6], 30, SAMPLED, 2) if isinstance(e, TokenEvent)]
     assert shared_decoder(model) is None
     monkeypatch.setattr(graph_step, "take_decoder", lambda model: lend(model, capture=False))
@@ -136,8 +128,7 @@ def test_the_capture_warms_up_at_the_new_tokens_position_even_at_the_contexts_en
     """The capture's steps, with CUDA's calls stood in for (the recording runs the step, a replay
     runs it again): loaded at the context's last position, the warm-up steps never write past it,
     the position is put back, and the one replay gives the growing cache's logits."""
-    model = twin(CONFIGS["pre-LN, learned positions"], "float32")
-    ids = torch.arange(15).view(1, 15) % 40  # 15 of 16 positions: the next token is the last one
+    model = twin(dtype="float32")
     replays = []
 
     class Graph:
@@ -150,12 +141,10 @@ def test_the_capture_warms_up_at_the_new_tokens_position_even_at_the_contexts_en
     monkeypatch.setattr(torch.cuda, "current_stream", lambda: waits)
     monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
     monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
-    monkeypatch.setattr(torch.cuda, "graph", lambda graph: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "graph", lambda graph, stream: contextlib.nullcontext())
+    last = CONFIGS["pre-gelu"].block_size - 1  # the prompt fills the context but its last position
+    expected, _, decoder = loaded(model, [i % 37 for i in range(last)], 7, capture=True)
     with model.inference_context():
-        _, past, _ = model.forward_cached(ids)
-        expected, _, _ = model.forward_cached(torch.tensor([[7]]), past)
-        decoder = StaticDecoder(model, capture=True)
-        decoder.load(past)
         logits = decoder(7)
-    assert isinstance(decoder.graph, Graph) and replays == [15] and int(decoder.at) == 16
-    np.testing.assert_allclose(logits.numpy(), expected[:, -1].numpy(), atol=1e-5, rtol=0)
+    assert isinstance(decoder.graph, Graph) and replays == [last] and int(decoder.at) == last + 1
+    np.testing.assert_allclose(logits.numpy(), expected.numpy(), atol=1e-5, rtol=0)

@@ -76,9 +76,16 @@ class StaticDecoder:
         self.at = torch.zeros(1, dtype=torch.long, device=like.device)  # the new token's position
         self.positions = torch.arange(S, device=like.device)
         self.logits = like.new_zeros((1, config.vocab_size))
-        self.capture = capture
+        self.capture = self.wanted = capture  # capture: still to be tried (False once it failed)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.lock = lock  # the model's, for its shared decoder: held while a generation uses it
+        self.weights = like.data_ptr()  # a graph reads the parameters where they were at capture
+
+    def made_for(self, model: GPT, capture: bool) -> bool:
+        """Whether this decoder still serves ``model`` as asked: the same wish to capture, and the
+        parameters where they were (``model.to(...)`` or a cast moves them: a graph would read the
+        old memory)."""
+        return self.wanted == capture and self.weights == model.lm_head.weight.data_ptr()
 
     def load(self, past: Past) -> None:
         """Start from ``past`` (one row's keys and values per layer, (1, nh, n, hs) each)."""
@@ -137,7 +144,9 @@ class StaticDecoder:
             torch.cuda.current_stream().wait_stream(side)
             self.at.copy_(at)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, stream=side):  # the warm-up's stream: its handles are made there
+            # on the warm-up's stream (its library handles are made there); other threads' CUDA calls
+            # meanwhile (another generation decoding eagerly) do not break the capture
+            with torch.cuda.graph(graph, stream=side, capture_error_mode="thread_local"):
                 self._step()
             self.graph = graph
         except RuntimeError as err:  # a step that cannot be captured still runs, eagerly
@@ -148,21 +157,26 @@ class StaticDecoder:
 
 def take_decoder(model: Any, capture: bool = True) -> StaticDecoder | None:
     """For one generation: the model's shared decoder (made, and captured at its first step, on
-    first use) if nobody holds it, else a decoder of its own; None where ``uses_graphs`` does not
-    hold. The generation gives it back (``StaticDecoder.give_back``) when it ends."""
+    first use) if nobody holds it; None where ``uses_graphs`` does not hold or another generation
+    holds it (that one decodes as without graphs: a capture each time would cost more than it
+    saves). The generation gives it back (``StaticDecoder.give_back``) when it ends."""
     if not uses_graphs(model):
         return None
     return lend(model, capture)
 
 
-def lend(model: GPT, capture: bool) -> StaticDecoder:
+def lend(model: GPT, capture: bool) -> StaticDecoder | None:
     """The model's shared decoder if nobody holds it (taken: its lock held until ``give_back``),
-    else one of the caller's own."""
+    made anew when it no longer serves the model as asked (``made_for``); None while it is held."""
     held = model.__dict__.setdefault("_static_decoder", [threading.Lock(), None])
     if not held[0].acquire(blocking=False):
-        return StaticDecoder(model, capture)
-    if held[1] is None or held[1].capture != capture:
-        held[1] = StaticDecoder(model, capture, held[0])
+        return None
+    try:
+        if held[1] is None or not held[1].made_for(model, capture):
+            held[1] = StaticDecoder(model, capture, held[0])
+    except BaseException:  # out of memory, say: the lock is not kept by a decoder nobody got
+        held[0].release()
+        raise
     return held[1]
 
 

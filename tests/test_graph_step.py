@@ -80,14 +80,13 @@ def test_a_step_leaves_the_keys_after_it_masked_and_the_logits_equal_the_growing
     assert int(decoder.at) == 6
 
 
-def test_the_model_lends_its_decoder_to_one_generation_at_a_time():
-    """The captured decoder is the model's, lent to one generation at a time; a second one at the
-    same time gets its own. Attention rows are refused: a captured step keeps none."""
+def test_the_model_lends_its_decoder_to_one_generation_at_a_time(monkeypatch):
+    """The captured decoder is the model's, lent to one generation at a time (a second one at the
+    same time decodes without it), made anew when the parameters move, and never kept by a decoder
+    that failed to be made. Attention rows are refused: a captured step keeps none."""
     model = twin()
     first = lend(model, capture=False)
-    second = lend(model, capture=False)  # the first still holds the shared one
-    assert first is shared_decoder(model) and second is not first
-    second.give_back()  # its own: nothing to give back to
+    assert first is shared_decoder(model) and lend(model, capture=False) is None  # the first holds it
     batch, d = DecodeBatch(model), start(model, [1], 3, SAMPLED, seed=0, include_attention=True)
     batch.decoder = first
     batch.step([d])  # its prompt, read apart from the batch
@@ -95,6 +94,21 @@ def test_the_model_lends_its_decoder_to_one_generation_at_a_time():
         batch.step([d])  # the next token would need the attention rows a fixed-shape step does not keep
     batch.close()  # gives the shared decoder back
     assert lend(model, capture=False) is first
+    first.give_back()
+    model.float()  # the parameters move: a graph of the old ones would read freed memory
+    moved = lend(model, capture=False)
+    assert moved is not first and moved.keys[0].dtype == torch.float32
+    moved.give_back()
+
+    def out_of_memory(*args):
+        raise MemoryError
+
+    model.double()  # moved again: the next lend makes a decoder, and that fails
+    monkeypatch.setattr(StaticDecoder, "__init__", out_of_memory)
+    with pytest.raises(MemoryError):
+        lend(model, capture=False)
+    monkeypatch.undo()
+    assert lend(model, capture=False) is not None  # the lock was let go
 
 
 NO_CUDA = "no CUDA device on this machine: the capture runs on a GPU only"
@@ -141,7 +155,7 @@ def test_the_capture_warms_up_at_the_new_tokens_position_even_at_the_contexts_en
     monkeypatch.setattr(torch.cuda, "current_stream", lambda: waits)
     monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
     monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
-    monkeypatch.setattr(torch.cuda, "graph", lambda graph, stream: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "graph", lambda graph, **how: contextlib.nullcontext())
     last = CONFIGS["pre-gelu"].block_size - 1  # the prompt fills the context but its last position
     expected, _, decoder = loaded(model, [i % 37 for i in range(last)], 7, capture=True)
     with model.inference_context():

@@ -6,7 +6,9 @@ cache is no longer than the batch's takes a free row: its cache is written into 
 lies, left-padded with zeros (``_take_rows``). A row that frees up with no newcomer to take it is
 kept vacant for a few steps (``_vacate``; a token 0 is fed to it and its outputs are not used),
 and the columns that are padding in every row are cut only when the next token would not fit in
-the context (``_fit``). ``DecodeBatch`` (``models/generate.py``) does the rest.
+the context (``_fit``). When the rows are selected anew, or newcomers join after them, that too
+happens in the batch's own buffers where they hold it (``_gather``): rows move up, and the
+newcomers' caches are written after them. ``DecodeBatch`` (``models/generate.py``) does the rest.
 """
 
 from __future__ import annotations
@@ -92,6 +94,41 @@ class BatchRows:
             self.members[i], self.pads[i] = d, pad
             self.vacant.pop(i, None)
             d.past = None
+
+    def _gather(self, rows: list[int], new: list[Any]) -> tuple[Any, list[int]] | None:
+        """``rows`` of the batch's cache (ascending) moved to its first rows, and the newcomers'
+        caches written after them, left-padded with zeros to the longest: what ``reorder_past`` and
+        ``merge_past`` give, done in the batch's own buffers (claimed slabs) without copying the
+        cache into new arrays and back. → (cache, pads), or None where the buffers cannot hold
+        it (too many rows, or no positions before the block for longer newcomers): the caller
+        copies then. Rows only move to lower rows, so none is overwritten before it is read."""
+        layers = self.past
+        if self.model.past_time_axis != 2 or not layers:
+            return None
+        if not all(isinstance(layer, kv_cache.LayerKV) and layer.slab.claimed for layer in layers):
+            return None
+        start, stop = layers[0].start, layers[0].stop
+        longest = max([stop - start, *(self._length(d.past) for d in new)])
+        first, B = stop - longest, len(rows) + len(new)  # the block's first position, its rows
+        slab = layers[0].slab
+        if first < 0 or B > slab.buffers[0].shape[0] or longest >= slab.capacity:
+            return None
+        gathered = []
+        for i, layer in enumerate(layers):
+            slab = layer.slab
+            for t, buffer in enumerate(slab.buffers):  # keys, then values: (rows, nh, capacity, hs)
+                for j, r in enumerate(rows):
+                    if j != r:
+                        buffer[j, :, start:stop] = buffer[r, :, start:stop]
+                buffer[: len(rows), :, first:start] = 0  # padding before the kept rows, if any
+                for j, d in enumerate(new, len(rows)):
+                    x = d.past[i][t][0]  # (nh, n, hs)
+                    buffer[j, :, first : stop - x.shape[1]] = 0
+                    buffer[j, :, stop - x.shape[1] : stop] = x
+            slab.use_rows(B)
+            gathered.append(kv_cache.LayerKV.view(slab, first, stop))
+        pads = [self.pads[r] + start - first for r in rows]
+        return gathered, pads + [longest - self._length(d.past) for d in new]
 
     def _fit(self) -> None:
         """Cut the columns that are padding in every row once the next token would not fit in the

@@ -242,8 +242,9 @@ class DecodeBatch(BatchRows):
     zero attention; positions count real tokens only. The merged cache is kept from step to step
     while the members stay the same (in whatever order they ask). A newcomer takes the row of a
     member that left, written where it lies (``models/batch_rows.py``); a row nobody takes stays
-    vacant a few steps, then the rows that stay are selected and other newcomers' caches merged
-    after them as one block (the others' caches are not taken apart and merged again). A
+    vacant a few steps, then the rows that stay are moved up and other newcomers' caches written
+    after them, in the batch's own buffers (``_gather``; where those cannot hold them, the rows
+    are copied into new arrays, ``merge_past``, and written back, ``kv_cache.refill``). A
     decoding's first step reads its prompt apart from the batch (prompts differ in length), with
     the other newcomers of that step in one padded forward, and so does a step that slides its
     window. One member alone runs exactly as it would unbatched. Given a ``decoder`` (``generate``
@@ -292,14 +293,8 @@ class DecodeBatch(BatchRows):
                 self.past = self._refill(past, [None] * len(past))
         else:
             own = kv_cache.slabs(self.past) if self.model.past_time_axis == 2 else []
-            past, pads = self.past, self.pads
-            if len(stay) < len(self.members):  # some left: keep the others' rows
-                rows = [index[id(d)] for d in stay]
-                past = self.model.reorder_past(past, np.asarray(rows))
-                pads = [pads[i] for i in rows]
-            if new:  # the kept rows as one block, the newcomers' caches after it, left-padded alike
-                past, _, block_pads = self.model.merge_past([past, *[d.past for d in new]])
-                pads = [p + block_pads[0] for p in pads] + block_pads[1:]
+            rows = [index[id(d)] for d in stay]
+            past, pads = self._gather(rows, new) or self._merged(rows, new)
             cut = min(pads)
             if cut:  # columns that are padding in every row
                 past = self._drop_front(past, cut)
@@ -309,14 +304,25 @@ class DecodeBatch(BatchRows):
             d.past = None
         self.members = [*stay, *new]
 
+    def _merged(self, rows: list[int], new: list[Decoding]) -> tuple[Past, list[int]]:
+        """The cache's ``rows`` as one block, the newcomers' caches after it, left-padded alike, as
+        new arrays (``reorder_past``, ``merge_past``) → (cache, pads)."""
+        past, pads = self.past, self.pads
+        if len(rows) < len(self.members):  # some left: keep the others' rows
+            past = self.model.reorder_past(past, np.asarray(rows))
+            pads = [pads[i] for i in rows]
+        if new:
+            past, _, block_pads = self.model.merge_past([past, *[d.past for d in new]])
+            pads = [p + block_pads[0] for p in pads] + block_pads[1:]
+        return past, pads
+
     def _refill(self, past: Past, own: list[kv_cache.Slab | None]) -> Past:
         """Rows just selected or merged, written back into the batch's own slabs ``own`` (a key/
         value cache: ``kv_cache.refill``) so that its buffers stay the same while streams come
         and go; any other cache as it is."""
         if self.model.past_time_axis != 2 or past is None:
             return past
-        with self.model.inference_context():  # the slabs were made in it (a sliding window arranges outside)
-            return kv_cache.refill(past, own, self.model.config.block_size)
+        return kv_cache.refill(past, own, self.model.config.block_size)
 
     def close(self) -> None:
         """``release``, and the fixed-shape step given back to its model: the batch is done."""
@@ -386,7 +392,8 @@ class DecodeBatch(BatchRows):
         rows: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
         sliding = [d for d in live if d.full]
         if sliding:  # their cached rows are of no more use: they leave the batch
-            self._arrange([m for m in self.members if m is not None and all(m is not d for d in sliding)])
+            with self.model.inference_context():  # the batch's buffers were made in it, and are written
+                self._arrange([m for m in self.members if m is not None and all(m is not d for d in sliding)])
         member = {id(d) for d in self.members if d is not None}
         reading = [d for d in live if d.full or (d.past is None and id(d) not in member)]
         if reading:  # read apart from the batch, from position 0, all in one forward

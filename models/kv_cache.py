@@ -20,11 +20,12 @@ batch, whose cache nobody else sees): then the positions still in use move to it
 place. A batch under load fills its slab every few seconds; new slabs each time left the freed
 ones in the heap, and the server's memory crept up by a quarter over two minutes.
 
-For the same reason a batch whose rows are selected or merged anew writes the result back into
-its own slabs (``refill``) rather than having new ones made: a slab has rows to spare, and only
-its first ``rows`` are in use. New slabs sized by each merge's rows and positions left the heap
-with holes of every size, and the server's memory stepped up 13–25 % within two minutes of a
-class's streams ending and beginning again.
+For the same reason a batch arranges its rows in its own slabs when streams come and go (in
+place where it can, ``models/batch_rows.py``; else copied and written back, ``refill``) rather
+than having new ones made: a slab has rows to spare, and only its first ``rows`` are in use.
+New slabs sized by each merge's rows and positions left the heap with holes of every size, and
+the server's memory stepped up 13–25 % within two minutes of a class's streams ending and
+beginning again.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """One DecodeBatch kept across steps, as the server keeps it: streams join while others run, leave,
 and ask in a different order each step; every stream still gets what it gets alone."""
 
+import collections
+
 import numpy as np
 import pytest
 from test_batching import PROMPTS, SAMPLED, TOL, gpt_dir, lstm_dir  # noqa: F401  (fixtures)
@@ -124,5 +126,39 @@ def test_a_batch_keeps_its_buffers_while_rows_are_merged_and_selected_anew(backe
     assert all(d.finished for d in decodings)
     assert len(sizes) > 2  # rows came and went
     assert all(a is b for held in slabs for a, b in zip(held, slabs[0], strict=True))  # ... in the same slabs
+    for d, (p, n, s) in zip(decodings, plan, strict=True):
+        assert events[id(d)] == [e.id for e in generate(model, p, n, SAMPLED, s) if isinstance(e, TokenEvent)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_rows_are_selected_and_newcomers_merged_in_the_batchs_own_buffers(backend, monkeypatch):
+    """Once the batch has its buffers, a member that leaves and newcomers that join are arranged in
+    them, rows moved up and caches written after them: no cache is copied into new arrays
+    (``reorder_past`` and ``merge_past`` are not called), and every stream gets what it gets alone."""
+    cfg = GPTConfig(vocab_size=40, block_size=32, n_layer=2, n_head=2, n_embd=32)
+    model = TWINS[backend](cfg, random_params(cfg, seed=4, jitter=0.5), "float64")
+    plan = [([1, 2, 3], 4, 0), ([4, 5], 20, 1), ([6, 7, 8, 9], 20, 2), ([3], 12, 3), ([5, 6], 12, 4)]
+    arrive = [0, 0, 0, 6, 6]  # the first leaves at step 4; two arrive together when no row is vacant
+    decodings = [start(model, p, n, SAMPLED, seed=s) for p, n, s in plan]
+    batch, events, copies = DecodeBatch(model), {id(d): [] for d in decodings}, collections.Counter()
+
+    def counted(name):
+        method = getattr(model, name)
+
+        def call(*args):
+            copies[name] += 1
+            return method(*args)
+
+        return call
+
+    for t in range(30):
+        asking = [d for d, a in zip(decodings, arrive, strict=True) if a <= t and not d.finished]
+        if t == 2:  # the batch has its buffers: from now on every copy into new arrays is counted
+            for name in ("reorder_past", "merge_past"):
+                monkeypatch.setattr(model, name, counted(name))
+        for d, e in zip(asking, batch.step(asking), strict=True):
+            events[id(d)].append(e.id)
+    assert not copies
+    assert all(d.finished for d in decodings)
     for d, (p, n, s) in zip(decodings, plan, strict=True):
         assert events[id(d)] == [e.id for e in generate(model, p, n, SAMPLED, s) if isinstance(e, TokenEvent)]

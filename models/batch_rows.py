@@ -26,6 +26,13 @@ VACANT_STEPS = 16
 VACANT_SHARE = 2
 
 
+def write_padded(row: Any, x: Any, pad: int, before: tuple[slice, ...]) -> None:
+    """One row's cache ``x`` written into ``row`` (a view of a batch's cache, its time axis after
+    the axes ``before``) after ``pad`` zeros: padding exactly zero, as ``merge_past`` pads."""
+    row[(*before, slice(None, pad))] = 0
+    row[(*before, slice(pad, None))] = x
+
+
 class BatchRows:
     """The row keeping of ``DecodeBatch``: its ``model``, ``members`` (None: a vacant row), ``past``
     (the batch's cache), ``pads`` (each row's left padding), ``steps`` and ``vacant``."""
@@ -88,9 +95,7 @@ class BatchRows:
             pad = length - self._length(d.past)
             for layer, own in zip(self.past, d.past, strict=True):
                 for t, x in zip(layer, own, strict=True):
-                    row = t[i]  # a view: writing it writes the batch's cache
-                    row[(*before, slice(None, pad))] = 0  # padding: exactly zero, as merge_past pads
-                    row[(*before, slice(pad, None))] = x[0]
+                    write_padded(t[i], x[0], pad, before)  # t[i] is a view: the batch's cache is written
             self.members[i], self.pads[i] = d, pad
             self.vacant.pop(i, None)
             d.past = None
@@ -123,8 +128,7 @@ class BatchRows:
                 buffer[: len(rows), :, first:start] = 0  # padding before the kept rows, if any
                 for j, d in enumerate(new, len(rows)):
                     x = d.past[i][t][0]  # (nh, n, hs)
-                    buffer[j, :, first : stop - x.shape[1]] = 0
-                    buffer[j, :, stop - x.shape[1] : stop] = x
+                    write_padded(buffer[j, :, first:stop], x, longest - x.shape[1], (slice(None),))
             slab.use_rows(B)
             gathered.append(kv_cache.LayerKV.view(slab, first, stop))
         pads = [self.pads[r] + start - first for r in rows]

@@ -290,16 +290,15 @@ class DecodeBatch(BatchRows):
                 self.past, self.pads = new[0].past, [0]
             else:
                 past, _, self.pads = self.model.merge_past([d.past for d in new])
-                self.past = self._refill(past, [None] * len(past))
+                self.past = self._refill(past)
         else:
-            own = kv_cache.slabs(self.past) if self.model.past_time_axis == 2 else []
             rows = [index[id(d)] for d in stay]
             past, pads = self._gather(rows, new) or self._merged(rows, new)
             cut = min(pads)
             if cut:  # columns that are padding in every row
                 past = self._drop_front(past, cut)
                 pads = [p - cut for p in pads]
-            self.past, self.pads = self._refill(past, own), pads
+            self.past, self.pads = self._refill(past), pads
         for d in new:
             d.past = None
         self.members = [*stay, *new]
@@ -316,12 +315,13 @@ class DecodeBatch(BatchRows):
             pads = [p + block_pads[0] for p in pads] + block_pads[1:]
         return past, pads
 
-    def _refill(self, past: Past, own: list[kv_cache.Slab | None]) -> Past:
-        """Rows just selected or merged, written back into the batch's own slabs ``own`` (a key/
-        value cache: ``kv_cache.refill``) so that its buffers stay the same while streams come
-        and go; any other cache as it is."""
+    def _refill(self, past: Past) -> Past:
+        """Rows just selected or merged, written back into the batch's own slabs (those of the
+        cache it holds until this one replaces it: ``kv_cache.refill``) so that its buffers stay
+        the same while streams come and go; any other cache as it is."""
         if self.model.past_time_axis != 2 or past is None:
             return past
+        own = kv_cache.slabs(self.past) if self.past is not None else [None] * len(past)
         return kv_cache.refill(past, own, self.model.config.block_size)
 
     def close(self) -> None:

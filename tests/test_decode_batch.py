@@ -17,6 +17,26 @@ from helpers import assert_close, random_params
 TWINS = {"numpy": gpt_numpy.GPT, "torch": gpt_torch.GPT}
 
 
+def small_twin(backend: str, block_size: int, seed: int):
+    """A 2-layer GPT of random weights (float64) with a short context, for schedules past it."""
+    cfg = GPTConfig(vocab_size=40, block_size=block_size, n_layer=2, n_head=2, n_embd=32)
+    return TWINS[backend](cfg, random_params(cfg, seed=seed, jitter=0.5), "float64")
+
+
+def asking_at(decodings: list, arrive, t: int) -> list:
+    """The decodings that have arrived by step ``t`` and are not finished."""
+    return [d for d, a in zip(decodings, arrive, strict=True) if a <= t and not d.finished]
+
+
+def assert_each_got_its_tokens_alone(model, decodings: list, plan: list, events: dict, note=None) -> None:
+    """Every decoding of ``plan`` ((prompt, new tokens, seed) each) finished with the token ids
+    ``events`` holds for it, those ``generate`` gives it alone."""
+    assert all(d.finished for d in decodings)
+    for d, (p, n, s) in zip(decodings, plan, strict=True):
+        alone = [e.id for e in generate(model, p, n, SAMPLED, s) if isinstance(e, TokenEvent)]
+        assert events[id(d)] == alone, note or (p, n)
+
+
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("arch", ["gpt", "lstm"])
 def test_streams_join_leave_and_reorder_in_one_kept_batch(gpt_dir, lstm_dir, backend, arch):  # noqa: F811
@@ -27,7 +47,7 @@ def test_streams_join_leave_and_reorder_in_one_kept_batch(gpt_dir, lstm_dir, bac
     batch, events = DecodeBatch(model), {id(d): [] for d in decodings}
     order = np.random.default_rng(0)
     for t in range(40):
-        asking = [d for d, a in zip(decodings, arrive, strict=True) if a <= t and not d.finished]
+        asking = asking_at(decodings, arrive, t)
         if t % 5 == 2 and len(asking) > 2:
             asking = asking[1:]  # one skips a step (its consumer was slow): it leaves and comes back
         asking = [asking[i] for i in order.permutation(len(asking))]
@@ -80,8 +100,7 @@ def test_a_newcomer_takes_the_row_of_a_stream_that_ends_without_copying_the_batc
 def test_random_schedules_past_the_context_give_every_stream_what_it_gets_alone(backend):
     """Streams arrive at random, skip steps, run past a 16-token context (their windows slide) and
     end while others take their rows or leave them vacant: each still gets its own tokens alone."""
-    cfg = GPTConfig(vocab_size=40, block_size=16, n_layer=2, n_head=2, n_embd=32)
-    model = TWINS[backend](cfg, random_params(cfg, seed=1, jitter=0.5), "float64")
+    model = small_twin(backend, 16, seed=1)
     for trial in range(6):
         rng = np.random.default_rng(trial)
         plan = [
@@ -92,15 +111,12 @@ def test_random_schedules_past_the_context_give_every_stream_what_it_gets_alone(
         decodings = [start(model, p, n, SAMPLED, seed=s) for p, n, s in plan]
         batch, events = DecodeBatch(model), {id(d): [] for d in decodings}
         for t in range(200):
-            asking = [d for d, a in zip(decodings, arrive, strict=True) if a <= t and not d.finished]
+            asking = asking_at(decodings, arrive, t)
             if rng.random() < 0.2 and len(asking) > 2:
                 asking = asking[1:]  # one skips a step
             for d, e in zip(asking, batch.step(asking), strict=True):
                 events[id(d)].append(e.id)
-        assert all(d.finished for d in decodings)
-        for d, (p, n, s) in zip(decodings, plan, strict=True):
-            alone = [e.id for e in generate(model, p, n, SAMPLED, s) if isinstance(e, TokenEvent)]
-            assert events[id(d)] == alone, (trial, p, n)
+        assert_each_got_its_tokens_alone(model, decodings, plan, events, trial)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
@@ -108,8 +124,7 @@ def test_a_batch_keeps_its_buffers_while_rows_are_merged_and_selected_anew(backe
     """Streams join with caches longer than the batch's (merged after its rows), leave (rows kept
     vacant, then selected anew) and slide past the context (read apart, merged back): the batch's
     cache stays in the buffers it was first merged into, and every stream gets what it gets alone."""
-    cfg = GPTConfig(vocab_size=40, block_size=24, n_layer=2, n_head=2, n_embd=32)
-    model = TWINS[backend](cfg, random_params(cfg, seed=2, jitter=0.5), "float64")
+    model = small_twin(backend, 24, seed=2)
     rng = np.random.default_rng(5)
     plan = [([1, 2], 8, 0), ([3, 4, 5], 40, 1), ([6, 7], 6, 2), (rng.integers(1, 40, 12).tolist(), 30, 3)]
     plan += [([8], 12, 4), (rng.integers(1, 40, 14).tolist(), 6, 5)]
@@ -117,17 +132,15 @@ def test_a_batch_keeps_its_buffers_while_rows_are_merged_and_selected_anew(backe
     decodings = [start(model, p, n, SAMPLED, seed=s) for p, n, s in plan]
     batch, events, slabs, sizes = DecodeBatch(model), {id(d): [] for d in decodings}, [], set()
     for t in range(60):
-        asking = [d for d, a in zip(decodings, arrive, strict=True) if a <= t and not d.finished]
+        asking = asking_at(decodings, arrive, t)
         for d, e in zip(asking, batch.step(asking), strict=True):
             events[id(d)].append(e.id)
         if len(batch.members) > 1:
             slabs.append([layer.slab for layer in batch.past])
             sizes.add(len(batch.members))
-    assert all(d.finished for d in decodings)
     assert len(sizes) > 2  # rows came and went
     assert all(a is b for held in slabs for a, b in zip(held, slabs[0], strict=True))  # ... in the same slabs
-    for d, (p, n, s) in zip(decodings, plan, strict=True):
-        assert events[id(d)] == [e.id for e in generate(model, p, n, SAMPLED, s) if isinstance(e, TokenEvent)]
+    assert_each_got_its_tokens_alone(model, decodings, plan, events)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
@@ -135,8 +148,7 @@ def test_rows_are_selected_and_newcomers_merged_in_the_batchs_own_buffers(backen
     """Once the batch has its buffers, a member that leaves and newcomers that join are arranged in
     them, rows moved up and caches written after them: no cache is copied into new arrays
     (``reorder_past`` and ``merge_past`` are not called), and every stream gets what it gets alone."""
-    cfg = GPTConfig(vocab_size=40, block_size=32, n_layer=2, n_head=2, n_embd=32)
-    model = TWINS[backend](cfg, random_params(cfg, seed=4, jitter=0.5), "float64")
+    model = small_twin(backend, 32, seed=4)
     plan = [([1, 2, 3], 4, 0), ([4, 5], 20, 1), ([6, 7, 8, 9], 20, 2), ([3], 12, 3), ([5, 6], 12, 4)]
     arrive = [0, 0, 0, 6, 6]  # the first leaves at step 4; two arrive together when no row is vacant
     decodings = [start(model, p, n, SAMPLED, seed=s) for p, n, s in plan]
@@ -152,13 +164,11 @@ def test_rows_are_selected_and_newcomers_merged_in_the_batchs_own_buffers(backen
         return call
 
     for t in range(30):
-        asking = [d for d, a in zip(decodings, arrive, strict=True) if a <= t and not d.finished]
+        asking = asking_at(decodings, arrive, t)
         if t == 2:  # the batch has its buffers: from now on every copy into new arrays is counted
             for name in ("reorder_past", "merge_past"):
                 monkeypatch.setattr(model, name, counted(name))
         for d, e in zip(asking, batch.step(asking), strict=True):
             events[id(d)].append(e.id)
     assert not copies
-    assert all(d.finished for d in decodings)
-    for d, (p, n, s) in zip(decodings, plan, strict=True):
-        assert events[id(d)] == [e.id for e in generate(model, p, n, SAMPLED, s) if isinstance(e, TokenEvent)]
+    assert_each_got_its_tokens_alone(model, decodings, plan, events)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from server import loadtest_class
+from server.loadtest_class import tls_context
 
 PROMPTS = (
     "ROMEO:\n",
@@ -67,7 +68,7 @@ HEAVY = (  # the largest answers a lesson page can ask for, within the documente
 async def heavy_loop(url: str, index: int, args: argparse.Namespace, deadline: float, tally: Tally) -> None:
     import httpx
 
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=tls_context()) as client:
         n = index
         while time.perf_counter() < deadline:
             method, path, body = HEAVY[n % len(HEAVY)]
@@ -93,7 +94,7 @@ async def train_loop(url: str, args: argparse.Namespace, deadline: float, tally:
     watches it (a run nobody watches would stop by itself)."""
     import httpx
 
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=tls_context()) as client:
         while time.perf_counter() < deadline:
             r = await client.post(f"{url}/api/train", json={"task": args.train, "steps": 5000})
             if r.status_code == 503:
@@ -116,7 +117,7 @@ async def train_loop(url: str, args: argparse.Namespace, deadline: float, tally:
 async def health_probe(url: str, deadline: float, tally: Tally) -> None:
     import httpx
 
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), verify=tls_context()) as client:
         while time.perf_counter() < deadline:
             start = time.perf_counter()
             r = await client.get(f"{url}/healthz")
@@ -170,7 +171,7 @@ async def client_loop(url: str, index: int, args: argparse.Namespace, deadline: 
         "include_attention": args.attention,
         "backend": args.backend,
     }
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=tls_context()) as client:
         n = 0
         while time.perf_counter() < deadline:
             prompts = args.prompt or PROMPTS
@@ -200,7 +201,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     async def health_at(name: str, at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        async with httpx.AsyncClient(timeout=30) as c:
+        async with httpx.AsyncClient(timeout=30, verify=tls_context()) as c:
             marks[name] = (await c.get(f"{url}/healthz")).json()
 
     async def clients() -> None:

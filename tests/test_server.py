@@ -354,9 +354,20 @@ def test_memory_growth_compares_the_medians_of_the_first_and_last_quarters():
 
 
 @pytest.mark.slow
-def test_loadtest_reports_latency_of_concurrent_streams(live_server, tmp_path, capsys):
-    from server.cli import main
+def test_loadtest_reports_latency_of_concurrent_streams(live_server, tmp_path, capsys, monkeypatch):
+    import ssl
 
+    from server.cli import main
+    from server.loadtest_class import tls_context
+
+    real, built = ssl.create_default_context, []  # httpx builds one per client unless given one
+
+    def counted(*args, **kwargs):
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    tls_context.cache_clear()
     out = tmp_path / "load.json"
     args = ["loadtest", "--url", live_server, "--streams", "4", "--duration", "2", "--model", "tiny-char"]
     args += ["--prompt", "bad ", "--prompt", "cafe"]
@@ -366,6 +377,7 @@ def test_loadtest_reports_latency_of_concurrent_streams(live_server, tmp_path, c
     assert rc == 0
     r = json.loads(out.read_text())
     assert r["errors"] == 0 and r["generations"] >= 4 and r["tokens"] >= 4 * 19
+    assert len(built) == 1  # one TLS context for all the clients: ~50 ms each held the clients' loop
     assert r["inter_token_ms"]["p95"] > 0 and r["ttft_ms"]["p50"] > 0
     assert r["server_rss_mib"]["after"] > 10
     assert r["server_rss_median_mib"]["first"] > 10 and r["server_rss_median_mib"]["last"] > 10

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from server import loadtest_class
-from server.loadtest_class import tls_context
+from server.loadtest_class import percentiles, tls_context
 
 PROMPTS = (
     "ROMEO:\n",
@@ -181,13 +181,6 @@ async def client_loop(url: str, index: int, args: argparse.Namespace, deadline: 
             except Exception as e:  # a failed stream is counted, the client goes on
                 tally.errors.append(f"{type(e).__name__}: {e}")
             n += 1
-
-
-def percentiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"p50": None, "p95": None, "max": None}
-    a = np.asarray(values)
-    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "max": float(a.max())}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from server import loadtest_class
-from server.loadtest_class import percentiles, tls_context
+from server.loadtest_class import http_client, percentiles
 
 PROMPTS = (
     "ROMEO:\n",
@@ -66,9 +66,7 @@ HEAVY = (  # the largest answers a lesson page can ask for, within the documente
 
 
 async def heavy_loop(url: str, index: int, args: argparse.Namespace, deadline: float, tally: Tally) -> None:
-    import httpx
-
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=tls_context()) as client:
+    async with http_client(60.0) as client:
         n = index
         while time.perf_counter() < deadline:
             method, path, body = HEAVY[n % len(HEAVY)]
@@ -92,9 +90,7 @@ async def heavy_loop(url: str, index: int, args: argparse.Namespace, deadline: f
 async def train_loop(url: str, args: argparse.Namespace, deadline: float, tally: Tally) -> None:
     """Training-lab runs of task ``--train``, one after another, each watched to its end as the page
     watches it (a run nobody watches would stop by itself)."""
-    import httpx
-
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=tls_context()) as client:
+    async with http_client(60.0) as client:
         while time.perf_counter() < deadline:
             r = await client.post(f"{url}/api/train", json={"task": args.train, "steps": 5000})
             if r.status_code == 503:
@@ -115,9 +111,7 @@ async def train_loop(url: str, args: argparse.Namespace, deadline: float, tally:
 
 
 async def health_probe(url: str, deadline: float, tally: Tally) -> None:
-    import httpx
-
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), verify=tls_context()) as client:
+    async with http_client(30.0) as client:
         while time.perf_counter() < deadline:
             start = time.perf_counter()
             r = await client.get(f"{url}/healthz")
@@ -162,8 +156,6 @@ async def one_generation(client: Any, url: str, body: dict[str, Any], tally: Tal
 
 
 async def client_loop(url: str, index: int, args: argparse.Namespace, deadline: float, tally: Tally) -> None:
-    import httpx
-
     body = {
         "model": args.model,
         "max_new_tokens": args.max_new_tokens,
@@ -171,7 +163,7 @@ async def client_loop(url: str, index: int, args: argparse.Namespace, deadline: 
         "include_attention": args.attention,
         "backend": args.backend,
     }
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=tls_context()) as client:
+    async with http_client(60.0) as client:
         n = 0
         while time.perf_counter() < deadline:
             prompts = args.prompt or PROMPTS
@@ -184,8 +176,6 @@ async def client_loop(url: str, index: int, args: argparse.Namespace, deadline: 
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    import httpx
-
     url = args.url.rstrip("/")
     begin = time.perf_counter()
     tally = Tally(since=begin + args.warmup)
@@ -194,7 +184,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     async def health_at(name: str, at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        async with httpx.AsyncClient(timeout=30, verify=tls_context()) as c:
+        async with http_client(30) as c:
             marks[name] = (await c.get(f"{url}/healthz")).json()
 
     async def clients() -> None:

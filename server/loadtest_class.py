@@ -38,6 +38,13 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+def http_client(timeout: Any, transport: Any = None) -> Any:
+    """An ``httpx.AsyncClient`` for one simulated client, with the shared ``tls_context``."""
+    import httpx
+
+    return httpx.AsyncClient(timeout=timeout, verify=tls_context(), transport=transport)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--class",
@@ -90,11 +97,11 @@ def source_address(url: str, index: int) -> str | None:
     return f"127.0.{1 + index // 250}.{1 + index % 250}" if loopback and sys.platform == "linux" else None
 
 
-async def student_loop(url: str, code: str, me: Student, done: asyncio.Event, tls: ssl.SSLContext) -> None:
+async def student_loop(url: str, code: str, me: Student, done: asyncio.Event) -> None:
     import httpx
 
-    transport = httpx.AsyncHTTPTransport(local_address=source_address(url, me.index), verify=tls)
-    async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(30, read=None)) as client:
+    transport = httpx.AsyncHTTPTransport(local_address=source_address(url, me.index), verify=tls_context())
+    async with http_client(httpx.Timeout(30, read=None), transport) as client:
         r = await client.post(f"{url}/api/classes/{code}/join", json={"name": f"student {me.index}"})
         if r.status_code != 200:
             me.error = f"join: HTTP {r.status_code}: {r.text[:200]}"
@@ -127,17 +134,15 @@ async def student_loop(url: str, code: str, me: Student, done: asyncio.Event, tl
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    import httpx
-
     url = args.url.rstrip("/")
-    async with httpx.AsyncClient(timeout=30, verify=tls_context()) as teacher:
+    async with http_client(30) as teacher:
         r = await teacher.post(f"{url}/api/classes", json={"title": "load test"})
         r.raise_for_status()
         code, key = r.json()["code"], {"X-Teacher-Key": r.json()["teacher_key"]}
         before = await rss_kib(teacher, url, args.server_pid)
         students = [Student(i) for i in range(args.students)]
         done = asyncio.Event()
-        tasks = [asyncio.create_task(student_loop(url, code, s, done, tls_context())) for s in students]
+        tasks = [asyncio.create_task(student_loop(url, code, s, done)) for s in students]
         start = time.perf_counter()
         try:
             await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in students)), 120)
